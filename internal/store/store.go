@@ -1,0 +1,125 @@
+// Package store is the registry's metadata: which repositories hold which
+// blobs, manifests, tags, referrers and upload sessions. Blob bytes live in
+// package storage; this package never sees them.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// Errors returned by implementations. Callers test them with errors.Is.
+var (
+	// ErrNotFound means the repository, blob link, manifest, tag or upload
+	// does not exist.
+	ErrNotFound = errors.New("not found")
+)
+
+// Manifest is a manifest as stored: its bytes and what the registry needs
+// to answer without parsing them again.
+type Manifest struct {
+	Repository   string
+	Digest       digest.Digest
+	MediaType    string
+	ArtifactType string // for the referrers API: artifactType, else config.mediaType
+	Size         int64
+	Content      []byte
+	// Subject is the digest of the manifest this one refers to (OCI
+	// referrers), or "" when it has none.
+	Subject digest.Digest
+	// Annotations are the manifest's own annotations, reported by the
+	// referrers API.
+	Annotations map[string]string
+	// Blobs are the digests of the blobs (config, layers) this manifest
+	// references; Children are the manifests an index references.
+	Blobs    []digest.Digest
+	Children []digest.Digest
+	Created  time.Time
+}
+
+// Descriptor is an entry of a referrers list.
+type Descriptor struct {
+	MediaType    string
+	ArtifactType string
+	Digest       digest.Digest
+	Size         int64
+	Annotations  map[string]string
+}
+
+// Upload is an upload session. It belongs to one repository.
+type Upload struct {
+	ID         string
+	Repository string
+	Started    time.Time
+}
+
+// Blobs records which repositories hold which blobs. A blob is readable
+// only through repositories it was pushed or mounted into.
+type Blobs interface {
+	// LinkBlob records that repo holds the blob dgst of the given size.
+	// Linking twice is not an error.
+	LinkBlob(ctx context.Context, repo string, dgst digest.Digest, size int64) error
+	// BlobSize returns the size of dgst if repo holds it, else ErrNotFound.
+	BlobSize(ctx context.Context, repo string, dgst digest.Digest) (int64, error)
+	// UnlinkBlob removes repo's link to dgst; ErrNotFound if there was none.
+	UnlinkBlob(ctx context.Context, repo string, dgst digest.Digest) error
+	// BlobRepositories lists, in name order, up to n repositories that hold dgst.
+	BlobRepositories(ctx context.Context, dgst digest.Digest, n int) ([]string, error)
+	// BlobReferenced reports whether any repository still links dgst.
+	BlobReferenced(ctx context.Context, dgst digest.Digest) (bool, error)
+}
+
+// Manifests stores manifests, tags and referrers.
+type Manifests interface {
+	// PutManifest stores m and, when tag is not empty, points tag at it, in
+	// one transaction. It returns the digest the tag pointed at before ("" if
+	// none).
+	PutManifest(ctx context.Context, m *Manifest, tag string) (previous digest.Digest, err error)
+	// GetManifest returns the manifest repo holds under dgst, or ErrNotFound.
+	GetManifest(ctx context.Context, repo string, dgst digest.Digest) (*Manifest, error)
+	// ResolveTag returns the digest tag points at in repo, or ErrNotFound.
+	ResolveTag(ctx context.Context, repo, tag string) (digest.Digest, error)
+	// DeleteManifest removes the manifest and every tag pointing at it;
+	// ErrNotFound if repo does not hold it.
+	DeleteManifest(ctx context.Context, repo string, dgst digest.Digest) error
+	// DeleteTag removes a tag; ErrNotFound if it does not exist.
+	DeleteTag(ctx context.Context, repo, tag string) error
+}
+
+// Lists pages through tags, repositories and referrers.
+type Lists interface {
+	// Tags returns up to n of repo's tags in lexical order, after last
+	// (exclusive; "" starts at the beginning). ErrNotFound if repo has no
+	// manifests and no tags.
+	Tags(ctx context.Context, repo, last string, n int) ([]string, error)
+	// Repositories returns up to n repository names in lexical order after last.
+	Repositories(ctx context.Context, last string, n int) ([]string, error)
+	// Referrers returns the manifests in repo whose subject is dgst, filtered
+	// by artifactType when it is not "".
+	Referrers(ctx context.Context, repo string, subject digest.Digest, artifactType string) ([]Descriptor, error)
+}
+
+// Uploads tracks upload sessions and the repository each belongs to.
+type Uploads interface {
+	CreateUpload(ctx context.Context, u Upload) error
+	// GetUpload returns the upload, or ErrNotFound.
+	GetUpload(ctx context.Context, id string) (*Upload, error)
+	// DeleteUpload forgets the upload; ErrNotFound if unknown.
+	DeleteUpload(ctx context.Context, id string) error
+	// ExpiredUploads lists uploads started before t, for cleanup.
+	ExpiredUploads(ctx context.Context, before time.Time) ([]Upload, error)
+}
+
+// Store is everything a metadata backend provides.
+type Store interface {
+	Blobs
+	Manifests
+	Lists
+	Uploads
+	// Ping reports whether the store can serve requests (readiness).
+	Ping(ctx context.Context) error
+	Close() error
+}
