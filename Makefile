@@ -33,8 +33,11 @@ bench: build ## side-by-side load against CNCF Distribution; prints a table of r
 	./.ci/tools.sh bench
 	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) run ./cmd/chainctl-bench -chainctl $(BIN)/chainctl
 
-fuzz: ## run each fuzz target for a short while
-	$(GO) test ./internal/registry -run '^$$' -fuzz FuzzRepositoryName -fuzztime 30s
+FUZZ_TARGETS := FuzzRepositoryName FuzzReference FuzzDigest FuzzContentRange FuzzRange FuzzManifest
+FUZZTIME     ?= 30s
+
+fuzz: ## run each fuzz target for FUZZTIME (their seed corpora run in every `make test`)
+	for t in $(FUZZ_TARGETS); do $(GO) test ./internal/registry -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; done
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

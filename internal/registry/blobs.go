@@ -1,0 +1,114 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/chainctl/chainctl/internal/storage"
+	"github.com/chainctl/chainctl/internal/store"
+)
+
+// blobDigest validates the <digest> of a blob route.
+func blobDigest(rt route) (digest.Digest, error) {
+	d, err := parseDigest(rt.ref)
+	if err != nil {
+		return "", errDigestInvalid(err.Error(), rt.ref)
+	}
+	return d, nil
+}
+
+// linkedBlobSize returns the size of dgst if repo holds it: a blob is
+// readable only through repositories it was pushed or mounted into.
+func (rg *registry) linkedBlobSize(r *http.Request, repo string, dgst digest.Digest) (int64, error) {
+	size, err := rg.meta.BlobSize(r.Context(), repo, dgst)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, errBlobUnknown(string(dgst))
+	}
+	if err != nil {
+		return 0, fmt.Errorf("look up blob %s in %s: %w", dgst, repo, err)
+	}
+	return size, nil
+}
+
+// getBlob serves GET and HEAD /v2/<name>/blobs/<digest>, with single byte
+// ranges (RFC 9110 §14) for resumable pulls.
+func (rg *registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) error {
+	dgst, err := blobDigest(rt)
+	if err != nil {
+		return err
+	}
+	size, err := rg.linkedBlobSize(r, rt.name, dgst)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	etag := `"` + string(dgst) + `"`
+	h.Set("Docker-Content-Digest", string(dgst))
+	h.Set("ETag", etag)
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Cache-Control", "max-age=31536000, immutable")
+	if match := r.Header.Get("If-None-Match"); match == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	off, n, status := int64(0), size, http.StatusOK
+	if rh := r.Header.Get("Range"); rh != "" && size > 0 {
+		o, k, ok, err := parseRange(rh, size)
+		if err != nil {
+			return &Error{Status: http.StatusRequestedRangeNotSatisfiable, Code: "RANGE_INVALID",
+				Message: "requested range not satisfiable", Header: http.Header{"Content-Range": {"bytes */" + strconv.FormatInt(size, 10)}}}
+		}
+		if ok {
+			off, n, status = o, k, http.StatusPartialContent
+			h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", o, o+k-1, size))
+		}
+	}
+	if r.Method == http.MethodHead {
+		h.Set("Content-Length", strconv.FormatInt(n, 10))
+		w.WriteHeader(status)
+		return nil
+	}
+	rc, err := rg.blobs.Open(r.Context(), dgst, off, n)
+	if errors.Is(err, storage.ErrNotFound) {
+		rg.log.ErrorContext(r.Context(), "blob linked but missing from storage", "repository", rt.name, "digest", dgst)
+		return errBlobUnknown(string(dgst))
+	}
+	if err != nil {
+		return fmt.Errorf("open blob %s: %w", dgst, err)
+	}
+	defer rc.Close()
+	h.Set("Content-Length", strconv.FormatInt(n, 10))
+	w.WriteHeader(status)
+	if _, err := io.Copy(w, rc); err != nil {
+		// Headers are gone; all we can do is log and cut the connection short.
+		rg.log.WarnContext(r.Context(), "blob download interrupted", "digest", dgst, "err", err)
+	}
+	return nil
+}
+
+// deleteBlob unlinks a blob from a repository. The bytes stay in storage
+// while other repositories link them; reclaiming unreferenced bytes is a
+// garbage collector's job, not a request's, because a concurrent push may be
+// about to link the same blob.
+func (rg *registry) deleteBlob(w http.ResponseWriter, r *http.Request, rt route) error {
+	dgst, err := blobDigest(rt)
+	if err != nil {
+		return err
+	}
+	err = rg.meta.UnlinkBlob(r.Context(), rt.name, dgst)
+	if errors.Is(err, store.ErrNotFound) {
+		return errBlobUnknown(string(dgst))
+	}
+	if err != nil {
+		return fmt.Errorf("unlink blob %s from %s: %w", dgst, rt.name, err)
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}

@@ -1,0 +1,128 @@
+package registry
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Error is an error the client sees, rendered as OCI error JSON
+// (distribution-spec, "Error Codes"). Anything returned by a handler that is
+// not an *Error becomes a 500 UNKNOWN "internal error"; its text is logged,
+// never sent.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Detail  any
+	// Header is added to the response, e.g. WWW-Authenticate on a 401.
+	Header http.Header
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message)
+}
+
+func newError(status int, code, msg string, detail any) *Error {
+	return &Error{Status: status, Code: code, Message: msg, Detail: detail}
+}
+
+func errBlobUnknown(dgst string) *Error {
+	return newError(http.StatusNotFound, "BLOB_UNKNOWN", "blob unknown to registry", map[string]string{"digest": dgst})
+}
+
+func errBlobUploadUnknown(id string) *Error {
+	return newError(http.StatusNotFound, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry", map[string]string{"session": id})
+}
+
+func errBlobUploadInvalid(msg string) *Error {
+	return newError(http.StatusBadRequest, "BLOB_UPLOAD_INVALID", msg, nil)
+}
+
+func errDigestInvalid(msg, dgst string) *Error {
+	var detail any
+	if dgst != "" {
+		detail = map[string]string{"digest": dgst}
+	}
+	return newError(http.StatusBadRequest, "DIGEST_INVALID", msg, detail)
+}
+
+func errManifestBlobUnknown(dgst string) *Error {
+	return newError(http.StatusBadRequest, "MANIFEST_BLOB_UNKNOWN", "manifest references a blob unknown to registry", map[string]string{"digest": dgst})
+}
+
+func errManifestInvalid(msg string) *Error {
+	return newError(http.StatusBadRequest, "MANIFEST_INVALID", msg, nil)
+}
+
+func errManifestUnknown(ref string) *Error {
+	return newError(http.StatusNotFound, "MANIFEST_UNKNOWN", "manifest unknown to registry", map[string]string{"reference": ref})
+}
+
+func errNameInvalid(name, why string) *Error {
+	return newError(http.StatusBadRequest, "NAME_INVALID", "invalid repository name: "+why, map[string]string{"name": name})
+}
+
+func errNameUnknown(name string) *Error {
+	return newError(http.StatusNotFound, "NAME_UNKNOWN", "repository name not known to registry", map[string]string{"name": name})
+}
+
+func errTagInvalid(tag string) *Error {
+	return newError(http.StatusBadRequest, "TAG_INVALID", "invalid tag or digest reference", map[string]string{"reference": tag})
+}
+
+func errSizeInvalid(msg string) *Error {
+	return newError(http.StatusBadRequest, "SIZE_INVALID", msg, nil)
+}
+
+func errTooLarge(msg string) *Error {
+	return newError(http.StatusRequestEntityTooLarge, "SIZE_INVALID", msg, nil)
+}
+
+func errRangeInvalid(msg string) *Error {
+	return newError(http.StatusRequestedRangeNotSatisfiable, "BLOB_UPLOAD_INVALID", msg, nil)
+}
+
+func errUnsupported(msg string) *Error {
+	return newError(http.StatusMethodNotAllowed, "UNSUPPORTED", msg, nil)
+}
+
+func errNotFound() *Error {
+	return newError(http.StatusNotFound, "NOT_FOUND", "no such API endpoint", nil)
+}
+
+type errorBody struct {
+	Errors []errorEntry `json:"errors"`
+}
+
+type errorEntry struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Detail  any    `json:"detail,omitempty"`
+}
+
+// writeError is the one place errors become responses.
+func (rg *registry) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		rg.log.ErrorContext(r.Context(), "internal error",
+			"method", r.Method, "path", r.URL.Path, "request_id", r.Header.Get("X-Request-Id"), "err", err)
+		e = newError(http.StatusInternalServerError, "UNKNOWN", "internal error", nil)
+	}
+	h := w.Header()
+	// Headers set for a success that did not happen must not leak into the
+	// error response (an immutable Cache-Control on a 404, say).
+	for _, k := range []string{"Content-Length", "Docker-Content-Digest", "ETag", "Cache-Control", "Accept-Ranges", "Content-Range", "Location"} {
+		h.Del(k)
+	}
+	for k, vs := range e.Header {
+		h[k] = vs
+	}
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(e.Status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	_ = json.NewEncoder(w).Encode(errorBody{Errors: []errorEntry{{Code: e.Code, Message: e.Message, Detail: e.Detail}}})
+}

@@ -1,0 +1,146 @@
+package registry
+
+import (
+	"net/http"
+)
+
+// Access is one scope of the Docker token specification: an action set on
+// a resource, e.g. repository "library/alpine" with ["pull"].
+type Access struct {
+	Type    string   // "repository" or "registry"
+	Name    string   // the repository name, or "catalog"
+	Actions []string // "pull", "push", "delete", "*"
+}
+
+// Authorizer decides whether a request may perform an access. It returns
+// nil to allow, or an *Error (typically 401 with a WWW-Authenticate header,
+// or 403 DENIED) to refuse. Every route consults it before touching storage.
+type Authorizer interface {
+	Authorize(r *http.Request, a Access) error
+}
+
+// WithAuthorizer puts an access check in front of every route. Without
+// one, every request is allowed.
+func WithAuthorizer(a Authorizer) Option { return func(r *registry) { r.authz = a } }
+
+func (rg *registry) authorize(r *http.Request, typ, name string, actions ...string) error {
+	if rg.authz == nil {
+		return nil
+	}
+	return rg.authz.Authorize(r, Access{Type: typ, Name: name, Actions: actions})
+}
+
+// canRead reports whether the caller may pull from repo, without failing
+// the request: cross-repository mounts fall back to a fresh upload.
+func (rg *registry) canRead(r *http.Request, repo string) bool {
+	return rg.authorize(r, "repository", repo, "pull") == nil
+}
+
+// handlerFunc is a route handler. It returns an error instead of writing
+// one; writeError renders it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, rt route) error
+
+func (rg *registry) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	rt := parseRoute(r.URL.Path)
+	if err := rg.dispatch(w, r, rt); err != nil {
+		rg.writeError(w, r, err)
+	}
+}
+
+func (rg *registry) dispatch(w http.ResponseWriter, r *http.Request, rt route) error {
+	switch rt.kind {
+	case RouteBase:
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			return errUnsupported("method not allowed")
+		}
+		if err := rg.authorize(r, "registry", "", ""); err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", "2")
+		if r.Method == http.MethodGet {
+			_, _ = w.Write([]byte("{}"))
+		}
+		return nil
+	case RouteCatalog:
+		if r.Method != http.MethodGet {
+			return errUnsupported("method not allowed")
+		}
+		if err := rg.authorize(r, "registry", "catalog", "*"); err != nil {
+			return err
+		}
+		return rg.getCatalog(w, r)
+	case RouteUnknown:
+		return errNotFound()
+	}
+	if err := validateName(rt.name); err != nil {
+		return errNameInvalid(rt.name, err.Error())
+	}
+	var h handlerFunc
+	var action string
+	switch rt.kind {
+	case RouteBlob:
+		h, action = rg.blobMethod(r.Method)
+	case RouteUpload:
+		h, action = rg.uploadMethod(r.Method)
+	case RouteManifest:
+		h, action = rg.manifestMethod(r.Method)
+	case RouteTags:
+		h, action = rg.onlyGet(r.Method, rg.getTags)
+	case RouteReferrers:
+		h, action = rg.onlyGet(r.Method, rg.getReferrers)
+	}
+	if h == nil {
+		return errUnsupported("method " + r.Method + " not allowed on this endpoint")
+	}
+	if err := rg.authorize(r, "repository", rt.name, action); err != nil {
+		return err
+	}
+	return h(w, r, rt)
+}
+
+func (rg *registry) onlyGet(method string, h handlerFunc) (handlerFunc, string) {
+	if method == http.MethodGet || method == http.MethodHead {
+		return h, "pull"
+	}
+	return nil, ""
+}
+
+func (rg *registry) blobMethod(method string) (handlerFunc, string) {
+	switch method {
+	case http.MethodGet, http.MethodHead:
+		return rg.getBlob, "pull"
+	case http.MethodDelete:
+		return rg.deleteBlob, "delete"
+	}
+	return nil, ""
+}
+
+func (rg *registry) uploadMethod(method string) (handlerFunc, string) {
+	switch method {
+	case http.MethodPost:
+		return rg.startUpload, "push"
+	case http.MethodPatch:
+		return rg.patchUpload, "push"
+	case http.MethodPut:
+		return rg.putUpload, "push"
+	case http.MethodGet:
+		return rg.uploadStatus, "push"
+	case http.MethodDelete:
+		return rg.cancelUpload, "push"
+	}
+	return nil, ""
+}
+
+func (rg *registry) manifestMethod(method string) (handlerFunc, string) {
+	switch method {
+	case http.MethodGet, http.MethodHead:
+		return rg.getManifest, "pull"
+	case http.MethodPut:
+		return rg.putManifest, "push"
+	case http.MethodDelete:
+		return rg.deleteManifest, "delete"
+	}
+	return nil, ""
+}

@@ -1,0 +1,199 @@
+package registry
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/chainctl/chainctl/internal/store"
+)
+
+func manifestReference(rt route) (reference, error) {
+	ref, err := parseReference(rt.ref)
+	if err != nil {
+		if strings.Contains(rt.ref, ":") {
+			return reference{}, errDigestInvalid(err.Error(), rt.ref)
+		}
+		return reference{}, errTagInvalid(rt.ref)
+	}
+	return ref, nil
+}
+
+// resolve turns a reference into the digest of a manifest in repo.
+func (rg *registry) resolve(r *http.Request, repo string, ref reference) (digest.Digest, error) {
+	if ref.digest != "" {
+		return ref.digest, nil
+	}
+	d, err := rg.meta.ResolveTag(r.Context(), repo, ref.tag)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", errManifestUnknown(ref.tag)
+	}
+	if err != nil {
+		return "", fmt.Errorf("resolve tag %s in %s: %w", ref.tag, repo, err)
+	}
+	return d, nil
+}
+
+// getManifest serves GET and HEAD /v2/<name>/manifests/<reference>.
+func (rg *registry) getManifest(w http.ResponseWriter, r *http.Request, rt route) error {
+	ref, err := manifestReference(rt)
+	if err != nil {
+		return err
+	}
+	dgst, err := rg.resolve(r, rt.name, ref)
+	if err != nil {
+		return err
+	}
+	m, err := rg.meta.GetManifest(r.Context(), rt.name, dgst)
+	if errors.Is(err, store.ErrNotFound) {
+		return errManifestUnknown(ref.String())
+	}
+	if err != nil {
+		return fmt.Errorf("get manifest %s in %s: %w", dgst, rt.name, err)
+	}
+	if !accepts(r.Header.Values("Accept"), m.MediaType) {
+		e := errManifestUnknown(ref.String())
+		e.Message = "manifest is of type " + m.MediaType + ", which the Accept header does not allow"
+		return e
+	}
+	h := w.Header()
+	h.Set("Content-Type", m.MediaType)
+	h.Set("Content-Length", strconv.FormatInt(int64(len(m.Content)), 10))
+	h.Set("Docker-Content-Digest", string(m.Digest))
+	h.Set("ETag", `"`+string(m.Digest)+`"`)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	_, _ = w.Write(m.Content)
+	return nil
+}
+
+// accepts reports whether an Accept header allows a manifest of media type
+// mt. No Accept header, a wildcard, or a list naming no manifest type at all
+// (a plain HTTP client) accepts anything; a client that names manifest types
+// gets one of those or none, so that it never has to parse a format it
+// did not ask for.
+func accepts(values []string, mt string) bool {
+	namesManifest := false
+	for _, v := range values {
+		for part := range strings.SplitSeq(v, ",") {
+			t, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil {
+				continue
+			}
+			switch {
+			case t == mt || t == "*/*" || t == "application/*":
+				return true
+			case knownManifestType(t):
+				namesManifest = true
+			}
+		}
+	}
+	return !namesManifest
+}
+
+// putManifest serves PUT /v2/<name>/manifests/<reference>.
+func (rg *registry) putManifest(w http.ResponseWriter, r *http.Request, rt route) error {
+	ref, err := manifestReference(rt)
+	if err != nil {
+		return err
+	}
+	if r.ContentLength > maxManifestSize {
+		return errTooLarge(fmt.Sprintf("manifest is larger than %d bytes", maxManifestSize))
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxManifestSize+1))
+	if err != nil {
+		return errManifestInvalid("could not read manifest: " + err.Error())
+	}
+	if len(body) > maxManifestSize {
+		return errTooLarge(fmt.Sprintf("manifest is larger than %d bytes", maxManifestSize))
+	}
+	alg := digest.SHA256
+	if ref.digest != "" {
+		alg = ref.digest.Algorithm()
+	}
+	dgst := alg.FromBytes(body)
+	if ref.digest != "" && dgst != ref.digest {
+		return errDigestInvalid("manifest content does not match the digest in the URL", string(ref.digest))
+	}
+	p, err := parseManifest(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		return errManifestInvalid(err.Error())
+	}
+	if err := rg.checkReferences(r, rt.name, p); err != nil {
+		return err
+	}
+	m := &store.Manifest{
+		Repository: rt.name, Digest: dgst, MediaType: p.MediaType, ArtifactType: p.ArtifactType,
+		Size: int64(len(body)), Content: bytes.Clone(body), Subject: p.Subject, Annotations: p.Annotations,
+		Blobs: p.Blobs, Children: p.Children, Created: time.Now().UTC(),
+	}
+	if _, err := rg.meta.PutManifest(r.Context(), m, ref.tag); err != nil {
+		return fmt.Errorf("put manifest %s in %s: %w", dgst, rt.name, err)
+	}
+	h := w.Header()
+	h.Set("Location", "/v2/"+rt.name+"/manifests/"+string(dgst))
+	h.Set("Docker-Content-Digest", string(dgst))
+	if p.Subject != "" {
+		h.Set("OCI-Subject", string(p.Subject))
+	}
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusCreated)
+	return nil
+}
+
+// checkReferences refuses a manifest whose blobs (or, for an index, child
+// manifests) the repository does not hold. The subject need not exist: a
+// signature may be pushed before what it signs.
+func (rg *registry) checkReferences(r *http.Request, repo string, p *parsedManifest) error {
+	for _, d := range p.Blobs {
+		_, err := rg.meta.BlobSize(r.Context(), repo, d)
+		if errors.Is(err, store.ErrNotFound) {
+			return errManifestBlobUnknown(string(d))
+		}
+		if err != nil {
+			return fmt.Errorf("check blob %s: %w", d, err)
+		}
+	}
+	for _, d := range p.Children {
+		_, err := rg.meta.GetManifest(r.Context(), repo, d)
+		if errors.Is(err, store.ErrNotFound) {
+			return errManifestBlobUnknown(string(d))
+		}
+		if err != nil {
+			return fmt.Errorf("check manifest %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// deleteManifest serves DELETE by digest (the manifest and its tags) or
+// by tag (only the tag).
+func (rg *registry) deleteManifest(w http.ResponseWriter, r *http.Request, rt route) error {
+	ref, err := manifestReference(rt)
+	if err != nil {
+		return err
+	}
+	if ref.digest != "" {
+		err = rg.meta.DeleteManifest(r.Context(), rt.name, ref.digest)
+	} else {
+		err = rg.meta.DeleteTag(r.Context(), rt.name, ref.tag)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return errManifestUnknown(ref.String())
+	}
+	if err != nil {
+		return fmt.Errorf("delete manifest %s in %s: %w", ref, rt.name, err)
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}

@@ -1,0 +1,45 @@
+// Package registry implements the OCI Distribution Specification v1.1 HTTP
+// API on top of a blob store (package storage) and a metadata store (package
+// store). It never prints; it logs through an injected *slog.Logger.
+package registry
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/chainctl/chainctl/internal/storage"
+	"github.com/chainctl/chainctl/internal/store"
+)
+
+// Option configures a registry built by New.
+type Option func(*registry)
+
+// WithBlobStore sets where blob bytes and uploads live. Required.
+func WithBlobStore(s storage.Store) Option { return func(r *registry) { r.blobs = s } }
+
+// WithMetadata sets the metadata store. Required.
+func WithMetadata(s store.Store) Option { return func(r *registry) { r.meta = s } }
+
+// WithLogger sets the logger for errors the client does not see.
+func WithLogger(l *slog.Logger) Option { return func(r *registry) { r.log = l } }
+
+type registry struct {
+	blobs storage.Store
+	meta  store.Store
+	log   *slog.Logger
+	authz Authorizer
+}
+
+// New returns the /v2/ API as an http.Handler. It serves only paths under
+// /v2/; the caller mounts health, metrics and auth endpoints beside it.
+func New(opts ...Option) (http.Handler, error) {
+	r := &registry{log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(r)
+	}
+	if r.blobs == nil || r.meta == nil {
+		return nil, errors.New("registry: a blob store and a metadata store are required")
+	}
+	return http.HandlerFunc(r.serveHTTP), nil
+}

@@ -1,0 +1,302 @@
+package registry
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/chainctl/chainctl/internal/storage"
+	"github.com/chainctl/chainctl/internal/store"
+)
+
+// maxMountCandidates bounds how many repositories holding a blob are
+// checked for a mount without "from".
+const maxMountCandidates = 50
+
+func newUploadID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func uploadLocation(name, id string) string { return "/v2/" + name + "/blobs/uploads/" + id }
+
+func blobLocation(name string, d digest.Digest) string { return "/v2/" + name + "/blobs/" + string(d) }
+
+// queryDigest reads and validates the "digest" query parameter.
+func queryDigest(r *http.Request, param string) (digest.Digest, error) {
+	v := r.URL.Query().Get(param)
+	if v == "" {
+		return "", errDigestInvalid("the "+param+" query parameter is required", "")
+	}
+	d, err := parseDigest(v)
+	if err != nil {
+		return "", errDigestInvalid(err.Error(), v)
+	}
+	return d, nil
+}
+
+// startUpload serves POST /v2/<name>/blobs/uploads/: a monolithic push
+// (?digest=), a cross-repository mount (?mount=[&from=]), or a new upload
+// session.
+func (rg *registry) startUpload(w http.ResponseWriter, r *http.Request, rt route) error {
+	q := r.URL.Query()
+	if q.Has("mount") {
+		mounted, err := rg.mount(w, r, rt)
+		if err != nil || mounted {
+			return err
+		}
+	} else if q.Has("digest") {
+		return rg.putMonolithic(w, r, rt)
+	}
+	id := newUploadID()
+	if err := rg.blobs.StartUpload(r.Context(), id); err != nil {
+		return fmt.Errorf("start upload: %w", err)
+	}
+	if err := rg.meta.CreateUpload(r.Context(), store.Upload{ID: id, Repository: rt.name, Started: time.Now().UTC()}); err != nil {
+		_ = rg.blobs.CancelUpload(r.Context(), id)
+		return fmt.Errorf("record upload: %w", err)
+	}
+	writeUploadStatus(w, rt.name, id, 0, http.StatusAccepted)
+	return nil
+}
+
+// mount links an existing blob into rt.name when the caller may read it in
+// a repository that holds it (the one named by "from", if given). It
+// reports false, with no response written, when the caller must upload.
+func (rg *registry) mount(w http.ResponseWriter, r *http.Request, rt route) (bool, error) {
+	q := r.URL.Query()
+	dgst, err := queryDigest(r, "mount")
+	if err != nil {
+		return false, err
+	}
+	var candidates []string
+	if from := q.Get("from"); from != "" {
+		if err := validateName(from); err != nil {
+			return false, errNameInvalid(from, err.Error())
+		}
+		candidates = []string{from}
+	} else {
+		candidates, err = rg.meta.BlobRepositories(r.Context(), dgst, maxMountCandidates)
+		if err != nil {
+			return false, fmt.Errorf("find repositories holding %s: %w", dgst, err)
+		}
+	}
+	for _, repo := range candidates {
+		if !rg.canRead(r, repo) {
+			continue
+		}
+		size, err := rg.meta.BlobSize(r.Context(), repo, dgst)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("look up blob %s in %s: %w", dgst, repo, err)
+		}
+		if err := rg.meta.LinkBlob(r.Context(), rt.name, dgst, size); err != nil {
+			return false, fmt.Errorf("link blob %s into %s: %w", dgst, rt.name, err)
+		}
+		writeBlobCreated(w, rt.name, dgst)
+		return true, nil
+	}
+	return false, nil
+}
+
+// putMonolithic stores the request body as one blob (POST ?digest=).
+func (rg *registry) putMonolithic(w http.ResponseWriter, r *http.Request, rt route) error {
+	dgst, err := queryDigest(r, "digest")
+	if err != nil {
+		return err
+	}
+	size, err := rg.blobs.Put(r.Context(), dgst, r.Body)
+	if err != nil {
+		return blobWriteError(err, dgst)
+	}
+	if err := rg.meta.LinkBlob(r.Context(), rt.name, dgst, size); err != nil {
+		return fmt.Errorf("link blob %s into %s: %w", dgst, rt.name, err)
+	}
+	writeBlobCreated(w, rt.name, dgst)
+	return nil
+}
+
+func blobWriteError(err error, dgst digest.Digest) error {
+	switch {
+	case errors.Is(err, storage.ErrDigestMismatch):
+		return errDigestInvalid("uploaded content does not match digest", string(dgst))
+	case errors.Is(err, storage.ErrUnsupportedDigest):
+		return errDigestInvalid("unsupported digest algorithm", string(dgst))
+	}
+	return fmt.Errorf("write blob %s: %w", dgst, err)
+}
+
+// session returns the upload rt refers to. An upload belongs to the
+// repository it was started in; its id used under any other name is unknown.
+func (rg *registry) session(r *http.Request, rt route) (*store.Upload, error) {
+	if rt.ref == "" {
+		return nil, errBlobUploadUnknown("")
+	}
+	u, err := rg.meta.GetUpload(r.Context(), rt.ref)
+	if errors.Is(err, store.ErrNotFound) || err == nil && u.Repository != rt.name {
+		return nil, errBlobUploadUnknown(rt.ref)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up upload: %w", err)
+	}
+	return u, nil
+}
+
+// patchUpload appends a chunk (PATCH with Content-Range) or streams the
+// body (PATCH without it) to an upload session.
+func (rg *registry) patchUpload(w http.ResponseWriter, r *http.Request, rt route) error {
+	u, err := rg.session(r, rt)
+	if err != nil {
+		return err
+	}
+	size, err := rg.writeChunk(r, u.ID, true)
+	if err != nil {
+		return err
+	}
+	writeUploadStatus(w, rt.name, u.ID, size, http.StatusAccepted)
+	return nil
+}
+
+// writeChunk appends the request body to an upload. A Content-Range must
+// start where the upload ends, else 416 (chunks out of order).
+func (rg *registry) writeChunk(r *http.Request, id string, requireBody bool) (int64, error) {
+	ctx := r.Context()
+	cur, err := rg.blobs.UploadSize(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return 0, errBlobUploadUnknown(id)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("upload size: %w", err)
+	}
+	body := io.Reader(r.Body)
+	if cr := r.Header.Get("Content-Range"); cr != "" {
+		start, end, err := parseContentRange(cr)
+		if err != nil {
+			return 0, errRangeInvalid(err.Error())
+		}
+		if start != cur {
+			return 0, rangeMismatch(cur, start)
+		}
+		n := end - start + 1
+		if r.ContentLength >= 0 && r.ContentLength != n {
+			return 0, errSizeInvalid(fmt.Sprintf("Content-Length %d does not match Content-Range %s", r.ContentLength, cr))
+		}
+		body = io.LimitReader(r.Body, n)
+	} else if !requireBody && r.ContentLength == 0 {
+		return cur, nil
+	}
+	size, err := rg.blobs.WriteUpload(ctx, id, cur, body)
+	switch {
+	case errors.Is(err, storage.ErrOffsetMismatch):
+		return 0, rangeMismatch(cur, cur)
+	case errors.Is(err, storage.ErrNotFound):
+		return 0, errBlobUploadUnknown(id)
+	case err != nil:
+		return 0, fmt.Errorf("write upload chunk: %w", err)
+	}
+	return size, nil
+}
+
+func rangeMismatch(have, got int64) *Error {
+	e := errRangeInvalid(fmt.Sprintf("chunk starts at %d but the upload has %d bytes", got, have))
+	e.Header = http.Header{"Range": {rangeHeader(have)}}
+	return e
+}
+
+// putUpload finishes an upload: an optional last chunk, then the digest
+// check and commit (PUT ?digest=).
+func (rg *registry) putUpload(w http.ResponseWriter, r *http.Request, rt route) error {
+	u, err := rg.session(r, rt)
+	if err != nil {
+		return err
+	}
+	dgst, err := queryDigest(r, "digest")
+	if err != nil {
+		return err
+	}
+	if _, err := rg.writeChunk(r, u.ID, false); err != nil {
+		return err
+	}
+	size, err := rg.blobs.CommitUpload(r.Context(), u.ID, dgst)
+	if errors.Is(err, storage.ErrNotFound) {
+		return errBlobUploadUnknown(u.ID)
+	}
+	if err != nil {
+		return blobWriteError(err, dgst)
+	}
+	if err := rg.meta.LinkBlob(r.Context(), rt.name, dgst, size); err != nil {
+		return fmt.Errorf("link blob %s into %s: %w", dgst, rt.name, err)
+	}
+	if err := rg.meta.DeleteUpload(r.Context(), u.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		rg.log.WarnContext(r.Context(), "forget finished upload", "upload", u.ID, "err", err)
+	}
+	writeBlobCreated(w, rt.name, dgst)
+	return nil
+}
+
+// uploadStatus serves GET on an upload session: how much has arrived.
+func (rg *registry) uploadStatus(w http.ResponseWriter, r *http.Request, rt route) error {
+	u, err := rg.session(r, rt)
+	if err != nil {
+		return err
+	}
+	size, err := rg.blobs.UploadSize(r.Context(), u.ID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return errBlobUploadUnknown(u.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("upload size: %w", err)
+	}
+	writeUploadStatus(w, rt.name, u.ID, size, http.StatusNoContent)
+	return nil
+}
+
+// cancelUpload serves DELETE on an upload session.
+func (rg *registry) cancelUpload(w http.ResponseWriter, r *http.Request, rt route) error {
+	u, err := rg.session(r, rt)
+	if err != nil {
+		return err
+	}
+	if err := rg.blobs.CancelUpload(r.Context(), u.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("cancel upload: %w", err)
+	}
+	if err := rg.meta.DeleteUpload(r.Context(), u.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("forget upload: %w", err)
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// rangeHeader is the Range header of an upload status: the inclusive range
+// received so far. For an empty upload it is "0-0", as Distribution sends.
+func rangeHeader(size int64) string {
+	return "0-" + strconv.FormatInt(max(size-1, 0), 10)
+}
+
+func writeUploadStatus(w http.ResponseWriter, name, id string, size int64, status int) {
+	h := w.Header()
+	h.Set("Location", uploadLocation(name, id))
+	h.Set("Range", rangeHeader(size))
+	h.Set("Docker-Upload-UUID", id)
+	h.Set("Content-Length", "0")
+	w.WriteHeader(status)
+}
+
+func writeBlobCreated(w http.ResponseWriter, name string, d digest.Digest) {
+	h := w.Header()
+	h.Set("Location", blobLocation(name, d))
+	h.Set("Docker-Content-Digest", string(d))
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusCreated)
+}
