@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"strings"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -128,7 +129,9 @@ func parseManifest(contentType string, body []byte) (*parsedManifest, error) {
 			if err != nil {
 				return nil, err
 			}
-			p.Blobs = append(p.Blobs, dg)
+			if !nonDistributable(d.MediaType) {
+				p.Blobs = append(p.Blobs, dg)
+			}
 		}
 		if p.ArtifactType == "" {
 			p.ArtifactType = m.Config.MediaType // distribution-spec: referrers fall back to config.mediaType
@@ -142,6 +145,14 @@ func parseManifest(contentType string, body []byte) (*parsedManifest, error) {
 		p.Subject = dg
 	}
 	return p, nil
+}
+
+// nonDistributable reports whether a layer is one that registries are not
+// expected to hold (image-spec "Non-distributable layers", Docker foreign
+// layers), so a manifest may reference it without it having been pushed.
+func nonDistributable(mt string) bool {
+	return strings.HasPrefix(mt, "application/vnd.oci.image.layer.nondistributable.") ||
+		mt == "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
 }
 
 func descriptorDigest(d descriptor, where string) (digest.Digest, error) {
