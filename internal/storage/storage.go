@@ -54,6 +54,7 @@ type UploadStore interface {
 	// WriteUpload appends r to the upload. offset must equal the upload's
 	// current size, else ErrOffsetMismatch and nothing is written. It
 	// returns the upload's size afterwards. ErrNotFound if no such upload.
+	// If r fails or ctx ends midway, the upload is rolled back to offset.
 	WriteUpload(ctx context.Context, id string, offset int64, r io.Reader) (int64, error)
 	// UploadSize returns the number of bytes received so far, or ErrNotFound.
 	UploadSize(ctx context.Context, id string) (int64, error)
