@@ -1,0 +1,132 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/chainctl/chainctl/internal/store"
+)
+
+// LinkBlob implements store.Blobs. It creates the repository on first use.
+// Linking again keeps the size recorded first: a digest has one size.
+func (s *Store) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, size int64) error {
+	if repo == "" || dgst == "" {
+		return errors.New("link blob: empty repository or digest")
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		id, err := s.ensureRepo(ctx, tx, repo)
+		if err != nil {
+			return err
+		}
+		_, err = tx.StmtContext(ctx, s.q.linkBlob).ExecContext(ctx, id, dgst.String(), size)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("link blob %s in %s: %w", dgst, repo, err)
+	}
+	return nil
+}
+
+// BlobSize implements store.Blobs.
+func (s *Store) BlobSize(ctx context.Context, repo string, dgst digest.Digest) (int64, error) {
+	var size int64
+	lctx, err := lookupCtx(ctx)
+	if err == nil {
+		err = s.q.blobSize.QueryRowContext(lctx, repo, dgst.String()).Scan(&size)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("blob %s in %s: %w", dgst, repo, notFound(err))
+	}
+	return size, nil
+}
+
+// UnlinkBlob implements store.Blobs. The repository keeps existing.
+func (s *Store) UnlinkBlob(ctx context.Context, repo string, dgst digest.Digest) error {
+	res, err := s.q.unlinkBlob.ExecContext(ctx, repo, dgst.String())
+	if err == nil {
+		err = affectedOne(res)
+	}
+	if err != nil {
+		return fmt.Errorf("unlink blob %s from %s: %w", dgst, repo, err)
+	}
+	return nil
+}
+
+// BlobRepositories implements store.Blobs. n <= 0 returns an empty list.
+func (s *Store) BlobRepositories(ctx context.Context, dgst digest.Digest, n int) ([]string, error) {
+	if n <= 0 {
+		return []string{}, nil
+	}
+	names, err := s.queryStrings(ctx, s.q.blobRepositories, dgst.String(), n)
+	if err != nil {
+		return nil, fmt.Errorf("repositories holding %s: %w", dgst, err)
+	}
+	return names, nil
+}
+
+// BlobReferenced implements store.Blobs.
+func (s *Store) BlobReferenced(ctx context.Context, dgst digest.Digest) (bool, error) {
+	var ok bool
+	if err := s.q.blobReferenced.QueryRowContext(ctx, dgst.String()).Scan(&ok); err != nil {
+		return false, fmt.Errorf("blob %s referenced: %w", dgst, err)
+	}
+	return ok, nil
+}
+
+// ensureRepo returns the id of repository name, creating it if needed.
+// The writer holds the database's write lock, so nobody can insert the
+// same name between the lookup and the insert.
+func (s *Store) ensureRepo(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
+	var id int64
+	err := tx.StmtContext(ctx, s.q.repoID).QueryRowContext(ctx, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = tx.StmtContext(ctx, s.q.insertRepo).QueryRowContext(ctx, name).Scan(&id)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("repository %s: %w", name, err)
+	}
+	return id, nil
+}
+
+// repoID returns the id of an existing repository, or store.ErrNotFound.
+func (s *Store) repoID(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
+	var id int64
+	if err := tx.StmtContext(ctx, s.q.repoID).QueryRowContext(ctx, name).Scan(&id); err != nil {
+		return 0, fmt.Errorf("repository %s: %w", name, notFound(err))
+	}
+	return id, nil
+}
+
+// queryStrings runs a query that returns one text column.
+func (s *Store) queryStrings(ctx context.Context, st *sql.Stmt, args ...any) ([]string, error) {
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// affectedOne returns store.ErrNotFound when a statement changed no row.
+func affectedOne(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}

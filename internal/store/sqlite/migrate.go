@@ -1,0 +1,134 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// migrations are the schema changes, applied in the order of their
+// numeric prefix (0001_init.sql, 0002_...). A released file never changes;
+// a change to the schema is a new file.
+//
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name    TEXT    NOT NULL,
+    applied INTEGER NOT NULL
+)`
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// loadMigrations returns the embedded migrations sorted by version. It
+// fails on a file without a numeric prefix or on two files with the same
+// version.
+func loadMigrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	seen := map[int]string{}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		prefix, _, _ := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(prefix)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a positive number", e.Name())
+		}
+		if other, dup := seen[v]; dup {
+			return nil, fmt.Errorf("migrations %s and %s have the same version", other, e.Name())
+		}
+		seen[v] = e.Name()
+		b, err := fs.ReadFile(migrations, path.Join("migrations", e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	if len(ms) == 0 {
+		return nil, fmt.Errorf("no migrations embedded")
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// migrate applies the migrations db has not seen, all in one transaction:
+// either the schema ends up current or it is left as it was. The write
+// lock taken at BEGIN serializes processes that open the same file at
+// once; the second sees the first's versions and applies nothing.
+func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return fmt.Errorf("load migrations: %w", err)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+
+	if _, err := tx.ExecContext(ctx, createMigrationsTable); err != nil {
+		return fmt.Errorf("migrate: create schema_migrations: %w", err)
+	}
+	applied := map[int]bool{}
+	latest := 0
+	rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("migrate: read schema_migrations: %w", err)
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("migrate: read schema_migrations: %w", err)
+		}
+		applied[v] = true
+		latest = max(latest, v)
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("migrate: read schema_migrations: %w", err)
+	}
+	if known := ms[len(ms)-1].version; latest > known {
+		return fmt.Errorf("migrate: database schema version %d is newer than this chainctl supports (%d)", latest, known)
+	}
+
+	var done []string
+	for _, m := range ms {
+		if applied[m.version] {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return fmt.Errorf("migrate: apply %s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3)`,
+			m.version, m.name, nanos(time.Now())); err != nil {
+			return fmt.Errorf("migrate: record %s: %w", m.name, err)
+		}
+		done = append(done, m.name)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: commit: %w", err)
+	}
+	for _, name := range done {
+		log.InfoContext(ctx, "applied database migration", "migration", name)
+	}
+	return nil
+}

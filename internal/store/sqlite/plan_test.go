@@ -1,0 +1,81 @@
+package sqlite
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestQueryPlans checks that the registry's queries are indexed lookups,
+// so their cost does not grow with the number of repositories, manifests
+// or tags. SQLite plans without statistics here, as on a fresh database.
+func TestQueryPlans(t *testing.T) {
+	s, _ := openTemp(t)
+	tests := []struct {
+		name  string
+		query string
+		want  []string // substrings of the plan, in any order
+	}{
+		{name: "resolve tag", query: qResolveTag, want: []string{
+			"SEARCH r USING COVERING INDEX sqlite_autoindex_repositories_1 (name=?)",
+			"SEARCH t USING PRIMARY KEY (repo_id=? AND name=?)",
+		}},
+		{name: "get manifest", query: qGetManifest, want: []string{
+			"SEARCH m USING INDEX sqlite_autoindex_manifests_1 (repo_id=? AND digest=?)",
+		}},
+		{name: "blob size", query: qBlobSize, want: []string{
+			"SEARCH b USING PRIMARY KEY (repo_id=? AND digest=?)",
+		}},
+		{name: "blob referenced", query: qBlobReferenced, want: []string{
+			"USING COVERING INDEX blob_links_digest (digest=?)",
+		}},
+		{name: "tags", query: qTags, want: []string{
+			"SEARCH t USING PRIMARY KEY (repo_id=? AND name>?)",
+		}},
+		{name: "referrers", query: qReferrers, want: []string{
+			"SEARCH m USING INDEX manifests_subject (repo_id=? AND subject=?)",
+		}},
+		{name: "referrers by type", query: qReferrersByType, want: []string{
+			"SEARCH m USING INDEX manifests_subject (repo_id=? AND subject=?)",
+		}},
+		{name: "delete a manifest's tags", query: qDeleteManifestTags, want: []string{
+			"USING COVERING INDEX tags_digest (repo_id=? AND digest=?)",
+		}},
+		{name: "expired uploads", query: qExpiredUploads, want: []string{
+			"USING INDEX uploads_started (started<?)",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := make([]any, strings.Count(tt.query, "$"))
+			for i := range args {
+				args[i] = "x"
+			}
+			rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tt.query, args...)
+			if err != nil {
+				t.Fatalf("EXPLAIN QUERY PLAN: %v", err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					t.Fatalf("EXPLAIN QUERY PLAN: %v", err)
+				}
+				plan = append(plan, detail)
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatalf("EXPLAIN QUERY PLAN: %v", err)
+			}
+			got := strings.Join(plan, "\n")
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("plan of %s:\n%s\nwant it to contain %q", tt.name, got, w)
+				}
+			}
+			if strings.Contains(got, "SCAN ") && !strings.Contains(got, "SCAN CONSTANT ROW") {
+				t.Errorf("plan of %s scans a table:\n%s", tt.name, got)
+			}
+		})
+	}
+}
