@@ -1,0 +1,286 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Media types used by the workloads (OCI image-spec).
+const (
+	mediaManifest = "application/vnd.oci.image.manifest.v1+json"
+	mediaConfig   = "application/vnd.oci.image.config.v1+json"
+	mediaLayer    = "application/vnd.oci.image.layer.v1.tar+gzip"
+	mediaOctet    = "application/octet-stream"
+)
+
+// client speaks the OCI distribution-spec push and pull protocol directly
+// over net/http, so that what is measured is the server and not a client
+// library's extra round trips.
+type client struct {
+	base *url.URL
+	hc   *http.Client
+}
+
+// newClient returns a client for the registry at base (e.g.
+// "http://127.0.0.1:5000"). Its transport keeps enough idle connections
+// for every load worker to reuse its own.
+func newClient(base string) (*client, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("parse registry url: %w", err)
+	}
+	tr := &http.Transport{
+		Proxy:               nil, // loopback only; never route through $HTTP_PROXY
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        256,
+		MaxIdleConnsPerHost: 128,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+		WriteBufferSize:     256 << 10,
+		ReadBufferSize:      64 << 10,
+	}
+	return &client{base: u, hc: &http.Client{Transport: tr}}, nil
+}
+
+func (c *client) close() { c.hc.CloseIdleConnections() }
+
+// statusError is an unexpected HTTP status, with the start of the body so
+// that an OCI error code is visible.
+type statusError struct {
+	method, path string
+	status       string
+	body         string
+}
+
+func (e *statusError) Error() string {
+	if e.body == "" {
+		return fmt.Sprintf("%s %s: %s", e.method, e.path, e.status)
+	}
+	return fmt.Sprintf("%s %s: %s: %s", e.method, e.path, e.status, e.body)
+}
+
+// do sends req and fails unless the status is one of want. The response
+// body is copied to sink (or discarded) and always closed, so the
+// connection goes back to the pool.
+func (c *client) do(req *http.Request, sink io.Writer, want ...int) (*http.Response, error) {
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	for _, w := range want {
+		if resp.StatusCode == w {
+			if sink == nil {
+				sink = io.Discard
+			}
+			if _, err := io.Copy(sink, resp.Body); err != nil {
+				return nil, fmt.Errorf("%s %s: read body: %w", req.Method, req.URL.Path, err)
+			}
+			return resp, nil
+		}
+	}
+	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	return nil, &statusError{
+		method: req.Method,
+		path:   req.URL.Path,
+		status: resp.Status,
+		body:   strings.TrimSpace(string(excerpt)),
+	}
+}
+
+func (c *client) url(path string, q url.Values) string {
+	u := *c.base
+	u.Path = path
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// location resolves a Location header against the registry, keeping its
+// query (Distribution carries upload state in "_state") and adding extra.
+func (c *client) location(resp *http.Response, extra url.Values) (string, error) {
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return "", fmt.Errorf("%s %s: %s without a Location header", resp.Request.Method, resp.Request.URL.Path, resp.Status)
+	}
+	u, err := resp.Request.URL.Parse(loc)
+	if err != nil {
+		return "", fmt.Errorf("parse Location %q: %w", loc, err)
+	}
+	if len(extra) > 0 {
+		q := u.Query()
+		for k, vs := range extra {
+			q[k] = vs
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.String(), nil
+}
+
+// startUpload opens an upload session (distribution-spec "POST then PUT",
+// end-4a) and returns its location.
+func (c *client) startUpload(ctx context.Context, repo string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("/v2/"+repo+"/blobs/uploads/", nil), nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.do(req, nil, http.StatusAccepted)
+}
+
+// pushBlob uploads size bytes from body as dgst in one PUT after a POST
+// (distribution-spec "Pushing a blob monolithically", POST then PUT).
+func (c *client) pushBlob(ctx context.Context, repo, dgst string, size int64, body io.Reader) error {
+	resp, err := c.startUpload(ctx, repo)
+	if err != nil {
+		return fmt.Errorf("push blob %s: %w", dgst, err)
+	}
+	loc, err := c.location(resp, url.Values{"digest": {dgst}})
+	if err != nil {
+		return fmt.Errorf("push blob %s: %w", dgst, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, loc, io.NopCloser(body))
+	if err != nil {
+		return err
+	}
+	req.ContentLength = size
+	req.Header.Set("Content-Type", mediaOctet)
+	if _, err := c.do(req, nil, http.StatusCreated); err != nil {
+		return fmt.Errorf("push blob %s: %w", dgst, err)
+	}
+	return nil
+}
+
+// pushBlobChunked uploads size bytes from body as dgst in PATCHes of chunk
+// bytes, each with a Content-Range, then closes the session with a PUT
+// (distribution-spec "Pushing a blob in chunks", end-5 and end-6).
+func (c *client) pushBlobChunked(ctx context.Context, repo, dgst string, size, chunk int64, body io.Reader) error {
+	if chunk <= 0 {
+		return fmt.Errorf("chunk size %d", chunk)
+	}
+	resp, err := c.startUpload(ctx, repo)
+	if err != nil {
+		return fmt.Errorf("push blob %s: %w", dgst, err)
+	}
+	for off := int64(0); off < size; off += chunk {
+		n := min(chunk, size-off)
+		loc, err := c.location(resp, nil)
+		if err != nil {
+			return fmt.Errorf("push blob %s: %w", dgst, err)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPatch, loc, io.NopCloser(io.LimitReader(body, n)))
+		if err != nil {
+			return err
+		}
+		req.ContentLength = n
+		req.Header.Set("Content-Type", mediaOctet)
+		req.Header.Set("Content-Range", fmt.Sprintf("%d-%d", off, off+n-1))
+		if resp, err = c.do(req, nil, http.StatusAccepted); err != nil {
+			return fmt.Errorf("push blob %s: chunk at %d: %w", dgst, off, err)
+		}
+	}
+	loc, err := c.location(resp, url.Values{"digest": {dgst}})
+	if err != nil {
+		return fmt.Errorf("push blob %s: %w", dgst, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, loc, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := c.do(req, nil, http.StatusCreated); err != nil {
+		return fmt.Errorf("push blob %s: close upload: %w", dgst, err)
+	}
+	return nil
+}
+
+// putManifest stores an image manifest under ref (a tag or its digest).
+func (c *client) putManifest(ctx context.Context, repo, ref string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.url("/v2/"+repo+"/manifests/"+ref, nil), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", mediaManifest)
+	if _, err := c.do(req, nil, http.StatusCreated); err != nil {
+		return fmt.Errorf("put manifest %s:%s: %w", repo, ref, err)
+	}
+	return nil
+}
+
+// getManifest fetches a manifest and returns its size in bytes.
+func (c *client) getManifest(ctx context.Context, repo, ref string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url("/v2/"+repo+"/manifests/"+ref, nil), nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Accept", mediaManifest)
+	var n countWriter
+	if _, err := c.do(req, &n, http.StatusOK); err != nil {
+		return 0, err
+	}
+	return int64(n), nil
+}
+
+// headManifest checks a manifest exists and returns its Docker-Content-Digest.
+func (c *client) headManifest(ctx context.Context, repo, ref string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, c.url("/v2/"+repo+"/manifests/"+ref, nil), nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Accept", mediaManifest)
+	resp, err := c.do(req, nil, http.StatusOK)
+	if err != nil {
+		return "", err
+	}
+	return resp.Header.Get("Docker-Content-Digest"), nil
+}
+
+// listTags fetches one page of up to n tags. With decode false the body is
+// discarded and nil returned, which keeps the load loop cheap.
+func (c *client) listTags(ctx context.Context, repo string, n int, decode bool) ([]string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url("/v2/"+repo+"/tags/list", url.Values{"n": {fmt.Sprint(n)}}), nil)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	var sink io.Writer
+	if decode {
+		sink = &buf
+	}
+	if _, err := c.do(req, sink, http.StatusOK); err != nil {
+		return nil, err
+	}
+	if !decode {
+		return nil, nil
+	}
+	var list struct {
+		Tags []string `json:"tags"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &list); err != nil {
+		return nil, fmt.Errorf("decode tags list: %w", err)
+	}
+	return list.Tags, nil
+}
+
+// ping answers whether the registry serves /v2/ (200, or 401 once auth is on).
+func (c *client) ping(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url("/v2/", nil), nil)
+	if err != nil {
+		return err
+	}
+	_, err = c.do(req, nil, http.StatusOK, http.StatusUnauthorized)
+	return err
+}
+
+type countWriter int64
+
+func (w *countWriter) Write(p []byte) (int, error) {
+	*w += countWriter(len(p))
+	return len(p), nil
+}

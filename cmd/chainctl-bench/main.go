@@ -1,0 +1,327 @@
+// Command chainctl-bench runs the same load against `chainctl registry
+// serve` and CNCF Distribution v3.1.1, side by side on loopback, and prints
+// each figure for both with the ratio and the target the project set for
+// it. `make bench` runs it; docs/performance.md describes the method.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	default:
+		fmt.Fprintf(os.Stderr, "chainctl-bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command-line flags.
+type options struct {
+	chainctl     string
+	chainctlArgs []string
+	distribution string
+	targets      []string
+	only         []string
+	duration     time.Duration
+	rounds       int
+	quick        bool
+	markdown     bool
+	workdir      string
+	timeout      time.Duration
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("chainctl-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	var only, targets, extra string
+	fs.StringVar(&o.chainctl, "chainctl", "bin/chainctl", "the chainctl `binary` to benchmark")
+	fs.StringVar(&o.distribution, "distribution", "registry", "CNCF Distribution v3.1.1's registry `binary` (looked up in PATH)")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each manifest GET and HEAD phase runs; the tags list phase runs half as long")
+	fs.IntVar(&o.rounds, "rounds", 1, "run every workload this many times, alternating the registries, and report medians")
+	fs.StringVar(&only, "only", "", "comma-separated `workloads` to run, of "+strings.Join(workloadNames(), ",")+" (default all)")
+	fs.StringVar(&targets, "targets", targetChainctl+","+targetDistribution, "comma-separated registries to run against")
+	fs.BoolVar(&o.quick, "quick", false, "smoke run: 8 MiB blobs in 1 MiB chunks, 5 images, 50 tags, 1s phases")
+	fs.BoolVar(&o.markdown, "markdown", false, "print the table as markdown, for docs/performance.md")
+	fs.StringVar(&extra, "chainctl-args", "", "extra space-separated `arguments` for chainctl registry serve")
+	fs.StringVar(&o.workdir, "workdir", "", "`directory` for the registries' data (default the system temp dir)")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "abort the whole run after this long")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: chainctl-bench [flags]\n\nRuns the same workloads against chainctl and CNCF Distribution and prints a table.\n\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\nWorkloads:\n")
+		for _, w := range workloads() {
+			fmt.Fprintf(fs.Output(), "  %-8s %s\n", w.name, w.about)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	if fs.NArg() > 0 {
+		return options{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.quick && !set["duration"] {
+		o.duration = time.Second
+	}
+	if o.duration <= 0 || o.timeout <= 0 {
+		return options{}, errors.New("-duration and -timeout must be positive")
+	}
+	if o.rounds < 1 || o.rounds > 100 {
+		return options{}, fmt.Errorf("-rounds %d: want 1 to 100", o.rounds)
+	}
+	o.chainctlArgs = strings.Fields(extra)
+	var err error
+	if o.only, err = splitList(only, workloadNames()); err != nil {
+		return options{}, fmt.Errorf("-only: %w", err)
+	}
+	if o.targets, err = splitList(targets, []string{targetChainctl, targetDistribution}); err != nil {
+		return options{}, fmt.Errorf("-targets: %w", err)
+	}
+	if len(o.targets) == 0 {
+		o.targets = []string{targetChainctl, targetDistribution}
+	}
+	return o, nil
+}
+
+// splitList splits a comma-separated flag value and checks each item is
+// one of valid.
+func splitList(s string, valid []string) ([]string, error) {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if !slices.Contains(valid, item) {
+			return nil, fmt.Errorf("unknown %q, want one of %s", item, strings.Join(valid, ","))
+		}
+		if !slices.Contains(out, item) {
+			out = append(out, item)
+		}
+	}
+	return out, nil
+}
+
+func workloadNames() []string {
+	var names []string
+	for _, w := range workloads() {
+		names = append(names, w.name)
+	}
+	return names
+}
+
+// config returns the workload sizes the flags ask for.
+func (o options) config() config {
+	cfg := defaultConfig()
+	if o.quick {
+		cfg = quickConfig()
+	}
+	cfg.duration = o.duration
+	cfg.tagsDuration = o.duration / 2
+	return cfg
+}
+
+// selected returns the workloads -only asks for, in their fixed order.
+func (o options) selected() []workload {
+	var out []workload
+	for _, w := range workloads() {
+		if len(o.only) == 0 || slices.Contains(o.only, w.name) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func lastField(s string) string {
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return ""
+	}
+	return f[len(f)-1]
+}
+
+// target is a running registry and a client for it.
+type target struct {
+	name    string
+	version string
+	srv     *server
+	client  *client
+}
+
+func (t *target) stop() {
+	if t.client != nil {
+		t.client.close()
+	}
+	t.srv.stop()
+}
+
+// start launches the named registry with its data under dir.
+func (o options) start(ctx context.Context, name, dir string) (*target, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	t := &target{name: name}
+	switch name {
+	case targetChainctl:
+		bin, err := exec.LookPath(o.chainctl)
+		if err != nil {
+			return nil, fmt.Errorf("chainctl binary: %w (run `make build`, or pass -chainctl)", err)
+		}
+		t.version = lastField(binaryVersion(ctx, bin, "version")) // "version  v0.1.0"
+		t.srv, err = startChainctl(ctx, bin, dir, addr, o.chainctlArgs)
+		if err != nil {
+			return nil, err
+		}
+	case targetDistribution:
+		bin, err := exec.LookPath(o.distribution)
+		if err != nil {
+			return nil, fmt.Errorf("distribution binary: %w (install it with `./.ci/tools.sh bench`, or pass -distribution)", err)
+		}
+		t.version = lastField(binaryVersion(ctx, bin, "--version")) // "registry github.com/distribution/distribution/v3 v3.1.1"
+		t.srv, err = startDistribution(ctx, bin, dir, addr)
+		if err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("unknown target %q", name)
+	}
+	if t.client, err = newClient(t.srv.base); err != nil {
+		t.stop()
+		return nil, err
+	}
+	return t, nil
+}
+
+// workloadTimeout bounds one workload against one registry, beyond its
+// load phases: at 1 MiB/s a 256 MiB push still finishes.
+const workloadTimeout = 5 * time.Minute
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	cfg := o.config()
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+
+	dir, err := os.MkdirTemp(o.workdir, "chainctl-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	var targets []*target
+	defer func() {
+		for _, t := range targets {
+			t.stop()
+		}
+	}()
+	for _, name := range o.targets {
+		t, err := o.start(ctx, name, filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		targets = append(targets, t)
+		fmt.Fprintf(stderr, "%s %s serving at %s (pid %d)\n", t.name, t.version, t.srv.base, t.srv.cmd.Process.Pid)
+		if name == targetDistribution && t.version != "" && !strings.HasPrefix(t.version, "v3.1.1") {
+			fmt.Fprintf(stderr, "warning: the targets were set against Distribution v3.1.1, this is %s\n", t.version)
+		}
+	}
+
+	rep := newReport(cfg)
+	wls := o.selected()
+	for round := range o.rounds {
+		for k, w := range wls {
+			// Alternate which registry goes first, from workload to
+			// workload and round to round, so neither always runs on a
+			// warmer (or more fragmented) machine.
+			for j := range targets {
+				t := targets[(j+k+round)%len(targets)]
+				if o.rounds > 1 {
+					fmt.Fprintf(stderr, "round %d  ", round+1)
+				}
+				fmt.Fprintf(stderr, "%-8s %-13s ", w.name, t.name)
+				settle()
+				wctx, cancel := context.WithTimeout(ctx, workloadTimeout+2*cfg.duration)
+				out, err := w.run(wctx, t.client, cfg, round)
+				cancel()
+				if err != nil {
+					fmt.Fprintln(stderr, "failed")
+					return fmt.Errorf("%s against %s: %w%s", w.name, t.name, err, t.srv.exited())
+				}
+				rep.add(t.name, w.name, out)
+				fmt.Fprintln(stderr, summary(cfg, out))
+			}
+		}
+	}
+	for _, t := range targets {
+		rss, err := t.srv.peakRSS()
+		if err != nil {
+			fmt.Fprintf(stderr, "warning: %s: %v\n", t.name, err)
+			continue
+		}
+		rep.add(t.name, "rss", outcome{values: map[string]float64{"rss": mib(rss)}, cpu: -1})
+	}
+
+	fmt.Fprintln(stdout, machineLine(targets, o.rounds))
+	fmt.Fprintln(stdout)
+	if o.markdown {
+		return rep.writeMarkdown(stdout)
+	}
+	return rep.writeText(stdout)
+}
+
+// summary is the progress line for one workload against one target.
+func summary(cfg config, o outcome) string {
+	var parts []string
+	for _, m := range metrics(cfg) {
+		if v, ok := o.values[m.id]; ok {
+			parts = append(parts, fmt.Sprintf("%s %s %s", m.id, formatValue(v, m.unit), m.unit))
+		}
+	}
+	if o.cpu >= 0 {
+		parts = append(parts, fmt.Sprintf("(client CPU %.2f cores)", o.cpu))
+	}
+	return strings.Join(parts, "  ")
+}
+
+// machineLine says when, where and against what the table was measured.
+func machineLine(targets []*target, rounds int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Measured %s on %s/%s, %d CPUs", time.Now().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	if m := cpuModel(); m != "" {
+		fmt.Fprintf(&b, " (%s)", m)
+	}
+	fmt.Fprintf(&b, ", loopback, %s, %d round(s)", runtime.Version(), rounds)
+	for _, t := range targets {
+		v := t.version
+		if v == "" {
+			v = "version unknown"
+		}
+		fmt.Fprintf(&b, "; %s %s", t.name, v)
+	}
+	return b.String() + "."
+}

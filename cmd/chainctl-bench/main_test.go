@@ -1,0 +1,337 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+)
+
+// tinyConfig is -quick made smaller still: the test checks the protocol
+// code, never timings.
+func tinyConfig() config {
+	c := quickConfig()
+	c.blobSize, c.chunkSize = 3<<20+12345, 1<<20 // an odd size: the last chunk is short
+	c.images, c.tags = 3, 20
+	c.concurrency, c.tagsConcurrency = 4, 2
+	c.duration, c.tagsDuration = 100*time.Millisecond, 100*time.Millisecond
+	return c
+}
+
+func newTestRegistry(t *testing.T) *client {
+	t.Helper()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	c, err := newClient(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.close)
+	return c
+}
+
+// TestWorkloads runs every workload against go-containerregistry's
+// in-process registry, which verifies digests and Content-Range, and checks
+// each reports the figures the table needs.
+func TestWorkloads(t *testing.T) {
+	cfg := tinyConfig()
+	c := newTestRegistry(t)
+	want := map[string][]string{
+		"mono":    {"mono"},
+		"chunked": {"chunked"},
+		"small":   {"small"},
+		"get":     {"get", "get-p50", "get-p99"},
+		"head":    {"head", "head-p50", "head-p99"},
+		"tags":    {"tags"},
+	}
+	for _, w := range workloads() {
+		t.Run(w.name, func(t *testing.T) {
+			out, err := w.run(t.Context(), c, cfg, 0)
+			if err != nil {
+				t.Fatalf("run = %v", err)
+			}
+			// A second round pushes new content and reuses the setup.
+			if _, err := w.run(t.Context(), c, cfg, 1); err != nil {
+				t.Fatalf("run round 1 = %v", err)
+			}
+			var got []string
+			for id, v := range out.values {
+				got = append(got, id)
+				if !(v > 0) || math.IsInf(v, 0) {
+					t.Errorf("value %s = %v, want a positive number", id, v)
+				}
+			}
+			slices.Sort(got)
+			exp := slices.Sorted(slices.Values(want[w.name]))
+			if !slices.Equal(got, exp) {
+				t.Errorf("metrics = %v, want %v", got, exp)
+			}
+		})
+	}
+	// The pushes really landed: the registry serves what was pushed.
+	if _, err := c.getManifest(t.Context(), "bench/small", "v2"); err != nil {
+		t.Errorf("getManifest(bench/small:v2) = %v", err)
+	}
+}
+
+func TestPushErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		chunked bool
+		want    []string
+	}{
+		{
+			name: "start refused",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				http.Error(w, `{"errors":[{"code":"DENIED"}]}`, http.StatusForbidden)
+			},
+			want: []string{"POST /v2/r/blobs/uploads/", "403 Forbidden", "DENIED"},
+		},
+		{
+			name: "no location",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusAccepted)
+			},
+			want: []string{"without a Location header"},
+		},
+		{
+			name: "digest rejected",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPost {
+					w.Header().Set("Location", "/v2/r/blobs/uploads/1?_state=x")
+					w.WriteHeader(http.StatusAccepted)
+					return
+				}
+				_, _ = io.Copy(io.Discard, r.Body)
+				if r.URL.Query().Get("_state") != "x" || r.URL.Query().Get("digest") == "" {
+					http.Error(w, "lost query "+r.URL.RawQuery, http.StatusTeapot)
+					return
+				}
+				http.Error(w, `{"errors":[{"code":"DIGEST_INVALID"}]}`, http.StatusBadRequest)
+			},
+			want: []string{"PUT /v2/r/blobs/uploads/1", "400 Bad Request", "DIGEST_INVALID"},
+		},
+		{
+			name:    "chunk out of order",
+			chunked: true,
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				w.Header().Set("Location", "/v2/r/blobs/uploads/1")
+				if r.Method == http.MethodPatch && r.Header.Get("Content-Range") != "0-1023" {
+					http.Error(w, "range", http.StatusRequestedRangeNotSatisfiable)
+					return
+				}
+				w.WriteHeader(http.StatusAccepted)
+			},
+			want: []string{"chunk at 1024", "416"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(tt.handler)
+			defer srv.Close()
+			c, err := newClient(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.close()
+			const size = 4096
+			body := newPattern(9, size)
+			if tt.chunked {
+				err = c.pushBlobChunked(t.Context(), "r", "sha256:x", size, 1024, body)
+			} else {
+				err = c.pushBlob(t.Context(), "r", "sha256:x", size, body)
+			}
+			if err == nil {
+				t.Fatal("push = nil, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("push = %q, want it to contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestHammerStopsOnError(t *testing.T) {
+	boom := errors.New("boom")
+	_, err := hammer(context.Background(), 4, time.Minute, 1000, func(_ context.Context, i int) error {
+		if i == 3 {
+			return boom
+		}
+		return nil
+	})
+	if !errors.Is(err, boom) {
+		t.Errorf("hammer = %v, want %v", err, boom)
+	}
+	l, err := hammer(context.Background(), 4, time.Minute, 100, func(context.Context, int) error { return nil })
+	if err != nil || l.requests != 100 {
+		t.Errorf("hammer = %d requests, %v; want the 100-request cap, nil", l.requests, err)
+	}
+}
+
+func TestPattern(t *testing.T) {
+	const size = 3*patternBlock + 777
+	whole, err := io.ReadAll(newPattern(1, size))
+	if err != nil || len(whole) != size {
+		t.Fatalf("ReadAll = %d bytes, %v; want %d", len(whole), err, size)
+	}
+	// Reading in odd pieces gives the same bytes.
+	var pieces bytes.Buffer
+	p, buf := newPattern(1, size), make([]byte, 4093)
+	for {
+		n, err := p.Read(buf[:1+pieces.Len()*7919%len(buf)])
+		pieces.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+	}
+	if !bytes.Equal(pieces.Bytes(), whole) {
+		t.Error("reading in pieces differs from reading at once")
+	}
+	d, err := patternDigest(1, size)
+	if err != nil || d != sha256Digest(whole) {
+		t.Errorf("patternDigest = %s, %v; want %s", d, err, sha256Digest(whole))
+	}
+	other, _ := patternDigest(2, size)
+	if other == d {
+		t.Error("seeds 1 and 2 give the same digest")
+	}
+	for i := 1; i < 3; i++ {
+		if bytes.Equal(whole[:patternBlock], whole[i*patternBlock:(i+1)*patternBlock]) {
+			t.Errorf("block %d repeats block 0", i)
+		}
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		check   func(options) bool
+		wantErr string
+	}{
+		{name: "defaults", args: nil, check: func(o options) bool {
+			return o.chainctl == "bin/chainctl" && o.distribution == "registry" && o.duration == 10*time.Second &&
+				len(o.selected()) == len(workloads()) && slices.Equal(o.targets, []string{"chainctl", "distribution"})
+		}},
+		{name: "quick shortens phases", args: []string{"-quick"}, check: func(o options) bool {
+			cfg := o.config()
+			return cfg.duration == time.Second && cfg.blobSize == 8<<20
+		}},
+		{name: "quick keeps explicit duration", args: []string{"-quick", "-duration", "3s"}, check: func(o options) bool {
+			return o.config().duration == 3*time.Second && o.config().tagsDuration == 1500*time.Millisecond
+		}},
+		{name: "only", args: []string{"-only", "tags, get"}, check: func(o options) bool {
+			var names []string
+			for _, w := range o.selected() {
+				names = append(names, w.name)
+			}
+			return slices.Equal(names, []string{"get", "tags"})
+		}},
+		{name: "chainctl args", args: []string{"-chainctl-args", "--debug  --x=1"}, check: func(o options) bool {
+			return slices.Equal(o.chainctlArgs, []string{"--debug", "--x=1"})
+		}},
+		{name: "unknown workload", args: []string{"-only", "pull"}, wantErr: `unknown "pull"`},
+		{name: "unknown target", args: []string{"-targets", "zot"}, wantErr: `unknown "zot"`},
+		{name: "zero duration", args: []string{"-duration", "0s"}, wantErr: "must be positive"},
+		{name: "zero rounds", args: []string{"-rounds", "0"}, wantErr: "want 1 to 100"},
+		{name: "rounds", args: []string{"-rounds", "3"}, check: func(o options) bool { return o.rounds == 3 }},
+		{name: "stray argument", args: []string{"now"}, wantErr: "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := parseFlags(tt.args, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("parseFlags(%q) = %v, want an error containing %q", tt.args, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseFlags(%q) = %v", tt.args, err)
+			}
+			if !tt.check(o) {
+				t.Errorf("parseFlags(%q) = %+v", tt.args, o)
+			}
+		})
+	}
+}
+
+func TestReport(t *testing.T) {
+	r := newReport(defaultConfig())
+	r.add(targetChainctl, "get", outcome{values: map[string]float64{"get": 9000, "get-p50": 1, "get-p99": 2}, cpu: 0.5})
+	r.add(targetDistribution, "get", outcome{values: map[string]float64{"get": 3000, "get-p50": 2, "get-p99": 8}, cpu: 0.25})
+	r.add(targetChainctl, "rss", outcome{values: map[string]float64{"rss": 40}, cpu: -1})
+	r.add(targetDistribution, "rss", outcome{values: map[string]float64{"rss": 70}, cpu: -1})
+	r.add(targetDistribution, "mono", outcome{values: map[string]float64{"mono": 300}, cpu: -1})
+	// Three rounds of small pushes: the median wins, not the outlier.
+	for _, v := range [][2]float64{{90, 10}, {10, 10}, {60, 20}} {
+		r.add(targetChainctl, "small", outcome{values: map[string]float64{"small": v[0]}, cpu: 0.1})
+		r.add(targetDistribution, "small", outcome{values: map[string]float64{"small": v[1]}, cpu: 0.1})
+	}
+
+	rows := map[string][]string{}
+	for _, row := range r.rows() {
+		rows[strings.TrimSpace(row[0])] = row
+	}
+	tests := []struct {
+		label string
+		want  []string // ratio, better, target, met, client CPU
+	}{
+		{"manifest GET by tag, 32 concurrent", []string{"3.00×", "higher", "≥ 3×", "✓", "0.50 / 0.25"}},
+		{"GET latency p99", []string{"0.25×", "lower", "", "", ""}},
+		{"server peak RSS (VmHWM, whole run)", []string{"0.57×", "lower", "≤ 0.5×", "✗", ""}},
+		{"push 256 MiB blob, monolithic", []string{"—", "higher", "≥ 1×", "", "— / —"}},
+		{"push 50 images (config + 3 × 64 KiB), sequential", []string{"6.00×", "higher", "≥ 3×", "✓", "0.10 / 0.10"}},
+	}
+	for _, tt := range tests {
+		row, ok := rows[tt.label]
+		if !ok {
+			t.Errorf("no row %q in %v", tt.label, rows)
+			continue
+		}
+		if got := row[4:]; !slices.Equal(got, tt.want) {
+			t.Errorf("row %q = %q, want %q", tt.label, got, tt.want)
+		}
+	}
+	if _, ok := rows["tags list of 1000 tags, 8 concurrent"]; ok {
+		t.Error("a row for an unmeasured workload")
+	}
+	var md bytes.Buffer
+	if err := r.writeMarkdown(&md); err != nil || !strings.Contains(md.String(), "| manifest GET by tag, 32 concurrent | req/s | 9000 | 3000 | 3.00× |") {
+		t.Errorf("writeMarkdown = %v:\n%s", err, md.String())
+	}
+}
+
+func TestParseVmHWM(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     int64
+		wantErr  bool
+	}{
+		{name: "kernel format", in: "Name:\tregistry\nVmPeak:\t 1 kB\nVmHWM:\t   71234 kB\nVmRSS:\t 5 kB\n", want: 71234 << 10},
+		{name: "missing", in: "Name:\tx\n", wantErr: true},
+		{name: "odd unit", in: "VmHWM: 5 MB\n", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseVmHWM(strings.NewReader(tt.in))
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("parseVmHWM = %d, %v; want %d, error %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// Target names, in the order of the table's columns.
+const (
+	targetChainctl     = "chainctl"
+	targetDistribution = "distribution"
+)
+
+// metric is one row of the table.
+type metric struct {
+	id       string
+	workload string // whose client CPU the row shows; "" for none
+	label    string
+	unit     string
+	lower    bool    // lower is better
+	target   float64 // the ratio chainctl/distribution the issue asks for; 0 for none
+}
+
+func sizeString(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d KiB", n>>10)
+}
+
+// metrics lists the table's rows; the labels carry the run's sizes.
+func metrics(cfg config) []metric {
+	return []metric{
+		{"mono", "mono", fmt.Sprintf("push %s blob, monolithic", sizeString(cfg.blobSize)), "MiB/s", false, 1},
+		{"chunked", "chunked", fmt.Sprintf("push %s blob, %s chunks", sizeString(cfg.blobSize), sizeString(cfg.chunkSize)), "MiB/s", false, 1.5},
+		{"small", "small", fmt.Sprintf("push %d images (config + %d × %s), sequential", cfg.images, cfg.layers, sizeString(cfg.layerSize)), "images/s", false, 3},
+		{"get", "get", fmt.Sprintf("manifest GET by tag, %d concurrent", cfg.concurrency), "req/s", false, 3},
+		{"get-p50", "", "  GET latency p50", "ms", true, 0},
+		{"get-p99", "", "  GET latency p99", "ms", true, 0},
+		{"head", "head", fmt.Sprintf("manifest HEAD by digest, %d concurrent", cfg.concurrency), "req/s", false, 0},
+		{"head-p50", "", "  HEAD latency p50", "ms", true, 0},
+		{"head-p99", "", "  HEAD latency p99", "ms", true, 0},
+		{"tags", "tags", fmt.Sprintf("tags list of %d tags, %d concurrent", cfg.tags, cfg.tagsConcurrency), "req/s", false, 0},
+		{"rss", "", "server peak RSS (VmHWM, whole run)", "MiB", true, 0.5},
+	}
+}
+
+// report collects what each target measured, over one or more rounds.
+type report struct {
+	cfg    config
+	values map[string]map[string][]float64 // target → metric id → one value per round
+	cpu    map[string]map[string][]float64 // target → workload → client cores per round
+}
+
+func newReport(cfg config) *report {
+	return &report{cfg: cfg, values: map[string]map[string][]float64{}, cpu: map[string]map[string][]float64{}}
+}
+
+func (r *report) add(target, workload string, o outcome) {
+	if r.values[target] == nil {
+		r.values[target] = map[string][]float64{}
+		r.cpu[target] = map[string][]float64{}
+	}
+	for k, v := range o.values {
+		r.values[target][k] = append(r.values[target][k], v)
+	}
+	if o.cpu >= 0 {
+		r.cpu[target][workload] = append(r.cpu[target][workload], o.cpu)
+	}
+}
+
+// median returns the median of vs (the mean of the middle two for an even
+// count), and false if vs is empty.
+func median(vs []float64) (float64, bool) {
+	if len(vs) == 0 {
+		return 0, false
+	}
+	s := slices.Sorted(slices.Values(vs))
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2, true
+	}
+	return s[len(s)/2], true
+}
+
+func tableHeader() []string {
+	return []string{"workload", "unit", targetChainctl, targetDistribution, "ratio c/d", "better", "target", "met", "client CPU c / d (cores)"}
+}
+
+// rows returns the table's cells, one row per metric that was measured.
+func (r *report) rows() [][]string {
+	var rows [][]string
+	for _, m := range metrics(r.cfg) {
+		c, cok := median(r.values[targetChainctl][m.id])
+		d, dok := median(r.values[targetDistribution][m.id])
+		if !cok && !dok {
+			continue
+		}
+		row := []string{m.label, m.unit, "—", "—", "—", "higher", "", "", ""}
+		if m.lower {
+			row[5] = "lower"
+		}
+		if cok {
+			row[2] = formatValue(c, m.unit)
+		}
+		if dok {
+			row[3] = formatValue(d, m.unit)
+		}
+		if m.target > 0 {
+			if m.lower {
+				row[6] = fmt.Sprintf("≤ %g×", m.target)
+			} else {
+				row[6] = fmt.Sprintf("≥ %g×", m.target)
+			}
+		}
+		if cok && dok && d > 0 {
+			ratio := c / d
+			row[4] = fmt.Sprintf("%.2f×", ratio)
+			if m.target > 0 {
+				met := ratio >= m.target
+				if m.lower {
+					met = ratio <= m.target
+				}
+				row[7] = "✗"
+				if met {
+					row[7] = "✓"
+				}
+			}
+		}
+		if m.workload != "" {
+			row[8] = formatCPU(r.cpu[targetChainctl], m.workload) + " / " + formatCPU(r.cpu[targetDistribution], m.workload)
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+func formatValue(v float64, unit string) string {
+	switch unit {
+	case "req/s":
+		return fmt.Sprintf("%.0f", v)
+	case "ms":
+		return fmt.Sprintf("%.2f", v)
+	default:
+		return fmt.Sprintf("%.1f", v)
+	}
+}
+
+func formatCPU(cpu map[string][]float64, workload string) string {
+	v, ok := median(cpu[workload])
+	if !ok {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+const tableNote = `Each figure is the median over the rounds run. ratio = chainctl / distribution. Rows marked "lower" (latency, memory) are better when lower; ` +
+	`their target is a maximum. Client CPU is the benchmark process's user+system CPU over the timed part ` +
+	`divided by its wall time: how many cores the load generator itself used. Peak RSS covers the whole run.`
+
+// writeText prints the table aligned for a terminal.
+func (r *report) writeText(w io.Writer) error {
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(tableHeader(), "\t"))
+	for _, row := range r.rows() {
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var b strings.Builder
+	for line := range strings.Lines(buf.String()) {
+		b.WriteString(strings.TrimRight(line, " \n") + "\n")
+	}
+	b.WriteString("\n" + tableNote + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeMarkdown prints the table for docs/performance.md.
+func (r *report) writeMarkdown(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString("| " + strings.Join(tableHeader(), " | ") + " |\n")
+	b.WriteString("|---|---|--:|--:|--:|---|---|:-:|--:|\n")
+	for _, row := range r.rows() {
+		row[0] = strings.TrimSpace(row[0])
+		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+	}
+	b.WriteString("\n" + tableNote + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
