@@ -54,6 +54,7 @@ type Store struct {
 	log   *slog.Logger
 	bufs  sync.Pool // *[]byte of copyBufSize
 	locks keyedMutex
+	sync  bool // fsync data and directories before acknowledging
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -68,6 +69,19 @@ func WithLogger(l *slog.Logger) Option {
 			s.log = l
 		}
 	}
+}
+
+// WithSync makes every committed blob durable before it is acknowledged:
+// its bytes and the directory entry that names it are fsynced, as are the
+// bytes of each upload chunk. Without it (the default, as in CNCF
+// Distribution and zot) a blob is still never visible half-written — it
+// appears by an atomic rename of a complete, verified file, so a killed
+// process leaves nothing partial — but an operating-system crash or power
+// loss may lose blobs written in the last seconds. Syncing costs a disk
+// flush per blob and per chunk, which bounds push throughput by the disk's
+// synchronous write speed (docs/performance.md).
+func WithSync(on bool) Option {
+	return func(s *Store) { s.sync = on }
 }
 
 // New opens the store rooted at root, creating its directories if needed,
@@ -243,7 +257,7 @@ func (s *Store) Put(ctx context.Context, dgst digest.Digest, r io.Reader) (int64
 	}
 	// The data must be on disk before its name is, or a power loss could
 	// expose a short blob under a valid digest.
-	if err := tmp.Sync(); err != nil {
+	if err := s.syncFile(tmp); err != nil {
 		return n, fmt.Errorf("put blob %s: %w", dgst, err)
 	}
 	if err := tmp.Close(); err != nil {
@@ -275,18 +289,18 @@ func (s *Store) Delete(ctx context.Context, dgst digest.Digest) error {
 // which is harmless: both hold the same verified bytes.
 func (s *Store) commitFile(src, dst string) error {
 	dir := filepath.Dir(dst)
-	if err := ensureDir(dir); err != nil {
+	if err := s.ensureDir(dir); err != nil {
 		return err
 	}
 	if err := os.Rename(src, dst); err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return s.syncDir(dir)
 }
 
 // ensureDir creates dir (a blobs/<alg>/<xx> directory) if it is missing
 // and syncs the parents that gained an entry.
-func ensureDir(dir string) error {
+func (s *Store) ensureDir(dir string) error {
 	if _, err := os.Stat(dir); err == nil {
 		return nil
 	}
@@ -294,17 +308,26 @@ func ensureDir(dir string) error {
 		return err
 	}
 	alg := filepath.Dir(dir)
-	if err := syncDir(alg); err != nil {
+	if err := s.syncDir(alg); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(alg))
+	return s.syncDir(filepath.Dir(alg))
+}
+
+// syncFile flushes a file's bytes to stable storage when the store was
+// opened WithSync.
+func (s *Store) syncFile(f *os.File) error {
+	if !s.sync {
+		return nil
+	}
+	return f.Sync()
 }
 
 // syncDir flushes a directory's entries so a rename into it survives a
-// power loss. Windows cannot sync directories; renames there are
-// journaled by NTFS.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
+// power loss, when the store was opened WithSync. Windows cannot sync
+// directories; renames there are journaled by NTFS.
+func (s *Store) syncDir(dir string) error {
+	if !s.sync || runtime.GOOS == "windows" {
 		return nil
 	}
 	d, err := os.Open(dir)

@@ -2,6 +2,7 @@ package fs_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	iofs "io/fs"
 	"os"
@@ -18,9 +19,9 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-func newStore(t *testing.T, root string) *fs.Store {
+func newStore(t *testing.T, root string, opts ...fs.Option) *fs.Store {
 	t.Helper()
-	s, err := fs.New(root)
+	s, err := fs.New(root, opts...)
 	if err != nil {
 		t.Fatalf("New(%s) = %v, want nil", root, err)
 	}
@@ -28,9 +29,13 @@ func newStore(t *testing.T, root string) *fs.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storagetest.Run(t, func(t *testing.T) storage.Store {
-		return newStore(t, t.TempDir())
-	})
+	for _, sync := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sync=%v", sync), func(t *testing.T) {
+			storagetest.Run(t, func(t *testing.T) storage.Store {
+				return newStore(t, t.TempDir(), fs.WithSync(sync))
+			})
+		})
+	}
 }
 
 func TestNewRemovesStaleTemporaries(t *testing.T) {

@@ -142,8 +142,9 @@ func (s *Store) WriteUpload(ctx context.Context, id string, offset int64, r io.R
 		return size, nil
 	}
 	// Sync before saving the state that claims these bytes: a state must
-	// never cover data a power loss could take back.
-	if err := f.Sync(); err != nil {
+	// never cover data a power loss could take back. Without WithSync a
+	// power loss voids that promise, as it voids every unsynced write.
+	if err := s.syncFile(f); err != nil {
 		return size + n, fmt.Errorf("write upload %s: %w", id, err)
 	}
 	if err := s.saveHashState(dir, h, size+n); err != nil {
@@ -201,7 +202,7 @@ func (s *Store) CommitUpload(ctx context.Context, id string, dgst digest.Digest)
 	}
 
 	// An existing blob is replaced by identical bytes, as in Put.
-	if err := f.Sync(); err != nil {
+	if err := s.syncFile(f); err != nil {
 		return 0, fmt.Errorf("commit upload %s: %w", id, err)
 	}
 	if err := s.commitFile(data, blob); err != nil {
