@@ -33,6 +33,10 @@ func (s *Store) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, s
 
 // BlobSize implements store.Blobs.
 func (s *Store) BlobSize(ctx context.Context, repo string, dgst digest.Digest) (int64, error) {
+	if n, ok := s.cache.blob(repo, dgst); ok {
+		return n, nil
+	}
+	gen := s.cache.generation()
 	var size int64
 	lctx, err := lookupCtx(ctx)
 	if err == nil {
@@ -41,11 +45,13 @@ func (s *Store) BlobSize(ctx context.Context, repo string, dgst digest.Digest) (
 	if err != nil {
 		return 0, fmt.Errorf("blob %s in %s: %w", dgst, repo, notFound(err))
 	}
+	s.cache.putBlob(gen, repo, dgst, size)
 	return size, nil
 }
 
 // UnlinkBlob implements store.Blobs. The repository keeps existing.
 func (s *Store) UnlinkBlob(ctx context.Context, repo string, dgst digest.Digest) error {
+	defer s.cache.invalidate()
 	res, err := s.q.unlinkBlob.ExecContext(ctx, repo, dgst.String())
 	if err == nil {
 		err = affectedOne(res)

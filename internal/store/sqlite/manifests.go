@@ -75,7 +75,13 @@ func (s *Store) PutManifest(ctx context.Context, m *store.Manifest, tag string) 
 }
 
 // GetManifest implements store.Manifests.
+// The manifest returned may be shared with the store's cache: callers must
+// not modify its slices or map.
 func (s *Store) GetManifest(ctx context.Context, repo string, dgst digest.Digest) (*store.Manifest, error) {
+	if m, ok := s.cache.manifest(repo, dgst); ok {
+		return m, nil
+	}
+	gen := s.cache.generation()
 	m := &store.Manifest{Repository: repo, Digest: dgst}
 	var subject, annotations, blobs, children string
 	var created int64
@@ -95,11 +101,16 @@ func (s *Store) GetManifest(ctx context.Context, repo string, dgst digest.Digest
 	}
 	m.Subject = digest.Digest(subject)
 	m.Created = fromNanos(created)
+	s.cache.putManifest(gen, m)
 	return m, nil
 }
 
 // ResolveTag implements store.Manifests.
 func (s *Store) ResolveTag(ctx context.Context, repo, tag string) (digest.Digest, error) {
+	if d, ok := s.cache.tag(repo, tag); ok {
+		return d, nil
+	}
+	gen := s.cache.generation()
 	var d string
 	lctx, err := lookupCtx(ctx)
 	if err == nil {
@@ -108,6 +119,7 @@ func (s *Store) ResolveTag(ctx context.Context, repo, tag string) (digest.Digest
 	if err != nil {
 		return "", fmt.Errorf("resolve tag %s:%s: %w", repo, tag, notFound(err))
 	}
+	s.cache.putTag(gen, repo, tag, digest.Digest(d))
 	return digest.Digest(d), nil
 }
 
@@ -136,6 +148,7 @@ func (s *Store) DeleteManifest(ctx context.Context, repo string, dgst digest.Dig
 
 // DeleteTag implements store.Manifests. The manifest stays.
 func (s *Store) DeleteTag(ctx context.Context, repo, tag string) error {
+	defer s.cache.invalidate()
 	res, err := s.q.deleteTag.ExecContext(ctx, repo, tag)
 	if err == nil {
 		err = affectedOne(res)

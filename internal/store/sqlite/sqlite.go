@@ -57,6 +57,8 @@ type Store struct {
 	w   *sql.DB // one connection: every write
 	r   *sql.DB // read-only connections: every read
 	q   *statements
+	// cache answers pull-path lookups without a query; writes clear it.
+	cache *readCache
 }
 
 // Open opens the database at path, creating it (mode 0600, and its
@@ -79,7 +81,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 
-	s := &Store{log: o.logger}
+	s := &Store{log: o.logger, cache: newReadCache()}
 	ok := false
 	defer func() {
 		if !ok {
@@ -198,6 +200,8 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		}
 		return err
 	}
+	// Invalidate even when Commit fails: whether it took effect is unknown.
+	defer s.cache.invalidate()
 	return tx.Commit()
 }
 

@@ -1,0 +1,127 @@
+package sqlite
+
+import (
+	"sync"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/chainctl/chainctl/internal/store"
+)
+
+// Cache bounds. A manifest is at most 4 MiB; the byte budget keeps the
+// cache's memory small next to the server's.
+const (
+	cacheMaxEntries = 50_000
+	cacheMaxBytes   = 32 << 20
+)
+
+// readCache remembers the answers of the lookups on the pull path —
+// tag → digest, manifest by digest, blob size — so that a hot manifest GET
+// costs no SQLite query. It is correct because this store is the only
+// writer of its database (a SQLite file belongs to one server process,
+// like the blob directory beside it): every write transaction clears the
+// cache when it commits, and the generation check in put keeps a lookup
+// that raced a write from caching what the write replaced.
+type readCache struct {
+	mu        sync.Mutex
+	gen       uint64
+	tags      map[string]digest.Digest
+	manifests map[string]*store.Manifest
+	blobs     map[string]int64
+	bytes     int
+}
+
+func newReadCache() *readCache {
+	c := &readCache{}
+	c.reset()
+	return c
+}
+
+func (c *readCache) reset() {
+	c.tags = make(map[string]digest.Digest)
+	c.manifests = make(map[string]*store.Manifest)
+	c.blobs = make(map[string]int64)
+	c.bytes = 0
+}
+
+func cacheKey(repo, s string) string { return repo + "\x00" + s }
+
+// generation returns the value a lookup passes to put after its query.
+func (c *readCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// invalidate forgets everything; called after every committed write.
+func (c *readCache) invalidate() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.reset()
+}
+
+// admit reports whether an entry of n bytes read at generation gen may be
+// stored, making room if needed. Callers hold c.mu.
+func (c *readCache) admit(gen uint64, n int) bool {
+	if gen != c.gen {
+		return false // a write committed since the lookup read the database
+	}
+	if len(c.tags)+len(c.manifests)+len(c.blobs) >= cacheMaxEntries || c.bytes+n > cacheMaxBytes {
+		c.reset() // crude but bounded; the hot set refills at once
+	}
+	return n <= cacheMaxBytes
+}
+
+func (c *readCache) tag(repo, tag string) (digest.Digest, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.tags[cacheKey(repo, tag)]
+	return d, ok
+}
+
+func (c *readCache) putTag(gen uint64, repo, tag string, d digest.Digest) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.admit(gen, 0) {
+		c.tags[cacheKey(repo, tag)] = d
+	}
+}
+
+// manifest returns a copy of the cached manifest; its slices and map are
+// shared and must not be modified.
+func (c *readCache) manifest(repo string, d digest.Digest) (*store.Manifest, bool) {
+	c.mu.Lock()
+	m, ok := c.manifests[cacheKey(repo, string(d))]
+	c.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	cp := *m
+	return &cp, true
+}
+
+func (c *readCache) putManifest(gen uint64, m *store.Manifest) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.admit(gen, len(m.Content)) {
+		cp := *m
+		c.manifests[cacheKey(m.Repository, string(m.Digest))] = &cp
+		c.bytes += len(m.Content)
+	}
+}
+
+func (c *readCache) blob(repo string, d digest.Digest) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, ok := c.blobs[cacheKey(repo, string(d))]
+	return n, ok
+}
+
+func (c *readCache) putBlob(gen uint64, repo string, d digest.Digest, size int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.admit(gen, 0) {
+		c.blobs[cacheKey(repo, string(d))] = size
+	}
+}
