@@ -190,6 +190,10 @@ func (o options) start(ctx context.Context, name, dir string) (*target, error) {
 		if err != nil {
 			return nil, fmt.Errorf("chainctl binary: %w (run `make build`, or pass -chainctl)", err)
 		}
+		// The server runs in its own directory: a relative path would not resolve there.
+		if bin, err = filepath.Abs(bin); err != nil {
+			return nil, fmt.Errorf("chainctl binary: %w", err)
+		}
 		t.version = lastField(binaryVersion(ctx, bin, "version")) // "version  v0.1.0"
 		t.srv, err = startChainctl(ctx, bin, dir, addr, o.chainctlArgs)
 		if err != nil {
