@@ -1,0 +1,244 @@
+// Package serve is the `chainctl registry serve` command.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/registry"
+	"github.com/chainctl/chainctl/internal/server"
+	"github.com/chainctl/chainctl/internal/storage"
+	"github.com/chainctl/chainctl/internal/storage/fs"
+	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/sqlite"
+)
+
+// ServeOptions are the inputs of `chainctl registry serve`.
+type ServeOptions struct {
+	IO     *iostreams.IOStreams
+	Config *config.Serve
+	Debug  bool
+
+	// onListen, when set, gets the registry's URL once it accepts
+	// connections (tests listen on port 0 and need to know the port).
+	onListen func(url string)
+}
+
+// NewCmdServe returns `chainctl registry serve`. runF replaces serveRun in
+// tests.
+func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *ServeOptions) error) *cobra.Command {
+	opts := &ServeOptions{IO: f.IOStreams}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the OCI registry",
+		Long: cmdutil.Heredoc(`
+			Run an OCI Distribution v1.1 container registry until interrupted.
+
+			With no configuration it listens on 127.0.0.1:5000 (this machine only) and
+			keeps everything in one data directory: blobs under <data-dir>/blobs and
+			metadata in the SQLite database <data-dir>/registry.db. The data directory
+			defaults to $XDG_DATA_HOME/chainctl or ~/.local/share/chainctl on Linux,
+			~/Library/Application Support/chainctl on macOS and %LocalAppData%\chainctl
+			on Windows.
+
+			Every flag can also be set with a CHAINCTL_ environment variable (--data-dir
+			is CHAINCTL_DATA_DIR) or as a key of the YAML file given with --config
+			(data-dir: /srv/chainctl). A flag beats the environment, which beats the file.
+			docs/configuration.md describes every setting.
+
+			Besides the OCI API under /v2/, the server answers /healthz (liveness),
+			/readyz (200 when the metadata store answers, 503 otherwise) and /metrics
+			(Prometheus). Request logs go to stderr: text on a terminal, JSON lines
+			otherwise; --debug adds detail.
+
+			On SIGINT or SIGTERM the server stops accepting connections and waits for
+			requests in flight (up to two minutes) before it exits; a second signal
+			exits at once.
+		`),
+		Example: cmdutil.Examples(`
+			# Start with the defaults, then push to it
+			$ chainctl registry serve
+			$ crane copy alpine:latest localhost:5000/alpine:latest
+
+			# Listen on every interface, with HTTPS, data on a dedicated disk
+			$ chainctl registry serve --listen :443 --data-dir /srv/chainctl \
+			    --tls-cert /etc/chainctl/cert.pem --tls-key /etc/chainctl/key.pem
+
+			# The same through the environment and a file
+			$ CHAINCTL_LISTEN=:5000 chainctl registry serve --config /etc/chainctl/serve.yaml
+		`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var copts []config.Option
+			if f.LookupEnv != nil {
+				copts = append(copts, config.WithLookupEnv(f.LookupEnv))
+			}
+			cfg, err := config.LoadServe(cmd.Flags(), copts...)
+			if err != nil {
+				return &cmdutil.HintError{Err: fmt.Errorf("invalid configuration: %w", err),
+					Hint: "see `chainctl registry serve --help` and docs/configuration.md"}
+			}
+			opts.Config = cfg
+			opts.Debug = f.Globals.Debug
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return serveRun(cmd.Context(), opts)
+		},
+	}
+	config.AddServeFlags(cmd.Flags())
+	_ = cmd.MarkFlagFilename(config.KeyConfig, "yaml", "yml")
+	_ = cmd.MarkFlagDirname(config.KeyDataDir)
+	_ = cmd.MarkFlagFilename(config.KeyTLSCert)
+	_ = cmd.MarkFlagFilename(config.KeyTLSKey)
+	_ = cmd.RegisterFlagCompletionFunc(config.KeyListen, cobra.FixedCompletions(
+		[]string{"127.0.0.1:5000", ":5000", "0.0.0.0:5000"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func serveRun(ctx context.Context, opts *ServeOptions) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg := opts.Config
+	log := slog.New(server.LogHandler(cmdutil.NewLogger(opts.IO.ErrOut, opts.IO.IsStderrTTY(), opts.Debug).Handler()))
+
+	// One explicit switch per backend kind; no driver registry.
+	var blobs storage.Store
+	switch cfg.Storage.Type {
+	case config.StorageFile:
+		s, err := fs.New(cfg.Storage.Path, fs.WithLogger(log), fs.WithSync(cfg.Storage.Sync))
+		if err != nil {
+			return fmt.Errorf("open blob storage: %w", err)
+		}
+		blobs = s
+	default:
+		return fmt.Errorf("storage type %q is not supported", cfg.Storage.Type)
+	}
+
+	var meta store.Store
+	switch cfg.Database.Type {
+	case config.DatabaseSQLite:
+		db, err := sqlite.Open(ctx, cfg.Database.Path, sqlite.WithLogger(log))
+		if err != nil {
+			return fmt.Errorf("open metadata database: %w", err)
+		}
+		meta = db
+	default:
+		return fmt.Errorf("database type %q is not supported", cfg.Database.Type)
+	}
+	defer func() {
+		if err := meta.Close(); err != nil {
+			log.Error("close metadata database", "error", err.Error())
+		}
+	}()
+
+	api, err := registry.New(
+		registry.WithBlobStore(blobs),
+		registry.WithMetadata(meta),
+		registry.WithLogger(log),
+	)
+	if err != nil {
+		return err
+	}
+	sopts := []server.Option{
+		server.WithHandler(api),
+		server.WithAddr(cfg.Listen),
+		server.WithLogger(log),
+		server.WithReadiness(meta),
+		server.WithRouteName(registry.RouteName),
+	}
+	if cfg.TLS.Enabled() {
+		sopts = append(sopts, server.WithTLS(cfg.TLS.CertFile, cfg.TLS.KeyFile))
+	}
+	srv, err := server.New(sopts...)
+	if err != nil {
+		return err
+	}
+	if _, err := srv.Listen(ctx); err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return &cmdutil.HintError{Err: err, Hint: fmt.Sprintf(
+				"another process uses %s; choose another address with --listen or %s",
+				cfg.Listen, config.EnvName(config.KeyListen))}
+		}
+		return err
+	}
+	printBanner(opts.IO, log, srv.URL(), cfg)
+	if opts.onListen != nil {
+		opts.onListen(srv.URL())
+	}
+
+	// After the first signal, restore the default handling so that a
+	// second one ends the process without waiting for the drain.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	purged := make(chan struct{})
+	go func() {
+		defer close(purged)
+		purgeUploads(ctx, log, blobs, meta)
+	}()
+	defer func() { <-purged }()
+	return srv.Run(ctx)
+}
+
+// Abandoned uploads (a push killed midway) are discarded after uploadTTL,
+// checked every purgeInterval.
+const (
+	uploadTTL     = 24 * time.Hour
+	purgeInterval = time.Hour
+)
+
+// purgeUploads discards abandoned upload sessions at start and then
+// periodically, until ctx ends.
+func purgeUploads(ctx context.Context, log *slog.Logger, blobs storage.UploadStore, meta store.Uploads) {
+	t := time.NewTicker(purgeInterval)
+	defer t.Stop()
+	for {
+		n, err := registry.PurgeUploads(ctx, blobs, meta, time.Now().Add(-uploadTTL))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("purge abandoned uploads", "error", err.Error())
+		case n > 0:
+			log.Info("purged abandoned uploads", "count", n, "older_than", uploadTTL.String())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// printBanner says, in one line on stderr, where the registry listens and
+// where its data lives: styled on a terminal, and as a log record (JSON)
+// when stderr goes to a log collector, so that stream stays parseable.
+func printBanner(ios *iostreams.IOStreams, log *slog.Logger, url string, cfg *config.Serve) {
+	where := ""
+	if cfg.DataDir != "" {
+		where = " · data in " + cfg.DataDir
+	}
+	details := fmt.Sprintf("(blobs: %s, metadata: %s)", cfg.Storage, cfg.Database)
+	if !ios.IsStderrTTY() {
+		log.Info(fmt.Sprintf("chainctl registry listening on %s%s %s", url, where, details),
+			"url", url, "data_dir", cfg.DataDir, "storage", cfg.Storage.String(), "database", cfg.Database.String())
+		return
+	}
+	st := ios.ErrStyles()
+	if cfg.DataDir != "" {
+		where = " · data in " + st.Code(cfg.DataDir)
+	}
+	fmt.Fprintf(ios.ErrOut, "%s %s%s %s\n",
+		st.Bold("chainctl registry listening on"), st.Code(url), where, st.Faint(details))
+}

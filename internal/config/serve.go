@@ -1,0 +1,310 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// Serve configures `chainctl registry serve`.
+type Serve struct {
+	// Listen is the host:port the registry listens on.
+	Listen string
+	// DataDir holds the default blob directory and database. It is empty
+	// only when both Storage and Database were set explicitly and no
+	// default data directory could be found.
+	DataDir  string
+	Storage  Storage
+	Database Database
+	TLS      TLS
+	// File is the configuration file that was read, "" if none.
+	File string
+}
+
+// StorageType names a blob store backend.
+type StorageType string
+
+// StorageFile keeps blobs in a local directory.
+const StorageFile StorageType = "file"
+
+// Storage says where blob bytes live.
+type Storage struct {
+	Type StorageType
+	// Path is the directory, for StorageFile.
+	Path string
+	// Sync makes the file store fsync each blob before acknowledging it
+	// (file:///path?sync=true): durable across power loss, slower.
+	Sync bool
+}
+
+// String returns the storage as a URL, as written in configuration.
+func (s Storage) String() string {
+	u := string(s.Type) + "://" + filepath.ToSlash(s.Path)
+	if s.Sync {
+		u += "?sync=true"
+	}
+	return u
+}
+
+// DatabaseType names a metadata store backend.
+type DatabaseType string
+
+// DatabaseSQLite is an embedded SQLite database file.
+const DatabaseSQLite DatabaseType = "sqlite"
+
+// Database says where metadata lives.
+type Database struct {
+	Type DatabaseType
+	// Path is the database file, for DatabaseSQLite.
+	Path string
+}
+
+// String returns the database as a URL, as written in configuration.
+func (d Database) String() string { return string(d.Type) + "://" + filepath.ToSlash(d.Path) }
+
+// TLS holds the certificate and key files for HTTPS. Both are empty for
+// plain HTTP.
+type TLS struct {
+	CertFile string
+	KeyFile  string
+}
+
+// Enabled reports whether the registry serves HTTPS.
+func (t TLS) Enabled() bool { return t.CertFile != "" }
+
+// serveKeys are the settings Serve reads, in documentation order.
+var serveKeys = []string{KeyListen, KeyDataDir, KeyStorage, KeyDatabase, KeyTLSCert, KeyTLSKey}
+
+// AddServeFlags defines the serve settings on fs, with defaults that do not
+// depend on the machine so that generated help and docs are stable.
+func AddServeFlags(fs *pflag.FlagSet) {
+	env := func(key string) string { return "; env " + EnvName(key) }
+	fs.String(KeyConfig, "", "read settings from this YAML `file`"+env(KeyConfig))
+	fs.String(KeyListen, DefaultListen, "`host:port` to listen on"+env(KeyListen))
+	fs.String(KeyDataDir, "", "`directory` for blobs and metadata; default: chainctl in your user data directory"+env(KeyDataDir))
+	fs.String(KeyStorage, "", "blob storage `url`, file://<path>[?sync=true] or a path; default: file://<data-dir>/blobs"+env(KeyStorage))
+	fs.String(KeyDatabase, "", "metadata database `url`, sqlite://<path> or a path; default: <data-dir>/registry.db"+env(KeyDatabase))
+	fs.String(KeyTLSCert, "", "serve HTTPS with this PEM certificate `file` (needs --tls-key)"+env(KeyTLSCert))
+	fs.String(KeyTLSKey, "", "PEM private key `file` for --tls-cert"+env(KeyTLSKey))
+}
+
+// LoadServe reads the serve settings: the flags on fs that were set, then
+// CHAINCTL_* environment variables, then the YAML file named by --config or
+// CHAINCTL_CONFIG, then defaults. fs must hold the flags AddServeFlags
+// defines; flags it lacks are skipped. The result is validated.
+func LoadServe(fs *pflag.FlagSet, opts ...Option) (*Serve, error) {
+	o := newOptions(opts)
+	v := viper.New()
+	v.SetDefault(KeyListen, DefaultListen)
+
+	file := o.getenv(EnvName(KeyConfig))
+	if f := fs.Lookup(KeyConfig); f != nil && f.Changed {
+		file = f.Value.String()
+	}
+	// Viper ranks its config layer below flags; merging the environment
+	// over the file's values in that layer gives flag > env > file, without
+	// viper reading the process environment behind the caller's back.
+	layer := map[string]any{}
+	if file != "" {
+		m, err := readFile(file, serveKeys)
+		if err != nil {
+			return nil, err
+		}
+		layer = m
+	}
+	for _, k := range serveKeys {
+		if val := o.getenv(EnvName(k)); val != "" {
+			layer[k] = val
+		}
+	}
+	if err := v.MergeConfigMap(layer); err != nil {
+		return nil, fmt.Errorf("merge configuration: %w", err)
+	}
+	for _, k := range serveKeys {
+		if f := fs.Lookup(k); f != nil {
+			if err := v.BindPFlag(k, f); err != nil {
+				return nil, fmt.Errorf("bind flag --%s: %w", k, err)
+			}
+		}
+	}
+	cfg, err := o.resolveServe(func(k string) string { return strings.TrimSpace(v.GetString(k)) })
+	if err != nil {
+		return nil, err
+	}
+	cfg.File = file
+	return cfg, nil
+}
+
+// resolveServe applies derived defaults (storage and database under the data
+// directory), parses URLs and validates.
+func (o options) resolveServe(get func(string) string) (*Serve, error) {
+	cfg := &Serve{Listen: get(KeyListen)}
+	if err := checkListen(cfg.Listen); err != nil {
+		return nil, err
+	}
+
+	// Explicit locations are parsed first, so that a wrong scheme is
+	// reported even where no default data directory can be found.
+	var err error
+	storage, database := get(KeyStorage), get(KeyDatabase)
+	if storage != "" {
+		if cfg.Storage, err = o.parseStorage(storage); err != nil {
+			return nil, err
+		}
+	}
+	if database != "" {
+		if cfg.Database, err = o.parseDatabase(database); err != nil {
+			return nil, err
+		}
+	}
+
+	dataDir := get(KeyDataDir)
+	if dataDir == "" {
+		d, err := o.defaultDataDir()
+		if err != nil && (storage == "" || database == "") {
+			return nil, err
+		}
+		dataDir = d
+	}
+	if dataDir != "" {
+		d, err := o.expandPath(dataDir)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", KeyDataDir, err)
+		}
+		cfg.DataDir = d
+	}
+	if storage == "" {
+		cfg.Storage = Storage{Type: StorageFile, Path: filepath.Join(cfg.DataDir, "blobs")}
+	}
+	if database == "" {
+		cfg.Database = Database{Type: DatabaseSQLite, Path: filepath.Join(cfg.DataDir, "registry.db")}
+	}
+
+	cert, key := get(KeyTLSCert), get(KeyTLSKey)
+	switch {
+	case cert != "" && key == "":
+		return nil, fmt.Errorf("%s is set but %s is not: set both to serve HTTPS, or neither", KeyTLSCert, KeyTLSKey)
+	case cert == "" && key != "":
+		return nil, fmt.Errorf("%s is set but %s is not: set both to serve HTTPS, or neither", KeyTLSKey, KeyTLSCert)
+	case cert != "":
+		if cfg.TLS.CertFile, err = o.expandPath(cert); err != nil {
+			return nil, fmt.Errorf("%s: %w", KeyTLSCert, err)
+		}
+		if cfg.TLS.KeyFile, err = o.expandPath(key); err != nil {
+			return nil, fmt.Errorf("%s: %w", KeyTLSKey, err)
+		}
+	}
+	return cfg, nil
+}
+
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%s %q: want host:port, such as 127.0.0.1:5000 or :5000: %w", KeyListen, addr, err)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || port == "" {
+		return fmt.Errorf("%s %q: port %q is not a number from 0 to 65535", KeyListen, addr, port)
+	} else if n == 0 && host == "" {
+		// ":0" is allowed (tests pick a free port), but only with a host,
+		// so that a typo cannot silently open every interface.
+		return fmt.Errorf("%s %q: a random port needs a host, such as 127.0.0.1:0", KeyListen, addr)
+	}
+	if strings.ContainsAny(host, " /") {
+		return fmt.Errorf("%s %q: invalid host %q", KeyListen, addr, host)
+	}
+	return nil
+}
+
+// splitURL splits "scheme://rest". A value without "://" is a plain path
+// (which also keeps Windows paths such as C:\data out of scheme parsing).
+func splitURL(s string) (scheme, rest string, isURL bool) {
+	scheme, rest, isURL = strings.Cut(s, "://")
+	return strings.ToLower(scheme), rest, isURL
+}
+
+// urlPath turns the part after "scheme://" into a path: "/abs" stays
+// absolute, "rel" is relative to the working directory, and on Windows
+// "/C:/x" is C:/x.
+func (o options) urlPath(rest string) string {
+	if o.goos == "windows" && len(rest) >= 3 && rest[0] == '/' && rest[2] == ':' {
+		return rest[1:]
+	}
+	return rest
+}
+
+func (o options) parseStorage(s string) (Storage, error) {
+	scheme, rest, isURL := splitURL(s)
+	var sync bool
+	if isURL {
+		switch scheme {
+		case "file":
+			rest, query, _ := strings.Cut(rest, "?")
+			var err error
+			if sync, err = parseFileQuery(query); err != nil {
+				return Storage{}, fmt.Errorf("%s %q: %w", KeyStorage, s, err)
+			}
+			s = o.urlPath(rest)
+		case "s3", "r2", "gs", "azure":
+			return Storage{}, fmt.Errorf("%s %q: %s:// storage is not supported yet; supported: file://<path> or a plain path", KeyStorage, s, scheme)
+		default:
+			return Storage{}, fmt.Errorf("%s %q: unknown scheme %q; supported: file://<path> or a plain path", KeyStorage, s, scheme)
+		}
+	}
+	if s == "" {
+		return Storage{}, fmt.Errorf("%s: file:// needs a path, such as file:///var/lib/chainctl/blobs", KeyStorage)
+	}
+	p, err := o.expandPath(s)
+	if err != nil {
+		return Storage{}, fmt.Errorf("%s: %w", KeyStorage, err)
+	}
+	return Storage{Type: StorageFile, Path: p, Sync: sync}, nil
+}
+
+// parseFileQuery reads the options of a file:// storage URL; sync is the
+// only one.
+func parseFileQuery(query string) (sync bool, err error) {
+	if query == "" {
+		return false, nil
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return false, fmt.Errorf("bad query: %w", err)
+	}
+	for k, vs := range q {
+		if k != "sync" {
+			return false, fmt.Errorf("unknown option %q; file:// storage takes only sync=true|false", k)
+		}
+		if sync, err = strconv.ParseBool(vs[len(vs)-1]); err != nil {
+			return false, fmt.Errorf("sync=%s: want true or false", vs[len(vs)-1])
+		}
+	}
+	return sync, nil
+}
+
+func (o options) parseDatabase(s string) (Database, error) {
+	scheme, rest, isURL := splitURL(s)
+	if isURL {
+		switch scheme {
+		case "sqlite", "sqlite3":
+			s = o.urlPath(rest)
+		case "postgres", "postgresql", "mysql":
+			return Database{}, fmt.Errorf("%s %q: %s:// databases are not supported yet; supported: sqlite://<path> or a plain path", KeyDatabase, s, scheme)
+		default:
+			return Database{}, fmt.Errorf("%s %q: unknown scheme %q; supported: sqlite://<path> or a plain path", KeyDatabase, s, scheme)
+		}
+	}
+	if s == "" {
+		return Database{}, fmt.Errorf("%s: sqlite:// needs a path, such as sqlite:///var/lib/chainctl/registry.db", KeyDatabase)
+	}
+	p, err := o.expandPath(s)
+	if err != nil {
+		return Database{}, fmt.Errorf("%s: %w", KeyDatabase, err)
+	}
+	return Database{Type: DatabaseSQLite, Path: p}, nil
+}

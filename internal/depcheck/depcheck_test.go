@@ -1,0 +1,132 @@
+package depcheck
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/chainctl/chainctl"
+
+const (
+	cobra    = "github.com/spf13/cobra"
+	viper    = "github.com/spf13/viper"
+	lipgloss = "github.com/charmbracelet/lipgloss"
+)
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+	Deps       []string
+	Error      *struct{ Err string }
+}
+
+// listPackages runs `go list -deps`-style listing of every package in the
+// module, with their direct imports and transitive dependencies.
+func listPackages(t *testing.T) []pkg {
+	t.Helper()
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := exec.LookPath(goBin); err != nil {
+		if goBin, err = exec.LookPath("go"); err != nil {
+			t.Skip("no go command to list packages with")
+		}
+	}
+	cmd := exec.CommandContext(t.Context(), goBin, "list", "-e", "-json=ImportPath,Imports,Deps,Error", module+"/...")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("decode go list output: %v", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if len(pkgs) == 0 {
+		t.Fatal("go list found no packages")
+	}
+	return pkgs
+}
+
+func dependsOn(deps []string, mod string) bool {
+	for _, d := range deps {
+		if d == mod || strings.HasPrefix(d, mod+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestLayering: the CLI layer (internal/cli/...) may use anything; iostreams
+// may use lipgloss; config may use viper. Every other package of the module —
+// registry, server, storage, store, credhelper, and whatever comes next — is
+// a domain package and depends on none of them, not even indirectly.
+func TestLayering(t *testing.T) {
+	pkgs := listPackages(t)
+	for _, p := range pkgs {
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		if rel == "cmd/chainctl" || rel == "internal/cli" || strings.HasPrefix(rel, "internal/cli/") || strings.HasPrefix(rel, "internal/depcheck") {
+			continue
+		}
+		if !strings.HasPrefix(rel, "internal/") {
+			continue // tools such as the benchmark program
+		}
+		forbidden := []string{cobra, viper, lipgloss}
+		switch rel {
+		case "internal/iostreams":
+			forbidden = []string{cobra, viper}
+		case "internal/config":
+			forbidden = []string{cobra, lipgloss}
+		}
+		t.Run(rel, func(t *testing.T) {
+			if p.Error != nil {
+				t.Logf("go list: %s", p.Error.Err)
+			}
+			for _, f := range forbidden {
+				if dependsOn(p.Deps, f) {
+					t.Errorf("%s depends on %s; domain packages must not (DESIGN.md: cli -> domain -> storage/store)", rel, f)
+				}
+			}
+		})
+	}
+}
+
+// TestOnlyConfigImportsViper: configuration is read in one place and passed
+// down as typed values.
+func TestOnlyConfigImportsViper(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if p.ImportPath == module+"/internal/config" {
+			continue
+		}
+		if dependsOn(p.Imports, viper) {
+			t.Errorf("%s imports viper; only internal/config may", p.ImportPath)
+		}
+	}
+}
+
+// TestDomainPackagesAreChecked guards the test itself: if the listing
+// silently missed the packages it exists for, it would pass forever.
+func TestDomainPackagesAreChecked(t *testing.T) {
+	seen := map[string]bool{}
+	for _, p := range listPackages(t) {
+		seen[strings.TrimPrefix(p.ImportPath, module+"/")] = true
+	}
+	for _, want := range []string{"internal/registry", "internal/server", "internal/credhelper", "internal/storage", "internal/store", "internal/config"} {
+		if !seen[want] {
+			t.Errorf("go list did not report %s", want)
+		}
+	}
+}
