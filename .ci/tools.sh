@@ -17,10 +17,8 @@ install() { # install NAME MODULE@VERSION
 install conformance github.com/opencontainers/distribution-spec/conformance@v0.0.0-20260831232431-97274622c111
 install crane github.com/google/go-containerregistry/cmd/crane@v0.22.1
 install oras oras.land/oras/cmd/oras@v1.3.6
+install goreleaser github.com/goreleaser/goreleaser/v2@v2.15.1
 
 if [ "${1:-}" = bench ]; then
   install registry github.com/distribution/distribution/v3/cmd/registry@v3.1.1
-fi
-if [ "${1:-}" = release ]; then
-  install goreleaser github.com/goreleaser/goreleaser/v2@v2.15.1
 fi
