@@ -147,7 +147,7 @@ func TestInvalidUploadIDTouchesNothing(t *testing.T) {
 // missing, stale or corrupt state is never trusted.
 func TestHashState(t *testing.T) {
 	p := storagetest.Pattern{Seed: 7}
-	const chunk = 100 << 10
+	const chunk = 1 << 20 // large enough for the state to be saved
 	tests := []struct {
 		name string
 		// damage runs between the first and the second chunk, afterWrite
@@ -237,6 +237,26 @@ func TestHashState(t *testing.T) {
 			checkDigest(t, s, dgst)
 		})
 	}
+
+	t.Run("small uploads keep no state", func(t *testing.T) {
+		ctx := t.Context()
+		root := t.TempDir()
+		s := newStore(t, root)
+		if err := s.StartUpload(ctx, "small"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.WriteUpload(ctx, "small", 0, p.Reader(0, 64<<10)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(root, "uploads", "small", "hashstate")); !errors.Is(err, iofs.ErrNotExist) {
+			t.Errorf("hash state of a 64 KiB upload: %v, want none", err)
+		}
+		dgst := p.Digest(digest.SHA256, 0, 64<<10)
+		if _, err := s.CommitUpload(ctx, "small", dgst); err != nil {
+			t.Fatalf("CommitUpload = %v", err)
+		}
+		checkDigest(t, s, dgst)
+	})
 
 	t.Run("covering state spares the reread", func(t *testing.T) {
 		ctx := t.Context()

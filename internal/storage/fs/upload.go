@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	iofs "io/fs"
 	"os"
 	"path/filepath"
 
@@ -19,6 +20,12 @@ import (
 const (
 	dataFile  = "data"
 	stateFile = "hashstate"
+
+	// stateMinSize is the upload size from which the running hash state is
+	// saved after a write. Below it, hashing the bytes again costs less
+	// than writing and reading the state file (a 64 KiB layer hashes in
+	// tens of microseconds).
+	stateMinSize = 1 << 20
 
 	maxUploadIDLen = 128
 	// maxStateSize bounds what is read back from a hash state file; a
@@ -144,6 +151,9 @@ func (s *Store) WriteUpload(ctx context.Context, id string, offset int64, r io.R
 	// Sync before saving the state that claims these bytes: a state must
 	// never cover data a power loss could take back. Without WithSync a
 	// power loss voids that promise, as it voids every unsynced write.
+	if size+n < stateMinSize {
+		return size + n, nil // cheaper to hash again than to save a state
+	}
 	if err := s.syncFile(f); err != nil {
 		return size + n, fmt.Errorf("write upload %s: %w", id, err)
 	}
@@ -185,7 +195,7 @@ func (s *Store) CommitUpload(ctx context.Context, id string, dgst digest.Digest)
 	size := fi.Size()
 
 	var got digest.Digest
-	if dgst.Algorithm() == digest.SHA256 {
+	if dgst.Algorithm() == digest.SHA256 && size >= stateMinSize {
 		if h, count := s.loadHashState(dir); h != nil && count == size {
 			got = digest.NewDigest(digest.SHA256, h)
 		}
@@ -210,7 +220,7 @@ func (s *Store) CommitUpload(ctx context.Context, id string, dgst digest.Digest)
 	}
 	// The blob is committed whatever happens next; a leftover upload
 	// directory without data reads as not found.
-	if err := s.discard(dir); err != nil {
+	if err := removeCommitted(dir); err != nil {
 		s.log.Warn("remove committed upload", "upload", id, "err", err)
 	}
 	return size, nil
@@ -234,6 +244,17 @@ func (s *Store) CancelUpload(ctx context.Context, id string) error {
 	return nil
 }
 
+// removeCommitted removes what is left of an upload whose data became a
+// blob: its hash state and its directory. Without the data file the
+// directory already reads as no upload, so plain removal is safe here,
+// and cheaper than discard's rename into tmp/.
+func removeCommitted(dir string) error {
+	if err := os.Remove(filepath.Join(dir, stateFile)); err != nil && !errors.Is(err, iofs.ErrNotExist) {
+		return err
+	}
+	return os.Remove(dir)
+}
+
 // discard removes an upload directory: one rename makes it disappear at
 // once, and what a crash leaves in tmp/ is cleaned by New.
 func (s *Store) discard(dir string) error {
@@ -252,7 +273,11 @@ func (s *Store) discard(dir string) error {
 // the saved state, caught up by reading the bytes it does not cover (after
 // a crash or a failed save), or a fresh hash over the whole file.
 func (s *Store) resumeHash(ctx context.Context, dir string, f *os.File, size int64) (hash.Hash, error) {
-	h, count := s.loadHashState(dir)
+	var h hash.Hash
+	var count int64
+	if size >= stateMinSize {
+		h, count = s.loadHashState(dir)
+	}
 	if h == nil || count > size {
 		h, count = sha256.New(), 0
 	}
