@@ -29,9 +29,16 @@ test-short: ## unit tests only, no external tools
 generate: ## regenerate docs/cli and completions from the cobra tree
 	$(GO) run ./internal/cli/gendocs -docs docs/cli -completions completions
 
+# BENCH_WORKDIR puts the registries' data elsewhere than the system temp
+# directory (BENCH_WORKDIR=/dev/shm measures on tmpfs); BENCH_FLAGS adds
+# flags (-rounds 3, -markdown, ...).
+BENCH_WORKDIR ?=
+BENCH_FLAGS   ?=
+
 bench: build ## side-by-side load against CNCF Distribution; prints a table of ratios
 	./.ci/tools.sh bench
-	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) run ./cmd/chainctl-bench -chainctl $(BIN)/chainctl
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) run ./cmd/chainctl-bench -chainctl $(BIN)/chainctl \
+		$(if $(BENCH_WORKDIR),-workdir $(BENCH_WORKDIR)) $(BENCH_FLAGS)
 
 FUZZ_TARGETS := FuzzRepositoryName FuzzReference FuzzDigest FuzzContentRange FuzzRange FuzzManifest
 FUZZTIME     ?= 30s

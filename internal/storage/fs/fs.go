@@ -78,8 +78,7 @@ func WithLogger(l *slog.Logger) Option {
 // appears by an atomic rename of a complete, verified file, so a killed
 // process leaves nothing partial — but an operating-system crash or power
 // loss may lose blobs written in the last seconds. Syncing costs a disk
-// flush per blob and per chunk, which bounds push throughput by the disk's
-// synchronous write speed (docs/performance.md).
+// flush per blob and per chunk (docs/performance.md has the measured cost).
 func WithSync(on bool) Option {
 	return func(s *Store) { s.sync = on }
 }
