@@ -18,6 +18,7 @@ install conformance github.com/opencontainers/distribution-spec/conformance@v0.0
 install crane github.com/google/go-containerregistry/cmd/crane@v0.22.1
 install oras oras.land/oras/cmd/oras@v1.3.6
 install goreleaser github.com/goreleaser/goreleaser/v2@v2.15.1
+install server github.com/zitadel/oidc/v3/example/server@v3.52.0
 
 if [ "${1:-}" = bench ]; then
   install registry github.com/distribution/distribution/v3/cmd/registry@v3.1.1
