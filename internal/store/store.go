@@ -1,11 +1,14 @@
 // Package store is the registry's metadata: which repositories hold which
-// blobs, manifests, tags, referrers and upload sessions. Blob bytes live in
-// package storage; this package never sees them.
+// blobs, manifests, tags, referrers and upload sessions, and the issuer's
+// signing keys. Blob bytes live in package storage; this package never
+// sees them.
 package store
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -114,12 +117,79 @@ type Uploads interface {
 	ExpiredUploads(ctx context.Context, before time.Time) ([]Upload, error)
 }
 
+// SigningKey is one of the registry issuer's signing keys as stored. The
+// store treats Algorithm and PrivateKey as opaque.
+//
+// PrivateKey is secret: String, GoString and LogValue leave it out, so a
+// key printed with fmt or logged with slog never shows it.
+type SigningKey struct {
+	// ID is the key's JWK "kid" (RFC 7517 section 4.5), unique in the store.
+	ID string
+	// Algorithm is the JWS algorithm the key signs with, e.g. "ES256".
+	Algorithm string
+	// PrivateKey is the private key, PKCS #8 DER.
+	PrivateKey []byte
+	// Created is when the key was made; the newest active key signs.
+	Created time.Time
+	// Retired is when the key stopped signing; zero while it is active. A
+	// retired key still verifies until it is deleted.
+	Retired time.Time
+}
+
+// Active reports whether the key has not been retired.
+func (k SigningKey) Active() bool { return k.Retired.IsZero() }
+
+// String describes the key without its private part.
+func (k SigningKey) String() string {
+	return fmt.Sprintf("signing key %s (%s, created %s, retired %s)",
+		k.ID, k.Algorithm, k.Created.Format(time.RFC3339), retiredString(k.Retired))
+}
+
+// GoString is String, so that %#v does not print the private key either.
+func (k SigningKey) GoString() string { return k.String() }
+
+// LogValue implements slog.LogValuer without the private key.
+func (k SigningKey) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("id", k.ID),
+		slog.String("algorithm", k.Algorithm),
+		slog.Time("created", k.Created),
+		slog.String("retired", retiredString(k.Retired)),
+	)
+}
+
+func retiredString(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.Format(time.RFC3339)
+}
+
+// SigningKeys keeps the registry issuer's signing keys. Every replica
+// sharing a store sees the same keys.
+type SigningKeys interface {
+	// PutSigningKey adds k. It fails if k.ID is taken or if k has no ID,
+	// algorithm or private key. A zero k.Created means now; k.Retired is
+	// stored as given.
+	PutSigningKey(ctx context.Context, k SigningKey) error
+	// SigningKeys returns every key, retired ones included, oldest first
+	// (by Created, then ID). An empty store returns an empty list.
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
+	// RetireSigningKey marks the key retired at at (which must not be
+	// zero). Retiring a retired key keeps its first retirement time.
+	// ErrNotFound if there is no such key.
+	RetireSigningKey(ctx context.Context, id string, at time.Time) error
+	// DeleteSigningKey removes the key; ErrNotFound if there is none.
+	DeleteSigningKey(ctx context.Context, id string) error
+}
+
 // Store is everything a metadata backend provides.
 type Store interface {
 	Blobs
 	Manifests
 	Lists
 	Uploads
+	SigningKeys
 	// Ping reports whether the store can serve requests (readiness).
 	Ping(ctx context.Context) error
 	Close() error

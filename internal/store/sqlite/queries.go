@@ -67,6 +67,10 @@ ORDER BY m.digest`
 WHERE started < $1
 ORDER BY started, id`
 
+	// The table holds a handful of rows: a scan is the right plan.
+	qSigningKeys = `SELECT id, algorithm, private_key, created, retired FROM signing_keys
+ORDER BY created, id`
+
 	// Writes.
 	qRepoID = `SELECT id FROM repositories WHERE name = $1`
 
@@ -112,6 +116,17 @@ WHERE repo_id = (SELECT id FROM repositories WHERE name = $1) AND name = $2`
 	qCreateUpload = `INSERT INTO uploads (id, repository, started) VALUES ($1, $2, $3)`
 
 	qDeleteUpload = `DELETE FROM uploads WHERE id = $1`
+
+	qPutSigningKey = `INSERT INTO signing_keys (id, algorithm, private_key, created, retired)
+VALUES ($1, $2, $3, $4, $5)`
+
+	// Matches the row even when it is already retired, so that "no row
+	// changed" means "no such key"; the first retirement time stays.
+	qRetireSigningKey = `UPDATE signing_keys
+SET retired = CASE WHEN retired = 0 THEN $2 ELSE retired END
+WHERE id = $1`
+
+	qDeleteSigningKey = `DELETE FROM signing_keys WHERE id = $1`
 )
 
 // statements are the queries, prepared once. Read statements belong to
@@ -126,11 +141,14 @@ type statements struct {
 	tags, repositories                         *sql.Stmt
 	referrers, referrersByType                 *sql.Stmt
 	getUpload, expiredUploads                  *sql.Stmt
+	signingKeys                                *sql.Stmt
 
 	repoID, insertRepo, linkBlob, unlinkBlob      *sql.Stmt
 	putManifest, getTag, putTag                   *sql.Stmt
 	deleteManifestTags, deleteManifest, deleteTag *sql.Stmt
 	createUpload, deleteUpload                    *sql.Stmt
+	putSigningKey, retireSigningKey               *sql.Stmt
+	deleteSigningKey                              *sql.Stmt
 }
 
 func prepare(ctx context.Context, r, w *sql.DB) (*statements, error) {
@@ -151,6 +169,7 @@ func prepare(ctx context.Context, r, w *sql.DB) (*statements, error) {
 		{r, &q.referrersByType, qReferrersByType},
 		{r, &q.getUpload, qGetUpload},
 		{r, &q.expiredUploads, qExpiredUploads},
+		{r, &q.signingKeys, qSigningKeys},
 		{w, &q.repoID, qRepoID},
 		{w, &q.insertRepo, qInsertRepo},
 		{w, &q.linkBlob, qLinkBlob},
@@ -163,6 +182,9 @@ func prepare(ctx context.Context, r, w *sql.DB) (*statements, error) {
 		{w, &q.deleteTag, qDeleteTag},
 		{w, &q.createUpload, qCreateUpload},
 		{w, &q.deleteUpload, qDeleteUpload},
+		{w, &q.putSigningKey, qPutSigningKey},
+		{w, &q.retireSigningKey, qRetireSigningKey},
+		{w, &q.deleteSigningKey, qDeleteSigningKey},
 	} {
 		st, err := p.db.PrepareContext(ctx, p.query)
 		if err != nil {

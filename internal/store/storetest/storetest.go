@@ -48,6 +48,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Referrers", testReferrers},
 		{"Uploads", testUploads},
 		{"ExpiredUploads", testExpiredUploads},
+		{"SigningKeys", testSigningKeys},
+		{"SigningKeyRedacted", testSigningKeyRedacted},
 		{"ConcurrentPutManifest", testConcurrentPutManifest},
 		{"CanceledPutManifest", testCanceledPutManifest},
 		{"ReadAfterWrite", testReadAfterWrite},

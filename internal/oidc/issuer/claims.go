@@ -1,0 +1,104 @@
+package issuer
+
+import (
+	"slices"
+	"time"
+
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// Claims is the claims set of a token this issuer signs (RFC 7519 section
+// 4). Times are whole seconds on the wire (NumericDate); a zero time is an
+// absent claim.
+type Claims struct {
+	Issuer    string    // iss
+	Subject   string    // sub
+	Audience  []string  // aud; one value is sent as a string
+	Expiry    time.Time // exp
+	NotBefore time.Time // nbf
+	IssuedAt  time.Time // iat
+	ID        string    // jti
+
+	// Access is what an access token grants, in the shape of the Docker
+	// token authentication specification ("access" claim).
+	Access []Access
+	// Actor is who a session token was exchanged for: the upstream issuer
+	// and subject (RFC 8693 section 4.1, "act").
+	Actor *Actor
+	// Digest is the "sha256:<hex>" digest of the body a token accompanies,
+	// for signed event deliveries.
+	Digest string
+}
+
+// Access grants actions on one resource, e.g.
+// {"type":"repository","name":"team/app","actions":["pull","push"]}.
+type Access struct {
+	Type    string   `json:"type"`
+	Name    string   `json:"name"`
+	Actions []string `json:"actions"`
+}
+
+// Actor is the "act" claim (RFC 8693 section 4.1).
+type Actor struct {
+	Issuer  string `json:"iss"`
+	Subject string `json:"sub"`
+}
+
+// HasAudience reports whether aud is one of c.Audience, compared exactly.
+func (c *Claims) HasAudience(aud string) bool {
+	return aud != "" && slices.Contains(c.Audience, aud)
+}
+
+// wireClaims is the JSON form of Claims. It is (un)marshaled by go-jose's
+// JSON package, which matches member names case-sensitively, unlike
+// encoding/json: "ISS" is not "iss".
+type wireClaims struct {
+	Issuer    string           `json:"iss,omitempty"`
+	Subject   string           `json:"sub,omitempty"`
+	Audience  jwt.Audience     `json:"aud,omitempty"`
+	Expiry    *jwt.NumericDate `json:"exp,omitempty"`
+	NotBefore *jwt.NumericDate `json:"nbf,omitempty"`
+	IssuedAt  *jwt.NumericDate `json:"iat,omitempty"`
+	ID        string           `json:"jti,omitempty"`
+	Access    []Access         `json:"access,omitempty"`
+	Actor     *Actor           `json:"act,omitempty"`
+	Digest    string           `json:"digest,omitempty"`
+}
+
+func (c *Claims) wire() *wireClaims {
+	return &wireClaims{
+		Issuer:    c.Issuer,
+		Subject:   c.Subject,
+		Audience:  c.Audience,
+		Expiry:    jwt.NewNumericDate(c.Expiry),
+		NotBefore: jwt.NewNumericDate(c.NotBefore),
+		IssuedAt:  jwt.NewNumericDate(c.IssuedAt),
+		ID:        c.ID,
+		Access:    c.Access,
+		Actor:     c.Actor,
+		Digest:    c.Digest,
+	}
+}
+
+func (w *wireClaims) claims() *Claims {
+	return &Claims{
+		Issuer:    w.Issuer,
+		Subject:   w.Subject,
+		Audience:  w.Audience,
+		Expiry:    numericTime(w.Expiry),
+		NotBefore: numericTime(w.NotBefore),
+		IssuedAt:  numericTime(w.IssuedAt),
+		ID:        w.ID,
+		Access:    w.Access,
+		Actor:     w.Actor,
+		Digest:    w.Digest,
+	}
+}
+
+// numericTime is the UTC time of d, or zero when the claim is absent.
+func numericTime(d *jwt.NumericDate) time.Time {
+	if d == nil {
+		return time.Time{}
+	}
+	return d.Time().UTC()
+}
