@@ -20,6 +20,15 @@ install oras oras.land/oras/cmd/oras@v1.3.6
 install goreleaser github.com/goreleaser/goreleaser/v2@v2.15.1
 install server github.com/zitadel/oidc/v3/example/server@v3.52.0
 
+# Headless browser for the dev identity provider's login tests (chromedp).
+# Debian's package; elsewhere install chromium yourself.
+if ! command -v chromium >/dev/null; then
+  echo "installing chromium" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+
 if [ "${1:-}" = bench ]; then
   install registry github.com/distribution/distribution/v3/cmd/registry@v3.1.1
 fi
