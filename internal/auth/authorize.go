@@ -1,0 +1,114 @@
+package auth
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/chainctl/chainctl/internal/oidc/issuer"
+	"github.com/chainctl/chainctl/internal/registry"
+)
+
+var _ registry.Authorizer = (*Service)(nil)
+
+// Authorize implements registry.Authorizer. A request passes with a valid
+// access token (signed by our issuer, audience the service name) whose
+// "access" claim holds every requested action, or, for pulls of public
+// repositories, with no token at all. Anything else is answered 401 with
+// a challenge naming the scope to ask the token endpoint for (Docker token
+// authentication), with error="insufficient_scope" when a valid token
+// lacks the action.
+func (s *Service) Authorize(r *http.Request, a registry.Access) error {
+	raw, present, err := bearer(r)
+	if err != nil {
+		s.log.InfoContext(r.Context(), "refused authorization header", "err", err)
+		return s.challenge(a, "invalid_request")
+	}
+	if !present {
+		if s.publicPull(a) {
+			return nil
+		}
+		return s.challenge(a, "")
+	}
+	c, err := s.signer.Verify(r.Context(), raw, s.service)
+	if err != nil {
+		s.log.InfoContext(r.Context(), "refused access token", "err", err)
+		return s.challenge(a, "invalid_token")
+	}
+	if a.Type == TypeRegistry && a.Name == "" {
+		return nil // GET /v2/: any valid token
+	}
+	if s.publicPull(a) || grants(c.Access, a) {
+		return nil
+	}
+	return s.challenge(a, "insufficient_scope")
+}
+
+// bearer returns the token of an "Authorization: Bearer" header, whether
+// one was sent, and an error for a malformed or oversized header.
+func bearer(r *http.Request) (string, bool, error) {
+	h := r.Header.Values("Authorization")
+	if len(h) == 0 {
+		return "", false, nil
+	}
+	if len(h) > 1 || len(h[0]) > maxAuthorizationHeader {
+		return "", true, errors.New("several or oversized Authorization headers")
+	}
+	scheme, tok, ok := strings.Cut(h[0], " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return "", true, errors.New("the Authorization header is not a bearer token")
+	}
+	return strings.TrimSpace(tok), true, nil
+}
+
+// publicPull reports whether a is a pull of a public repository.
+func (s *Service) publicPull(a registry.Access) bool {
+	if a.Type != TypeRepository || len(a.Actions) == 0 {
+		return false
+	}
+	for _, act := range a.Actions {
+		if act != ActionPull {
+			return false
+		}
+	}
+	return slices.ContainsFunc(s.public, func(p RepositoryPattern) bool { return p.Match(a.Name) })
+}
+
+// grants reports whether the access claim covers every action of a.
+func grants(claim []issuer.Access, a registry.Access) bool {
+	for _, act := range a.Actions {
+		ok := slices.ContainsFunc(claim, func(g issuer.Access) bool {
+			return g.Type == a.Type && g.Name == a.Name && (slices.Contains(g.Actions, act) || slices.Contains(g.Actions, ActionAll))
+		})
+		if !ok {
+			return false
+		}
+	}
+	return len(a.Actions) > 0
+}
+
+// challenge is the 401 that tells a client where to get a token and for
+// which scope (RFC 6750 §3 as profiled by Docker token authentication).
+// A push asks for pull too: clients need both for a push.
+func (s *Service) challenge(a registry.Access, errCode string) *registry.Error {
+	v := `Bearer realm="` + s.realm + `",service="` + s.service + `"`
+	if a.Name != "" {
+		actions := slices.Clone(a.Actions)
+		if slices.Contains(actions, ActionPush) && !slices.Contains(actions, ActionPull) {
+			actions = append([]string{ActionPull}, actions...)
+		}
+		v += `,scope="` + Access{Type: a.Type, Name: a.Name, Actions: actions}.String() + `"`
+	}
+	if errCode != "" {
+		v += `,error="` + errCode + `"`
+	}
+	msg := "authentication required"
+	if errCode == "insufficient_scope" {
+		msg = "the token does not grant this action"
+	}
+	return &registry.Error{
+		Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: msg,
+		Header: http.Header{"Www-Authenticate": {v}},
+	}
+}
