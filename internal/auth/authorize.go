@@ -19,22 +19,25 @@ var _ registry.Authorizer = (*Service)(nil)
 // a challenge naming the scope to ask the token endpoint for (Docker token
 // authentication), with error="insufficient_scope" when a valid token
 // lacks the action.
-func (s *Service) Authorize(r *http.Request, a registry.Access) error {
+//
+// optional accesses (a mount's source repository) are never required; they
+// are added to the challenge's scope so that the client asks for them.
+func (s *Service) Authorize(r *http.Request, a registry.Access, optional ...registry.Access) error {
 	raw, present, err := bearer(r)
 	if err != nil {
 		s.log.InfoContext(r.Context(), "refused authorization header", "err", err)
-		return s.challenge(a, "invalid_request")
+		return s.challenge("invalid_request", a, optional...)
 	}
 	if !present {
 		if s.publicPull(a) {
 			return nil
 		}
-		return s.challenge(a, "")
+		return s.challenge("", a, optional...)
 	}
 	c, err := s.signer.Verify(r.Context(), raw, s.service)
 	if err != nil {
 		s.log.InfoContext(r.Context(), "refused access token", "err", err)
-		return s.challenge(a, "invalid_token")
+		return s.challenge("invalid_token", a, optional...)
 	}
 	if a.Type == TypeRegistry && a.Name == "" {
 		return nil // GET /v2/: any valid token
@@ -42,7 +45,7 @@ func (s *Service) Authorize(r *http.Request, a registry.Access) error {
 	if s.publicPull(a) || grants(c.Access, a) {
 		return nil
 	}
-	return s.challenge(a, "insufficient_scope")
+	return s.challenge("insufficient_scope", a, optional...)
 }
 
 // bearer returns the token of an "Authorization: Bearer" header, whether
@@ -91,14 +94,21 @@ func grants(claim []issuer.Access, a registry.Access) bool {
 // challenge is the 401 that tells a client where to get a token and for
 // which scope (RFC 6750 §3 as profiled by Docker token authentication).
 // A push asks for pull too: clients need both for a push.
-func (s *Service) challenge(a registry.Access, errCode string) *registry.Error {
+func (s *Service) challenge(errCode string, a registry.Access, optional ...registry.Access) *registry.Error {
 	v := `Bearer realm="` + s.realm + `",service="` + s.service + `"`
-	if a.Name != "" {
-		actions := slices.Clone(a.Actions)
+	var scopes []Access
+	for _, x := range append([]registry.Access{a}, optional...) {
+		if x.Name == "" {
+			continue
+		}
+		actions := slices.Clone(x.Actions)
 		if slices.Contains(actions, ActionPush) && !slices.Contains(actions, ActionPull) {
 			actions = append([]string{ActionPull}, actions...)
 		}
-		v += `,scope="` + Access{Type: a.Type, Name: a.Name, Actions: actions}.String() + `"`
+		scopes = append(scopes, Access{Type: x.Type, Name: x.Name, Actions: actions})
+	}
+	if len(scopes) > 0 {
+		v += `,scope="` + FormatScopes(scopes) + `"`
 	}
 	if errCode != "" {
 		v += `,error="` + errCode + `"`

@@ -39,7 +39,7 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // ciProvider is an upstream issuer with its own key, like a CI platform.
@@ -401,5 +401,21 @@ func TestTokenEndpointRequests(t *testing.T) {
 	req, _ := http.NewRequest("GET", f.srv.URL+"/token?"+q.Encode(), nil)
 	if status, _ := do(t, req); status != 400 {
 		t.Errorf("wrong service = %d, want 400", status)
+	}
+}
+
+func TestMountSourceInChallenge(t *testing.T) {
+	f := newFixture(t)
+	from := registry.Access{Type: "repository", Name: "acme/base", Actions: []string{"pull"}}
+	req := httptest.NewRequest("POST", "/v2/acme/app/blobs/uploads/", nil)
+	got := challengeOf(t, f.svc.Authorize(req, registry.Access{Type: "repository", Name: "acme/app", Actions: []string{"push"}}, from))
+	if !strings.Contains(got, `scope="repository:acme/app:pull,push repository:acme/base:pull"`) {
+		t.Errorf("challenge = %s, want both scopes", got)
+	}
+	// A token without the optional pull still passes: the mount falls back.
+	_, body := f.getToken(t, f.ciToken(t, "200"), "repository:acme/app:pull,push repository:acme/base:pull")
+	req.Header.Set("Authorization", "Bearer "+body["token"].(string))
+	if err := f.svc.Authorize(req, registry.Access{Type: "repository", Name: "acme/app", Actions: []string{"push"}}, from); err != nil {
+		t.Errorf("optional access was required: %v", err)
 	}
 }

@@ -18,7 +18,7 @@ type denyRepos struct {
 	access []string
 }
 
-func (d *denyRepos) Authorize(r *http.Request, a registry.Access) error {
+func (d *denyRepos) Authorize(r *http.Request, a registry.Access, _ ...registry.Access) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.access = append(d.access, a.Type+":"+a.Name+":"+strings.Join(a.Actions, ","))

@@ -15,8 +15,14 @@ type Access struct {
 // Authorizer decides whether a request may perform an access. It returns
 // nil to allow, or an *Error (typically 401 with a WWW-Authenticate header,
 // or 403 DENIED) to refuse. Every route consults it before touching storage.
+//
+// optional are accesses the request can use if the caller has them but
+// does not need: a cross-repository mount reads its source repository when
+// allowed and falls back to an upload otherwise. An authorizer never
+// refuses for want of them, but names them in a challenge so that a client
+// asks for them too.
 type Authorizer interface {
-	Authorize(r *http.Request, a Access) error
+	Authorize(r *http.Request, a Access, optional ...Access) error
 }
 
 // WithAuthorizer puts an access check in front of every route. Without
@@ -28,6 +34,20 @@ func (rg *registry) authorize(r *http.Request, typ, name string, actions ...stri
 		return nil
 	}
 	return rg.authz.Authorize(r, Access{Type: typ, Name: name, Actions: actions})
+}
+
+// mountSource is the pull of a mount's "from" repository, which an upload
+// POST may use: named in challenges so clients ask for it.
+func mountSource(r *http.Request, rt route) []Access {
+	if rt.kind != RouteUpload || r.Method != http.MethodPost {
+		return nil
+	}
+	q := r.URL.Query()
+	from := q.Get("from")
+	if !q.Has("mount") || from == "" || validateName(from) != nil || from == rt.name {
+		return nil
+	}
+	return []Access{{Type: "repository", Name: from, Actions: []string{"pull"}}}
 }
 
 // canRead reports whether the caller may pull from repo, without failing
@@ -94,8 +114,10 @@ func (rg *registry) dispatch(w http.ResponseWriter, r *http.Request, rt route) e
 	if h == nil {
 		return errUnsupported("method " + r.Method + " not allowed on this endpoint")
 	}
-	if err := rg.authorize(r, "repository", rt.name, action); err != nil {
-		return err
+	if rg.authz != nil {
+		if err := rg.authz.Authorize(r, Access{Type: "repository", Name: rt.name, Actions: []string{action}}, mountSource(r, rt)...); err != nil {
+			return err
+		}
 	}
 	return h(w, r, rt)
 }

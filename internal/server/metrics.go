@@ -93,5 +93,10 @@ func (s *Server) routeLabel(r *http.Request) string {
 	case p == "/metrics":
 		return routeMetrics
 	}
+	for _, e := range s.routes {
+		if e.matches(r.URL.Path) {
+			return e.label
+		}
+	}
 	return routeOther
 }

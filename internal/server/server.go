@@ -63,9 +63,36 @@ func WithRouteName(f func(*http.Request) string) Option { return func(s *Server)
 // its context is cancelled; then it closes the remaining connections.
 func WithShutdownTimeout(d time.Duration) Option { return func(s *Server) { s.shutdownTimeout = d } }
 
+// WithListener serves on ln instead of listening on the configured
+// address: the caller can then learn the bound address (port 0) before it
+// builds what depends on it, such as its public URL.
+func WithListener(ln net.Listener) Option { return func(s *Server) { s.preset = ln } }
+
+// WithRoute serves h at path, beside the registry API: an exact path, or
+// every path under it when path ends in "/". label names the route in
+// metrics and logs. Routes are matched in the order given.
+func WithRoute(path, label string, h http.Handler) Option {
+	return func(s *Server) { s.routes = append(s.routes, extraRoute{path: path, label: label, h: h}) }
+}
+
+// extraRoute is a handler mounted with WithRoute.
+type extraRoute struct {
+	path  string
+	label string
+	h     http.Handler
+}
+
+func (e extraRoute) matches(p string) bool {
+	if strings.HasSuffix(e.path, "/") {
+		return strings.HasPrefix(p, e.path)
+	}
+	return p == e.path
+}
+
 // Server is the registry's HTTP server. Create it with New, then call Run.
 type Server struct {
 	api             http.Handler
+	routes          []extraRoute
 	addr            string
 	certFile        string
 	keyFile         string
@@ -78,6 +105,7 @@ type Server struct {
 	handler  http.Handler
 	draining atomic.Bool
 
+	preset   net.Listener
 	mu       sync.Mutex
 	listener net.Listener
 	tls      *tls.Config
@@ -125,6 +153,10 @@ func (s *Server) Listen(ctx context.Context) (net.Addr, error) {
 			return nil, fmt.Errorf("load TLS key pair: %w", err)
 		}
 		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if s.preset != nil {
+		s.listener = s.preset
+		return s.listener.Addr(), nil
 	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", s.addr)
@@ -222,6 +254,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case p == "/metrics":
 		s.metrics.handler.ServeHTTP(w, r)
 	default:
+		for _, e := range s.routes {
+			if e.matches(p) {
+				e.h.ServeHTTP(w, r)
+				return
+			}
+		}
 		http.NotFound(w, r)
 	}
 }
