@@ -18,13 +18,18 @@ import (
 
 // The setting names.
 const (
-	KeyConfig   = "config"
-	KeyListen   = "listen"
-	KeyDataDir  = "data-dir"
-	KeyStorage  = "storage"
-	KeyDatabase = "database"
-	KeyTLSCert  = "tls-cert"
-	KeyTLSKey   = "tls-key"
+	KeyConfig      = "config"
+	KeyListen      = "listen"
+	KeyDataDir     = "data-dir"
+	KeyStorage     = "storage"
+	KeyDatabase    = "database"
+	KeyTLSCert     = "tls-cert"
+	KeyTLSKey      = "tls-key"
+	KeyExternalURL = "external-url"
+	KeyDev         = "dev"
+	// KeyAuth names the auth section of the configuration file: a mapping,
+	// read only from the file (no flag or environment variable).
+	KeyAuth = "auth"
 )
 
 // EnvPrefix starts every environment variable chainctl reads.

@@ -213,6 +213,15 @@ func TestLoadServeErrors(t *testing.T) {
 		{name: "postgres database", env: env{"CHAINCTL_DATABASE": "postgres://db/registry"}, wantErr: []string{"postgres:// databases are not supported yet", "supported: sqlite://"}},
 		{name: "unknown database scheme", args: []string{"--database", "redis://x"}, wantErr: []string{`unknown scheme "redis"`}},
 		{name: "no home and no data dir", env: env{"HOME": ""}, wantErr: []string{"cannot find the data directory", "data-dir"}},
+		{name: "external URL without scheme", args: []string{"--external-url", "registry.example.com"}, wantErr: []string{`external-url "registry.example.com": want an absolute http or https URL`}},
+		{name: "external URL other scheme", args: []string{"--external-url", "ftp://registry.example.com"}, wantErr: []string{"want an absolute http or https URL"}},
+		{name: "external URL without host", env: env{"CHAINCTL_EXTERNAL_URL": "https://:443"}, wantErr: []string{"want an absolute http or https URL"}},
+		{name: "external URL with query", args: []string{"--external-url", "https://r.example.com/?x=1"}, wantErr: []string{"want no query or fragment"}},
+		{name: "external URL with empty query", args: []string{"--external-url", "https://r.example.com?"}, wantErr: []string{"want no query or fragment"}},
+		{name: "external URL with fragment", args: []string{"--external-url", "https://r.example.com#x"}, wantErr: []string{"want no query or fragment"}},
+		{name: "external URL with user info", args: []string{"--external-url", "https://u:p@r.example.com"}, wantErr: []string{"want no user info"}},
+		{name: "external URL with path", file: "external-url: https://example.com/registry\n", wantErr: []string{`want no path (got "/registry")`, "root of its host"}},
+		{name: "external URL nested in file", file: "external-url:\n  host: x\n", wantErr: []string{`key "external-url": want a single value`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -297,6 +306,115 @@ func TestEnvName(t *testing.T) {
 		t.Run(tt.key, func(t *testing.T) {
 			if got := EnvName(tt.key); got != tt.want {
 				t.Errorf("EnvName(%q) = %q, want %q", tt.key, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadServeExternalURL(t *testing.T) {
+	file := writeFile(t, "external-url: https://from-file.example.com\n")
+	tls := []string{"--tls-cert", "/c.pem", "--tls-key", "/k.pem"}
+	tests := []struct {
+		name        string
+		args        []string
+		env         env
+		want        string
+		wantService string
+	}{
+		{name: "default listen", want: "http://127.0.0.1:5000", wantService: "127.0.0.1:5000"},
+		{name: "every interface", args: []string{"--listen", ":5000"}, want: "http://127.0.0.1:5000", wantService: "127.0.0.1:5000"},
+		{name: "every IPv4 interface", args: []string{"--listen", "0.0.0.0:5000"}, want: "http://127.0.0.1:5000"},
+		{name: "every IPv6 interface", args: []string{"--listen", "[::]:5000"}, want: "http://127.0.0.1:5000"},
+		{name: "IPv6 loopback", args: []string{"--listen", "[::1]:5000"}, want: "http://[::1]:5000", wantService: "[::1]:5000"},
+		{name: "host name", args: []string{"--listen", "Registry.Internal:8080"}, want: "http://registry.internal:8080"},
+		{name: "random port", args: []string{"--listen", "127.0.0.1:0"}, want: "http://127.0.0.1:0"},
+		{name: "TLS", args: append([]string{"--listen", ":443"}, tls...), want: "https://127.0.0.1:443", wantService: "127.0.0.1:443"},
+		{name: "TLS on loopback", args: tls, want: "https://127.0.0.1:5000"},
+		{name: "explicit", args: []string{"--external-url", "https://registry.example.com"}, want: "https://registry.example.com", wantService: "registry.example.com"},
+		{name: "explicit is kept with TLS", args: append([]string{"--external-url", "http://r.example.com"}, tls...), want: "http://r.example.com"},
+		{name: "trailing slash trimmed", args: []string{"--external-url", "https://registry.example.com/"}, want: "https://registry.example.com"},
+		{name: "case normalized", args: []string{"--external-url", "HTTPS://Registry.Example.COM:8443"}, want: "https://registry.example.com:8443", wantService: "registry.example.com:8443"},
+		{name: "from file", args: []string{"--config", file}, want: "https://from-file.example.com"},
+		{name: "env over file", args: []string{"--config", file}, env: env{"CHAINCTL_EXTERNAL_URL": "https://env.example.com"}, want: "https://env.example.com"},
+		{name: "flag over env", args: []string{"--external-url", "https://flag.example.com"}, env: env{"CHAINCTL_EXTERNAL_URL": "https://env.example.com"}, want: "https://flag.example.com"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := env{"HOME": "/home/u"}
+			for k, v := range tt.env {
+				e[k] = v
+			}
+			cfg, err := load(t, tt.args, e)
+			if err != nil {
+				t.Fatalf("LoadServe(%q) = %v", tt.args, err)
+			}
+			if cfg.ExternalURL != tt.want {
+				t.Errorf("ExternalURL = %q, want %q", cfg.ExternalURL, tt.want)
+			}
+			if tt.wantService != "" && cfg.Auth.Service != tt.wantService {
+				t.Errorf("Auth.Service = %q, want %q", cfg.Auth.Service, tt.wantService)
+			}
+		})
+	}
+}
+
+func TestLoadServeDev(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     env
+		file    string
+		want    bool
+		wantErr []string
+	}{
+		{name: "off by default", want: false},
+		{name: "flag", args: []string{"--dev"}, want: true},
+		{name: "flag false over env", args: []string{"--dev=false"}, env: env{"CHAINCTL_DEV": "true"}, want: false},
+		{name: "env", env: env{"CHAINCTL_DEV": "1"}, want: true},
+		{name: "file", file: "dev: true\n", want: true},
+		{name: "localhost", args: []string{"--dev", "--listen", "localhost:5000"}, want: true},
+		{name: "IPv6 loopback", args: []string{"--dev", "--listen", "[::1]:5000"}, want: true},
+		{name: "other loopback address", args: []string{"--dev", "--listen", "127.0.0.2:0"}, want: true},
+		{name: "loopback external URL", args: []string{"--dev", "--external-url", "http://localhost:5000"}, want: true},
+		{name: "off on every interface", args: []string{"--listen", ":5000"}, want: false},
+
+		{name: "every interface", args: []string{"--dev", "--listen", ":5000"},
+			wantErr: []string{"dev mode is loopback-only", `listen ":5000" listens on every interface`, "127.0.0.1"}},
+		{name: "every IPv4 interface", args: []string{"--dev", "--listen", "0.0.0.0:5000"}, wantErr: []string{"dev mode is loopback-only", `"0.0.0.0"`}},
+		{name: "every IPv6 interface", args: []string{"--dev", "--listen", "[::]:5000"}, wantErr: []string{"dev mode is loopback-only"}},
+		{name: "private address", env: env{"CHAINCTL_DEV": "true", "CHAINCTL_LISTEN": "10.0.0.1:5000"}, wantErr: []string{"dev mode is loopback-only"}},
+		{name: "host name", file: "dev: true\nlisten: registry.internal:5000\n", wantErr: []string{"dev mode is loopback-only"}},
+		{name: "public external URL", args: []string{"--dev", "--external-url", "https://registry.example.com"},
+			wantErr: []string{"dev mode is loopback-only", "is not a loopback URL"}},
+		{name: "not a boolean", env: env{"CHAINCTL_DEV": "maybe"}, wantErr: []string{`dev "maybe": want true or false`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := env{"HOME": "/home/u"}
+			for k, v := range tt.env {
+				e[k] = v
+			}
+			args := tt.args
+			if tt.file != "" {
+				args = append(args, "--config", writeFile(t, tt.file))
+			}
+			cfg, err := load(t, args, e)
+			if tt.wantErr != nil {
+				if err == nil {
+					t.Fatalf("LoadServe(%q) = nil error, want %q", args, tt.wantErr)
+				}
+				for _, want := range tt.wantErr {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("LoadServe(%q) = %q, want it to contain %q", args, err, want)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("LoadServe(%q) = %v", args, err)
+			}
+			if cfg.Dev != tt.want {
+				t.Errorf("Dev = %v, want %v", cfg.Dev, tt.want)
 			}
 		})
 	}

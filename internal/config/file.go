@@ -1,52 +1,200 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
+	"maps"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// maxFileSize bounds the configuration file; a real one is a few hundred bytes.
+// maxFileSize bounds the configuration file; a real one is a few kilobytes.
 const maxFileSize = 1 << 20
 
+// fileSettings is what a configuration file holds.
+type fileSettings struct {
+	// flat holds the single-value settings, as strings.
+	flat map[string]any
+	// auth is the auth section, nil if the file has none.
+	auth *authFile
+}
+
 // readFile reads a YAML configuration file whose top level may hold only the
-// given keys: a misspelt key is an error, not a silently ignored setting.
-// Scalar values are returned as strings.
-func readFile(path string, known []string) (map[string]any, error) {
+// flat keys known, with single values, and the auth section. A misspelt key,
+// at any depth, is an error, not a silently ignored setting.
+func readFile(path string, known []string) (fileSettings, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read configuration file: %w", err)
+		return fileSettings{}, fmt.Errorf("read configuration file: %w", err)
 	}
 	if len(b) > maxFileSize {
-		return nil, fmt.Errorf("configuration file %s: larger than %d bytes", path, maxFileSize)
+		return fileSettings{}, fmt.Errorf("configuration file %s: larger than %d bytes", path, maxFileSize)
 	}
 	var doc map[string]any
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		// A top level that is a list or a scalar fails to decode into a map.
-		return nil, fmt.Errorf("configuration file %s: %w", path, err)
+		return fileSettings{}, fmt.Errorf("configuration file %s: %w", path, err)
 	}
-	out := make(map[string]any, len(doc))
-	for k, v := range doc {
-		if !slices.Contains(known, k) {
-			msg := fmt.Sprintf("configuration file %s: unknown key %q", path, k)
-			if s := suggest(k, known); s != "" {
-				msg += fmt.Sprintf(" (did you mean %q?)", s)
+	topLevel := append(slices.Clone(known), KeyAuth)
+	out := fileSettings{flat: make(map[string]any, len(doc))}
+	hasAuth := false
+	for _, k := range slices.Sorted(maps.Keys(doc)) {
+		v := doc[k]
+		if !slices.Contains(topLevel, k) {
+			return fileSettings{}, fmt.Errorf("configuration file %s: %w", path, unknownKey(k, k, topLevel))
+		}
+		if k == KeyAuth {
+			if err := checkShape(v, reflect.TypeFor[authFile](), k); err != nil {
+				return fileSettings{}, fmt.Errorf("configuration file %s: %w", path, err)
 			}
-			return nil, fmt.Errorf("%s; known keys: %s", msg, strings.Join(known, ", "))
+			hasAuth = v != nil
+			continue
 		}
 		switch v := v.(type) {
 		case nil:
 			// "key:" with no value leaves the setting at its default.
 		case string, bool, int, int64, uint64, float64:
-			out[k] = fmt.Sprint(v)
+			out.flat[k] = fmt.Sprint(v)
 		default:
-			return nil, fmt.Errorf("configuration file %s: key %q: want a single value, got %T", path, k, v)
+			return fileSettings{}, fmt.Errorf("configuration file %s: key %q: want a single value, got %T", path, k, v)
 		}
 	}
+	if hasAuth {
+		// checkShape has vetted every key; the strict decode is the
+		// backstop, and reports wrong scalar types with line numbers.
+		var sections struct {
+			Auth *authFile      `yaml:"auth"`
+			Flat map[string]any `yaml:",inline"`
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&sections); err != nil {
+			return fileSettings{}, fmt.Errorf("configuration file %s: %w", path, err)
+		}
+		out.auth = sections.Auth
+	}
 	return out, nil
+}
+
+// unknownKey is the error for a key no setting takes: path locates it
+// ("auth.identities[0].subjet"), known are the keys allowed beside it.
+func unknownKey(path, key string, known []string) error {
+	msg := fmt.Sprintf("unknown key %q", path)
+	if s := suggest(key, known); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return fmt.Errorf("%s; known keys: %s", msg, strings.Join(known, ", "))
+}
+
+// checkShape compares v, a YAML value decoded into any, with the type t it
+// will be decoded into, and returns an error naming the path of the first
+// mapping key no field of t takes, or of the first value of the wrong
+// shape (a list where a mapping is wanted, a mapping where a single value
+// is). The YAML decoder's own errors name neither the path nor the keys
+// that would fit. Types that decode themselves (UnmarshalYAML) are not
+// looked into.
+func checkShape(v any, t reflect.Type, path string) error {
+	if v == nil || hasUnmarshalYAML(t) {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return checkShape(v, t.Elem(), path)
+	case reflect.Struct:
+		m, ok := mapping(v)
+		if !ok {
+			return fmt.Errorf("%s: want a mapping of keys, got %s", path, describe(v))
+		}
+		names, types := yamlFields(t)
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			i := slices.Index(names, k)
+			if i < 0 {
+				return unknownKey(path+"."+k, k, names)
+			}
+			if err := checkShape(m[k], types[i], path+"."+k); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		l, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("%s: want a list, got %s", path, describe(v))
+		}
+		for i, e := range l {
+			if err := checkShape(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map, reflect.Interface:
+		// Free-form; the decoder checks what it can.
+	default:
+		if _, ok := mapping(v); ok {
+			return fmt.Errorf("%s: want a single value, got %s", path, describe(v))
+		}
+		if _, ok := v.([]any); ok {
+			return fmt.Errorf("%s: want a single value, got %s", path, describe(v))
+		}
+	}
+	return nil
+}
+
+// hasUnmarshalYAML reports whether t decodes itself, in either form of
+// yaml's Unmarshaler.
+func hasUnmarshalYAML(t reflect.Type) bool {
+	_, ok := reflect.PointerTo(t).MethodByName("UnmarshalYAML")
+	return ok
+}
+
+// yamlFields lists the keys a struct takes, in field order, as the yaml
+// package names them: the tag's name, or the lower-cased field name;
+// ",inline" structs contribute their own fields.
+func yamlFields(t reflect.Type) (names []string, types []reflect.Type) {
+	for f := range t.Fields() {
+		tag := f.Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		switch {
+		case !f.IsExported() && !f.Anonymous, tag == "-":
+			continue
+		case slices.Contains(strings.Split(opts, ","), "inline") && f.Type.Kind() == reflect.Struct:
+			n, ts := yamlFields(f.Type)
+			names, types = append(names, n...), append(types, ts...)
+			continue
+		case name == "":
+			name = strings.ToLower(f.Name)
+		}
+		names, types = append(names, name), append(types, f.Type)
+	}
+	return names, types
+}
+
+// mapping returns v as a map with string keys, if it is a YAML mapping.
+func mapping(v any) (map[string]any, bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		return v, true
+	case map[any]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			m[fmt.Sprint(k)] = e
+		}
+		return m, true
+	}
+	return nil, false
+}
+
+// describe names the shape of a YAML value for error messages.
+func describe(v any) string {
+	if _, ok := mapping(v); ok {
+		return "a mapping"
+	}
+	if _, ok := v.([]any); ok {
+		return "a list"
+	}
+	return fmt.Sprintf("%q", fmt.Sprint(v))
 }
 
 // suggest returns the known key closest to k, if it is close enough to be a

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -23,6 +25,18 @@ type Serve struct {
 	Storage  Storage
 	Database Database
 	TLS      TLS
+	// ExternalURL is the URL clients reach the registry at, without a
+	// trailing slash: the base of the token realm (<ExternalURL>/token) and
+	// the registry's OIDC issuer. Default: http://<listen> (https with
+	// TLS), 127.0.0.1 standing for an unspecified host. With a listen port
+	// of 0 the default has port 0 too, until the port is known.
+	ExternalURL string
+	// Dev runs the embedded development identity provider. It is only
+	// allowed when the registry listens on, and is reached at, a loopback
+	// address.
+	Dev bool
+	// Auth is the auth section of the file, with defaults filled in.
+	Auth Auth
 	// File is the configuration file that was read, "" if none.
 	File string
 }
@@ -79,7 +93,7 @@ type TLS struct {
 func (t TLS) Enabled() bool { return t.CertFile != "" }
 
 // serveKeys are the settings Serve reads, in documentation order.
-var serveKeys = []string{KeyListen, KeyDataDir, KeyStorage, KeyDatabase, KeyTLSCert, KeyTLSKey}
+var serveKeys = []string{KeyListen, KeyDataDir, KeyStorage, KeyDatabase, KeyTLSCert, KeyTLSKey, KeyExternalURL, KeyDev}
 
 // AddServeFlags defines the serve settings on fs, with defaults that do not
 // depend on the machine so that generated help and docs are stable.
@@ -92,6 +106,8 @@ func AddServeFlags(fs *pflag.FlagSet) {
 	fs.String(KeyDatabase, "", "metadata database `url`, sqlite://<path> or a path; default: <data-dir>/registry.db"+env(KeyDatabase))
 	fs.String(KeyTLSCert, "", "serve HTTPS with this PEM certificate `file` (needs --tls-key)"+env(KeyTLSCert))
 	fs.String(KeyTLSKey, "", "PEM private key `file` for --tls-cert"+env(KeyTLSKey))
+	fs.String(KeyExternalURL, "", "`url` clients reach the registry at, the base of its token realm and issuer; default: http(s)://<listen>"+env(KeyExternalURL))
+	fs.Bool(KeyDev, false, "run the embedded development identity provider, whose user owns every repository; loopback only"+env(KeyDev))
 }
 
 // LoadServe reads the serve settings: the flags on fs that were set, then
@@ -111,12 +127,13 @@ func LoadServe(fs *pflag.FlagSet, opts ...Option) (*Serve, error) {
 	// over the file's values in that layer gives flag > env > file, without
 	// viper reading the process environment behind the caller's back.
 	layer := map[string]any{}
+	var af *authFile
 	if file != "" {
-		m, err := readFile(file, serveKeys)
+		s, err := readFile(file, serveKeys)
 		if err != nil {
 			return nil, err
 		}
-		layer = m
+		layer, af = s.flat, s.auth
 	}
 	for _, k := range serveKeys {
 		if val := o.getenv(EnvName(k)); val != "" {
@@ -133,7 +150,7 @@ func LoadServe(fs *pflag.FlagSet, opts ...Option) (*Serve, error) {
 			}
 		}
 	}
-	cfg, err := o.resolveServe(func(k string) string { return strings.TrimSpace(v.GetString(k)) })
+	cfg, err := o.resolveServe(func(k string) string { return strings.TrimSpace(v.GetString(k)) }, af)
 	if err != nil {
 		return nil, err
 	}
@@ -142,8 +159,9 @@ func LoadServe(fs *pflag.FlagSet, opts ...Option) (*Serve, error) {
 }
 
 // resolveServe applies derived defaults (storage and database under the data
-// directory), parses URLs and validates.
-func (o options) resolveServe(get func(string) string) (*Serve, error) {
+// directory, the external URL from the listen address), parses URLs and
+// validates. af is the file's auth section, nil if none.
+func (o options) resolveServe(get func(string) string, af *authFile) (*Serve, error) {
 	cfg := &Serve{Listen: get(KeyListen)}
 	if err := checkListen(cfg.Listen); err != nil {
 		return nil, err
@@ -200,7 +218,92 @@ func (o options) resolveServe(get func(string) string) (*Serve, error) {
 			return nil, fmt.Errorf("%s: %w", KeyTLSKey, err)
 		}
 	}
+
+	if cfg.ExternalURL, err = resolveExternalURL(get(KeyExternalURL), cfg.Listen, cfg.TLS.Enabled()); err != nil {
+		return nil, err
+	}
+	if dev := get(KeyDev); dev != "" {
+		if cfg.Dev, err = strconv.ParseBool(dev); err != nil {
+			return nil, fmt.Errorf("%s %q: want true or false", KeyDev, dev)
+		}
+	}
+	if cfg.Dev {
+		if err := checkDev(cfg.Listen, cfg.ExternalURL); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Auth, err = resolveAuth(af, cfg.ExternalURL); err != nil {
+		return nil, err
+	}
 	return cfg, nil
+}
+
+// resolveExternalURL validates and normalizes the configured external URL
+// s, or derives it from the listen address.
+func resolveExternalURL(s, listen string, tls bool) (string, error) {
+	if s != "" {
+		u, err := parseExternalURL(s)
+		if err != nil {
+			return "", fmt.Errorf("%s %q: %w", KeyExternalURL, s, err)
+		}
+		return u, nil
+	}
+	host, port, _ := net.SplitHostPort(listen) // checked by checkListen
+	if ip, err := netip.ParseAddr(host); host == "" || err == nil && ip.IsUnspecified() {
+		// Every interface includes loopback, and a client on this machine
+		// is the only one whose address is certain.
+		host = "127.0.0.1"
+	}
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	u := (&url.URL{Scheme: scheme, Host: net.JoinHostPort(host, port)}).String()
+	derived, err := parseExternalURL(u)
+	if err != nil {
+		return "", fmt.Errorf("%s: cannot derive it from %s %q (%v); set it", KeyExternalURL, KeyListen, listen, err)
+	}
+	return derived, nil
+}
+
+// parseExternalURL accepts an absolute http or https URL with no user
+// info, query, fragment or path, and returns it with scheme and host in
+// lower case and no trailing slash. A path is refused because the registry
+// answers at the root of its host: OCI clients always request /v2/ there,
+// and /token, /oauth/token and the OIDC documents sit beside it.
+func parseExternalURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Opaque != "" || u.Hostname() == "" || u.Scheme != "http" && u.Scheme != "https":
+		return "", errors.New("want an absolute http or https URL, such as https://registry.example.com")
+	case u.User != nil:
+		return "", errors.New("want no user info")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#"):
+		return "", errors.New("want no query or fragment")
+	case strings.Trim(u.Path, "/") != "":
+		return "", fmt.Errorf("want no path (got %q): the registry serves /v2/ and /token at the root of its host", u.Path)
+	}
+	u.Host = strings.ToLower(u.Host)
+	u.Path, u.RawPath = "", ""
+	return u.String(), nil
+}
+
+// checkDev refuses dev mode unless the registry listens on, and is
+// reached at, a loopback address.
+func checkDev(listen, externalURL string) error {
+	const why = "dev mode is loopback-only, because its identity provider logs in anyone who reaches it as the owner of every repository"
+	host, _, _ := net.SplitHostPort(listen)
+	if !isLoopback(host) {
+		what := fmt.Sprintf("%q", host)
+		if host == "" {
+			what = "every interface"
+		}
+		return fmt.Errorf("%s: %s %q listens on %s; listen on 127.0.0.1, ::1 or localhost, such as --%s 127.0.0.1:5000", why, KeyListen, listen, what, KeyListen)
+	}
+	if u, err := url.Parse(externalURL); err != nil || !isLoopback(u.Hostname()) {
+		return fmt.Errorf("%s: %s %q is not a loopback URL; leave it unset or use http://127.0.0.1:<port>", why, KeyExternalURL, externalURL)
+	}
+	return nil
 }
 
 func checkListen(addr string) error {
