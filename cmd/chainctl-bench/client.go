@@ -24,9 +24,14 @@ const (
 // client speaks the OCI distribution-spec push and pull protocol directly
 // over net/http, so that what is measured is the server and not a client
 // library's extra round trips.
+//
+// Against a registry that wants Docker token authentication, every request
+// carries "Authorization: Bearer" with a token for its repository's
+// "pull,push" scope, from auth; with auth nil it carries none.
 type client struct {
 	base *url.URL
 	hc   *http.Client
+	auth *tokenSource
 }
 
 // newClient returns a client for the registry at base (e.g.
@@ -51,6 +56,69 @@ func newClient(base string) (*client, error) {
 }
 
 func (c *client) close() { c.hc.CloseIdleConnections() }
+
+// connect finds out whether the registry wants bearer tokens (GET /v2/
+// answers 401 with a Bearer challenge rather than 200) and, if so, gets
+// them from its token endpoint with password as the Basic credential. It
+// reports whether requests carry tokens. A registry that wants tokens when
+// password is nil is an error.
+func (c *client) connect(ctx context.Context, password credential, now func() time.Time) (bool, error) {
+	ts := newTokenSource(c.hc, c.base, benchUser, password, now)
+	required, err := ts.required(ctx)
+	if err != nil {
+		return false, err
+	}
+	if !required {
+		c.auth = nil
+		return false, nil
+	}
+	if password == nil {
+		return false, fmt.Errorf("%s wants bearer tokens, and the benchmark has no credential for it", c.base)
+	}
+	c.auth = ts
+	return true, nil
+}
+
+// anonymous returns a client for the same registry, over the same
+// connections, that sends no credentials.
+func (c *client) anonymous() *client { return &client{base: c.base, hc: c.hc} }
+
+// repoScope is the token scope every request for repo asks for: one token
+// per repository serves both its pushes and its pulls.
+func repoScope(repo string) string { return "repository:" + repo + ":pull,push" }
+
+// authorize gets the tokens for repos ahead of a timed part, so that the
+// measurement does not include a request to the token endpoint.
+func (c *client) authorize(ctx context.Context, repos ...string) error {
+	if c.auth == nil {
+		return nil
+	}
+	for _, r := range repos {
+		if _, err := c.auth.header(ctx, repoScope(r)); err != nil {
+			return fmt.Errorf("authorize %s: %w", r, err)
+		}
+	}
+	return nil
+}
+
+// newRequest returns a request for repo's part of the API, with its bearer
+// token when the registry wants one.
+func (c *client) newRequest(ctx context.Context, method, repo, rawURL string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, body)
+	if err != nil {
+		return nil, err
+	}
+	if c.auth != nil {
+		h, err := c.auth.header(ctx, repoScope(repo))
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", method, req.URL.Path, err)
+		}
+		if h != "" {
+			req.Header.Set("Authorization", h)
+		}
+	}
+	return req, nil
+}
 
 // statusError is an unexpected HTTP status, with the start of the body so
 // that an OCI error code is visible.
@@ -128,7 +196,7 @@ func (c *client) location(resp *http.Response, extra url.Values) (string, error)
 // startUpload opens an upload session (distribution-spec "POST then PUT",
 // end-4a) and returns its location.
 func (c *client) startUpload(ctx context.Context, repo string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("/v2/"+repo+"/blobs/uploads/", nil), nil)
+	req, err := c.newRequest(ctx, http.MethodPost, repo, c.url("/v2/"+repo+"/blobs/uploads/", nil), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +214,7 @@ func (c *client) pushBlob(ctx context.Context, repo, dgst string, size int64, bo
 	if err != nil {
 		return fmt.Errorf("push blob %s: %w", dgst, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, loc, io.NopCloser(body))
+	req, err := c.newRequest(ctx, http.MethodPut, repo, loc, io.NopCloser(body))
 	if err != nil {
 		return err
 	}
@@ -175,7 +243,7 @@ func (c *client) pushBlobChunked(ctx context.Context, repo, dgst string, size, c
 		if err != nil {
 			return fmt.Errorf("push blob %s: %w", dgst, err)
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPatch, loc, io.NopCloser(io.LimitReader(body, n)))
+		req, err := c.newRequest(ctx, http.MethodPatch, repo, loc, io.NopCloser(io.LimitReader(body, n)))
 		if err != nil {
 			return err
 		}
@@ -190,7 +258,7 @@ func (c *client) pushBlobChunked(ctx context.Context, repo, dgst string, size, c
 	if err != nil {
 		return fmt.Errorf("push blob %s: %w", dgst, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, loc, nil)
+	req, err := c.newRequest(ctx, http.MethodPut, repo, loc, nil)
 	if err != nil {
 		return err
 	}
@@ -202,7 +270,7 @@ func (c *client) pushBlobChunked(ctx context.Context, repo, dgst string, size, c
 
 // putManifest stores an image manifest under ref (a tag or its digest).
 func (c *client) putManifest(ctx context.Context, repo, ref string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.url("/v2/"+repo+"/manifests/"+ref, nil), bytes.NewReader(body))
+	req, err := c.newRequest(ctx, http.MethodPut, repo, c.url("/v2/"+repo+"/manifests/"+ref, nil), bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -215,7 +283,7 @@ func (c *client) putManifest(ctx context.Context, repo, ref string, body []byte)
 
 // getManifest fetches a manifest and returns its size in bytes.
 func (c *client) getManifest(ctx context.Context, repo, ref string) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url("/v2/"+repo+"/manifests/"+ref, nil), nil)
+	req, err := c.newRequest(ctx, http.MethodGet, repo, c.url("/v2/"+repo+"/manifests/"+ref, nil), nil)
 	if err != nil {
 		return 0, err
 	}
@@ -229,7 +297,7 @@ func (c *client) getManifest(ctx context.Context, repo, ref string) (int64, erro
 
 // headManifest checks a manifest exists and returns its Docker-Content-Digest.
 func (c *client) headManifest(ctx context.Context, repo, ref string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, c.url("/v2/"+repo+"/manifests/"+ref, nil), nil)
+	req, err := c.newRequest(ctx, http.MethodHead, repo, c.url("/v2/"+repo+"/manifests/"+ref, nil), nil)
 	if err != nil {
 		return "", err
 	}
@@ -244,7 +312,7 @@ func (c *client) headManifest(ctx context.Context, repo, ref string) (string, er
 // listTags fetches one page of up to n tags. With decode false the body is
 // discarded and nil returned, which keeps the load loop cheap.
 func (c *client) listTags(ctx context.Context, repo string, n int, decode bool) ([]string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url("/v2/"+repo+"/tags/list", url.Values{"n": {fmt.Sprint(n)}}), nil)
+	req, err := c.newRequest(ctx, http.MethodGet, repo, c.url("/v2/"+repo+"/tags/list", url.Values{"n": {fmt.Sprint(n)}}), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +336,8 @@ func (c *client) listTags(ctx context.Context, repo string, n int, decode bool) 
 	return list.Tags, nil
 }
 
-// ping answers whether the registry serves /v2/ (200, or 401 once auth is on).
+// ping answers whether the registry serves /v2/: 200, or 401 when it wants
+// a token (ping never sends one).
 func (c *client) ping(ctx context.Context) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url("/v2/", nil), nil)
 	if err != nil {

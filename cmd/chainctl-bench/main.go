@@ -168,6 +168,9 @@ type target struct {
 	version string
 	srv     *server
 	client  *client
+	// authenticated is set when the registry wants bearer tokens, and the
+	// client sends them.
+	authenticated bool
 }
 
 func (t *target) stop() {
@@ -184,6 +187,7 @@ func (o options) start(ctx context.Context, name, dir string) (*target, error) {
 		return nil, err
 	}
 	t := &target{name: name}
+	var password credential // nil: the registry must not want tokens
 	switch name {
 	case targetChainctl:
 		bin, err := exec.LookPath(o.chainctl)
@@ -195,10 +199,19 @@ func (o options) start(ctx context.Context, name, dir string) (*target, error) {
 			return nil, fmt.Errorf("chainctl binary: %w", err)
 		}
 		t.version = lastField(binaryVersion(ctx, bin, "version")) // "version  v0.1.0"
-		t.srv, err = startChainctl(ctx, bin, dir, addr, o.chainctlArgs)
+		up, err := newUpstreamIssuer()
 		if err != nil {
 			return nil, err
 		}
+		cfg := filepath.Join(dir, "chainctl.yaml")
+		if err := up.writeConfig(cfg); err != nil {
+			return nil, err
+		}
+		t.srv, err = startChainctl(ctx, bin, dir, addr, cfg, o.chainctlArgs)
+		if err != nil {
+			return nil, err
+		}
+		password = up.token
 	case targetDistribution:
 		bin, err := exec.LookPath(o.distribution)
 		if err != nil {
@@ -215,6 +228,10 @@ func (o options) start(ctx context.Context, name, dir string) (*target, error) {
 	if t.client, err = newClient(t.srv.base); err != nil {
 		t.stop()
 		return nil, err
+	}
+	if t.authenticated, err = t.client.connect(ctx, password, time.Now); err != nil {
+		t.stop()
+		return nil, fmt.Errorf("%s: %w%s", name, err, t.srv.exited())
 	}
 	return t, nil
 }
@@ -249,7 +266,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		targets = append(targets, t)
-		fmt.Fprintf(stderr, "%s %s serving at %s (pid %d)\n", t.name, t.version, t.srv.base, t.srv.cmd.Process.Pid)
+		fmt.Fprintf(stderr, "%s %s serving at %s (pid %d), %s\n", t.name, t.version, t.srv.base, t.srv.cmd.Process.Pid, authNote(t.authenticated))
+		if name == targetChainctl && !t.authenticated {
+			fmt.Fprintln(stderr, "note: chainctl answered GET /v2/ without a token, so the run is unauthenticated; "+
+				"the anon row then compares two anonymous GET loads")
+		}
 		if name == targetDistribution && t.version != "" && !strings.HasPrefix(t.version, "v3.1.1") {
 			fmt.Fprintf(stderr, "warning: the targets were set against Distribution v3.1.1, this is %s\n", t.version)
 		}
@@ -257,13 +278,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	rep := newReport(cfg)
 	wls := o.selected()
+	for _, w := range wls {
+		if w.only != "" && !slices.Contains(o.targets, w.only) {
+			fmt.Fprintf(stderr, "note: %s runs against %s only; skipped\n", w.name, w.only)
+		}
+	}
 	for round := range o.rounds {
 		for k, w := range wls {
+			var ts []*target
+			for _, t := range targets {
+				if w.runsAgainst(t.name) {
+					ts = append(ts, t)
+				}
+			}
 			// Alternate which registry goes first, from workload to
 			// workload and round to round, so neither always runs on a
 			// warmer (or more fragmented) machine.
-			for j := range targets {
-				t := targets[(j+k+round)%len(targets)]
+			for j := range ts {
+				t := ts[(j+k+round)%len(ts)]
 				if o.rounds > 1 {
 					fmt.Fprintf(stderr, "round %d  ", round+1)
 				}
@@ -325,7 +357,14 @@ func machineLine(targets []*target, rounds int) string {
 		if v == "" {
 			v = "version unknown"
 		}
-		fmt.Fprintf(&b, "; %s %s", t.name, v)
+		fmt.Fprintf(&b, "; %s %s, %s", t.name, v, authNote(t.authenticated))
 	}
 	return b.String() + "."
+}
+
+func authNote(authenticated bool) string {
+	if authenticated {
+		return "bearer tokens"
+	}
+	return "no authentication"
 }

@@ -28,59 +28,109 @@ func tinyConfig() config {
 	return c
 }
 
-func newTestRegistry(t *testing.T) *client {
+// newTestRegistry serves go-containerregistry's in-process registry,
+// which wants no authentication, behind wrap (if not nil), and returns a
+// client that went through the same connect as against chainctl.
+func newTestRegistry(t *testing.T, password credential, wrap func(http.Handler) http.Handler) (*client, bool) {
 	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	c, err := newClient(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.close)
-	return c
+	authenticated, err := c.connect(t.Context(), password, time.Now)
+	if err != nil {
+		t.Fatalf("connect = %v", err)
+	}
+	return c, authenticated
 }
 
 // TestWorkloads runs every workload against go-containerregistry's
 // in-process registry, which verifies digests and Content-Range, and checks
-// each reports the figures the table needs.
+// each reports the figures the table needs: once as it is, without
+// authentication, and once behind a fake of Docker token authentication
+// that refuses every request without a valid token, except anonymous
+// pulls of bench-public/*.
 func TestWorkloads(t *testing.T) {
 	cfg := tinyConfig()
-	c := newTestRegistry(t)
 	want := map[string][]string{
 		"mono":    {"mono"},
 		"chunked": {"chunked"},
 		"small":   {"small"},
 		"get":     {"get", "get-p50", "get-p99"},
+		"anon":    {"anon"},
 		"head":    {"head", "head-p50", "head-p99"},
 		"tags":    {"tags"},
 	}
-	for _, w := range workloads() {
-		t.Run(w.name, func(t *testing.T) {
-			out, err := w.run(t.Context(), c, cfg, 0)
-			if err != nil {
-				t.Fatalf("run = %v", err)
+	var fake *fakeTokenAuth
+	tests := []struct {
+		name     string
+		password credential
+		wrap     func(http.Handler) http.Handler
+		authn    bool
+	}{
+		{name: "no auth", password: func(string, time.Time) (string, error) {
+			t.Error("the credential was asked for, though GET /v2/ answered 200")
+			return "", errors.New("no credential")
+		}},
+		{name: "bearer", password: fakeCredential, authn: true, wrap: func(next http.Handler) http.Handler {
+			fake = newFakeTokenAuth(next, time.Now)
+			return fake
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, authenticated := newTestRegistry(t, tt.password, tt.wrap)
+			if authenticated != tt.authn {
+				t.Fatalf("connect = %v, want %v", authenticated, tt.authn)
 			}
-			// A second round pushes new content and reuses the setup.
-			if _, err := w.run(t.Context(), c, cfg, 1); err != nil {
-				t.Fatalf("run round 1 = %v", err)
+			for _, w := range workloads() {
+				t.Run(w.name, func(t *testing.T) {
+					out, err := w.run(t.Context(), c, cfg, 0)
+					if err != nil {
+						t.Fatalf("run = %v", err)
+					}
+					// A second round pushes new content and reuses the setup.
+					if _, err := w.run(t.Context(), c, cfg, 1); err != nil {
+						t.Fatalf("run round 1 = %v", err)
+					}
+					var got []string
+					for id, v := range out.values {
+						got = append(got, id)
+						if !(v > 0) || math.IsInf(v, 0) {
+							t.Errorf("value %s = %v, want a positive number", id, v)
+						}
+					}
+					slices.Sort(got)
+					exp := slices.Sorted(slices.Values(want[w.name]))
+					if !slices.Equal(got, exp) {
+						t.Errorf("metrics = %v, want %v", got, exp)
+					}
+				})
 			}
-			var got []string
-			for id, v := range out.values {
-				got = append(got, id)
-				if !(v > 0) || math.IsInf(v, 0) {
-					t.Errorf("value %s = %v, want a positive number", id, v)
-				}
+			// The pushes really landed: the registry serves what was pushed.
+			if _, err := c.getManifest(t.Context(), "bench/small", "v2"); err != nil {
+				t.Errorf("getManifest(bench/small:v2) = %v", err)
 			}
-			slices.Sort(got)
-			exp := slices.Sorted(slices.Values(want[w.name]))
-			if !slices.Equal(got, exp) {
-				t.Errorf("metrics = %v, want %v", got, exp)
+			if !tt.authn {
+				return
+			}
+			st := fake.stats()
+			if st.anonymousPulls == 0 {
+				t.Error("workload anon sent no anonymous pull")
+			}
+			// One token per repository (7 of them), fetched once: none
+			// nears its expiry within the test.
+			if st.issued != 7 {
+				t.Errorf("tokens issued = %d, want 7 (one per repository)", st.issued)
 			}
 		})
-	}
-	// The pushes really landed: the registry serves what was pushed.
-	if _, err := c.getManifest(t.Context(), "bench/small", "v2"); err != nil {
-		t.Errorf("getManifest(bench/small:v2) = %v", err)
 	}
 }
 
@@ -244,6 +294,10 @@ func TestParseFlags(t *testing.T) {
 		{name: "chainctl args", args: []string{"-chainctl-args", "--debug  --x=1"}, check: func(o options) bool {
 			return slices.Equal(o.chainctlArgs, []string{"--debug", "--x=1"})
 		}},
+		{name: "only anon", args: []string{"-only", "anon"}, check: func(o options) bool {
+			sel := o.selected()
+			return len(sel) == 1 && sel[0].name == "anon" && sel[0].runsAgainst(targetChainctl) && !sel[0].runsAgainst(targetDistribution)
+		}},
 		{name: "unknown workload", args: []string{"-only", "pull"}, wantErr: `unknown "pull"`},
 		{name: "unknown target", args: []string{"-targets", "zot"}, wantErr: `unknown "zot"`},
 		{name: "zero duration", args: []string{"-duration", "0s"}, wantErr: "must be positive"},
@@ -274,6 +328,7 @@ func TestReport(t *testing.T) {
 	r := newReport(defaultConfig())
 	r.add(targetChainctl, "get", outcome{values: map[string]float64{"get": 9000, "get-p50": 1, "get-p99": 2}, cpu: 0.5})
 	r.add(targetDistribution, "get", outcome{values: map[string]float64{"get": 3000, "get-p50": 2, "get-p99": 8}, cpu: 0.25})
+	r.add(targetChainctl, "anon", outcome{values: map[string]float64{"anon": 10000}, cpu: 0.75})
 	r.add(targetChainctl, "rss", outcome{values: map[string]float64{"rss": 40}, cpu: -1})
 	r.add(targetDistribution, "rss", outcome{values: map[string]float64{"rss": 70}, cpu: -1})
 	r.add(targetDistribution, "mono", outcome{values: map[string]float64{"mono": 300}, cpu: -1})
@@ -293,6 +348,8 @@ func TestReport(t *testing.T) {
 	}{
 		{"manifest GET by tag, 32 concurrent", []string{"3.00×", "higher", "≥ 3×", "✓", "0.50 / 0.25"}},
 		{"GET latency p99", []string{"0.25×", "lower", "", "", ""}},
+		// chainctl against itself: authenticated 9000 / anonymous 10000.
+		{"manifest GET, anonymous (public repo)", []string{"0.90× auth/anon", "higher", "≥ 0.85×", "✓", "0.75 / —"}},
 		{"server peak RSS (VmHWM, whole run)", []string{"0.57×", "lower", "≤ 0.5×", "✗", ""}},
 		{"push 256 MiB blob, monolithic", []string{"—", "higher", "≥ 1×", "", "— / —"}},
 		{"push 50 images (config + 3 × 64 KiB), sequential", []string{"6.00×", "higher", "≥ 3×", "✓", "0.10 / 0.10"}},

@@ -23,6 +23,15 @@ type metric struct {
 	unit     string
 	lower    bool    // lower is better
 	target   float64 // the ratio chainctl/distribution the issue asks for; 0 for none
+	// self, if set, makes the row compare chainctl with itself: its ratio
+	// is chainctl's figure self.of divided by this row's chainctl figure.
+	self *selfRatio
+}
+
+// selfRatio is a ratio between two of chainctl's own figures.
+type selfRatio struct {
+	of    string // the numerator's metric id
+	label string // what the ratio is, e.g. "auth/anon"
 }
 
 func sizeString(n int64) string {
@@ -35,17 +44,18 @@ func sizeString(n int64) string {
 // metrics lists the table's rows; the labels carry the run's sizes.
 func metrics(cfg config) []metric {
 	return []metric{
-		{"mono", "mono", fmt.Sprintf("push %s blob, monolithic", sizeString(cfg.blobSize)), "MiB/s", false, 1},
-		{"chunked", "chunked", fmt.Sprintf("push %s blob, %s chunks", sizeString(cfg.blobSize), sizeString(cfg.chunkSize)), "MiB/s", false, 1.5},
-		{"small", "small", fmt.Sprintf("push %d images (config + %d × %s), sequential", cfg.images, cfg.layers, sizeString(cfg.layerSize)), "images/s", false, 3},
-		{"get", "get", fmt.Sprintf("manifest GET by tag, %d concurrent", cfg.concurrency), "req/s", false, 3},
-		{"get-p50", "", "  GET latency p50", "ms", true, 0},
-		{"get-p99", "", "  GET latency p99", "ms", true, 0},
-		{"head", "head", fmt.Sprintf("manifest HEAD by digest, %d concurrent", cfg.concurrency), "req/s", false, 0},
-		{"head-p50", "", "  HEAD latency p50", "ms", true, 0},
-		{"head-p99", "", "  HEAD latency p99", "ms", true, 0},
-		{"tags", "tags", fmt.Sprintf("tags list of %d tags, %d concurrent", cfg.tags, cfg.tagsConcurrency), "req/s", false, 0},
-		{"rss", "", "server peak RSS (VmHWM, whole run)", "MiB", true, 0.5},
+		{"mono", "mono", fmt.Sprintf("push %s blob, monolithic", sizeString(cfg.blobSize)), "MiB/s", false, 1, nil},
+		{"chunked", "chunked", fmt.Sprintf("push %s blob, %s chunks", sizeString(cfg.blobSize), sizeString(cfg.chunkSize)), "MiB/s", false, 1.5, nil},
+		{"small", "small", fmt.Sprintf("push %d images (config + %d × %s), sequential", cfg.images, cfg.layers, sizeString(cfg.layerSize)), "images/s", false, 3, nil},
+		{"get", "get", fmt.Sprintf("manifest GET by tag, %d concurrent", cfg.concurrency), "req/s", false, 3, nil},
+		{"get-p50", "", "  GET latency p50", "ms", true, 0, nil},
+		{"get-p99", "", "  GET latency p99", "ms", true, 0, nil},
+		{"anon", "anon", "manifest GET, anonymous (public repo)", "req/s", false, 0.85, &selfRatio{of: "get", label: "auth/anon"}},
+		{"head", "head", fmt.Sprintf("manifest HEAD by digest, %d concurrent", cfg.concurrency), "req/s", false, 0, nil},
+		{"head-p50", "", "  HEAD latency p50", "ms", true, 0, nil},
+		{"head-p99", "", "  HEAD latency p99", "ms", true, 0, nil},
+		{"tags", "tags", fmt.Sprintf("tags list of %d tags, %d concurrent", cfg.tags, cfg.tagsConcurrency), "req/s", false, 0, nil},
+		{"rss", "", "server peak RSS (VmHWM, whole run)", "MiB", true, 0.5, nil},
 	}
 }
 
@@ -116,18 +126,26 @@ func (r *report) rows() [][]string {
 				row[6] = fmt.Sprintf("≥ %g×", m.target)
 			}
 		}
-		if cok && dok && d > 0 {
-			ratio := c / d
+		var ratio float64
+		rok := false
+		switch {
+		case m.self != nil:
+			if n, nok := median(r.values[targetChainctl][m.self.of]); nok && cok && c > 0 {
+				ratio, rok = n/c, true
+				row[4] = fmt.Sprintf("%.2f× %s", ratio, m.self.label)
+			}
+		case cok && dok && d > 0:
+			ratio, rok = c/d, true
 			row[4] = fmt.Sprintf("%.2f×", ratio)
-			if m.target > 0 {
-				met := ratio >= m.target
-				if m.lower {
-					met = ratio <= m.target
-				}
-				row[7] = "✗"
-				if met {
-					row[7] = "✓"
-				}
+		}
+		if rok && m.target > 0 {
+			met := ratio >= m.target
+			if m.lower {
+				met = ratio <= m.target
+			}
+			row[7] = "✗"
+			if met {
+				row[7] = "✓"
 			}
 		}
 		if m.workload != "" {
@@ -157,7 +175,8 @@ func formatCPU(cpu map[string][]float64, workload string) string {
 	return fmt.Sprintf("%.2f", v)
 }
 
-const tableNote = `Each figure is the median over the rounds run. ratio = chainctl / distribution. Rows marked "lower" (latency, memory) are better when lower; ` +
+const tableNote = `Each figure is the median over the rounds run. ratio = chainctl / distribution, except on the anonymous GET row, ` +
+	`which compares chainctl with itself: its authenticated GET rate / its anonymous GET rate of a public repository. Rows marked "lower" (latency, memory) are better when lower; ` +
 	`their target is a maximum. Client CPU is the benchmark process's user+system CPU over the timed part ` +
 	`divided by its wall time: how many cores the load generator itself used. Peak RSS covers the whole run.`
 

@@ -37,9 +37,10 @@ func freeAddr() (string, error) {
 	return addr, l.Close()
 }
 
-// startChainctl starts `chainctl registry serve` on addr with its data in dir.
-func startChainctl(ctx context.Context, bin, dir, addr string, extra []string) (*server, error) {
-	args := append([]string{"registry", "serve", "--listen", addr, "--data-dir", filepath.Join(dir, "data")}, extra...)
+// startChainctl starts `chainctl registry serve` on addr with its data in
+// dir and the configuration file cfg (see chainctlConfig).
+func startChainctl(ctx context.Context, bin, dir, addr, cfg string, extra []string) (*server, error) {
+	args := append([]string{"registry", "serve", "--listen", addr, "--data-dir", filepath.Join(dir, "data"), "--config", cfg}, extra...)
 	return startServer(ctx, "chainctl", bin, args, dir, addr)
 }
 

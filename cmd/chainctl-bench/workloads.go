@@ -74,18 +74,24 @@ type workload struct {
 	name  string
 	about string
 	run   func(ctx context.Context, c *client, cfg config, round int) (outcome, error)
+	// only, if set, is the one target the workload runs against.
+	only string
 }
 
 func workloads() []workload {
 	return []workload{
-		{"mono", "push one large blob: POST, then one PUT with the body", runMono},
-		{"chunked", "push one large blob: POST, PATCH per chunk, PUT", runChunked},
-		{"small", "push small images one after another", runSmall},
-		{"get", "concurrent manifest GETs by tag", runGet},
-		{"head", "concurrent manifest HEADs by digest", runHead},
-		{"tags", "concurrent tags list of a large repository", runTags},
+		{name: "mono", about: "push one large blob: POST, then one PUT with the body", run: runMono},
+		{name: "chunked", about: "push one large blob: POST, PATCH per chunk, PUT", run: runChunked},
+		{name: "small", about: "push small images one after another", run: runSmall},
+		{name: "get", about: "concurrent manifest GETs by tag", run: runGet},
+		{name: "anon", about: "the same GETs without a token, of a public repository (chainctl only)", run: runAnon, only: targetChainctl},
+		{name: "head", about: "concurrent manifest HEADs by digest", run: runHead},
+		{name: "tags", about: "concurrent tags list of a large repository", run: runTags},
 	}
 }
+
+// runsAgainst reports whether w runs against the named target.
+func (w workload) runsAgainst(target string) bool { return w.only == "" || w.only == target }
 
 // timed runs f and returns its wall time and the client's CPU use over it
 // in cores (user+system CPU time / wall time), or -1 if unknown.
@@ -110,6 +116,9 @@ func runMono(ctx context.Context, c *client, cfg config, round int) (outcome, er
 	if err != nil {
 		return outcome{}, err
 	}
+	if err := c.authorize(ctx, "bench/mono"); err != nil {
+		return outcome{}, err
+	}
 	wall, cpu, err := timed(func() error {
 		return c.pushBlob(ctx, "bench/mono", dgst, cfg.blobSize, newPattern(seed, cfg.blobSize))
 	})
@@ -123,6 +132,9 @@ func runChunked(ctx context.Context, c *client, cfg config, round int) (outcome,
 	seed := seedChunked + roundSeed(round)
 	dgst, err := patternDigest(seed, cfg.blobSize)
 	if err != nil {
+		return outcome{}, err
+	}
+	if err := c.authorize(ctx, "bench/chunked"); err != nil {
 		return outcome{}, err
 	}
 	wall, cpu, err := timed(func() error {
@@ -210,6 +222,9 @@ func runSmall(ctx context.Context, c *client, cfg config, round int) (outcome, e
 		}
 		images[i] = im
 	}
+	if err := c.authorize(ctx, "bench/small"); err != nil {
+		return outcome{}, err
+	}
 	wall, cpu, err := timed(func() error {
 		for i, im := range images {
 			if err := im.push(ctx, c, "bench/small", fmt.Sprintf("v%d", i)); err != nil {
@@ -225,16 +240,37 @@ func runSmall(ctx context.Context, c *client, cfg config, round int) (outcome, e
 }
 
 func runGet(ctx context.Context, c *client, cfg config, _ int) (outcome, error) {
+	return getLoad(ctx, c, c, "bench/get", "get", cfg)
+}
+
+// runAnon is runGet without credentials, of a public repository: on
+// chainctl, runGet's figure divided by this one is what authentication
+// costs a manifest GET. The manifest is pushed with the client's token.
+func runAnon(ctx context.Context, c *client, cfg config, _ int) (outcome, error) {
+	o, err := getLoad(ctx, c, c.anonymous(), publicPrefix+"get", "anon", cfg)
+	// The table compares the rates; latencies are reported for get.
+	delete(o.values, "anon-p50")
+	delete(o.values, "anon-p99")
+	return o, err
+}
+
+// getLoad pushes the GET workload's image to repo with push, then has
+// cfg.concurrency workers GET its manifest by tag with pull and reports
+// the figures under id.
+func getLoad(ctx context.Context, push, pull *client, repo, id string, cfg config) (outcome, error) {
 	im, err := newImage(seedGet, 1, 4<<10)
 	if err != nil {
 		return outcome{}, err
 	}
-	if err := im.push(ctx, c, "bench/get", "latest"); err != nil {
+	if err := im.push(ctx, push, repo, "latest"); err != nil {
 		return outcome{}, fmt.Errorf("setup: %w", err)
+	}
+	if err := pull.authorize(ctx, repo); err != nil {
+		return outcome{}, err
 	}
 	want := int64(len(im.manifest))
 	load, err := hammer(ctx, cfg.concurrency, cfg.duration, cfg.maxSamples, func(ctx context.Context, _ int) error {
-		n, err := c.getManifest(ctx, "bench/get", "latest")
+		n, err := pull.getManifest(ctx, repo, "latest")
 		if err == nil && n != want {
 			err = fmt.Errorf("GET manifest: %d bytes, want %d", n, want)
 		}
@@ -243,7 +279,7 @@ func runGet(ctx context.Context, c *client, cfg config, _ int) (outcome, error) 
 	if err != nil {
 		return outcome{}, err
 	}
-	return load.outcome("get"), nil
+	return load.outcome(id), nil
 }
 
 func runHead(ctx context.Context, c *client, cfg config, _ int) (outcome, error) {
@@ -253,6 +289,9 @@ func runHead(ctx context.Context, c *client, cfg config, _ int) (outcome, error)
 	}
 	if err := im.push(ctx, c, "bench/head", "latest"); err != nil {
 		return outcome{}, fmt.Errorf("setup: %w", err)
+	}
+	if err := c.authorize(ctx, "bench/head"); err != nil {
+		return outcome{}, err
 	}
 	load, err := hammer(ctx, cfg.concurrency, cfg.duration, cfg.maxSamples, func(ctx context.Context, i int) error {
 		d, err := c.headManifest(ctx, "bench/head", im.digest)
@@ -282,6 +321,9 @@ func runTags(ctx context.Context, c *client, cfg config, round int) (outcome, er
 				return outcome{}, fmt.Errorf("setup: %w", err)
 			}
 		}
+	}
+	if err := c.authorize(ctx, repo); err != nil {
+		return outcome{}, err
 	}
 	load, err := hammer(ctx, cfg.tagsConcurrency, cfg.tagsDuration, cfg.maxSamples, func(ctx context.Context, i int) error {
 		// Decode the first answer of each worker to check the registry

@@ -1,0 +1,431 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeService is the service name the fake announces; the bench must
+// read it from the challenge and send it back.
+const fakeService = "fake.registry.test:5000"
+
+// fakeCredential stands in for the upstream ID token: it names the
+// service it was made for, so the fake can check the bench used the
+// challenge's service.
+func fakeCredential(service string, _ time.Time) (string, error) {
+	return "upstream-token-for-" + service, nil
+}
+
+// fakeTokenAuth is a tiny Docker token authentication server in front of
+// a registry handler: /v2/ routes need "Authorization: Bearer" with a
+// token granting the repository, except anonymous GET and HEAD of
+// bench-public/*; /token hands out tokens for the fake credential.
+type fakeTokenAuth struct {
+	next http.Handler
+	now  func() time.Time
+	ttl  time.Duration
+
+	mu     sync.Mutex
+	grants map[string]fakeGrant // by token
+	st     fakeStats
+}
+
+type fakeGrant struct {
+	repos  []string
+	expiry time.Time
+}
+
+type fakeStats struct {
+	issued         int
+	anonymousPulls int
+	users          []string   // Basic user names, per token request
+	passwords      []string   // Basic passwords, per token request
+	scopes         [][]string // per token request
+}
+
+func newFakeTokenAuth(next http.Handler, now func() time.Time) *fakeTokenAuth {
+	return &fakeTokenAuth{next: next, now: now, ttl: 5 * time.Minute, grants: map[string]fakeGrant{}}
+}
+
+func (f *fakeTokenAuth) stats() fakeStats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st
+}
+
+func (f *fakeTokenAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/token":
+		f.serveToken(w, r)
+	case r.URL.Path == "/v2/":
+		if _, ok := f.grant(r); !ok {
+			f.challenge(w, r, "")
+			return
+		}
+		f.next.ServeHTTP(w, r)
+	case strings.HasPrefix(r.URL.Path, "/v2/"):
+		repo := repoOfPath(r.URL.Path)
+		if r.Header.Get("Authorization") == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.HasPrefix(repo, publicPrefix) {
+			f.mu.Lock()
+			f.st.anonymousPulls++
+			f.mu.Unlock()
+			f.next.ServeHTTP(w, r)
+			return
+		}
+		if g, ok := f.grant(r); !ok || !slices.Contains(g.repos, repo) {
+			f.challenge(w, r, "repository:"+repo+":pull,push")
+			return
+		}
+		f.next.ServeHTTP(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// repoOfPath returns the repository name of a /v2/<name>/... path; the
+// name itself may hold "tags" or "blobs" (bench/tags).
+func repoOfPath(p string) string {
+	rest := strings.TrimPrefix(p, "/v2/")
+	if name, ok := strings.CutSuffix(rest, "/tags/list"); ok {
+		return name
+	}
+	for _, m := range []string{"/blobs/uploads/", "/manifests/", "/blobs/"} {
+		if i := strings.LastIndex(rest, m); i >= 0 {
+			return rest[:i]
+		}
+	}
+	return rest
+}
+
+// grant returns the unexpired grant of the request's bearer token.
+func (f *fakeTokenAuth) grant(r *http.Request) (fakeGrant, bool) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return fakeGrant{}, false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	g, ok := f.grants[tok]
+	return g, ok && f.now().Before(g.expiry)
+}
+
+func (f *fakeTokenAuth) challenge(w http.ResponseWriter, r *http.Request, scope string) {
+	v := fmt.Sprintf(`Bearer realm="http://%s/token",service="%s"`, r.Host, fakeService)
+	if scope != "" {
+		v += `,scope="` + scope + `"`
+	}
+	w.Header().Set("WWW-Authenticate", v)
+	http.Error(w, `{"errors":[{"code":"UNAUTHORIZED"}]}`, http.StatusUnauthorized)
+}
+
+func (f *fakeTokenAuth) serveToken(w http.ResponseWriter, r *http.Request) {
+	user, pw, _ := r.BasicAuth()
+	q := r.URL.Query()
+	want, _ := fakeCredential(fakeService, time.Time{})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.st.users = append(f.st.users, user)
+	f.st.passwords = append(f.st.passwords, pw)
+	f.st.scopes = append(f.st.scopes, q["scope"])
+	if r.Method != http.MethodGet || q.Get("service") != fakeService || pw != want {
+		w.Header().Set("WWW-Authenticate", `Basic realm="`+fakeService+`"`)
+		http.Error(w, `{"error":"invalid_grant"}`, http.StatusUnauthorized)
+		return
+	}
+	var g fakeGrant
+	for _, s := range q["scope"] {
+		typ, rest, _ := strings.Cut(s, ":")
+		i := strings.LastIndex(rest, ":")
+		if typ != "repository" || i < 0 {
+			http.Error(w, `{"error":"invalid_scope"}`, http.StatusBadRequest)
+			return
+		}
+		g.repos = append(g.repos, rest[:i])
+	}
+	f.st.issued++
+	tok := fmt.Sprintf("tok-%d", f.st.issued)
+	g.expiry = f.now().Add(f.ttl)
+	f.grants[tok] = g
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"token": tok, "access_token": tok, "expires_in": int(f.ttl.Seconds())})
+}
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func TestBearerChallenge(t *testing.T) {
+	tests := []struct {
+		name           string
+		values         []string
+		realm, service string
+		wantErr        string
+	}{
+		{
+			name:    "chainctl",
+			values:  []string{`Bearer realm="http://127.0.0.1:5000/token",service="127.0.0.1:5000",scope="repository:a/b:pull,push",error="insufficient_scope"`},
+			realm:   "http://127.0.0.1:5000/token",
+			service: "127.0.0.1:5000",
+		},
+		{
+			name:    "lower-case scheme, spaces, token values",
+			values:  []string{`bearer  realm = "https://r.test/token" ,  service=r.test`},
+			realm:   "https://r.test/token",
+			service: "r.test",
+		},
+		{
+			name:    "after another challenge in the same value",
+			values:  []string{`Basic realm="registry", Bearer realm="https://r.test/token", service="r.test"`},
+			realm:   "https://r.test/token",
+			service: "r.test",
+		},
+		{
+			name:   "in a second header value",
+			values: []string{`Basic realm="x"`, `Bearer realm="https://r.test/token"`},
+			realm:  "https://r.test/token",
+		},
+		{
+			name:    "escaped quote",
+			values:  []string{`Bearer realm="https://r.test/token",service="a\"b"`},
+			realm:   "https://r.test/token",
+			service: `a"b`,
+		},
+		{
+			name:   "after a token68 challenge",
+			values: []string{`Negotiate abc==, Bearer realm="https://r.test/token"`},
+			realm:  "https://r.test/token",
+		},
+		{name: "no realm", values: []string{`Bearer service="r.test"`}, wantErr: "without a realm"},
+		{name: "basic only", values: []string{`Basic realm="r.test"`}, wantErr: "no bearer challenge"},
+		{name: "none", values: nil, wantErr: "no bearer challenge"},
+		{name: "garbage", values: []string{`=,,"\`}, wantErr: "no bearer challenge"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			realm, service, err := bearerChallenge(tt.values)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("bearerChallenge(%q) = %v, want an error containing %q", tt.values, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || realm != tt.realm || service != tt.service {
+				t.Errorf("bearerChallenge(%q) = %q, %q, %v; want %q, %q", tt.values, realm, service, err, tt.realm, tt.service)
+			}
+		})
+	}
+}
+
+func TestTokenSource(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	fake := newFakeTokenAuth(ok, clk.now)
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	base, _ := url.Parse(srv.URL)
+	ts := newTokenSource(srv.Client(), base, benchUser, fakeCredential, clk.now)
+	ctx := t.Context()
+
+	if req, err := ts.required(ctx); err != nil || !req {
+		t.Fatalf("required = %v, %v; want true", req, err)
+	}
+	get := func(want string, scopes ...string) {
+		t.Helper()
+		h, err := ts.header(ctx, scopes...)
+		if err != nil || h != want {
+			t.Fatalf("header(%q) = %q, %v; want %q", scopes, h, err, want)
+		}
+	}
+	const a = "repository:bench/a:pull,push"
+	get("Bearer tok-1", a)
+	get("Bearer tok-1", a) // cached
+	st := fake.stats()
+	if st.issued != 1 || !slices.Equal(st.users, []string{benchUser}) || !slices.Equal(st.passwords, []string{"upstream-token-for-" + fakeService}) ||
+		!slices.Equal(st.scopes[0], []string{a}) {
+		t.Errorf("token requests = %+v; want one, as %q with the service's credential, for %q", st, benchUser, a)
+	}
+
+	// The token lives 300 s and is replaced once less than 60 s remain.
+	clk.advance(239 * time.Second)
+	get("Bearer tok-1", a)
+	clk.advance(2 * time.Second)
+	get("Bearer tok-2", a)
+
+	// Scope sets are keyed regardless of order.
+	const x, y = "repository:x:pull", "repository:y:pull"
+	get("Bearer tok-3", x, y)
+	get("Bearer tok-3", y, x)
+	if st := fake.stats(); !slices.Equal(st.scopes[2], []string{x, y}) {
+		t.Errorf("scopes sent = %q, want %q", st.scopes[2], []string{x, y})
+	}
+
+	// Concurrent first uses of a scope set share one token request.
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			if _, err := ts.header(ctx, "repository:c:pull"); err != nil {
+				t.Errorf("header = %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := fake.stats().issued; n != 4 {
+		t.Errorf("tokens issued = %d, want 4", n)
+	}
+
+	// The token opens its repository.
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v2/bench/a/manifests/latest", nil)
+	h, _ := ts.header(ctx, a)
+	req.Header.Set("Authorization", h)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET with the token = %s, want 200", resp.Status)
+	}
+}
+
+func TestTokenSourceErrors(t *testing.T) {
+	challenge := func(v string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("WWW-Authenticate", v)
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}
+	tests := []struct {
+		name     string
+		handler  http.Handler
+		password credential
+		want     string
+	}{
+		{
+			name:     "wrong credential",
+			handler:  newFakeTokenAuth(http.NotFoundHandler(), time.Now),
+			password: func(string, time.Time) (string, error) { return "wrong", nil },
+			want:     "401 Unauthorized",
+		},
+		{
+			name:     "no credential",
+			handler:  newFakeTokenAuth(http.NotFoundHandler(), time.Now),
+			password: nil,
+			want:     "no credential",
+		},
+		{
+			name:     "credential fails",
+			handler:  newFakeTokenAuth(http.NotFoundHandler(), time.Now),
+			password: func(string, time.Time) (string, error) { return "", fmt.Errorf("no key") },
+			want:     "no key",
+		},
+		{name: "challenge without realm", handler: challenge(`Bearer service="s"`), password: fakeCredential, want: "without a realm"},
+		{name: "basic challenge", handler: challenge(`Basic realm="s"`), password: fakeCredential, want: "no bearer challenge"},
+		{
+			name:     "ping fails",
+			handler:  http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusBadGateway) }),
+			password: fakeCredential,
+			want:     "502",
+		},
+		{
+			name: "answer without a token",
+			handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/v2/" {
+					challenge(`Bearer realm="/token"`)(w, r) // a relative realm
+					return
+				}
+				_, _ = w.Write([]byte(`{"expires_in":300}`))
+			}),
+			password: fakeCredential,
+			want:     "holds no token",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(tt.handler)
+			defer srv.Close()
+			base, _ := url.Parse(srv.URL)
+			ts := newTokenSource(srv.Client(), base, benchUser, tt.password, time.Now)
+			h, err := ts.header(t.Context(), "repository:a:pull")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("header = %q, %v; want an error containing %q", h, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestConnect(t *testing.T) {
+	t.Run("no auth", func(t *testing.T) {
+		// Distribution: GET /v2/ answers 200, and no request may carry
+		// credentials.
+		var requests atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requests.Add(1)
+			if h := r.Header.Get("Authorization"); h != "" {
+				t.Errorf("%s %s with Authorization %q", r.Method, r.URL.Path, h)
+			}
+			switch r.Method {
+			case http.MethodPut:
+				w.WriteHeader(http.StatusCreated)
+			default:
+				w.WriteHeader(http.StatusOK)
+			}
+		}))
+		defer srv.Close()
+		c, err := newClient(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.close()
+		authn, err := c.connect(t.Context(), fakeCredential, time.Now)
+		if err != nil || authn {
+			t.Fatalf("connect = %v, %v; want false, nil", authn, err)
+		}
+		if err := c.authorize(t.Context(), "r"); err != nil {
+			t.Errorf("authorize = %v", err)
+		}
+		if err := c.putManifest(t.Context(), "r", "v1", []byte("{}")); err != nil {
+			t.Errorf("putManifest = %v", err)
+		}
+		if _, err := c.getManifest(t.Context(), "r", "v1"); err != nil {
+			t.Errorf("getManifest = %v", err)
+		}
+		if n := requests.Load(); n != 3 {
+			t.Errorf("requests = %d, want 3 (ping, PUT, GET)", n)
+		}
+	})
+	t.Run("tokens wanted, no credential", func(t *testing.T) {
+		srv := httptest.NewServer(newFakeTokenAuth(http.NotFoundHandler(), time.Now))
+		defer srv.Close()
+		c, err := newClient(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.close()
+		if authn, err := c.connect(t.Context(), nil, time.Now); err == nil || authn {
+			t.Errorf("connect = %v, %v; want an error", authn, err)
+		}
+	})
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/chainctl/chainctl/internal/auth"
+	"github.com/chainctl/chainctl/internal/oidc/issuer"
+	"github.com/chainctl/chainctl/internal/registry"
+	"github.com/chainctl/chainctl/internal/store/sqlite"
+)
+
+// benchConfigFile is the part of chainctl's configuration file the bench
+// writes.
+type benchConfigFile struct {
+	Auth struct {
+		PublicRepositories []auth.RepositoryPattern `yaml:"public_repositories"`
+		Identities         []auth.Identity          `yaml:"identities"`
+	} `yaml:"auth"`
+}
+
+// TestChainctlAcceptsBenchIdentity checks, without a chainctl binary, that
+// the configuration file the bench writes and the upstream tokens it mints
+// get it access tokens from chainctl's own token service, through the
+// same 401 challenge and /token request as against `registry serve`.
+func TestChainctlAcceptsBenchIdentity(t *testing.T) {
+	ctx := t.Context()
+	up, err := newUpstreamIssuer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "chainctl", "chainctl.yaml")
+	if err := up.writeConfig(path); err != nil {
+		t.Fatalf("writeConfig = %v", err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("config file mode = %v, %v; want 0600", fi.Mode(), err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file benchConfigFile
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&file); err != nil {
+		t.Fatalf("decode config:\n%s\n%v", b, err)
+	}
+
+	// chainctl's token service, as `registry serve` wires it: the service
+	// name is the listen address, the realm <url>/token.
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	srv := httptest.NewUnstartedServer(nil)
+	service := srv.Listener.Addr().String()
+	base := "http://" + service
+	iss, err := issuer.New(ctx, db, issuer.WithIssuerURL(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := auth.NewService(auth.WithSigner(iss), auth.WithServiceName(service), auth.WithRealm(base+"/token"),
+		auth.WithPublicRepositories(file.Auth.PublicRepositories...), auth.WithIdentities(file.Auth.Identities...))
+	if err != nil {
+		t.Fatalf("NewService with the bench's configuration = %v", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/token", svc.Handler())
+	mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) {
+		a := registry.Access{Type: auth.TypeRegistry}
+		if r.URL.Path != "/v2/" {
+			a = registry.Access{Type: auth.TypeRepository, Name: repoOfPath(r.URL.Path), Actions: []string{auth.ActionPull}}
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				a.Actions = append(a.Actions, auth.ActionPush)
+			}
+		}
+		if err := svc.Authorize(r, a); err != nil {
+			var re *registry.Error
+			if !errors.As(err, &re) {
+				t.Errorf("Authorize = %v, want a *registry.Error", err)
+				return
+			}
+			for k, v := range re.Header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(re.Status)
+			return
+		}
+		if r.Method == http.MethodPut {
+			w.WriteHeader(http.StatusCreated)
+		}
+	})
+	srv.Config.Handler = mux
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	c, err := newClient(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.close)
+	authn, err := c.connect(ctx, up.token, time.Now)
+	if err != nil || !authn {
+		t.Fatalf("connect = %v, %v; want true", authn, err)
+	}
+	if err := c.putManifest(ctx, "bench/get", "latest", []byte("{}")); err != nil {
+		t.Errorf("push with a token = %v", err)
+	}
+	if _, err := c.getManifest(ctx, "bench/get", "latest"); err != nil {
+		t.Errorf("pull with a token = %v", err)
+	}
+	anon := c.anonymous()
+	if _, err := anon.getManifest(ctx, publicPrefix+"get", "latest"); err != nil {
+		t.Errorf("anonymous pull of a public repository = %v", err)
+	}
+	if _, err := anon.getManifest(ctx, "bench/get", "latest"); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("anonymous pull of bench/get = %v, want 401", err)
+	}
+}
+
+// TestUpstreamToken checks the minted ID token's header and claims.
+func TestUpstreamToken(t *testing.T) {
+	up, err := newUpstreamIssuer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1_800_000_000, 0)
+	raw, err := up.token("127.0.0.1:5000", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		t.Fatalf("token = %q, want a compact JWS", raw)
+	}
+	for _, want := range []string{`"alg":"ES256"`, `"kid":"` + up.kid + `"`} {
+		if h := decodeSegment(t, parts[0]); !strings.Contains(h, want) {
+			t.Errorf("header = %s, want %s", h, want)
+		}
+	}
+	claims := decodeSegment(t, parts[1])
+	for _, want := range []string{`"iss":"https://bench.invalid"`, `"sub":"bench"`, `"aud":"127.0.0.1:5000"`, `"iat":1800000000`, `"exp":1800003600`} {
+		if !strings.Contains(claims, want) {
+			t.Errorf("claims = %s, want %s", claims, want)
+		}
+	}
+}
+
+func decodeSegment(t *testing.T, s string) string {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatalf("decode %q: %v", s, err)
+	}
+	return string(b)
+}
