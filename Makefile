@@ -13,8 +13,8 @@ build: ## build bin/chainctl and the docker-credential-chainctl link
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/chainctl ./cmd/chainctl
 	ln -sf chainctl $(BIN)/docker-credential-chainctl
 
-run: build ## start the registry on the embedded default (filesystem + SQLite)
-	$(BIN)/chainctl registry serve $(RUN_FLAGS)
+run: build ## start the registry on the embedded default (filesystem + SQLite), in dev mode
+	$(BIN)/chainctl registry serve --dev $(RUN_FLAGS)
 
 tools: ## install the real clients and suites the tests drive
 	./.ci/tools.sh

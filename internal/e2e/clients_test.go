@@ -42,19 +42,24 @@ func TestMultiArchWithRealClients(t *testing.T) {
 	want, _ := idx.Digest()
 	ref := srv.Addr + "/team/multi:v1"
 
-	runTool(t, ctx, nil, crane, "push", "--index", src, ref)
-	if got := strings.TrimSpace(runTool(t, ctx, nil, crane, "digest", ref)); got != want.String() {
+	// Both clients log in with an upstream OIDC token as the password; the
+	// registry exchanges it for short-lived access tokens.
+	env := []string{"DOCKER_CONFIG=" + t.TempDir()}
+	runTool(t, ctx, env, crane, "auth", "login", srv.Addr, "-u", "e2e", "-p", srv.Token(t))
+	runTool(t, ctx, env, crane, "push", "--index", src, ref)
+	if got := strings.TrimSpace(runTool(t, ctx, env, crane, "digest", ref)); got != want.String() {
 		t.Fatalf("crane digest = %s, want %s", got, want)
 	}
 	for _, arch := range []string{"amd64", "arm64"} {
-		cfg := runTool(t, ctx, nil, crane, "config", "--platform", "linux/"+arch, ref)
+		cfg := runTool(t, ctx, env, crane, "config", "--platform", "linux/"+arch, ref)
 		if !strings.Contains(cfg, "{") {
 			t.Fatalf("crane config for %s = %q", arch, cfg)
 		}
 	}
 
 	dst := filepath.Join(t.TempDir(), "dst")
-	runTool(t, ctx, nil, oras, "copy", "--from-plain-http", ref, "--to-oci-layout", dst+":v1")
+	runTool(t, ctx, nil, oras, "copy", "--from-plain-http", "--from-username", "e2e", "--from-password", srv.Token(t),
+		ref, "--to-oci-layout", dst+":v1")
 	lp, err := layout.FromPath(dst)
 	if err != nil {
 		t.Fatal(err)
@@ -97,10 +102,10 @@ func TestMultiArchWithRealClients(t *testing.T) {
 	}
 
 	// The tag and catalog views agree with what was pushed.
-	if tags := runTool(t, ctx, nil, crane, "ls", srv.Addr+"/team/multi"); strings.TrimSpace(tags) != "v1" {
+	if tags := runTool(t, ctx, env, crane, "ls", srv.Addr+"/team/multi"); strings.TrimSpace(tags) != "v1" {
 		t.Fatalf("crane ls = %q", tags)
 	}
-	if cat := runTool(t, ctx, nil, crane, "catalog", srv.Addr); !strings.Contains(cat, "team/multi") {
+	if cat := runTool(t, ctx, env, crane, "catalog", srv.Addr); !strings.Contains(cat, "team/multi") {
 		t.Fatalf("crane catalog = %q", cat)
 	}
 }
@@ -109,6 +114,7 @@ func TestMultiArchWithRealClients(t *testing.T) {
 // requests with the spec's error codes and never a 500.
 func TestBadInputOverTheWire(t *testing.T) {
 	srv := startServer(t)
+	bearer := accessToken(t, srv, "repository:ok:pull,push,delete")
 	big := strings.NewReader(`{"schemaVersion":2,"pad":"` + strings.Repeat("x", 5<<20) + `"}`)
 	tests := []struct {
 		method, path string
@@ -131,6 +137,7 @@ func TestBadInputOverTheWire(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path[:min(len(tt.path), 40)], func(t *testing.T) {
 			req, _ := http.NewRequestWithContext(t.Context(), tt.method, srv.URL()+tt.path, tt.body)
+			req.Header.Set("Authorization", "Bearer "+bearer)
 			for k, v := range tt.header {
 				req.Header.Set(k, v)
 			}
@@ -147,12 +154,15 @@ func TestBadInputOverTheWire(t *testing.T) {
 	}
 
 	// An upload chunk out of order gets 416 from a live upload.
-	resp, err := http.Post(srv.URL()+"/v2/ok/blobs/uploads/", "", nil)
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", srv.URL()+"/v2/ok/blobs/uploads/", nil)
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	req, _ := http.NewRequestWithContext(t.Context(), "PATCH", srv.URL()+resp.Header.Get("Location"), strings.NewReader("abc"))
+	req, _ = http.NewRequestWithContext(t.Context(), "PATCH", srv.URL()+resp.Header.Get("Location"), strings.NewReader("abc"))
+	req.Header.Set("Authorization", "Bearer "+bearer)
 	req.Header.Set("Content-Range", "10-12")
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {

@@ -49,6 +49,10 @@ func TestConformance(t *testing.T) {
 				"OCI_REPO1=conformance/repo1",
 				"OCI_REPO2=conformance/repo2",
 				"OCI_RESULTS_DIR=" + results,
+				// Through token authentication: the password is an upstream
+				// OIDC token the server's identity accepts.
+				"OCI_USERNAME=e2e",
+				"OCI_PASSWORD=" + srv.Token(t),
 				"OCI_LOG=error",
 			}, c.env...)
 			ctx, cancel := contextWithTimeout(t, 10*time.Minute)

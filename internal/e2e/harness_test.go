@@ -66,6 +66,14 @@ type server struct {
 	DataDir string
 	cmd     *exec.Cmd
 	out     *lockedBuffer
+	ci      *ciIssuer
+}
+
+// Token returns an upstream OIDC token that the server's "e2e" identity
+// (owner of every repository) accepts: the password clients log in with.
+func (s *server) Token(t *testing.T) string {
+	t.Helper()
+	return s.ci.token(t, "e2e", s.Addr)
 }
 
 func (s *server) URL() string { return "http://" + s.Addr }
@@ -103,8 +111,12 @@ func freeAddr(t *testing.T) string {
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
 	home := t.TempDir()
-	s := &server{Addr: freeAddr(t), out: &lockedBuffer{}}
-	args := append([]string{"registry", "serve", "--listen", s.Addr}, extra...)
+	s := &server{Addr: freeAddr(t), out: &lockedBuffer{}, ci: newCIIssuer(t)}
+	cfg := filepath.Join(home, "chainctl.yaml")
+	if err := os.WriteFile(cfg, []byte(s.ci.config("e2e")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"registry", "serve", "--listen", s.Addr, "--config", cfg}, extra...)
 	s.cmd = exec.Command(chainctlBin, args...)
 	s.cmd.Env = append(os.Environ(), "HOME="+home, "XDG_DATA_HOME="+filepath.Join(home, "data"), "XDG_CONFIG_HOME="+filepath.Join(home, "config"))
 	s.DataDir = filepath.Join(home, "data", "chainctl")

@@ -6,8 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -143,21 +148,50 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		}
 	}()
 
+	// Listen first: with port 0 the public URL (token realm, issuer) is
+	// known only once the kernel has picked the port.
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return &cmdutil.HintError{Err: err, Hint: fmt.Sprintf(
+				"another process uses %s; choose another address with --listen or %s",
+				cfg.Listen, config.EnvName(config.KeyListen))}
+		}
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	externalURL := publicURL(cfg, ln.Addr())
+	if externalURL != cfg.ExternalURL {
+		// Port 0 resolved: a service name derived from the URL follows it.
+		if old, err := url.Parse(cfg.ExternalURL); err == nil && cfg.Auth.Service == old.Host {
+			resolved := *cfg
+			resolved.Auth.Service = strings.TrimPrefix(strings.TrimPrefix(externalURL, "http://"), "https://")
+			cfg = &resolved
+		}
+	}
+	authn, err := buildAuth(ctx, cfg, externalURL, meta, log)
+	if err != nil {
+		return err
+	}
+
 	api, err := registry.New(
 		registry.WithBlobStore(blobs),
 		registry.WithMetadata(meta),
 		registry.WithLogger(log),
+		registry.WithAuthorizer(authn.service),
 	)
 	if err != nil {
 		return err
 	}
 	sopts := []server.Option{
 		server.WithHandler(api),
-		server.WithAddr(cfg.Listen),
+		server.WithListener(ln),
 		server.WithLogger(log),
 		server.WithReadiness(meta),
 		server.WithRouteName(registry.RouteName),
 	}
+	sopts = append(sopts, authn.routes...)
 	if cfg.TLS.Enabled() {
 		sopts = append(sopts, server.WithTLS(cfg.TLS.CertFile, cfg.TLS.KeyFile))
 	}
@@ -166,14 +200,20 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		return err
 	}
 	if _, err := srv.Listen(ctx); err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return &cmdutil.HintError{Err: err, Hint: fmt.Sprintf(
-				"another process uses %s; choose another address with --listen or %s",
-				cfg.Listen, config.EnvName(config.KeyListen))}
-		}
 		return err
 	}
+	var devSession string
+	if cfg.Dev {
+		dir := cfg.DataDir
+		if dir == "" {
+			dir = filepath.Dir(cfg.Database.Path)
+		}
+		if devSession, err = writeDevSession(ctx, authn, dir, cfg.Auth.MaxSessionTTL); err != nil {
+			return fmt.Errorf("dev mode: write the development session: %w", err)
+		}
+	}
 	printBanner(opts.IO, log, srv.URL(), cfg)
+	printAuthNotes(opts.IO, log, cfg, externalURL, devSession)
 	if opts.onListen != nil {
 		opts.onListen(srv.URL())
 	}
@@ -184,12 +224,10 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		<-ctx.Done()
 		stop()
 	}()
-	purged := make(chan struct{})
-	go func() {
-		defer close(purged)
-		purgeUploads(ctx, log, blobs, meta)
-	}()
-	defer func() { <-purged }()
+	var background sync.WaitGroup
+	background.Go(func() { purgeUploads(ctx, log, blobs, meta) })
+	background.Go(func() { rotateKeys(ctx, log, authn.issuer) })
+	defer background.Wait()
 	return srv.Run(ctx)
 }
 
@@ -219,6 +257,38 @@ func purgeUploads(ctx context.Context, log *slog.Logger, blobs storage.UploadSto
 		case <-t.C:
 		}
 	}
+}
+
+// publicURL is the configured external URL or, when that was derived from
+// a listen address with port 0, the address actually bound.
+func publicURL(cfg *config.Serve, addr net.Addr) string {
+	u, err := url.Parse(cfg.ExternalURL)
+	if err != nil || u.Port() != "0" {
+		return cfg.ExternalURL
+	}
+	u.Host = addr.String()
+	return u.String()
+}
+
+// printAuthNotes says how clients authenticate: loudly in dev mode, and as
+// a warning when no identity can push anything.
+func printAuthNotes(ios *iostreams.IOStreams, log *slog.Logger, cfg *config.Serve, externalURL, devSession string) {
+	var msg string
+	switch {
+	case cfg.Dev:
+		host := strings.TrimPrefix(strings.TrimPrefix(externalURL, "http://"), "https://")
+		msg = "DEVELOPMENT MODE: the built-in identity provider at " + externalURL + "/dev-idp logs in anyone who can reach this machine's loopback as the owner of every repository. Never expose it. " +
+			"Clients log in as the development user with: crane auth login " + host + " -u dev --password-stdin < " + devSession
+	case len(cfg.Auth.Identities) == 0:
+		msg = "no identities are configured: nothing can be pushed, and only public repositories can be pulled. Configure auth.identities (docs/configuration.md) or try --dev."
+	default:
+		return
+	}
+	if !ios.IsStderrTTY() {
+		log.Warn(msg)
+		return
+	}
+	fmt.Fprintln(ios.ErrOut, ios.ErrStyles().Warning("! "+msg))
 }
 
 // printBanner says, in one line on stderr, where the registry listens and

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -159,12 +160,7 @@ func Test_serveRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dataDir := t.TempDir()
-			cfg := &config.Serve{
-				Listen:   "127.0.0.1:0",
-				DataDir:  dataDir,
-				Storage:  config.Storage{Type: config.StorageFile, Path: filepath.Join(dataDir, "blobs")},
-				Database: config.Database{Type: config.DatabaseSQLite, Path: filepath.Join(dataDir, "registry.db")},
-			}
+			cfg := testConfig(dataDir)
 			ios, _, out, errOut := iostreams.Test()
 			ios.SetStderrTTY(tt.tty)
 			urls := make(chan string, 1)
@@ -190,7 +186,9 @@ func Test_serveRun(t *testing.T) {
 			}{
 				{"/healthz", 200},
 				{"/readyz", 200},
-				{"/v2/", 200},
+				{"/v2/", 401}, // no token: the challenge
+				{"/.well-known/openid-configuration", 200},
+				{"/.well-known/chainctl-configuration", 200},
 				{"/metrics", 200},
 			}
 			for _, c := range checks {
@@ -199,7 +197,7 @@ func Test_serveRun(t *testing.T) {
 				}
 			}
 			_, metrics := get(t, base+"/metrics")
-			if want := `chainctl_http_requests_total{method="GET",route="base",status="200"} 1`; !strings.Contains(metrics, want) {
+			if want := `chainctl_http_requests_total{method="GET",route="base",status="401"} 1`; !strings.Contains(metrics, want) {
 				t.Errorf("/metrics lacks %s", want)
 			}
 
@@ -235,13 +233,7 @@ func Test_serveRun(t *testing.T) {
 }
 
 func Test_serveRunAddressInUse(t *testing.T) {
-	dataDir := t.TempDir()
-	cfg := &config.Serve{
-		Listen:   "127.0.0.1:0",
-		DataDir:  dataDir,
-		Storage:  config.Storage{Type: config.StorageFile, Path: filepath.Join(dataDir, "blobs")},
-		Database: config.Database{Type: config.DatabaseSQLite, Path: filepath.Join(dataDir, "registry.db")},
-	}
+	cfg := testConfig(t.TempDir())
 	ios, _, _, _ := iostreams.Test()
 	urls := make(chan string, 1)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -250,7 +242,12 @@ func Test_serveRunAddressInUse(t *testing.T) {
 	go func() {
 		done <- serveRun(ctx, &ServeOptions{IO: ios, Config: cfg, onListen: func(u string) { urls <- u }})
 	}()
-	u := <-urls
+	var u string
+	select {
+	case u = <-urls:
+	case err := <-done:
+		t.Fatalf("first serveRun() = %v", err)
+	}
 
 	second := *cfg
 	second.Listen = strings.TrimPrefix(u, "http://")
@@ -264,4 +261,90 @@ func Test_serveRunAddressInUse(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// testConfig is what the config loader makes of --listen 127.0.0.1:0
+// --data-dir dataDir, with no configuration file.
+func testConfig(dataDir string) *config.Serve {
+	return &config.Serve{
+		Listen:      "127.0.0.1:0",
+		ExternalURL: "http://127.0.0.1:0",
+		DataDir:     dataDir,
+		Storage:     config.Storage{Type: config.StorageFile, Path: filepath.Join(dataDir, "blobs")},
+		Database:    config.Database{Type: config.DatabaseSQLite, Path: filepath.Join(dataDir, "registry.db")},
+		Auth: config.Auth{
+			Service:        "127.0.0.1:0",
+			AccessTokenTTL: config.DefaultAccessTokenTTL,
+			SessionTTL:     config.DefaultSessionTTL,
+			MaxSessionTTL:  config.DefaultMaxSessionTTL,
+			KeyRotation:    config.DefaultKeyRotation,
+		},
+	}
+}
+
+// Test_serveRunDev checks dev mode: the development identity provider is
+// served, and the session written for the development user (0600) logs a
+// client in as the owner of every repository.
+func Test_serveRunDev(t *testing.T) {
+	dataDir := t.TempDir()
+	cfg := testConfig(dataDir)
+	cfg.Dev = true
+	ios, _, _, errOut := iostreams.Test()
+	urls := make(chan string, 1)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- serveRun(ctx, &ServeOptions{IO: ios, Config: cfg, onListen: func(u string) { urls <- u }})
+	}()
+	var base string
+	select {
+	case base = <-urls:
+	case err := <-done:
+		t.Fatalf("serveRun() = %v", err)
+	}
+	host := strings.TrimPrefix(base, "http://")
+
+	path := filepath.Join(dataDir, devSessionFile)
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("dev session file: %v, mode %v; want 0600", err, fi)
+	}
+	session, _ := os.ReadFile(path)
+	if strings.Contains(errOut.String(), strings.TrimSpace(string(session))) {
+		t.Error("the dev session token reached stderr")
+	}
+	if !strings.Contains(errOut.String(), "DEVELOPMENT MODE") {
+		t.Errorf("no dev-mode warning in:\n%s", errOut)
+	}
+	if status, _ := get(t, base+"/dev-idp/.well-known/openid-configuration"); status != 200 {
+		t.Errorf("dev IdP discovery = %d", status)
+	}
+
+	req, _ := http.NewRequest("GET", base+"/token?service="+host+"&scope=repository:any/repo:pull,push", nil)
+	req.SetBasicAuth("dev", strings.TrimSpace(string(session)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct{ Token, Scope string }
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || tok.Scope != "repository:any/repo:pull,push" {
+		t.Fatalf("/token with the dev session = %d %+v", resp.StatusCode, tok)
+	}
+	req, _ = http.NewRequest("POST", base+"/v2/any/repo/blobs/uploads/", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 202 {
+		t.Errorf("push as the dev user = %d, want 202", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serveRun() = %v", err)
+	}
 }
