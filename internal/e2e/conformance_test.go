@@ -18,6 +18,9 @@ type junitSuites struct {
 			Name    string    `xml:"name,attr"`
 			Failure *struct{} `xml:"failure"`
 			Error   *struct{} `xml:"error"`
+			Skipped *struct {
+				Message string `xml:"message,attr"`
+			} `xml:"skipped"`
 		} `xml:"testcase"`
 	} `xml:"testsuite"`
 }
@@ -67,15 +70,21 @@ func TestConformance(t *testing.T) {
 			if err := xml.Unmarshal(raw, &j); err != nil {
 				t.Fatalf("parse junit.xml: %v", err)
 			}
-			var failed []string
+			var failed, skipped []string
 			for _, s := range j.Suites {
 				for _, tc := range s.Cases {
 					if tc.Failure != nil || tc.Error != nil {
 						failed = append(failed, tc.Name)
 					}
+					if tc.Skipped != nil {
+						skipped = append(skipped, tc.Name+" ("+tc.Skipped.Message+")")
+					}
 				}
 			}
-			t.Logf("conformance %s: %d tests, %d failures, %d errors", c.name, j.Tests, j.Failures, j.Errors)
+			t.Logf("conformance %s: %d tests, %d failures, %d errors, %d skipped", c.name, j.Tests, j.Failures, j.Errors, len(skipped))
+			for _, s := range skipped {
+				t.Logf("  skipped: %s", s)
+			}
 			if j.Tests == 0 {
 				t.Fatalf("conformance ran no tests:\n%s", out)
 			}
