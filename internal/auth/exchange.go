@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -91,11 +93,7 @@ func (s *Service) serveExchange(w http.ResponseWriter, r *http.Request) {
 	case id == "":
 		id = matched[0]
 	}
-	exp := s.now().Add(ttl)
-	session, err := s.signer.Sign(r.Context(), issuer.Claims{
-		Subject: id, Audience: []string{s.sessionAudience()}, Expiry: exp,
-		Actor: &issuer.Actor{Issuer: tok.Issuer, Subject: tok.Subject},
-	})
+	session, err := s.MintSession(r.Context(), id, &issuer.Actor{Issuer: tok.Issuer, Subject: tok.Subject}, ttl)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "sign session token", "err", err)
 		s.oauthError(w, r, http.StatusInternalServerError, "server_error", "internal error", nil)
@@ -104,5 +102,18 @@ func (s *Service) serveExchange(w http.ResponseWriter, r *http.Request) {
 	writeTokenJSON(w, exchangeResponse{
 		AccessToken: session, IssuedTokenType: tokenTypeJWT, TokenType: "Bearer",
 		ExpiresIn: int(ttl.Seconds()), Identity: id,
+	})
+}
+
+// MintSession signs a session token for the identity id, as the exchange
+// does after matching an upstream token: act records who it stands for.
+// ttl is capped by the configured maximum. It is exported for dev mode,
+// which hands its development user a session without a browser.
+func (s *Service) MintSession(ctx context.Context, id string, act *issuer.Actor, ttl time.Duration) (string, error) {
+	if _, ok := s.rolesByID[id]; !ok {
+		return "", fmt.Errorf("mint session: no identity %q", id)
+	}
+	return s.signer.Sign(ctx, issuer.Claims{
+		Subject: id, Audience: []string{s.sessionAudience()}, Expiry: s.now().Add(min(ttl, s.maxSession)), Actor: act,
 	})
 }
