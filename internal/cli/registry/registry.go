@@ -5,6 +5,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/cli/registry/keys"
 	"github.com/chainctl/chainctl/internal/cli/registry/serve"
 )
 
@@ -25,6 +26,6 @@ func NewCmdRegistry(f *cmdutil.Factory) *cobra.Command {
 			$ chainctl registry serve --listen :5000 --data-dir /var/lib/chainctl
 		`),
 	}
-	cmd.AddCommand(serve.NewCmdServe(f, nil))
+	cmd.AddCommand(serve.NewCmdServe(f, nil), keys.NewCmdKeys(f))
 	return cmd
 }

@@ -62,7 +62,20 @@ func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *ServeOptions) e
 			(data-dir: /srv/chainctl). A flag beats the environment, which beats the file.
 			docs/configuration.md describes every setting.
 
-			Besides the OCI API under /v2/, the server answers /healthz (liveness),
+			Nobody has a password. Every request needs a bearer access token of a few
+			minutes from the registry's token service (/token, Docker token
+			authentication), except pulls of auth.public_repositories. Clients get one
+			by presenting an OIDC token that a configured identity accepts (a CI job's
+			token, a person's login) or a session token exchanged for one at
+			/oauth/token. Without identities nothing can be pushed; the auth section of
+			docs/configuration.md explains them.
+
+			--dev adds a development identity provider on loopback whose user owns every
+			repository, and writes a session for that user to
+			<data-dir>/dev-session-token (mode 0600) for clients to log in with.
+
+			Besides the OCI API under /v2/ and the token endpoints, the server answers
+			/.well-known/openid-configuration and its JWKS, /healthz (liveness),
 			/readyz (200 when the metadata store answers, 503 otherwise) and /metrics
 			(Prometheus). Request logs go to stderr: text on a terminal, JSON lines
 			otherwise; --debug adds detail.
@@ -72,9 +85,10 @@ func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *ServeOptions) e
 			exits at once.
 		`),
 		Example: cmdutil.Examples(`
-			# Start with the defaults, then push to it
-			$ chainctl registry serve
-			$ crane copy alpine:latest localhost:5000/alpine:latest
+			# Try it on one machine: dev mode, then push with crane
+			$ chainctl registry serve --dev
+			$ crane auth login 127.0.0.1:5000 -u dev --password-stdin < ~/.local/share/chainctl/dev-session-token
+			$ crane copy alpine:latest 127.0.0.1:5000/alpine:latest
 
 			# Listen on every interface, with HTTPS, data on a dedicated disk
 			$ chainctl registry serve --listen :443 --data-dir /srv/chainctl \

@@ -1,0 +1,87 @@
+package keys
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/store/sqlite"
+)
+
+func TestNewCmdRotate(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	f := &cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{Output: cmdutil.OutputJSON},
+		LookupEnv: func(string) (string, bool) { return "", false }}
+	var got *RotateOptions
+	cmd := NewCmdRotate(f, func(_ context.Context, o *RotateOptions) error { got = o; return nil })
+	dir := t.TempDir()
+	cmd.SetArgs([]string{"--data-dir", dir})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got.Config.Database.Path != filepath.Join(dir, "registry.db") || got.Output != cmdutil.OutputJSON {
+		t.Errorf("options = %+v, database %s", got, got.Config.Database)
+	}
+	cmd = NewCmdRotate(f, func(context.Context, *RotateOptions) error { return nil })
+	cmd.SetArgs([]string{"extra"})
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	if err := cmd.Execute(); err == nil {
+		t.Error("an argument was accepted")
+	}
+}
+
+func Test_rotateRun(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &config.Serve{
+		ExternalURL: "http://127.0.0.1:5000",
+		Database:    config.Database{Type: config.DatabaseSQLite, Path: filepath.Join(dir, "registry.db")},
+		Auth:        config.Auth{AccessTokenTTL: config.DefaultAccessTokenTTL, MaxSessionTTL: config.DefaultMaxSessionTTL},
+	}
+	kids := map[string]bool{}
+	for i := range 2 {
+		ios, _, out, _ := iostreams.Test()
+		if err := rotateRun(t.Context(), &RotateOptions{IO: ios, Config: cfg, Output: cmdutil.OutputJSON}); err != nil {
+			t.Fatalf("rotate %d: %v", i, err)
+		}
+		var r rotateJSON
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.KeyID == "" {
+			t.Fatalf("output %q: %v", out, err)
+		}
+		kids[r.KeyID] = true
+	}
+	if len(kids) != 2 {
+		t.Errorf("two rotations gave keys %v, want two different", kids)
+	}
+	db, err := sqlite.Open(t.Context(), cfg.Database.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	keys, err := db.SigningKeys(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	active := 0
+	for _, k := range keys {
+		if k.Active() {
+			active++
+		}
+	}
+	// The first start's key and the two rotations: three keys, one active.
+	if len(keys) != 3 || active != 1 {
+		t.Errorf("keys after two rotations: %d stored, %d active; want 3 and 1", len(keys), active)
+	}
+
+	ios, _, out, _ := iostreams.Test()
+	if err := rotateRun(t.Context(), &RotateOptions{IO: ios, Config: cfg, Output: cmdutil.OutputTable}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "new signing key") {
+		t.Errorf("table output = %q", out)
+	}
+}
