@@ -110,10 +110,17 @@ func freeAddr(t *testing.T) string {
 // used. extra adds flags.
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
+	return startServerWith(t, "", extra...)
+}
+
+// startServerWith is startServer with more identities, YAML list items
+// indented to sit under auth.identities.
+func startServerWith(t *testing.T, identities string, extra ...string) *server {
+	t.Helper()
 	home := t.TempDir()
 	s := &server{Addr: freeAddr(t), out: &lockedBuffer{}, ci: newCIIssuer(t)}
 	cfg := filepath.Join(home, "chainctl.yaml")
-	if err := os.WriteFile(cfg, []byte(s.ci.config("e2e")), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(s.ci.config("e2e")+identities), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	args := append([]string{"registry", "serve", "--listen", s.Addr, "--config", cfg}, extra...)
