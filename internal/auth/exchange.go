@@ -66,7 +66,8 @@ func (s *Service) serveExchange(w http.ResponseWriter, r *http.Request) {
 		}
 		ttl = min(time.Duration(secs)*time.Second, s.maxSession)
 	}
-	results, tok, err := s.matchUpstream(r.Context(), raw)
+	s.maybeRefresh(r.Context())
+	results, tok, err := s.matchUpstream(r.Context(), s.state.Load(), raw)
 	if err != nil {
 		s.credentialError(w, r, true, err)
 		return
@@ -110,7 +111,8 @@ func (s *Service) serveExchange(w http.ResponseWriter, r *http.Request) {
 // ttl is capped by the configured maximum. It is exported for dev mode,
 // which hands its development user a session without a browser.
 func (s *Service) MintSession(ctx context.Context, id string, act *issuer.Actor, ttl time.Duration) (string, error) {
-	if _, ok := s.rolesByID[id]; !ok {
+	s.maybeRefresh(ctx)
+	if _, ok := s.state.Load().rolesByID[id]; !ok {
 		return "", fmt.Errorf("mint session: no identity %q", id)
 	}
 	return s.signer.Sign(ctx, issuer.Claims{

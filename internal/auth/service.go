@@ -2,16 +2,20 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
 	"github.com/chainctl/chainctl/internal/oidc/upstream"
+	"github.com/chainctl/chainctl/internal/store"
 )
 
 // Token lifetimes. Access tokens are short: a leaked one is worth minutes.
@@ -41,21 +45,43 @@ type upstreamVerifier interface {
 // (/token) and exchanges upstream ID tokens for session tokens
 // (/oauth/token, RFC 8693).
 type Service struct {
-	signer      signer
-	discovery   upstreamVerifier // upstream issuers whose keys are discovered
-	newStatic   func(upstream.Issuer) (upstreamVerifier, error)
-	log         *slog.Logger
-	now         func() time.Time
-	service     string
-	realm       string
-	public      []RepositoryPattern
-	accessTTL   time.Duration
-	sessionTTL  time.Duration
-	maxSession  time.Duration
-	identities  []Identity
-	sources     []*keySource
-	matcherByID map[string]*Matcher
-	rolesByID   map[string][]RoleBinding
+	signer     signer
+	discovery  upstreamVerifier // upstream issuers whose keys are discovered
+	newStatic  func(upstream.Issuer) (upstreamVerifier, error)
+	log        *slog.Logger
+	now        func() time.Time
+	service    string
+	realm      string
+	public     []RepositoryPattern
+	accessTTL  time.Duration
+	sessionTTL time.Duration
+	maxSession time.Duration
+	identities []Identity // from the configuration: read-only
+	idStore    store.Identities
+	refresh    time.Duration // how often idStore's version is checked
+
+	// state is the compiled identities, swapped whole on every change so
+	// that readers never lock.
+	state atomic.Pointer[compiled]
+	// lastCheck is when idStore's version was last checked (Unix nanos).
+	lastCheck atomic.Int64
+	// mu serializes loads of idStore and the API's writes.
+	mu sync.Mutex
+}
+
+// compiled is one immutable generation of the identities: the
+// configuration's and, with an identity store, the stored ones.
+type compiled struct {
+	loaded     bool  // the identity store has been read
+	version    int64 // the identity store's version that was read
+	matchers   []*Matcher
+	sources    []*keySource
+	sourceOf   map[string]*keySource
+	rolesByID  map[string][]RoleBinding
+	stored     map[string]store.StoredIdentity // the API's identities, by id (Document unset)
+	discovered []string                        // issuers whose keys are discovered
+
+	discoveredSource *keySource // the source of discovered issuers, if any
 }
 
 // keySource is one way upstream tokens are verified: an issuer's
@@ -98,6 +124,18 @@ func WithIdentities(ids ...Identity) ServiceOption {
 	return func(v *Service) { v.identities = append(v.identities, ids...) }
 }
 
+// WithIdentityStore adds the identities kept in st (those created through
+// /api/v1/identities) to the configured ones, and lets the API create and
+// delete them. Changes made through this service apply at once; changes
+// by other replicas are noticed within DefaultIdentityRefresh.
+func WithIdentityStore(st store.Identities) ServiceOption {
+	return func(v *Service) { v.idStore = st }
+}
+
+// DefaultIdentityRefresh is how often the identity store is checked for
+// other replicas' changes.
+const DefaultIdentityRefresh = 30 * time.Second
+
 // WithTokenLifetimes sets the access token lifetime, the default session
 // lifetime and the longest session a client may ask for.
 func WithTokenLifetimes(access, session, maxSession time.Duration) ServiceOption {
@@ -125,6 +163,7 @@ func NewService(opts ...ServiceOption) (*Service, error) {
 		accessTTL:  DefaultAccessTokenTTL,
 		sessionTTL: DefaultSessionTTL,
 		maxSession: DefaultMaxSessionTTL,
+		refresh:    DefaultIdentityRefresh,
 		newStatic: func(is upstream.Issuer) (upstreamVerifier, error) {
 			p, err := upstream.StaticIssuers(is)
 			if err != nil {
@@ -151,50 +190,165 @@ func NewService(opts ...ServiceOption) (*Service, error) {
 			return nil, fmt.Errorf("public repositories: %w", err)
 		}
 	}
-	if err := s.compile(); err != nil {
+	c, err := s.compile(nil)
+	if err != nil {
 		return nil, err
 	}
+	s.state.Store(c)
 	return s, nil
 }
 
-// compile validates the identities and groups them by key source.
-func (s *Service) compile() error {
+// compile validates the configured identities, adds the stored ones and
+// groups them by key source. A bad configured identity is an error; a
+// stored one that no longer compiles (the configuration changed under
+// it) is logged and left out, so that it cannot take the others down.
+func (s *Service) compile(stored []store.StoredIdentity) (*compiled, error) {
 	ms, err := CompileAll(s.identities, IdentityOptions{Audience: s.service})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.matcherByID = make(map[string]*Matcher, len(ms))
-	s.rolesByID = make(map[string][]RoleBinding, len(ms))
-	var discovered *keySource
-	for i, m := range ms {
-		id := s.identities[i]
-		s.matcherByID[id.ID] = m
-		s.rolesByID[id.ID] = slices.Clone(id.Roles)
-		if len(id.IssuerKeys) > 0 {
-			v, err := s.newStatic(upstream.Issuer{URL: id.Issuer, JWKS: []byte(id.IssuerKeys)})
-			if err != nil {
-				return fmt.Errorf("identity %s: %w", id.ID, err)
-			}
-			s.sources = append(s.sources, &keySource{verifier: v, issuers: []string{id.Issuer},
-				keys: id.IssuerKeys, audiences: []string{m.Audience()}, matchers: []*Matcher{m}})
+	c := &compiled{
+		sourceOf:  map[string]*keySource{},
+		rolesByID: map[string][]RoleBinding{},
+		stored:    map[string]store.StoredIdentity{},
+	}
+	for _, m := range ms {
+		if err := s.add(c, m); err != nil {
+			return nil, err
+		}
+	}
+	for _, st := range stored {
+		m, err := s.compileStored(c, st)
+		if err == nil {
+			err = s.add(c, m)
+		}
+		if err != nil {
+			s.log.Warn("ignoring a stored identity", "identity", st.ID, "err", err)
 			continue
 		}
+		st.Document = nil
+		c.stored[st.ID] = st
+	}
+	return c, nil
+}
+
+// compileStored decodes and compiles an identity of the store.
+func (s *Service) compileStored(c *compiled, st store.StoredIdentity) (*Matcher, error) {
+	var id Identity
+	if err := json.Unmarshal(st.Document, &id); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	if id.ID != st.ID {
+		return nil, fmt.Errorf("document names identity %q", id.ID)
+	}
+	if _, dup := c.rolesByID[id.ID]; dup {
+		return nil, errors.New("the configuration defines an identity with this id")
+	}
+	return id.Compile(IdentityOptions{Audience: s.service})
+}
+
+// add puts a compiled identity into c, with the key source that verifies
+// its tokens.
+func (s *Service) add(c *compiled, m *Matcher) error {
+	id := m.id
+	if len(id.IssuerKeys) > 0 {
+		v, err := s.newStatic(upstream.Issuer{URL: id.Issuer, JWKS: []byte(id.IssuerKeys)})
+		if err != nil {
+			return fmt.Errorf("identity %s: %w", id.ID, err)
+		}
+		src := &keySource{verifier: v, issuers: []string{id.Issuer},
+			keys: id.IssuerKeys, audiences: []string{m.Audience()}, matchers: []*Matcher{m}}
+		c.sources = append(c.sources, src)
+		c.sourceOf[id.ID] = src
+	} else {
 		if s.discovery == nil {
 			return fmt.Errorf("identity %s: issuer %s has no static keys and no upstream verifier is configured", id.ID, id.Issuer)
 		}
+		discovered := c.discoveredSource
 		if discovered == nil {
 			discovered = &keySource{verifier: s.discovery}
-			s.sources = append(s.sources, discovered)
+			c.discoveredSource = discovered
+			c.sources = append(c.sources, discovered)
 		}
 		if !slices.Contains(discovered.issuers, id.Issuer) {
 			discovered.issuers = append(discovered.issuers, id.Issuer)
+			c.discovered = append(c.discovered, id.Issuer)
 		}
 		if !slices.Contains(discovered.audiences, m.Audience()) {
 			discovered.audiences = append(discovered.audiences, m.Audience())
 		}
 		discovered.matchers = append(discovered.matchers, m)
+		c.sourceOf[id.ID] = discovered
 	}
+	c.matchers = append(c.matchers, m)
+	c.rolesByID[id.ID] = slices.Clone(id.Roles)
 	return nil
+}
+
+// RefreshIdentities reads the identity store again if its version
+// changed since the last read, and recompiles. Without an identity store
+// it does nothing. The token endpoints call it themselves every
+// DefaultIdentityRefresh; serve calls it at startup to fail early.
+func (s *Service) RefreshIdentities(ctx context.Context) error {
+	if s.idStore == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reloadLocked(ctx, false)
+}
+
+// reloadLocked reads the identity store (if its version changed, or
+// always when force is set) and swaps in the new generation. s.mu is held.
+func (s *Service) reloadLocked(ctx context.Context, force bool) error {
+	s.lastCheck.Store(s.now().UnixNano())
+	v, err := s.idStore.IdentitiesVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("identities: %w", err)
+	}
+	if cur := s.state.Load(); !force && cur.loaded && cur.version == v {
+		return nil
+	}
+	list, err := s.idStore.ListIdentities(ctx)
+	if err != nil {
+		return fmt.Errorf("identities: %w", err)
+	}
+	c, err := s.compile(list)
+	if err != nil {
+		return err
+	}
+	c.loaded, c.version = true, v
+	s.state.Store(c)
+	return nil
+}
+
+// maybeRefresh checks the identity store for other replicas' changes
+// when the last check is older than the refresh interval. One caller does
+// the check; the others go on with the current generation.
+func (s *Service) maybeRefresh(ctx context.Context) {
+	if s.idStore == nil {
+		return
+	}
+	last, now := s.lastCheck.Load(), s.now().UnixNano()
+	if last != 0 && now-last < int64(s.refresh) && now >= last {
+		return
+	}
+	if !s.lastCheck.CompareAndSwap(last, now) {
+		return
+	}
+	if err := s.RefreshIdentities(ctx); err != nil {
+		s.log.WarnContext(ctx, "refresh identities", "err", err)
+	}
+}
+
+// LookupIssuer implements upstream.IssuerProvider for the issuers whose
+// keys are discovered: exactly those of the current identities, so that
+// only issuers an identity names are ever fetched.
+func (s *Service) LookupIssuer(_ context.Context, iss string) (upstream.Issuer, bool, error) {
+	if slices.Contains(s.state.Load().discovered, iss) {
+		return upstream.Issuer{URL: iss}, true, nil
+	}
+	return upstream.Issuer{}, false, nil
 }
 
 // sessionAudience is the audience of session tokens: distinct from the
@@ -205,6 +359,7 @@ func (s *Service) sessionAudience() string { return s.service + "#session" }
 type principal struct {
 	identities []string      // matched identity ids; empty for anonymous
 	actor      *issuer.Actor // the upstream iss/sub, when known
+	bindings   []RoleBinding // the role bindings of the identities
 }
 
 // errUnavailable marks failures the client may retry (an upstream issuer
@@ -225,13 +380,15 @@ func (s *Service) authenticate(ctx context.Context, cred string) (*principal, er
 	if len(cred) > upstream.MaxTokenSize {
 		return nil, fmt.Errorf("%w: credential of %d bytes", errBadCredentials, len(cred))
 	}
+	st := s.state.Load()
 	if c, err := s.signer.Verify(ctx, cred, s.sessionAudience()); err == nil {
-		if _, ok := s.rolesByID[c.Subject]; !ok {
+		roles, ok := st.rolesByID[c.Subject]
+		if !ok {
 			return nil, fmt.Errorf("%w: session for identity %q, which no longer exists", errBadCredentials, c.Subject)
 		}
-		return &principal{identities: []string{c.Subject}, actor: c.Actor}, nil
+		return &principal{identities: []string{c.Subject}, actor: c.Actor, bindings: roles}, nil
 	}
-	results, tok, err := s.matchUpstream(ctx, cred)
+	results, tok, err := s.matchUpstream(ctx, st, cred)
 	if err != nil {
 		return nil, err
 	}
@@ -239,6 +396,7 @@ func (s *Service) authenticate(ctx context.Context, cred string) (*principal, er
 	for _, r := range results {
 		if r.Matched && !slices.Contains(p.identities, r.ID) {
 			p.identities = append(p.identities, r.ID)
+			p.bindings = append(p.bindings, st.rolesByID[r.ID]...)
 		}
 	}
 	if len(p.identities) == 0 {
@@ -251,12 +409,12 @@ func (s *Service) authenticate(ctx context.Context, cred string) (*principal, er
 // accept it and matches the verified token against that source's
 // identities. It returns the results of the first source that verified
 // the token.
-func (s *Service) matchUpstream(ctx context.Context, raw string) ([]Result, *upstream.Token, error) {
+func (s *Service) matchUpstream(ctx context.Context, st *compiled, raw string) ([]Result, *upstream.Token, error) {
 	var causes []string
 	retry := false
 	var first *upstream.Token
 	var results []Result
-	for _, src := range s.sources {
+	for _, src := range st.sources {
 		for _, aud := range src.audiences {
 			tok, err := src.verifier.Verify(ctx, raw, upstream.Expectation{Issuers: src.issuers, Audience: aud})
 			if err != nil {
@@ -282,15 +440,6 @@ func (s *Service) matchUpstream(ctx context.Context, raw string) ([]Result, *ups
 	return nil, nil, fmt.Errorf("%w: %s", errBadCredentials, strings.Join(causes, "; "))
 }
 
-// bindings returns the role bindings of the principal's identities.
-func (s *Service) bindings(p *principal) []RoleBinding {
-	var out []RoleBinding
-	for _, id := range p.identities {
-		out = append(out, s.rolesByID[id]...)
-	}
-	return out
-}
-
 // publicBindings is what anyone may do: pull public repositories.
 func (s *Service) publicBindings() []RoleBinding {
 	if len(s.public) == 0 {
@@ -300,11 +449,12 @@ func (s *Service) publicBindings() []RoleBinding {
 }
 
 // Handler serves the token endpoints: /token (Docker token
-// authentication, GET and the OAuth2 POST variant) and /oauth/token (RFC
-// 8693 token exchange).
+// authentication, GET and the OAuth2 POST variant), /oauth/token (RFC
+// 8693 token exchange) and the management API under /api/v1/.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/token", s.serveToken)
 	mux.HandleFunc("/oauth/token", s.serveExchange)
+	mux.Handle(APIPrefix, s.apiHandler())
 	return mux
 }

@@ -84,6 +84,8 @@ type fixture struct {
 	ci    *ciProvider
 	clock *clock
 	srv   *httptest.Server
+	db    *sqlite.Store
+	opts  []auth.ServiceOption // what svc was made with
 }
 
 func ciIdentity(id, repoID string, role auth.Role, repos ...auth.RepositoryPattern) auth.Identity {
@@ -94,6 +96,13 @@ func ciIdentity(id, repoID string, role auth.Role, repos ...auth.RepositoryPatte
 
 func newFixture(t *testing.T, opts ...auth.ServiceOption) *fixture {
 	t.Helper()
+	return newFixtureWith(t, func(*fixture) []auth.ServiceOption { return opts })
+}
+
+// newFixtureWith is newFixture with options that may use the fixture's
+// CI provider (for static keys).
+func newFixtureWith(t *testing.T, more func(f *fixture) []auth.ServiceOption) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	f := &fixture{ci: newCIProvider(t), clock: &clock{t: time.Now().Truncate(time.Second)}}
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
@@ -101,6 +110,7 @@ func newFixture(t *testing.T, opts ...auth.ServiceOption) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	f.db = db
 	f.iss, err = issuer.New(ctx, db, issuer.WithIssuerURL("https://"+service), issuer.WithClock(f.clock.now))
 	if err != nil {
 		t.Fatal(err)
@@ -115,8 +125,10 @@ func newFixture(t *testing.T, opts ...auth.ServiceOption) *fixture {
 			withKeys(ciIdentity("two-a", "300", auth.RoleViewer, "acme/a")),
 			withKeys(ciIdentity("two-b", "300", auth.RolePusher, "acme/b")),
 		),
+		auth.WithIdentityStore(db),
 	}
-	f.svc, err = auth.NewService(append(base, opts...)...)
+	f.opts = append(base, more(f)...)
+	f.svc, err = auth.NewService(f.opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,12 +75,13 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 		s.oauthError(w, r, http.StatusBadRequest, "invalid_scope", err.Error(), nil)
 		return
 	}
+	s.maybeRefresh(r.Context())
 	p, err := s.authenticate(r.Context(), cred)
 	if err != nil {
 		s.credentialError(w, r, oauth, err)
 		return
 	}
-	granted := Grant(requested, append(s.bindings(p), s.publicBindings()...))
+	granted := Grant(requested, append(slices.Clone(p.bindings), s.publicBindings()...))
 	tok, exp, err := s.mintAccess(r.Context(), p, granted)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "sign access token", "err", err)

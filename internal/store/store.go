@@ -1,7 +1,7 @@
 // Package store is the registry's metadata: which repositories hold which
-// blobs, manifests, tags, referrers and upload sessions, and the issuer's
-// signing keys. Blob bytes live in package storage; this package never
-// sees them.
+// blobs, manifests, tags, referrers and upload sessions, the issuer's
+// signing keys and the identities created through the API. Blob bytes
+// live in package storage; this package never sees them.
 package store
 
 import (
@@ -19,6 +19,8 @@ var (
 	// ErrNotFound means the repository, blob link, manifest, tag or upload
 	// does not exist.
 	ErrNotFound = errors.New("not found")
+	// ErrExists means a create-only write found the key taken.
+	ErrExists = errors.New("already exists")
 )
 
 // Manifest is a manifest as stored: its bytes and what the registry needs
@@ -183,6 +185,39 @@ type SigningKeys interface {
 	DeleteSigningKey(ctx context.Context, id string) error
 }
 
+// StoredIdentity is an identity created through the API, as stored. The
+// store keeps Document (the identity's JSON) opaque: package auth owns its
+// meaning.
+type StoredIdentity struct {
+	// ID is the identity's id, unique in the store.
+	ID string
+	// Document is the identity as JSON.
+	Document []byte
+	// Created is when the identity was created.
+	Created time.Time
+	// CreatedBy is the id of the identity that created it.
+	CreatedBy string
+}
+
+// Identities keeps the identities created through the API. Every replica
+// sharing a store sees the same identities.
+type Identities interface {
+	// PutIdentity creates id. It returns ErrExists if id.ID is taken, and
+	// fails if id has no ID or Document. A zero id.Created means now.
+	PutIdentity(ctx context.Context, id StoredIdentity) error
+	// GetIdentity returns the identity, or ErrNotFound.
+	GetIdentity(ctx context.Context, id string) (*StoredIdentity, error)
+	// ListIdentities returns every identity in id order; an empty store
+	// returns an empty list.
+	ListIdentities(ctx context.Context) ([]StoredIdentity, error)
+	// DeleteIdentity removes the identity; ErrNotFound if there is none.
+	DeleteIdentity(ctx context.Context, id string) error
+	// IdentitiesVersion returns a number that changes whenever an identity
+	// is created or deleted, by this or any other replica: a cheap check
+	// for whether ListIdentities would answer differently.
+	IdentitiesVersion(ctx context.Context) (int64, error)
+}
+
 // Store is everything a metadata backend provides.
 type Store interface {
 	Blobs
@@ -190,6 +225,7 @@ type Store interface {
 	Lists
 	Uploads
 	SigningKeys
+	Identities
 	// Ping reports whether the store can serve requests (readiness).
 	Ping(ctx context.Context) error
 	Close() error

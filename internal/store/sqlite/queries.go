@@ -71,6 +71,12 @@ ORDER BY started, id`
 	qSigningKeys = `SELECT id, algorithm, private_key, created, retired FROM signing_keys
 ORDER BY created, id`
 
+	qGetIdentity = `SELECT document, created, created_by FROM identities WHERE id = $1`
+
+	qListIdentities = `SELECT id, document, created, created_by FROM identities ORDER BY id`
+
+	qIdentitiesVersion = `SELECT version FROM identities_version WHERE singleton = 1`
+
 	// Writes.
 	qRepoID = `SELECT id FROM repositories WHERE name = $1`
 
@@ -127,6 +133,15 @@ SET retired = CASE WHEN retired = 0 THEN $2 ELSE retired END
 WHERE id = $1`
 
 	qDeleteSigningKey = `DELETE FROM signing_keys WHERE id = $1`
+
+	// Create-only: "no row changed" means the id is taken.
+	qPutIdentity = `INSERT INTO identities (id, document, created, created_by)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (id) DO NOTHING`
+
+	qDeleteIdentity = `DELETE FROM identities WHERE id = $1`
+
+	qBumpIdentitiesVersion = `UPDATE identities_version SET version = version + 1 WHERE singleton = 1`
 )
 
 // statements are the queries, prepared once. Read statements belong to
@@ -142,6 +157,8 @@ type statements struct {
 	referrers, referrersByType                 *sql.Stmt
 	getUpload, expiredUploads                  *sql.Stmt
 	signingKeys                                *sql.Stmt
+	getIdentity, listIdentities                *sql.Stmt
+	identitiesVersion                          *sql.Stmt
 
 	repoID, insertRepo, linkBlob, unlinkBlob      *sql.Stmt
 	putManifest, getTag, putTag                   *sql.Stmt
@@ -149,6 +166,8 @@ type statements struct {
 	createUpload, deleteUpload                    *sql.Stmt
 	putSigningKey, retireSigningKey               *sql.Stmt
 	deleteSigningKey                              *sql.Stmt
+	putIdentity, deleteIdentity                   *sql.Stmt
+	bumpIdentitiesVersion                         *sql.Stmt
 }
 
 func prepare(ctx context.Context, r, w *sql.DB) (*statements, error) {
@@ -170,6 +189,9 @@ func prepare(ctx context.Context, r, w *sql.DB) (*statements, error) {
 		{r, &q.getUpload, qGetUpload},
 		{r, &q.expiredUploads, qExpiredUploads},
 		{r, &q.signingKeys, qSigningKeys},
+		{r, &q.getIdentity, qGetIdentity},
+		{r, &q.listIdentities, qListIdentities},
+		{r, &q.identitiesVersion, qIdentitiesVersion},
 		{w, &q.repoID, qRepoID},
 		{w, &q.insertRepo, qInsertRepo},
 		{w, &q.linkBlob, qLinkBlob},
@@ -185,6 +207,9 @@ func prepare(ctx context.Context, r, w *sql.DB) (*statements, error) {
 		{w, &q.putSigningKey, qPutSigningKey},
 		{w, &q.retireSigningKey, qRetireSigningKey},
 		{w, &q.deleteSigningKey, qDeleteSigningKey},
+		{w, &q.putIdentity, qPutIdentity},
+		{w, &q.deleteIdentity, qDeleteIdentity},
+		{w, &q.bumpIdentitiesVersion, qBumpIdentitiesVersion},
 	} {
 		st, err := p.db.PrepareContext(ctx, p.query)
 		if err != nil {

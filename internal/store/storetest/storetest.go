@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ExpiredUploads", testExpiredUploads},
 		{"SigningKeys", testSigningKeys},
 		{"SigningKeyRedacted", testSigningKeyRedacted},
+		{"Identities", testIdentities},
 		{"ConcurrentPutManifest", testConcurrentPutManifest},
 		{"CanceledPutManifest", testCanceledPutManifest},
 		{"ReadAfterWrite", testReadAfterWrite},

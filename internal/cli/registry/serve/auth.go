@@ -34,9 +34,12 @@ type authStack struct {
 // development identity provider in --dev mode, and the token service
 // that every registry route consults. externalURL is the registry's public
 // base URL.
-func buildAuth(ctx context.Context, cfg *config.Serve, externalURL string, keys store.SigningKeys, log *slog.Logger) (*authStack, error) {
+//
+// The metadata store keeps the issuer's keys and the identities created
+// through /api/v1/identities.
+func buildAuth(ctx context.Context, cfg *config.Serve, externalURL string, meta store.Store, log *slog.Logger) (*authStack, error) {
 	a := cfg.Auth
-	iss, err := issuer.New(ctx, keys,
+	iss, err := issuer.New(ctx, meta,
 		issuer.WithIssuerURL(externalURL),
 		issuer.WithTokenEndpoint(externalURL+"/oauth/token"),
 		issuer.WithMaxTokenLifetime(max(a.MaxSessionTTL, a.AccessTokenTTL)),
@@ -61,29 +64,36 @@ func buildAuth(ctx context.Context, cfg *config.Serve, externalURL string, keys 
 		login = auth.LoginConfig{Issuer: st.dev.Issuer(), ClientID: st.dev.ClientID(), Scopes: st.dev.Scopes()}
 		st.routes = append(st.routes, server.WithRoute("/dev-idp/", "dev-idp", st.dev.Handler()))
 	}
-	// Only the issuers of configured identities are ever contacted.
-	var discovered []upstream.Issuer
+	// Only the issuers of current identities (configured or created
+	// through the API) are ever contacted: the service says which.
 	for _, id := range identities {
-		if len(id.IssuerKeys) == 0 && !slices.ContainsFunc(discovered, func(u upstream.Issuer) bool { return u.URL == id.Issuer }) {
-			discovered = append(discovered, upstream.Issuer{URL: id.Issuer})
+		if len(id.IssuerKeys) == 0 {
+			if err := upstream.ValidateIssuer(upstream.Issuer{URL: id.Issuer}); err != nil {
+				return nil, fmt.Errorf("identity issuers: %w", err)
+			}
 		}
 	}
-	provider, err := upstream.StaticIssuers(discovered...)
-	if err != nil {
-		return nil, fmt.Errorf("identity issuers: %w", err)
-	}
-	st.service, err = auth.NewService(
+	var svc *auth.Service
+	issuers := upstream.IssuerProviderFunc(func(ctx context.Context, iss string) (upstream.Issuer, bool, error) {
+		return svc.LookupIssuer(ctx, iss)
+	})
+	svc, err = auth.NewService(
 		auth.WithSigner(iss),
-		auth.WithUpstream(upstream.New(upstream.WithIssuers(provider), upstream.WithLogger(log))),
+		auth.WithUpstream(upstream.New(upstream.WithIssuers(issuers), upstream.WithLogger(log))),
 		auth.WithServiceName(a.Service),
 		auth.WithRealm(externalURL+"/token"),
 		auth.WithPublicRepositories(a.PublicRepositories...),
 		auth.WithIdentities(identities...),
+		auth.WithIdentityStore(meta),
 		auth.WithTokenLifetimes(a.AccessTokenTTL, a.SessionTTL, a.MaxSessionTTL),
 		auth.WithServiceLogger(log))
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
+	if err := svc.RefreshIdentities(ctx); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	st.service = svc
 	login.Service = a.Service
 	login.TokenEndpoint = externalURL + "/token"
 	login.TokenExchangeEndpoint = externalURL + "/oauth/token"
@@ -91,6 +101,7 @@ func buildAuth(ctx context.Context, cfg *config.Serve, externalURL string, keys 
 	st.routes = append(st.routes,
 		server.WithRoute("/token", "token", tokens),
 		server.WithRoute("/oauth/token", "token-exchange", tokens),
+		server.WithRoute(auth.APIPrefix, "api", tokens),
 		server.WithRoute(issuer.DiscoveryPath, "oidc", iss.Handler()),
 		server.WithRoute(issuer.JWKSPath, "oidc", iss.Handler()),
 		server.WithRoute(auth.LoginConfigPath, "oidc", auth.LoginConfigHandler(login)),
