@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"net/http"
 	"os"
+	"time"
 
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/iostreams"
@@ -13,6 +15,13 @@ func NewFactory(ios *iostreams.IOStreams) *cmdutil.Factory {
 		IOStreams: ios,
 		Globals:   &cmdutil.Globals{Output: cmdutil.OutputTable},
 		LookupEnv: os.LookupEnv,
+		HTTPClient: func() (*http.Client, error) {
+			// One client per command run, not a package-level one. The
+			// default transport honours HTTPS_PROXY; the timeout bounds
+			// a whole request, and Go drops the Authorization header on
+			// a redirect to another host.
+			return &http.Client{Timeout: 30 * time.Second}, nil
+		},
 	}
 	return f
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/completion"
+	iamcmd "github.com/chainctl/chainctl/internal/cli/iam"
 	registrycmd "github.com/chainctl/chainctl/internal/cli/registry"
 	versioncmd "github.com/chainctl/chainctl/internal/cli/version"
 )
@@ -57,5 +58,6 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(versioncmd.NewCmdVersion(f, nil))
 	cmd.AddCommand(completion.NewCmdCompletion(f, nil))
 	cmd.AddCommand(registrycmd.NewCmdRegistry(f))
+	cmd.AddCommand(iamcmd.NewCmdIAM(f))
 	return cmd
 }

@@ -5,6 +5,8 @@
 package cmdutil
 
 import (
+	"net/http"
+
 	"github.com/chainctl/chainctl/internal/iostreams"
 	"github.com/spf13/pflag"
 )
@@ -18,6 +20,9 @@ type Factory struct {
 	Globals *Globals
 	// LookupEnv reads the environment (os.LookupEnv outside tests).
 	LookupEnv func(key string) (string, bool)
+	// HTTPClient returns the client for calls to a registry's API, with
+	// timeouts set. Tests replace it with one on a stub transport.
+	HTTPClient func() (*http.Client, error)
 }
 
 // Globals are the flags every command accepts.

@@ -1,0 +1,149 @@
+package create
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chainctl/chainctl/internal/auth"
+	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/cli/iam/identities/shared"
+)
+
+// presetFlags are the flags every preset has besides its own.
+type presetFlags struct {
+	id, name, audience string
+	roles              []string
+	remote             shared.Remote
+}
+
+func (p *presetFlags) add(cmd *cobra.Command, idHelp string) {
+	fl := cmd.Flags()
+	fl.StringVar(&p.id, "id", "", idHelp)
+	fl.StringVar(&p.name, "name", "", "description for people (default: the repository or project path)")
+	fl.StringVar(&p.audience, "audience", "", "value \"aud\" must contain (default: the registry's service name)")
+	addRoleFlag(cmd, &p.roles)
+	p.remote.AddFlags(fl)
+}
+
+// finish completes a preset's identity from the common flags and runs
+// the command.
+func (p *presetFlags) finish(cmd *cobra.Command, f *cmdutil.Factory, opts *CreateOptions, id auth.Identity, idPrefix string,
+	runF func(context.Context, *CreateOptions) error) error {
+	bindings, err := ParseRoles(p.roles)
+	if err != nil {
+		return err
+	}
+	id.Roles = bindings
+	if p.name != "" {
+		id.Name = p.name
+	}
+	id.ID = p.id
+	if id.ID == "" {
+		id.ID = DeriveID(idPrefix, id.Name)
+	}
+	id.Audience = p.audience
+	opts.Identity = id
+	opts.Registry = p.remote.RegistryURL(f.LookupEnv)
+	opts.Token = p.remote.TokenSource(f.LookupEnv)
+	opts.Output = f.Globals.Output
+	if runF != nil {
+		return runF(cmd.Context(), opts)
+	}
+	return createRun(cmd.Context(), opts)
+}
+
+func newCmdGitHub(f *cmdutil.Factory, runF func(context.Context, *CreateOptions) error) *cobra.Command {
+	opts := &CreateOptions{IO: f.IOStreams, HTTPClient: f.HTTPClient}
+	var p presetFlags
+	var repository, repositoryID, ownerID, ref string
+	cmd := &cobra.Command{
+		Use:   "github --repository OWNER/REPO --repository-id ID --owner-id ID --role ROLE:PATTERN [flags]",
+		Short: "Trust the GitHub Actions workflows of one repository",
+		Long: cmdutil.Heredoc(`
+			Create an identity for the GitHub Actions workflows of one repository.
+
+			It trusts tokens of https://token.actions.githubusercontent.com whose
+			repository_owner_id and repository_id claims are GitHub's numeric ids, so a
+			repository deleted and recreated under the same name, or an account that
+			takes over a freed owner name, does not match. --ref (a full ref,
+			refs/heads/main or refs/tags/v1) also pins the branch or tag. Find the ids with:
+
+			  gh api repos/OWNER/REPO --jq '.id, .owner.id'
+
+			The workflow needs "permissions: id-token: write" and must request a token
+			for the registry's service name as its audience (or for --audience).
+		`) + cmdutil.Heredoc(securityRules) + cmdutil.Heredoc(sessionHelp) + cmdutil.Heredoc(`
+			--id defaults to github-OWNER-REPO, in lower case.
+		`),
+		Example: cmdutil.Examples(`
+			# The main branch of acme/app may push to acme/*
+			$ chainctl iam identities create github --repository acme/app \
+			    --repository-id 123456789 --owner-id 987654 --ref refs/heads/main \
+			    --role pusher:acme/*
+		`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := auth.GitHubActions(repository, repositoryID, ownerID, ref)
+			if err != nil {
+				return &cmdutil.FlagError{Err: err}
+			}
+			return p.finish(cmd, f, opts, id, "github-", runF)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&repository, "repository", "", "the repository, `OWNER/REPO` (required)")
+	fl.StringVar(&repositoryID, "repository-id", "", "the repository's numeric `ID` (required)")
+	fl.StringVar(&ownerID, "owner-id", "", "the owner's numeric `ID` (required)")
+	fl.StringVar(&ref, "ref", "", "only workflows on this full `REF`, such as refs/heads/main")
+	p.add(cmd, "identity id (default: github-OWNER-REPO)")
+	return cmd
+}
+
+func newCmdGitLab(f *cmdutil.Factory, runF func(context.Context, *CreateOptions) error) *cobra.Command {
+	opts := &CreateOptions{IO: f.IOStreams, HTTPClient: f.HTTPClient}
+	var p presetFlags
+	var projectPath, refType, ref, issuer string
+	cmd := &cobra.Command{
+		Use:   "gitlab --project-path GROUP/PROJECT --role ROLE:PATTERN [flags]",
+		Short: "Trust the GitLab CI jobs of one project",
+		Long: cmdutil.Heredoc(`
+			Create an identity for the GitLab CI/CD jobs of one project.
+
+			It trusts tokens of https://gitlab.com (or --issuer, for a self-managed
+			instance) whose project_path claim is --project-path and, if given, whose
+			ref_type (branch or tag) and ref (a bare name, such as main) match. A project
+			deleted and recreated at the same path matches too.
+
+			The job must request an ID token whose "aud" is the registry's service name
+			(or --audience), in the id_tokens section of .gitlab-ci.yml.
+		`) + cmdutil.Heredoc(securityRules) + cmdutil.Heredoc(sessionHelp) + cmdutil.Heredoc(`
+			--id defaults to gitlab-GROUP-PROJECT, in lower case.
+		`),
+		Example: cmdutil.Examples(`
+			# Jobs on the main branch of acme/app may push to acme/*
+			$ chainctl iam identities create gitlab --project-path acme/app \
+			    --ref-type branch --ref main --role pusher:acme/*
+
+			# A self-managed GitLab
+			$ chainctl iam identities create gitlab --issuer https://gitlab.example.com \
+			    --project-path platform/images --role editor:platform/*
+		`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := auth.GitLab(projectPath, refType, ref, issuer)
+			if err != nil {
+				return &cmdutil.FlagError{Err: err}
+			}
+			return p.finish(cmd, f, opts, id, "gitlab-", runF)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&projectPath, "project-path", "", "the project, `GROUP/[SUBGROUP/...]PROJECT` (required)")
+	fl.StringVar(&refType, "ref-type", "", "only jobs on a branch or a tag")
+	fl.StringVar(&ref, "ref", "", "only jobs on this branch or tag `NAME`, such as main (needs --ref-type)")
+	fl.StringVar(&issuer, "issuer", "", "the GitLab instance's `URL` (default "+auth.GitLabIssuer+")")
+	_ = cmd.RegisterFlagCompletionFunc("ref-type", cobra.FixedCompletions([]string{"branch", "tag"}, cobra.ShellCompDirectiveNoFileComp))
+	p.add(cmd, "identity id (default: gitlab-GROUP-PROJECT)")
+	return cmd
+}

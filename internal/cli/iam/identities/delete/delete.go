@@ -1,0 +1,106 @@
+// Package delete is the `chainctl iam identities delete` command.
+package delete
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/cli/iam/identities/shared"
+	"github.com/chainctl/chainctl/internal/iostreams"
+)
+
+// DeleteOptions are the inputs of `chainctl iam identities delete`.
+type DeleteOptions struct {
+	IO         *iostreams.IOStreams
+	HTTPClient func() (*http.Client, error)
+	Registry   string
+	Token      func() (string, error)
+	Output     cmdutil.OutputFormat
+
+	ID  string
+	Yes bool
+}
+
+// NewCmdDelete returns `chainctl iam identities delete`. runF replaces
+// deleteRun in tests.
+func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *DeleteOptions) error) *cobra.Command {
+	opts := &DeleteOptions{IO: f.IOStreams, HTTPClient: f.HTTPClient}
+	var remote shared.Remote
+	cmd := &cobra.Command{
+		Use:   "delete ID",
+		Short: "Stop trusting an identity",
+		Long: cmdutil.Heredoc(`
+			Delete an identity created through the API. Tokens it accepted are refused
+			from then on; session tokens already issued for it stop working as the
+			registry checks them.
+
+			Deleting needs a session with the owner role on every repository the
+			identity's roles name. Identities of the registry's configuration file
+			cannot be deleted here; remove them from the file.
+
+			On a terminal the command asks for confirmation; --yes skips the question,
+			and is required when there is no terminal to ask on. The registry is
+			--registry or $CHAINCTL_REGISTRY; the session token comes from --token-file
+			or $CHAINCTL_TOKEN and is never printed.
+		`),
+		Example: cmdutil.Examples(`
+			$ chainctl iam identities delete github-acme-app
+			$ chainctl iam identities delete github-acme-app --yes
+		`),
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ID = args[0]
+			if !opts.Yes && !opts.IO.CanPrompt() {
+				return cmdutil.FlagErrorf("--yes is required when not running interactively")
+			}
+			opts.Registry = remote.RegistryURL(f.LookupEnv)
+			opts.Token = remote.TokenSource(f.LookupEnv)
+			opts.Output = f.Globals.Output
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return deleteRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "delete without asking for confirmation")
+	remote.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func deleteRun(ctx context.Context, opts *DeleteOptions) error {
+	client, err := shared.Connect(opts.HTTPClient, opts.Registry, opts.Token)
+	if err != nil {
+		return err
+	}
+	if !opts.Yes {
+		fmt.Fprintf(opts.IO.ErrOut, "Delete identity %q? Tokens it accepts will be refused. [y/N] ", opts.ID)
+		answer, err := bufio.NewReader(opts.IO.In).ReadString('\n')
+		if err != nil && answer == "" {
+			return cmdutil.ErrCancel
+		}
+		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+			return cmdutil.ErrCancel
+		}
+	}
+	if err := client.Delete(ctx, opts.ID); err != nil {
+		return shared.MapError(err, opts.ID)
+	}
+	if opts.Output == cmdutil.OutputJSON {
+		return cmdutil.WriteJSON(opts.IO.Out, struct {
+			ID      string `json:"id"`
+			Deleted bool   `json:"deleted"`
+		}{opts.ID, true})
+	}
+	if opts.IO.IsStdoutTTY() {
+		st := opts.IO.OutStyles()
+		_, err := fmt.Fprintf(opts.IO.Out, "%s Deleted identity %s\n", st.Success("✓"), st.Bold(opts.ID))
+		return err
+	}
+	return nil
+}

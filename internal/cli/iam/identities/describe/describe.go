@@ -1,0 +1,79 @@
+// Package describe is the `chainctl iam identities describe` command.
+package describe
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/cli/iam/identities/shared"
+	"github.com/chainctl/chainctl/internal/iostreams"
+)
+
+// DescribeOptions are the inputs of `chainctl iam identities describe`.
+type DescribeOptions struct {
+	IO         *iostreams.IOStreams
+	HTTPClient func() (*http.Client, error)
+	Registry   string
+	Token      func() (string, error)
+	Output     cmdutil.OutputFormat
+
+	ID string
+}
+
+// NewCmdDescribe returns `chainctl iam identities describe`. runF replaces
+// describeRun in tests.
+func NewCmdDescribe(f *cmdutil.Factory, runF func(context.Context, *DescribeOptions) error) *cobra.Command {
+	opts := &DescribeOptions{IO: f.IOStreams, HTTPClient: f.HTTPClient}
+	var remote shared.Remote
+	cmd := &cobra.Command{
+		Use:   "describe ID",
+		Short: "Show every field of one identity",
+		Long: cmdutil.Heredoc(`
+			Show one identity: its issuer and where its keys come from, the subject or
+			subject pattern, the audience, every claim condition (name=value exact,
+			name~pattern a whole-value regular expression), whether it accepts any
+			subject, its role bindings, and where it comes from (the configuration file,
+			or the API with its creation time and creator).
+
+			Describing needs a session with the owner role on the repositories the
+			identity's roles name. The registry is --registry or $CHAINCTL_REGISTRY; the
+			session token comes from --token-file or $CHAINCTL_TOKEN and is never
+			printed. "-o json" prints the identity as the API returns it.
+		`),
+		Example: cmdutil.Examples(`
+			$ chainctl iam identities describe github-acme-app
+			$ chainctl iam identities describe github-acme-app -o json | jq .roles
+		`),
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ID = args[0]
+			opts.Registry = remote.RegistryURL(f.LookupEnv)
+			opts.Token = remote.TokenSource(f.LookupEnv)
+			opts.Output = f.Globals.Output
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return describeRun(cmd.Context(), opts)
+		},
+	}
+	remote.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func describeRun(ctx context.Context, opts *DescribeOptions) error {
+	client, err := shared.Connect(opts.HTTPClient, opts.Registry, opts.Token)
+	if err != nil {
+		return err
+	}
+	id, err := client.Get(ctx, opts.ID)
+	if err != nil {
+		return shared.MapError(err, opts.ID)
+	}
+	if opts.Output == cmdutil.OutputJSON {
+		return cmdutil.WriteJSON(opts.IO.Out, id)
+	}
+	return shared.PrintIdentity(opts.IO, id)
+}

@@ -1,0 +1,101 @@
+// Package list is the `chainctl iam identities list` command.
+package list
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/cli/iam/identities/shared"
+	"github.com/chainctl/chainctl/internal/iostreams"
+)
+
+// ListOptions are the inputs of `chainctl iam identities list`.
+type ListOptions struct {
+	IO         *iostreams.IOStreams
+	HTTPClient func() (*http.Client, error)
+	Registry   string
+	Token      func() (string, error)
+	Output     cmdutil.OutputFormat
+}
+
+// NewCmdList returns `chainctl iam identities list`. runF replaces
+// listRun in tests.
+func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
+	opts := &ListOptions{IO: f.IOStreams, HTTPClient: f.HTTPClient}
+	var remote shared.Remote
+	cmd := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List the identities the registry trusts",
+		Long: cmdutil.Heredoc(`
+			List the identities of the registry: those of its configuration file (source
+			"config", which cannot be changed through the API) and those created with
+			"chainctl iam identities create" (source "api").
+
+			SUBJECT shows the exact subject, a subject pattern prefixed with "~", or else
+			the claim conditions (name=value, name~pattern) that pin the principal. ROLES
+			shows each binding as ROLE:PATTERN[,PATTERN...].
+
+			Listing needs a session with the owner role; an owner sees the identities
+			whose roles lie within the repositories it owns. The registry is --registry
+			or $CHAINCTL_REGISTRY; the session token comes from --token-file or
+			$CHAINCTL_TOKEN and is never printed.
+
+			"-o json" prints the array of identities as the API returns them.
+		`),
+		Example: cmdutil.Examples(`
+			$ chainctl iam identities list --registry https://registry.example.com
+			$ chainctl iam identities list -o json | jq -r '.[] | select(.source == "api") | .id'
+		`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Registry = remote.RegistryURL(f.LookupEnv)
+			opts.Token = remote.TokenSource(f.LookupEnv)
+			opts.Output = f.Globals.Output
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return listRun(cmd.Context(), opts)
+		},
+	}
+	remote.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func listRun(ctx context.Context, opts *ListOptions) error {
+	client, err := shared.Connect(opts.HTTPClient, opts.Registry, opts.Token)
+	if err != nil {
+		return err
+	}
+	ids, err := client.List(ctx)
+	if err != nil {
+		return shared.MapError(err, "")
+	}
+	if opts.Output == cmdutil.OutputJSON {
+		if ids == nil {
+			ids = []shared.Identity{} // [] rather than null
+		}
+		return cmdutil.WriteJSON(opts.IO.Out, ids)
+	}
+	if len(ids) == 0 {
+		if opts.IO.IsStdoutTTY() {
+			_, err := opts.IO.Out.Write([]byte("No identities\n"))
+			return err
+		}
+		return nil
+	}
+	rows := make([][]string, 0, len(ids))
+	for _, id := range ids {
+		roles := make([]string, len(id.Roles))
+		for i, b := range id.Roles {
+			roles[i] = shared.RoleString(b)
+		}
+		rows = append(rows, []string{id.ID, id.Name, id.Issuer, shared.Principal(id.Identity), strings.Join(roles, " "), id.Source})
+	}
+	return shared.WriteTable(opts.IO.Out, opts.IO.OutStyles(),
+		[]string{"ID", "NAME", "ISSUER", "SUBJECT", "ROLES", "SOURCE"}, rows)
+}
