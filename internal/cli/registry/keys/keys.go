@@ -71,14 +71,9 @@ func NewCmdRotate(f *cmdutil.Factory, runF func(context.Context, *RotateOptions)
 		`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var copts []config.Option
-			if f.LookupEnv != nil {
-				copts = append(copts, config.WithLookupEnv(f.LookupEnv))
-			}
-			cfg, err := config.LoadServe(cmd.Flags(), copts...)
+			cfg, err := cmdutil.LoadServeConfig(f, cmd.Flags())
 			if err != nil {
-				return &cmdutil.HintError{Err: fmt.Errorf("invalid configuration: %w", err),
-					Hint: "pass the settings you run `chainctl registry serve` with; see docs/configuration.md"}
+				return err
 			}
 			opts.Config = cfg
 			opts.Output = f.Globals.Output

@@ -99,14 +99,9 @@ func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *ServeOptions) e
 		`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var copts []config.Option
-			if f.LookupEnv != nil {
-				copts = append(copts, config.WithLookupEnv(f.LookupEnv))
-			}
-			cfg, err := config.LoadServe(cmd.Flags(), copts...)
+			cfg, err := cmdutil.LoadServeConfig(f, cmd.Flags())
 			if err != nil {
-				return &cmdutil.HintError{Err: fmt.Errorf("invalid configuration: %w", err),
-					Hint: "see `chainctl registry serve --help` and docs/configuration.md"}
+				return err
 			}
 			opts.Config = cfg
 			opts.Debug = f.Globals.Debug

@@ -1,0 +1,26 @@
+package cmdutil
+
+import (
+	"fmt"
+
+	"github.com/spf13/pflag"
+
+	"github.com/chainctl/chainctl/internal/config"
+)
+
+// LoadServeConfig reads the registry server's settings — the flags in fs
+// (defined with config.AddServeFlags), CHAINCTL_* variables through the
+// Factory and the --config file — for every command that works on a
+// registry's data. An invalid configuration comes back with a hint.
+func LoadServeConfig(f *Factory, fs *pflag.FlagSet) (*config.Serve, error) {
+	var opts []config.Option
+	if f.LookupEnv != nil {
+		opts = append(opts, config.WithLookupEnv(f.LookupEnv))
+	}
+	cfg, err := config.LoadServe(fs, opts...)
+	if err != nil {
+		return nil, &HintError{Err: fmt.Errorf("invalid configuration: %w", err),
+			Hint: "see `chainctl registry serve --help` and docs/configuration.md"}
+	}
+	return cfg, nil
+}
