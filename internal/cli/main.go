@@ -29,11 +29,8 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) ExitCode {
 // CredentialHelperMain runs chainctl as docker-credential-chainctl, the
 // docker credential helper, with args (without the program name).
 func CredentialHelperMain(ctx context.Context, args []string) ExitCode {
-	h := &credhelper.Helper{
-		// No logins exist yet: every host gets "credentials not found",
-		// which docker treats as anonymous access.
-		Source:  credhelper.NoLogins{},
-		Version: version.Get().Version,
-	}
+	// No cobra tree is built here: docker runs the helper for every pull
+	// and push, so it only opens the token cache and reads one file.
+	h := credhelper.New(version.Get().Version, credhelper.OpenDefault)
 	return ExitCode(h.Run(ctx, args, os.Stdin, os.Stdout, os.Stderr))
 }

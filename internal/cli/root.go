@@ -6,8 +6,10 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	authcmd "github.com/chainctl/chainctl/internal/cli/auth"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/completion"
+	"github.com/chainctl/chainctl/internal/cli/configcmd"
 	iamcmd "github.com/chainctl/chainctl/internal/cli/iam"
 	registrycmd "github.com/chainctl/chainctl/internal/cli/registry"
 	versioncmd "github.com/chainctl/chainctl/internal/cli/version"
@@ -59,5 +61,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(completion.NewCmdCompletion(f, nil))
 	cmd.AddCommand(registrycmd.NewCmdRegistry(f))
 	cmd.AddCommand(iamcmd.NewCmdIAM(f))
+	cmd.AddCommand(authcmd.NewCmdAuth(f))
+	cmd.AddCommand(configcmd.NewCmdConfig(f))
 	return cmd
 }

@@ -1,0 +1,253 @@
+// Package configuredocker is `chainctl auth configure-docker`: it makes
+// docker (and crane, oras, skopeo, which read the same file) ask chainctl
+// for a registry's credentials.
+package configuredocker
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/credhelper"
+	"github.com/chainctl/chainctl/internal/iostreams"
+)
+
+// helperName is the credHelpers value; docker runs "docker-credential-" + it.
+const (
+	helperName = "chainctl"
+	linkName   = "docker-credential-chainctl"
+)
+
+// ConfigureDockerOptions are the inputs of `chainctl auth configure-docker`.
+type ConfigureDockerOptions struct {
+	IO *iostreams.IOStreams
+	// Registry is the registry host (or URL) to configure.
+	Registry string
+	// ConfigDir is docker's configuration directory: $DOCKER_CONFIG or
+	// ~/.docker.
+	ConfigDir string
+	// Executable returns the path of the running chainctl (os.Executable).
+	Executable func() (string, error)
+}
+
+// NewCmdConfigureDocker returns `chainctl auth configure-docker`. runF
+// replaces configureDockerRun in tests.
+func NewCmdConfigureDocker(f *cmdutil.Factory, runF func(*ConfigureDockerOptions) error) *cobra.Command {
+	opts := &ConfigureDockerOptions{IO: f.IOStreams, Executable: os.Executable}
+	cmd := &cobra.Command{
+		Use:   "configure-docker [--registry HOST]",
+		Short: "Make docker use chainctl for a registry's credentials",
+		Long: cmdutil.Heredoc(`
+			Add "credHelpers": {"HOST": "chainctl"} to docker's config.json
+			($DOCKER_CONFIG/config.json, or ~/.docker/config.json), so that docker, crane,
+			oras and skopeo ask docker-credential-chainctl for HOST's credentials. Every
+			other setting in the file, and its mode, are kept; a new file gets mode 0600.
+
+			docker-credential-chainctl is a link to chainctl, created next to the chainctl
+			executable if it is missing. When that directory is not writable the command
+			that creates the link is printed instead.
+
+			The registry is --registry or $CHAINCTL_REGISTRY. Running the command again
+			changes nothing.
+		`),
+		Example: cmdutil.Examples(`
+			$ chainctl auth configure-docker --registry registry.example.com
+		`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Registry == "" {
+				if v, ok := f.LookupEnv("CHAINCTL_REGISTRY"); ok {
+					opts.Registry = v
+				}
+			}
+			if opts.Registry == "" {
+				return cmdutil.FlagErrorf("--registry is required (or set $CHAINCTL_REGISTRY)")
+			}
+			dir, err := dockerConfigDir(f.LookupEnv)
+			if err != nil {
+				return err
+			}
+			opts.ConfigDir = dir
+			if runF != nil {
+				return runF(opts)
+			}
+			return configureDockerRun(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Registry, "registry", "", "registry `HOST` (host[:port] or https URL)")
+	return cmd
+}
+
+// dockerConfigDir is where docker reads config.json from: $DOCKER_CONFIG,
+// else ~/.docker.
+func dockerConfigDir(lookupEnv func(string) (string, bool)) (string, error) {
+	if v, ok := lookupEnv("DOCKER_CONFIG"); ok && v != "" {
+		return v, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("find docker's config directory: %w; set DOCKER_CONFIG", err)
+	}
+	return filepath.Join(home, ".docker"), nil
+}
+
+func configureDockerRun(opts *ConfigureDockerOptions) error {
+	host, err := credhelper.ServerHost(opts.Registry)
+	if err != nil {
+		return cmdutil.FlagErrorf("--registry %q: not a registry host or https URL", opts.Registry)
+	}
+	path := filepath.Join(opts.ConfigDir, "config.json")
+	changed, prev, err := addCredHelper(path, host)
+	if err != nil {
+		return err
+	}
+	out := opts.IO.Out
+	switch {
+	case !changed:
+		fmt.Fprintf(out, "%s already uses chainctl for %s; nothing to change\n", path, host)
+	case prev != "":
+		fmt.Fprintf(out, "Configured %s to use chainctl for %s (it used %q before)\n", path, host, prev)
+	default:
+		fmt.Fprintf(out, "Configured %s to use chainctl for %s\n", path, host)
+	}
+	return ensureLink(opts)
+}
+
+// addCredHelper sets credHelpers[host] = "chainctl" in the docker config
+// file at path, keeping every other key as it was. It reports whether the
+// file changed and the helper host had before, if any.
+func addCredHelper(path, host string) (changed bool, prev string, err error) {
+	// Write through a symlinked config.json to its target, as docker does.
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		path = p
+	}
+	mode := fs.FileMode(0o600)
+	cfg := map[string]json.RawMessage{}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return false, "", fmt.Errorf("create docker config directory: %w", err)
+		}
+	case err != nil:
+		return false, "", fmt.Errorf("read docker config: %w", err)
+	default:
+		fi, err := os.Stat(path)
+		if err != nil {
+			return false, "", fmt.Errorf("read docker config: %w", err)
+		}
+		mode = fi.Mode().Perm()
+		if len(bytes.TrimSpace(data)) > 0 {
+			if err := json.Unmarshal(data, &cfg); err != nil {
+				return false, "", fmt.Errorf("read docker config %s: %w; fix or move the file and run this again", path, err)
+			}
+		}
+	}
+	helpers := map[string]json.RawMessage{}
+	if raw, ok := cfg["credHelpers"]; ok && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &helpers); err != nil {
+			return false, "", fmt.Errorf("read docker config %s: credHelpers is not an object: %w", path, err)
+		}
+	}
+	if raw, ok := helpers[host]; ok {
+		var v string
+		if json.Unmarshal(raw, &v) == nil && v == helperName {
+			return false, "", nil
+		}
+		prev = string(raw)
+		_ = json.Unmarshal(raw, &prev)
+	}
+	helpers[host], _ = json.Marshal(helperName)
+	if cfg["credHelpers"], err = json.Marshal(helpers); err != nil {
+		return false, "", err
+	}
+	// Tabs, as docker writes the file.
+	out, err := json.MarshalIndent(cfg, "", "\t")
+	if err != nil {
+		return false, "", err
+	}
+	if err := writeAtomic(path, append(out, '\n'), mode); err != nil {
+		return false, "", fmt.Errorf("write docker config: %w", err)
+	}
+	return true, prev, nil
+}
+
+// writeAtomic replaces path with data in mode: a temp file in the same
+// directory, synced, then renamed over it, so docker never reads half a file.
+func writeAtomic(path string, data []byte, mode fs.FileMode) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".config.json.tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(mode); err != nil && runtime.GOOS != "windows" {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// ensureLink makes sure docker-credential-chainctl, next to the chainctl
+// executable, runs chainctl. When it cannot create the link it prints, on
+// stderr, the command that would, and fails with cmdutil.ErrSilent: docker
+// cannot use chainctl until the link exists.
+func ensureLink(opts *ConfigureDockerOptions) error {
+	exe, err := opts.Executable()
+	if err != nil {
+		return fmt.Errorf("find the chainctl executable: %w", err)
+	}
+	if p, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = p
+	}
+	name := linkName
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	link := filepath.Join(filepath.Dir(exe), name)
+	out := opts.IO.Out
+	if fi, err := os.Stat(link); err == nil {
+		if efi, err := os.Stat(exe); err == nil && os.SameFile(fi, efi) {
+			fmt.Fprintf(out, "%s already runs chainctl\n", link)
+			return nil
+		}
+		fmt.Fprintf(out, "%s exists but is not this chainctl (%s); docker will run it for %s.\n"+
+			"To use this chainctl, run:\n  ln -sf %s %s\n", link, exe, opts.Registry, exe, link)
+		return nil
+	} else if _, lerr := os.Lstat(link); lerr == nil {
+		fmt.Fprintf(out, "%s is a broken link. To fix it, run:\n  ln -sf %s %s\n", link, exe, link)
+		return nil
+	}
+	// A relative target keeps working when the directory moves, as
+	// `make build` makes it.
+	if err := os.Symlink(filepath.Base(exe), link); err != nil {
+		cmd := fmt.Sprintf("ln -s %s %s", exe, link)
+		if errors.Is(err, fs.ErrPermission) {
+			cmd = "sudo " + cmd
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "Could not create %s: %v\nTo create it, run:\n  %s\n", link, err, cmd)
+		return cmdutil.ErrSilent
+	}
+	fmt.Fprintf(out, "Created %s -> %s\n", link, filepath.Base(exe))
+	return nil
+}

@@ -1,0 +1,269 @@
+package configuredocker
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/iostreams"
+)
+
+func TestNewCmdConfigureDocker(t *testing.T) {
+	tests := []struct {
+		name         string
+		args         []string
+		env          map[string]string
+		wantRegistry string
+		wantDir      string
+		wantErr      bool
+	}{
+		{name: "flag", args: []string{"--registry", "r.example"}, env: map[string]string{"DOCKER_CONFIG": "/d"}, wantRegistry: "r.example", wantDir: "/d"},
+		{name: "env", env: map[string]string{"CHAINCTL_REGISTRY": "e.example", "DOCKER_CONFIG": "/d"}, wantRegistry: "e.example", wantDir: "/d"},
+		{name: "flag beats env", args: []string{"--registry", "r.example"}, env: map[string]string{"CHAINCTL_REGISTRY": "e.example", "DOCKER_CONFIG": "/d"}, wantRegistry: "r.example", wantDir: "/d"},
+		{name: "no registry", env: map[string]string{"DOCKER_CONFIG": "/d"}, wantErr: true},
+		{name: "argument", args: []string{"r.example"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, _, _, _ := iostreams.Test()
+			f := &cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{}, LookupEnv: func(k string) (string, bool) {
+				v, ok := tt.env[k]
+				return v, ok
+			}}
+			var got *ConfigureDockerOptions
+			cmd := NewCmdConfigureDocker(f, func(o *ConfigureDockerOptions) error { got = o; return nil })
+			cmd.SetArgs(tt.args)
+			cmd.SetOut(ios.Out)
+			cmd.SetErr(ios.ErrOut)
+			err := cmd.Execute()
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Execute(%q) = %v, want error %v", tt.args, err, tt.wantErr)
+			}
+			if tt.wantErr {
+				return
+			}
+			if got.Registry != tt.wantRegistry || got.ConfigDir != tt.wantDir {
+				t.Errorf("Registry, ConfigDir = %q, %q, want %q, %q", got.Registry, got.ConfigDir, tt.wantRegistry, tt.wantDir)
+			}
+		})
+	}
+}
+
+// fakeExe makes an executable file named chainctl in a new directory.
+func fakeExe(t *testing.T) string {
+	t.Helper()
+	exe := filepath.Join(t.TempDir(), "chainctl")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}
+
+func run(t *testing.T, dir, registry, exe string) (string, string, error) {
+	t.Helper()
+	ios, _, out, errOut := iostreams.Test()
+	err := configureDockerRun(&ConfigureDockerOptions{
+		IO: ios, Registry: registry, ConfigDir: dir,
+		Executable: func() (string, error) { return exe, nil },
+	})
+	return out.String(), errOut.String(), err
+}
+
+func Test_configureDockerRun(t *testing.T) {
+	const existing = `{
+	"auths": {"ghcr.io": {"auth": "dXNlcjpwYXNz"}},
+	"credsStore": "desktop",
+	"credHelpers": {"gcr.io": "gcloud"},
+	"proxies": {"default": {"httpProxy": "http://proxy:3128"}},
+	"someFutureKey": [1, {"nested": true}]
+}`
+	tests := []struct {
+		name     string
+		initial  string // "" means no file
+		mode     os.FileMode
+		registry string
+		wantHost string
+	}{
+		{name: "new file", registry: "127.0.0.1:5000", wantHost: "127.0.0.1:5000"},
+		{name: "existing file keeps keys and mode", initial: existing, mode: 0o644, registry: "https://Registry.Example.com/", wantHost: "registry.example.com"},
+		{name: "empty file", initial: " \n", mode: 0o640, registry: "r.example", wantHost: "r.example"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "docker")
+			path := filepath.Join(dir, "config.json")
+			wantMode := os.FileMode(0o600)
+			if tt.initial != "" {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(tt.initial), tt.mode); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(path, tt.mode); err != nil {
+					t.Fatal(err)
+				}
+				wantMode = tt.mode
+			}
+			exe := fakeExe(t)
+			out, errOut, err := run(t, dir, tt.registry, exe)
+			if err != nil {
+				t.Fatalf("configureDockerRun = %v (stderr %q)", err, errOut)
+			}
+			if !strings.Contains(out, "Configured "+path+" to use chainctl for "+tt.wantHost) {
+				t.Errorf("output %q does not say what was configured", out)
+			}
+			link := filepath.Join(filepath.Dir(exe), "docker-credential-chainctl")
+			if target, err := os.Readlink(link); err != nil || target != "chainctl" {
+				t.Errorf("Readlink(%s) = %q, %v, want chainctl", link, target, err)
+			}
+			if !strings.Contains(out, "Created "+link) {
+				t.Errorf("output %q does not mention the link", out)
+			}
+
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if runtime.GOOS != "windows" && fi.Mode().Perm() != wantMode {
+				t.Errorf("mode = %v, want %v", fi.Mode().Perm(), wantMode)
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cfg map[string]json.RawMessage
+			if err := json.Unmarshal(data, &cfg); err != nil {
+				t.Fatalf("config.json does not decode: %v\n%s", err, data)
+			}
+			var helpers map[string]string
+			if err := json.Unmarshal(cfg["credHelpers"], &helpers); err != nil {
+				t.Fatal(err)
+			}
+			if helpers[tt.wantHost] != "chainctl" {
+				t.Errorf("credHelpers = %v, want %s: chainctl", helpers, tt.wantHost)
+			}
+			if tt.initial == existing {
+				var before map[string]json.RawMessage
+				if err := json.Unmarshal([]byte(existing), &before); err != nil {
+					t.Fatal(err)
+				}
+				for k, v := range before {
+					if k == "credHelpers" {
+						continue
+					}
+					if !jsonEqual(t, cfg[k], v) {
+						t.Errorf("key %q = %s, want %s", k, cfg[k], v)
+					}
+				}
+				if helpers["gcr.io"] != "gcloud" || len(helpers) != 2 {
+					t.Errorf("credHelpers = %v, want gcr.io kept", helpers)
+				}
+			}
+
+			// Idempotent: a second run changes nothing and says so.
+			out, _, err = run(t, dir, tt.registry, exe)
+			if err != nil {
+				t.Fatalf("second configureDockerRun = %v", err)
+			}
+			again, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(again) != string(data) {
+				t.Errorf("second run rewrote config.json:\n%s\nwas\n%s", again, data)
+			}
+			if !strings.Contains(out, "already uses chainctl for "+tt.wantHost+"; nothing to change") ||
+				!strings.Contains(out, link+" already runs chainctl") {
+				t.Errorf("second run output = %q, want it to say nothing changed", out)
+			}
+			ents, _ := os.ReadDir(dir)
+			if len(ents) != 1 {
+				t.Errorf("docker config dir has %d entries, want only config.json (temp files left?)", len(ents))
+			}
+		})
+	}
+}
+
+func jsonEqual(t *testing.T, a, b json.RawMessage) bool {
+	t.Helper()
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return string(xa) == string(ya)
+}
+
+func Test_configureDockerRunReplacesOtherHelper(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(path, []byte(`{"credHelpers":{"r.example":"ecr-login"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := run(t, dir, "r.example", fakeExe(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `(it used "ecr-login" before)`) {
+		t.Errorf("output %q does not name the helper it replaced", out)
+	}
+}
+
+func Test_configureDockerRunErrors(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"auths":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := run(t, dir, "r.example", fakeExe(t)); err == nil || !strings.Contains(err.Error(), "fix or move the file") {
+		t.Errorf("broken config.json: err = %v, want a read error", err)
+	}
+	if _, _, err := run(t, t.TempDir(), "ftp://r.example", fakeExe(t)); err == nil {
+		t.Errorf("bad --registry: err = nil, want an error")
+	}
+}
+
+func Test_configureDockerRunLinkNotWritable(t *testing.T) {
+	if runtime.GOOS == "windows" || os.Geteuid() == 0 {
+		t.Skip("needs a directory this user cannot write to")
+	}
+	exe := fakeExe(t)
+	bin := filepath.Dir(exe)
+	if err := os.Chmod(bin, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(bin, 0o755) })
+	dir := t.TempDir()
+	_, errOut, err := run(t, dir, "r.example", exe)
+	if err != cmdutil.ErrSilent {
+		t.Errorf("err = %v, want ErrSilent", err)
+	}
+	link := filepath.Join(bin, "docker-credential-chainctl")
+	want := "To create it, run:\n  sudo ln -s " + exe + " " + link + "\n"
+	if !strings.Contains(errOut, want) {
+		t.Errorf("stderr = %q, want it to contain %q", errOut, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "config.json")); err != nil {
+		t.Errorf("config.json not written: %v", err)
+	}
+}
+
+func Test_configureDockerRunForeignLink(t *testing.T) {
+	exe := fakeExe(t)
+	other := filepath.Join(filepath.Dir(exe), "docker-credential-chainctl")
+	if err := os.WriteFile(other, []byte("other"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := run(t, t.TempDir(), "r.example", exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "exists but is not this chainctl") || !strings.Contains(out, "ln -sf "+exe+" "+other) {
+		t.Errorf("output = %q, want a warning with the fix", out)
+	}
+}

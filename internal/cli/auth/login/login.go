@@ -1,0 +1,267 @@
+// Package login is the `chainctl auth login` command.
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/spf13/cobra"
+
+	"github.com/chainctl/chainctl/internal/cli/auth/shared"
+	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/oidc/ambient"
+	oidclogin "github.com/chainctl/chainctl/internal/oidc/login"
+	"github.com/chainctl/chainctl/internal/session"
+	"github.com/chainctl/chainctl/internal/tokencache"
+)
+
+// maxTokenInput caps an identity token read from a file or stdin.
+const maxTokenInput = 64 << 10
+
+// LoginOptions are the inputs of `chainctl auth login`.
+type LoginOptions struct {
+	IO         *iostreams.IOStreams
+	HTTPClient func() (*http.Client, error)
+	Cache      func() (*tokencache.Cache, error)
+	UserConfig func() (config.User, error)
+	LookupEnv  func(string) (string, bool)
+	// OpenBrowser opens a URL; nil means none can be opened.
+	OpenBrowser func(ctx context.Context, url string) error
+	// Ambient is where ambient credentials are looked for (nil: the OS).
+	Ambient ambient.Env
+	Output  cmdutil.OutputFormat
+
+	RegistryFlag  string
+	Headless      bool
+	IdentityToken string // TOKEN, @FILE or -
+	Identity      string
+}
+
+// NewCmdLogin returns `chainctl auth login`. runF replaces loginRun in tests.
+func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) error) *cobra.Command {
+	opts := &LoginOptions{
+		IO: f.IOStreams, HTTPClient: f.HTTPClient, LookupEnv: f.LookupEnv,
+		Cache: shared.Cache, UserConfig: shared.UserConfig, OpenBrowser: shared.OpenBrowser,
+	}
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "Log in to a registry",
+		Long: cmdutil.Heredoc(`
+			Log in to a chainctl registry and cache a session token for it.
+
+			The registry says which identity provider to use
+			(/.well-known/chainctl-configuration). How the identity token is obtained:
+
+			- By default, on a terminal: in your browser (authorization code with PKCE and
+			  a loopback redirect). The URL is always printed too; if no browser opens, copy
+			  it into one.
+			- --headless: the device flow. A code and a URL are shown; approve the login on
+			  any device, then the command finishes on its own.
+			- --identity-token TOKEN, @FILE or - (stdin): a token you already have, for
+			  scripts.
+			- Without a terminal and none of the above: ambient CI credentials (GitHub
+			  Actions, GitLab CI, Buildkite, CircleCI, a Kubernetes projected token,
+			  $CHAINCTL_IDENTITY_TOKEN, in that order). If there are none the command fails
+			  rather than wait for a person who is not there.
+
+			The identity token is exchanged for a registry session (about an hour), cached
+			under your user cache directory. --identity chooses the registry identity when
+			the token matches several. Tokens are never printed.
+		`),
+		Example: cmdutil.Examples(`
+			# Log in in your browser
+			$ chainctl auth login --registry registry.example.com
+
+			# On a machine without a browser
+			$ chainctl auth login --headless
+
+			# In a script, with a token from elsewhere
+			$ get-token | chainctl auth login --identity-token - --identity ci-deploy
+		`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Headless && opts.IdentityToken != "" {
+				return cmdutil.FlagErrorf("--headless and --identity-token cannot be used together")
+			}
+			opts.Output = f.Globals.Output
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return loginRun(cmd.Context(), opts)
+		},
+	}
+	shared.AddRegistryFlag(cmd.Flags(), &opts.RegistryFlag)
+	cmd.Flags().BoolVar(&opts.Headless, "headless", false, "log in with a code on another device (device flow) instead of a local browser")
+	cmd.Flags().StringVar(&opts.IdentityToken, "identity-token", "", "log in with this identity `TOKEN`, @FILE to read it from a file, or - for stdin")
+	cmd.Flags().StringVar(&opts.Identity, "identity", "", "the registry identity `ID` to act as, when the token matches several")
+	return cmd
+}
+
+func loginRun(ctx context.Context, opts *LoginOptions) error {
+	reg, err := shared.ResolveRegistry(opts.RegistryFlag, opts.LookupEnv, opts.UserConfig)
+	if err != nil {
+		return err
+	}
+	m := session.Method{Identity: opts.Identity}
+	switch {
+	case opts.IdentityToken != "":
+		tok, err := readToken(opts.IdentityToken, opts.IO.In)
+		if err != nil {
+			return err
+		}
+		m.Kind, m.IDToken = session.IDToken, tok
+	case opts.Headless:
+		m.Kind = session.Device
+	case opts.IO.CanPrompt():
+		m.Kind = session.Browser
+	default:
+		m.Kind = session.Ambient
+	}
+	hc, err := opts.HTTPClient()
+	if err != nil {
+		return err
+	}
+	cache, err := opts.Cache()
+	if err != nil {
+		return err
+	}
+	sopts := []session.Option{
+		session.WithHTTPClient(hc), session.WithCache(cache),
+		session.WithLoginOptions(oidclogin.WithPrompter(prompter(opts.IO))),
+	}
+	if opts.OpenBrowser != nil {
+		sopts = append(sopts, session.WithLoginOptions(oidclogin.WithBrowserOpener(func(u string) error {
+			return opts.OpenBrowser(ctx, u)
+		})))
+	}
+	if opts.Ambient != nil {
+		sopts = append(sopts, session.WithAmbientEnv(opts.Ambient))
+	}
+	res, err := session.Login(ctx, reg.URL, m, sopts...)
+	if err != nil {
+		return mapError(err, reg)
+	}
+	return printResult(opts, res)
+}
+
+// readToken reads --identity-token: the token itself, @FILE, or - (stdin).
+func readToken(v string, stdin io.Reader) (string, error) {
+	var r io.Reader
+	switch {
+	case v == "-":
+		r = stdin
+	case strings.HasPrefix(v, "@"):
+		f, err := os.Open(v[1:])
+		if err != nil {
+			return "", fmt.Errorf("read identity token: %w", err)
+		}
+		defer f.Close()
+		r = f
+	default:
+		return strings.TrimSpace(v), nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxTokenInput+1))
+	if err != nil {
+		return "", fmt.Errorf("read identity token: %w", err)
+	}
+	if len(b) > maxTokenInput {
+		return "", fmt.Errorf("read identity token: larger than %d bytes", maxTokenInput)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", cmdutil.FlagErrorf("the identity token is empty")
+	}
+	return tok, nil
+}
+
+// prompter shows the browser URL or the device code on stderr.
+func prompter(ios *iostreams.IOStreams) oidclogin.Prompter {
+	st := ios.ErrStyles()
+	w := ios.ErrOut
+	return oidclogin.PrompterFuncs{
+		AuthURL: func(u string, openErr error) {
+			if openErr == nil {
+				fmt.Fprintf(w, "Opening your browser to log in. If it does not open, visit:\n\n  %s\n\n", u)
+				return
+			}
+			fmt.Fprintf(w, "No browser could be opened. Open this URL in a browser on this machine:\n\n  %s\n\n", u)
+			fmt.Fprintf(w, "%s on a machine without a browser, use %s instead\n", st.Faint("hint:"), st.Code("chainctl auth login --headless"))
+		},
+		Device: func(c oidclogin.DeviceCode) {
+			text := fmt.Sprintf("To log in, visit\n  %s\nand enter the code\n  %s", c.VerificationURI, c.UserCode)
+			if c.VerificationURIComplete != "" {
+				text += fmt.Sprintf("\n\nor open\n  %s", c.VerificationURIComplete)
+			}
+			if st.Enabled() {
+				box := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).Padding(0, 1)
+				fmt.Fprintln(w, box.Render(text))
+			} else {
+				fmt.Fprintln(w, text)
+			}
+			fmt.Fprintln(w, "Waiting for the login to be approved...")
+		},
+	}
+}
+
+// mapError turns login failures into the CLI's errors.
+func mapError(err error, reg session.Registry) error {
+	var oe *oidclogin.OAuthError
+	switch {
+	case errors.Is(err, ambient.ErrNone):
+		return &cmdutil.HintError{
+			Err:  errors.New("no terminal to log in on and no ambient credentials found"),
+			Hint: "run it in a terminal, or pass --headless or --identity-token",
+		}
+	case errors.Is(err, oidclogin.ErrIdentityRequired) && errors.As(err, &oe):
+		return &cmdutil.AuthError{Err: &cmdutil.HintError{Err: errors.New(oe.Description), Hint: "choose one with --identity ID"}}
+	case errors.Is(err, oidclogin.ErrInvalidGrant), errors.Is(err, oidclogin.ErrAccessDenied),
+		errors.Is(err, oidclogin.ErrInvalidIDToken), errors.Is(err, oidclogin.ErrExpiredToken),
+		errors.Is(err, oidclogin.ErrStateMismatch):
+		return &cmdutil.AuthError{Err: fmt.Errorf("log in to %s: %w", reg.Host, err)}
+	case errors.Is(err, oidclogin.ErrNoProvider):
+		return fmt.Errorf("log in to %s: %w", reg.Host, err)
+	}
+	return err
+}
+
+type loginJSON struct {
+	Registry string    `json:"registry"`
+	Identity string    `json:"identity,omitempty"`
+	Subject  string    `json:"subject,omitempty"`
+	Provider string    `json:"ambient_provider,omitempty"`
+	Expiry   time.Time `json:"expiry"`
+}
+
+func printResult(opts *LoginOptions, res *session.Result) error {
+	e := res.Entry
+	if opts.Output == cmdutil.OutputJSON {
+		return cmdutil.WriteJSON(opts.IO.Out, loginJSON{
+			Registry: res.Registry.Host, Identity: e.Identity, Subject: res.Subject,
+			Provider: res.Provider, Expiry: e.Expiry.UTC(),
+		})
+	}
+	st := opts.IO.OutStyles()
+	who := res.Subject
+	if who == "" {
+		who = "(unknown subject)"
+	}
+	if res.Provider != "" {
+		who += " via " + res.Provider
+	}
+	ident := e.Identity
+	if ident == "" {
+		ident = "(not named by the registry)"
+	}
+	_, err := fmt.Fprintf(opts.IO.Out, "%s Logged in to %s as %s, identity %s, until %s\n",
+		st.Success("✓"), st.Bold(res.Registry.Host), who, st.Bold(ident), e.Expiry.Local().Format(time.RFC1123))
+	return err
+}

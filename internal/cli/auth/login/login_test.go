@@ -1,0 +1,190 @@
+package login
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/oidc/ambient"
+	"github.com/chainctl/chainctl/internal/session/sessiontest"
+	"github.com/chainctl/chainctl/internal/tokencache"
+)
+
+func TestNewCmdLogin(t *testing.T) {
+	tests := []struct {
+		name        string
+		args        []string
+		want        LoginOptions
+		wantFlagErr bool
+	}{
+		{name: "defaults", args: nil},
+		{name: "all flags", args: []string{"--registry", "r.test", "--headless", "--identity", "ci"},
+			want: LoginOptions{RegistryFlag: "r.test", Headless: true, Identity: "ci"}},
+		{name: "identity token", args: []string{"--identity-token", "-"}, want: LoginOptions{IdentityToken: "-"}},
+		{name: "headless with token", args: []string{"--headless", "--identity-token", "x"}, wantFlagErr: true},
+		{name: "positional", args: []string{"extra"}, wantFlagErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, _, _, _ := iostreams.Test()
+			f := &cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{Output: cmdutil.OutputTable}}
+			var got *LoginOptions
+			cmd := NewCmdLogin(f, func(_ context.Context, o *LoginOptions) error { got = o; return nil })
+			cmd.SetArgs(tt.args)
+			cmd.SetOut(ios.Out)
+			cmd.SetErr(ios.ErrOut)
+			cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.FlagError{Err: err} })
+			err := cmd.Execute()
+			if tt.wantFlagErr {
+				if err == nil {
+					t.Fatalf("Execute(%q) = nil, want an error", tt.args)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Execute(%q) = %v", tt.args, err)
+			}
+			if got.RegistryFlag != tt.want.RegistryFlag || got.Headless != tt.want.Headless ||
+				got.Identity != tt.want.Identity || got.IdentityToken != tt.want.IdentityToken {
+				t.Errorf("options = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func Test_loginRun(t *testing.T) {
+	tests := []struct {
+		name      string
+		opts      LoginOptions
+		tty       bool
+		stdin     string
+		env       sessiontest.Env
+		wantErr   string
+		wantAuth  bool
+		wantOut   []string
+		wantJSON  bool
+		exchanges int
+	}{
+		{
+			name:      "identity token from stdin",
+			opts:      LoginOptions{IdentityToken: "-"},
+			stdin:     sessiontest.IDToken("alice") + "\n",
+			wantOut:   []string{"Logged in to registry.test as alice", "identity dev-user"},
+			exchanges: 1,
+		},
+		{
+			name:      "identity token json",
+			opts:      LoginOptions{IdentityToken: sessiontest.IDToken("alice"), Identity: "deploy", Output: cmdutil.OutputJSON},
+			wantJSON:  true,
+			exchanges: 1,
+		},
+		{
+			name:      "no tty uses ambient",
+			env:       sessiontest.Env{ambient.EnvIdentityToken: sessiontest.IDToken("ci-job")},
+			wantOut:   []string{"ci-job via identity-token"},
+			exchanges: 1,
+		},
+		{
+			name:    "no tty and no ambient",
+			env:     sessiontest.Env{},
+			wantErr: "no terminal",
+		},
+		{
+			name:      "refused token is an auth error",
+			opts:      LoginOptions{IdentityToken: "x.y.z"},
+			wantErr:   "invalid_grant",
+			wantAuth:  true,
+			exchanges: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, stdin, stdout, stderr := iostreams.Test()
+			ios.SetStdinTTY(tt.tty)
+			ios.SetStdoutTTY(tt.tty)
+			stdin.WriteString(tt.stdin)
+			reg := sessiontest.New(t)
+			if tt.wantAuth {
+				reg.ExchangeStatus, reg.ExchangeBody = 400, `{"error":"invalid_grant","error_description":"no identity accepts this token"}`
+			}
+			cache, err := tokencache.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := tt.opts
+			opts.IO = ios
+			opts.HTTPClient = reg.HTTPClient
+			opts.Cache = func() (*tokencache.Cache, error) { return cache, nil }
+			opts.UserConfig = func() (config.User, error) { return config.User{Registry: sessiontest.Host}, nil }
+			opts.Ambient = tt.env
+			if opts.Ambient == nil {
+				opts.Ambient = sessiontest.Env{}
+			}
+			err = loginRun(context.Background(), &opts)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("loginRun() = %v, want error containing %q", err, tt.wantErr)
+				}
+				var ae *cmdutil.AuthError
+				if errors.As(err, &ae) != tt.wantAuth {
+					t.Errorf("loginRun() = %T, want AuthError %v", err, tt.wantAuth)
+				}
+			} else if err != nil {
+				t.Fatalf("loginRun() = %v", err)
+			}
+			if reg.Exchanges != tt.exchanges {
+				t.Errorf("exchanges = %d, want %d", reg.Exchanges, tt.exchanges)
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("stdout = %q, want it to contain %q", stdout, w)
+				}
+			}
+			if tt.wantJSON {
+				var got loginJSON
+				if err := json.Unmarshal(stdout.Bytes(), &got); err != nil || got.Identity != "deploy" || got.Subject != "alice" || got.Registry != sessiontest.Host {
+					t.Errorf("json = %s, %v", stdout, err)
+				}
+			}
+			for _, out := range []string{stdout.String(), stderr.String()} {
+				if strings.Contains(out, sessiontest.SessionToken) {
+					t.Errorf("output leaks the session token: %q", out)
+				}
+			}
+		})
+	}
+}
+
+func TestReadToken(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tok")
+	if err := os.WriteFile(path, []byte(" a.b.c \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, in, stdin, want string
+		wantErr               bool
+	}{
+		{name: "literal", in: "a.b.c", want: "a.b.c"},
+		{name: "file", in: "@" + path, want: "a.b.c"},
+		{name: "stdin", in: "-", stdin: "a.b.c\n", want: "a.b.c"},
+		{name: "empty stdin", in: "-", wantErr: true},
+		{name: "missing file", in: "@" + path + ".nope", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := readToken(tt.in, strings.NewReader(tt.stdin))
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("readToken(%q) = %q, %v, want %q, error %v", tt.in, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}

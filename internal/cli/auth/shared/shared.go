@@ -1,0 +1,94 @@
+// Package shared is what the `chainctl auth` commands share: which
+// registry a command talks to, the token cache, and opening a browser.
+package shared
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/session"
+	"github.com/chainctl/chainctl/internal/tokencache"
+)
+
+// EnvRegistry overrides the configured default registry.
+const EnvRegistry = "CHAINCTL_REGISTRY"
+
+// AddRegistryFlag registers --registry on fs.
+func AddRegistryFlag(fs *pflag.FlagSet, p *string) {
+	fs.StringVar(p, "registry", "", "registry `HOST[:PORT]` or URL (default $"+EnvRegistry+", then `chainctl config get registry`)")
+}
+
+// ResolveRegistry picks the registry: flag, else $CHAINCTL_REGISTRY, else
+// the user configuration's registry. It is normalised by
+// session.ParseRegistry.
+func ResolveRegistry(flag string, lookupEnv func(string) (string, bool), userConfig func() (config.User, error)) (session.Registry, error) {
+	s := strings.TrimSpace(flag)
+	if s == "" && lookupEnv != nil {
+		if v, ok := lookupEnv(EnvRegistry); ok {
+			s = strings.TrimSpace(v)
+		}
+	}
+	if s == "" && userConfig != nil {
+		u, err := userConfig()
+		if err != nil {
+			return session.Registry{}, err
+		}
+		s = u.Registry
+	}
+	if s == "" {
+		return session.Registry{}, &cmdutil.HintError{
+			Err:  errors.New("no registry given"),
+			Hint: "pass --registry HOST, set " + EnvRegistry + ", or run `chainctl config set registry HOST`",
+		}
+	}
+	reg, err := session.ParseRegistry(s)
+	if err != nil {
+		return session.Registry{}, cmdutil.FlagErrorf("%v", err)
+	}
+	return reg, nil
+}
+
+// UserConfig loads the user configuration file from its default place.
+func UserConfig() (config.User, error) {
+	path, err := config.UserConfigPath()
+	if err != nil {
+		return config.User{}, err
+	}
+	return config.LoadUser(path)
+}
+
+// Cache opens the token cache in its default directory.
+func Cache() (*tokencache.Cache, error) {
+	dir, err := tokencache.DefaultDir()
+	if err != nil {
+		return nil, err
+	}
+	return tokencache.Open(dir)
+}
+
+// OpenBrowser asks the desktop to open url, best effort: xdg-open on
+// Linux and BSDs (only with a display), open on macOS, rundll32 on
+// Windows. The caller prints the URL whatever happens.
+func OpenBrowser(ctx context.Context, url string) error {
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		cmd = exec.CommandContext(ctx, "open", url)
+	case "windows":
+		cmd = exec.CommandContext(ctx, "rundll32", "url.dll,FileProtocolHandler", url)
+	default:
+		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+			return errors.New("no display to open a browser on")
+		}
+		cmd = exec.CommandContext(ctx, "xdg-open", url)
+	}
+	return cmd.Run()
+}

@@ -1,0 +1,142 @@
+// Package status is the `chainctl auth status` command.
+package status
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chainctl/chainctl/internal/cli/auth/shared"
+	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/tokencache"
+)
+
+// StatusOptions are the inputs of `chainctl auth status`.
+type StatusOptions struct {
+	IO         *iostreams.IOStreams
+	Cache      func() (*tokencache.Cache, error)
+	UserConfig func() (config.User, error)
+	LookupEnv  func(string) (string, bool)
+	Now        func() time.Time
+	Output     cmdutil.OutputFormat
+
+	RegistryFlag string
+}
+
+// NewCmdStatus returns `chainctl auth status`. runF replaces statusRun in tests.
+func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
+	opts := &StatusOptions{IO: f.IOStreams, LookupEnv: f.LookupEnv, Cache: shared.Cache, UserConfig: shared.UserConfig, Now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show whether you are logged in to a registry",
+		Long: cmdutil.Heredoc(`
+			Show the cached session of a registry: the identity it acts as and when it
+			expires. It reads only the local cache and makes no network request.
+
+			Exit status: 0 when a session that has not expired is cached, 1 otherwise (also
+			with -o json, whose "logged_in" field says the same).
+		`),
+		Example: cmdutil.Examples(`
+			$ chainctl auth status --registry registry.example.com
+			$ chainctl auth status -o json
+		`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Output = f.Globals.Output
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return statusRun(cmd.Context(), opts)
+		},
+	}
+	shared.AddRegistryFlag(cmd.Flags(), &opts.RegistryFlag)
+	return cmd
+}
+
+type statusJSON struct {
+	Registry  string     `json:"registry"`
+	LoggedIn  bool       `json:"logged_in"`
+	Kind      string     `json:"kind,omitempty"`
+	Identity  string     `json:"identity,omitempty"`
+	Username  string     `json:"username,omitempty"`
+	Expiry    *time.Time `json:"expiry,omitempty"`
+	ExpiresIn int64      `json:"expires_in_seconds,omitempty"`
+}
+
+func statusRun(_ context.Context, opts *StatusOptions) error {
+	reg, err := shared.ResolveRegistry(opts.RegistryFlag, opts.LookupEnv, opts.UserConfig)
+	if err != nil {
+		return err
+	}
+	cache, err := opts.Cache()
+	if err != nil {
+		return err
+	}
+	now := opts.Now()
+	e, err := cache.Get(reg.Host)
+	if err != nil && !errors.Is(err, tokencache.ErrNotFound) && !errors.Is(err, tokencache.ErrCorrupt) {
+		return err
+	}
+	found := err == nil
+	ok := found && e.UsableAt(now, 0)
+	out := statusJSON{Registry: reg.Host, LoggedIn: ok}
+	if found {
+		out.Kind, out.Identity, out.Username = e.Kind, e.Identity, e.Username
+		if !e.Expiry.IsZero() {
+			exp := e.Expiry.UTC()
+			out.Expiry = &exp
+			if ok {
+				out.ExpiresIn = int64(e.Expiry.Sub(now).Seconds())
+			}
+		}
+	}
+	if opts.Output == cmdutil.OutputJSON {
+		if err := cmdutil.WriteJSON(opts.IO.Out, out); err != nil {
+			return err
+		}
+	} else if err := printTable(opts, out, found, now); err != nil {
+		return err
+	}
+	if !ok {
+		return cmdutil.ErrSilent
+	}
+	return nil
+}
+
+func printTable(opts *StatusOptions, s statusJSON, found bool, now time.Time) error {
+	st := opts.IO.OutStyles()
+	w := opts.IO.Out
+	switch {
+	case !found:
+		_, err := fmt.Fprintf(w, "%s Not logged in to %s\n", st.Error("X"), st.Bold(s.Registry))
+		return err
+	case !s.LoggedIn:
+		fmt.Fprintf(w, "%s Session for %s has expired", st.Error("X"), st.Bold(s.Registry))
+		if s.Expiry != nil {
+			fmt.Fprintf(w, " (at %s)", s.Expiry.Local().Format(time.RFC1123))
+		}
+		_, err := fmt.Fprintln(w)
+		return err
+	}
+	fmt.Fprintf(w, "%s Logged in to %s\n", st.Success("✓"), st.Bold(s.Registry))
+	if s.Identity != "" {
+		fmt.Fprintf(w, "  Identity: %s\n", s.Identity)
+	}
+	if s.Kind == tokencache.KindStored {
+		fmt.Fprintf(w, "  Credential: stored by a docker/oras login")
+		if s.Username != "" {
+			fmt.Fprintf(w, " (user %s)", s.Username)
+		}
+		fmt.Fprintln(w)
+	}
+	if s.Expiry != nil {
+		left := s.Expiry.Sub(now).Round(time.Second)
+		fmt.Fprintf(w, "  Expires:  %s (in %s)\n", s.Expiry.Local().Format(time.RFC1123), left)
+	}
+	return nil
+}

@@ -1,0 +1,101 @@
+package status
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/tokencache"
+)
+
+func TestNewCmdStatus(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	f := &cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{Output: cmdutil.OutputJSON}}
+	var got *StatusOptions
+	cmd := NewCmdStatus(f, func(_ context.Context, o *StatusOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"--registry", "r.test"})
+	cmd.SetOut(ios.Out)
+	cmd.SetErr(ios.ErrOut)
+	if err := cmd.Execute(); err != nil {
+		t.Fatalf("Execute() = %v", err)
+	}
+	if got.RegistryFlag != "r.test" || got.Output != cmdutil.OutputJSON {
+		t.Errorf("options = %+v", got)
+	}
+	cmd = NewCmdStatus(f, func(context.Context, *StatusOptions) error { return nil })
+	cmd.SetArgs([]string{"extra"})
+	cmd.SetOut(ios.Out)
+	cmd.SetErr(ios.ErrOut)
+	if err := cmd.Execute(); err == nil {
+		t.Error("Execute(extra) = nil, want an error")
+	}
+}
+
+func Test_statusRun(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tests := []struct {
+		name    string
+		entry   *tokencache.Entry
+		json    bool
+		wantOK  bool
+		wantOut []string
+	}{
+		{name: "logged in", entry: &tokencache.Entry{Kind: tokencache.KindSession, Token: "secret-t", Identity: "dev", Expiry: now.Add(time.Hour)},
+			wantOK: true, wantOut: []string{"Logged in to registry.test", "Identity: dev", "in 1h0m0s"}},
+		{name: "json", json: true, entry: &tokencache.Entry{Kind: tokencache.KindSession, Token: "secret-t", Identity: "dev", Expiry: now.Add(time.Hour)},
+			wantOK: true, wantOut: []string{`"logged_in": true`, `"expires_in_seconds": 3600`}},
+		{name: "expired", entry: &tokencache.Entry{Kind: tokencache.KindSession, Token: "secret-t", Expiry: now.Add(-time.Minute)},
+			wantOut: []string{"has expired"}},
+		{name: "none", wantOut: []string{"Not logged in to registry.test"}},
+		{name: "none json", json: true, wantOut: []string{`"logged_in": false`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, _, stdout, _ := iostreams.Test()
+			cache, err := tokencache.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.entry != nil {
+				if err := cache.Put("registry.test", *tt.entry); err != nil {
+					t.Fatal(err)
+				}
+			}
+			opts := &StatusOptions{
+				IO: ios, Now: func() time.Time { return now },
+				Cache:      func() (*tokencache.Cache, error) { return cache, nil },
+				UserConfig: func() (config.User, error) { return config.User{Registry: "registry.test"}, nil },
+			}
+			if tt.json {
+				opts.Output = cmdutil.OutputJSON
+			}
+			err = statusRun(context.Background(), opts)
+			if tt.wantOK && err != nil {
+				t.Fatalf("statusRun() = %v, want nil", err)
+			}
+			if !tt.wantOK && !errors.Is(err, cmdutil.ErrSilent) {
+				t.Fatalf("statusRun() = %v, want ErrSilent (exit 1)", err)
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("stdout = %q, want %q", stdout, w)
+				}
+			}
+			if strings.Contains(stdout.String(), "secret-t") {
+				t.Errorf("stdout leaks the token: %q", stdout)
+			}
+			if tt.json {
+				var v map[string]any
+				if err := json.Unmarshal(stdout.Bytes(), &v); err != nil {
+					t.Errorf("stdout is not JSON: %v", err)
+				}
+			}
+		})
+	}
+}

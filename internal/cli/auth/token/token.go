@@ -1,0 +1,117 @@
+// Package token is the `chainctl auth token` command.
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chainctl/chainctl/internal/cli/auth/shared"
+	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/oidc/ambient"
+	"github.com/chainctl/chainctl/internal/session"
+	"github.com/chainctl/chainctl/internal/tokencache"
+)
+
+// TokenOptions are the inputs of `chainctl auth token`.
+type TokenOptions struct {
+	IO         *iostreams.IOStreams
+	HTTPClient func() (*http.Client, error)
+	Cache      func() (*tokencache.Cache, error)
+	UserConfig func() (config.User, error)
+	LookupEnv  func(string) (string, bool)
+	// Ambient is where ambient credentials are looked for (nil: the OS).
+	Ambient ambient.Env
+
+	RegistryFlag string
+	Scopes       []string
+}
+
+// NewCmdToken returns `chainctl auth token`. runF replaces tokenRun in tests.
+func NewCmdToken(f *cmdutil.Factory, runF func(context.Context, *TokenOptions) error) *cobra.Command {
+	opts := &TokenOptions{IO: f.IOStreams, HTTPClient: f.HTTPClient, LookupEnv: f.LookupEnv, Cache: shared.Cache, UserConfig: shared.UserConfig}
+	cmd := &cobra.Command{
+		Use:   "token",
+		Short: "Print a session or access token, for scripts",
+		Long: cmdutil.Heredoc(`
+			Print the session token of a registry on standard output, and nothing else.
+			The session comes from the cache when it has at least five minutes left, else
+			from ambient CI credentials; otherwise the command fails with exit status 4
+			and asks you to log in.
+
+			With --scope it prints instead an access token for those scopes from the
+			registry's token endpoint, usable as "Authorization: Bearer" on /v2/ routes.
+			A scope is repository:NAME:ACTIONS with ACTIONS a comma-separated list of pull,
+			push and delete. Repeat --scope for several.
+
+			The token is a secret: do not paste it into logs or tickets.
+		`),
+		Example: cmdutil.Examples(`
+			$ chainctl auth token --registry registry.example.com
+			$ curl -H "Authorization: Bearer $(chainctl auth token --scope repository:acme/app:pull)" \
+			    https://registry.example.com/v2/acme/app/tags/list
+		`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, s := range opts.Scopes {
+				if parts := strings.Split(s, ":"); len(parts) < 3 || parts[0] == "" || parts[len(parts)-1] == "" {
+					return cmdutil.FlagErrorf("invalid --scope %q: want TYPE:NAME:ACTIONS, such as repository:acme/app:pull,push", s)
+				}
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return tokenRun(cmd.Context(), opts)
+		},
+	}
+	shared.AddRegistryFlag(cmd.Flags(), &opts.RegistryFlag)
+	cmd.Flags().StringArrayVar(&opts.Scopes, "scope", nil, "print an access token for `SCOPE` (repository:NAME:pull,push) instead of the session token")
+	return cmd
+}
+
+func tokenRun(ctx context.Context, opts *TokenOptions) error {
+	reg, err := shared.ResolveRegistry(opts.RegistryFlag, opts.LookupEnv, opts.UserConfig)
+	if err != nil {
+		return err
+	}
+	hc, err := opts.HTTPClient()
+	if err != nil {
+		return err
+	}
+	cache, err := opts.Cache()
+	if err != nil {
+		return err
+	}
+	sopts := []session.Option{session.WithHTTPClient(hc), session.WithCache(cache)}
+	if opts.Ambient != nil {
+		sopts = append(sopts, session.WithAmbientEnv(opts.Ambient))
+	}
+	e, err := session.Resolve(ctx, reg.URL, sopts...)
+	if errors.Is(err, session.ErrLoginRequired) {
+		return &cmdutil.AuthError{Err: &cmdutil.HintError{
+			Err:  fmt.Errorf("not logged in to %s", reg.Host),
+			Hint: "run `chainctl auth login --registry " + reg.Host + "`",
+		}}
+	}
+	if err != nil {
+		return err
+	}
+	tok := e.Token
+	if len(opts.Scopes) > 0 {
+		tok, _, err = session.AccessToken(ctx, reg.URL, e, opts.Scopes, session.WithHTTPClient(hc))
+		if errors.Is(err, session.ErrUnauthorized) {
+			return &cmdutil.AuthError{Err: &cmdutil.HintError{Err: err, Hint: "run `chainctl auth login --registry " + reg.Host + "`"}}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	_, err = fmt.Fprintln(opts.IO.Out, tok)
+	return err
+}

@@ -1,0 +1,102 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// User is the client's configuration file, UserConfigPath: settings of the
+// person running chainctl, not of a registry server.
+type User struct {
+	// Registry is the default registry of `chainctl auth` commands, as
+	// HOST[:PORT] or http(s)://HOST[:PORT].
+	Registry string `yaml:"registry,omitempty"`
+}
+
+// UserKeyRegistry is the name of User.Registry in the file and in
+// `chainctl config get|set`.
+const UserKeyRegistry = "registry"
+
+// UserKeys lists the keys of the user configuration file.
+var UserKeys = []string{UserKeyRegistry}
+
+// UserConfigPath is os.UserConfigDir()/chainctl/config.yaml.
+func UserConfigPath() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("user configuration directory: %w", err)
+	}
+	return filepath.Join(dir, "chainctl", "config.yaml"), nil
+}
+
+// LoadUser reads the user configuration file at path. A missing file is
+// the zero User; an unknown key is an error.
+func LoadUser(path string) (User, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return User{}, nil
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("read user configuration: %w", err)
+	}
+	if len(b) > maxFileSize {
+		return User{}, fmt.Errorf("user configuration %s: larger than %d bytes", path, maxFileSize)
+	}
+	var u User
+	if len(bytes.TrimSpace(b)) == 0 {
+		return u, nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&u); err != nil {
+		return User{}, fmt.Errorf("user configuration %s: %w", path, err)
+	}
+	return u, nil
+}
+
+// SaveUser writes u to path atomically (a temp file in the same directory,
+// fsynced, mode 0600, renamed into place), creating the directory with
+// mode 0700 when missing.
+func SaveUser(path string, u User) (err error) {
+	data, err := yaml.Marshal(u)
+	if err != nil {
+		return fmt.Errorf("encode user configuration: %w", err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("write user configuration: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".config-*.yaml")
+	if err != nil {
+		return fmt.Errorf("write user configuration: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
+		return fmt.Errorf("write user configuration: %w", err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("write user configuration: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("write user configuration: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write user configuration: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write user configuration: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,210 @@
+package credhelper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chainctl/chainctl/internal/tokencache"
+)
+
+// SessionUsername is the username "get" gives with a session token: the
+// registry's token endpoint ignores it and takes the secret as the token.
+const SessionUsername = "_token"
+
+// ServerHost turns a ServerURL as docker and oras pass it — "127.0.0.1:5000",
+// "registry.example.com", "https://registry.example.com",
+// "https://index.docker.io/v1/" — into the host[:port] the token cache is
+// keyed by, lower-cased. Any path is dropped. It returns ErrNotFound for
+// anything that is not a registry host, with or without an http(s) scheme,
+// so that "get" on garbage answers as for an unknown host.
+func ServerHost(serverURL string) (string, error) {
+	s := strings.TrimSpace(serverURL)
+	if strings.Contains(s, "://") {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil ||
+			u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return "", ErrNotFound
+		}
+		s = u.Host
+	} else if i := strings.IndexByte(s, '/'); i >= 0 {
+		s = s[:i]
+	}
+	if s == "" || strings.ContainsAny(s, "@?#%\\ \t\r\n") {
+		return "", ErrNotFound
+	}
+	// The cache itself checks the host in full (labels, ports, IPv6); see
+	// tokencache.ErrInvalidHost, which Cache maps to ErrNotFound.
+	return strings.ToLower(s), nil
+}
+
+// Cache is a Source and a Store on the token cache: "store" keeps a
+// tokencache.KindStored entry, "get" answers from a usable stored or
+// session entry, "erase" and "list" see stored entries only (a session
+// belongs to `chainctl auth login` and `logout`). It never goes to the
+// network.
+type Cache struct {
+	open    func() (*tokencache.Cache, error)
+	minLife time.Duration
+	now     func() time.Time
+
+	once  sync.Once
+	cache *tokencache.Cache
+	err   error
+}
+
+var (
+	_ Source = (*Cache)(nil)
+	_ Store  = (*Cache)(nil)
+)
+
+// CacheOption configures a Cache.
+type CacheOption func(*Cache)
+
+// WithMinLife sets how much life a session token must have left to be
+// handed out (default tokencache.DefaultMinLife).
+func WithMinLife(d time.Duration) CacheOption { return func(c *Cache) { c.minLife = d } }
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) CacheOption { return func(c *Cache) { c.now = now } }
+
+// NewCache returns a Cache on the token cache open returns. open is called
+// at most once, when an action first needs the cache, so "version" and
+// usage errors never touch the disk.
+func NewCache(open func() (*tokencache.Cache, error), opts ...CacheOption) *Cache {
+	c := &Cache{open: open, minLife: tokencache.DefaultMinLife, now: time.Now}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// OpenDefault opens the token cache in tokencache.DefaultDir.
+func OpenDefault() (*tokencache.Cache, error) {
+	dir, err := tokencache.DefaultDir()
+	if err != nil {
+		return nil, err
+	}
+	return tokencache.Open(dir)
+}
+
+// New returns the helper chainctl runs as docker-credential-chainctl and
+// as `chainctl auth credential-helper`: every action on the token cache
+// open returns.
+func New(version string, open func() (*tokencache.Cache, error)) *Helper {
+	c := NewCache(open)
+	return &Helper{Source: c, Store: c, Version: version}
+}
+
+func (c *Cache) tokens() (*tokencache.Cache, error) {
+	c.once.Do(func() { c.cache, c.err = c.open() })
+	return c.cache, c.err
+}
+
+// Get implements Source.
+func (c *Cache) Get(_ context.Context, serverURL string) (string, string, error) {
+	host, err := ServerHost(serverURL)
+	if err != nil {
+		return "", "", err
+	}
+	tc, err := c.tokens()
+	if err != nil {
+		return "", "", err
+	}
+	e, err := tc.Get(host)
+	if errors.Is(err, tokencache.ErrNotFound) || errors.Is(err, tokencache.ErrInvalidHost) {
+		return "", "", ErrNotFound
+	}
+	if err != nil {
+		return "", "", err
+	}
+	if !e.UsableAt(c.now(), c.minLife) {
+		if e.Kind == tokencache.KindStored {
+			return "", "", fmt.Errorf("the credentials stored for %s have expired; log in again with `docker login %s`", host, host)
+		}
+		return "", "", fmt.Errorf("the session for %s has expired; run `chainctl auth login --registry %s`", host, host)
+	}
+	if e.Kind == tokencache.KindSession {
+		return SessionUsername, e.Token, nil
+	}
+	return e.Username, e.Token, nil
+}
+
+// Store implements Store. It replaces any entry for the host, a session
+// included: the user asked docker to use these credentials there.
+func (c *Cache) Store(ctx context.Context, cr Credentials) error {
+	host, err := ServerHost(cr.ServerURL)
+	if err != nil {
+		return fmt.Errorf("store credentials: %q is not a registry host", cr.ServerURL)
+	}
+	tc, err := c.tokens()
+	if err != nil {
+		return err
+	}
+	e := tokencache.Entry{
+		Kind:     tokencache.KindStored,
+		Token:    cr.Secret,
+		Username: cr.Username,
+		Issued:   c.now().UTC(),
+	}
+	// Under the host lock, so a store never interleaves with a session
+	// refresh for the same host.
+	err = tc.WithLock(ctx, host, func() error { return tc.Put(host, e) })
+	if errors.Is(err, tokencache.ErrInvalidHost) {
+		return fmt.Errorf("store credentials: %q is not a registry host", cr.ServerURL)
+	}
+	return err
+}
+
+// Erase implements Store. Only a stored entry is erased; a session is
+// left for `chainctl auth logout`.
+func (c *Cache) Erase(ctx context.Context, serverURL string) error {
+	host, err := ServerHost(serverURL)
+	if err != nil {
+		return nil // nothing can be stored for it
+	}
+	tc, err := c.tokens()
+	if err != nil {
+		return err
+	}
+	err = tc.WithLock(ctx, host, func() error {
+		e, err := tc.Get(host)
+		if errors.Is(err, tokencache.ErrNotFound) {
+			return nil
+		}
+		// A corrupt entry is erased too: it is what docker logout is for.
+		if err == nil && e.Kind != tokencache.KindStored {
+			return nil
+		}
+		return tc.Delete(host)
+	})
+	if errors.Is(err, tokencache.ErrInvalidHost) {
+		return nil
+	}
+	return err
+}
+
+// List implements Store: stored entries only, keyed by host.
+func (c *Cache) List(context.Context) (map[string]string, error) {
+	tc, err := c.tokens()
+	if err != nil {
+		return nil, err
+	}
+	hosts, err := tc.List()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, h := range hosts {
+		e, err := tc.Get(h)
+		if err != nil || e.Kind != tokencache.KindStored {
+			continue // gone meanwhile, corrupt, or a session
+		}
+		out[h] = e.Username
+	}
+	return out, nil
+}
