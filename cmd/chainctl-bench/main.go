@@ -46,6 +46,7 @@ type options struct {
 	rounds       int
 	quick        bool
 	markdown     bool
+	helperCalls  int
 	workdir      string
 	timeout      time.Duration
 }
@@ -63,6 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&targets, "targets", targetChainctl+","+targetDistribution, "comma-separated registries to run against")
 	fs.BoolVar(&o.quick, "quick", false, "smoke run: 8 MiB blobs in 1 MiB chunks, 5 images, 50 tags, 1s phases")
 	fs.BoolVar(&o.markdown, "markdown", false, "print the table as markdown, for docs/performance.md")
+	fs.IntVar(&o.helperCalls, "helper-calls", 200, "time this many `docker-credential-chainctl get` calls from a warm cache against an empty Go program (0: skip)")
 	fs.StringVar(&extra, "chainctl-args", "", "extra space-separated `arguments` for chainctl registry serve")
 	fs.StringVar(&o.workdir, "workdir", "", "`directory` for the registries' data (default the system temp dir)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "abort the whole run after this long")
@@ -322,12 +324,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rep.add(t.name, "rss", outcome{values: map[string]float64{"rss": mib(rss)}, cpu: -1})
 	}
 
+	var helper *helperTiming
+	if o.helperCalls > 0 && slices.Contains(o.targets, targetChainctl) {
+		fmt.Fprintf(stderr, "helper   docker-credential-chainctl get × %d ", o.helperCalls)
+		bin, err := filepath.Abs(o.chainctl)
+		if err != nil {
+			return err
+		}
+		if helper, err = measureHelper(ctx, bin, filepath.Join(dir, "helper"), o.helperCalls); err != nil {
+			fmt.Fprintln(stderr, "failed")
+			return err
+		}
+		fmt.Fprintf(stderr, "%v vs %v\n", helper.helper, helper.noop)
+	}
+
 	fmt.Fprintln(stdout, machineLine(targets, o.rounds))
 	fmt.Fprintln(stdout)
 	if o.markdown {
-		return rep.writeMarkdown(stdout)
+		err = rep.writeMarkdown(stdout)
+	} else {
+		err = rep.writeText(stdout)
 	}
-	return rep.writeText(stdout)
+	if helper != nil && err == nil {
+		helper.write(stdout, o.markdown)
+	}
+	return err
 }
 
 // summary is the progress line for one workload against one target.
