@@ -42,6 +42,7 @@ type LoginOptions struct {
 
 	RegistryFlag  string
 	Headless      bool
+	Browser       bool   // the browser flow even without a terminal
 	IdentityToken string // TOKEN, @FILE or -
 	Identity      string
 }
@@ -63,7 +64,9 @@ func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) e
 
 			- By default, on a terminal: in your browser (authorization code with PKCE and
 			  a loopback redirect). The URL is always printed too; if no browser opens, copy
-			  it into one.
+			  it into one. --browser chooses this flow even without a terminal.
+			  $CHAINCTL_BROWSER, when set, is the command that opens the URL (it gets the
+			  URL as its last argument), instead of the desktop's default browser.
 			- --headless: the device flow. A code and a URL are shown; approve the login on
 			  any device, then the command finishes on its own.
 			- --identity-token TOKEN, @FILE or - (stdin): a token you already have, for
@@ -89,8 +92,14 @@ func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) e
 		`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.Headless && opts.IdentityToken != "" {
-				return cmdutil.FlagErrorf("--headless and --identity-token cannot be used together")
+			n := 0
+			for _, set := range []bool{opts.Headless, opts.Browser, opts.IdentityToken != ""} {
+				if set {
+					n++
+				}
+			}
+			if n > 1 {
+				return cmdutil.FlagErrorf("only one of --headless, --browser and --identity-token can be used")
 			}
 			opts.Output = f.Globals.Output
 			if runF != nil {
@@ -101,6 +110,7 @@ func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) e
 	}
 	shared.AddRegistryFlag(cmd.Flags(), &opts.RegistryFlag)
 	cmd.Flags().BoolVar(&opts.Headless, "headless", false, "log in with a code on another device (device flow) instead of a local browser")
+	cmd.Flags().BoolVar(&opts.Browser, "browser", false, "log in in a browser on this machine even without a terminal")
 	cmd.Flags().StringVar(&opts.IdentityToken, "identity-token", "", "log in with this identity `TOKEN`, @FILE to read it from a file, or - for stdin")
 	cmd.Flags().StringVar(&opts.Identity, "identity", "", "the registry identity `ID` to act as, when the token matches several")
 	return cmd
@@ -111,20 +121,9 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 	if err != nil {
 		return err
 	}
-	m := session.Method{Identity: opts.Identity}
-	switch {
-	case opts.IdentityToken != "":
-		tok, err := readToken(opts.IdentityToken, opts.IO.In)
-		if err != nil {
-			return err
-		}
-		m.Kind, m.IDToken = session.IDToken, tok
-	case opts.Headless:
-		m.Kind = session.Device
-	case opts.IO.CanPrompt():
-		m.Kind = session.Browser
-	default:
-		m.Kind = session.Ambient
+	m, err := loginMethod(opts)
+	if err != nil {
+		return err
 	}
 	hc, err := opts.HTTPClient()
 	if err != nil {
@@ -151,6 +150,28 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 		return mapError(err, reg)
 	}
 	return printResult(opts, res)
+}
+
+// loginMethod picks how the identity token is obtained: a given token,
+// the device flow, the browser (asked for, or on a terminal), else ambient
+// credentials.
+func loginMethod(opts *LoginOptions) (session.Method, error) {
+	m := session.Method{Identity: opts.Identity}
+	switch {
+	case opts.IdentityToken != "":
+		tok, err := readToken(opts.IdentityToken, opts.IO.In)
+		if err != nil {
+			return m, err
+		}
+		m.Kind, m.IDToken = session.IDToken, tok
+	case opts.Headless:
+		m.Kind = session.Device
+	case opts.Browser, opts.IO.CanPrompt():
+		m.Kind = session.Browser
+	default:
+		m.Kind = session.Ambient
+	}
+	return m, nil
 }
 
 // readToken reads --identity-token: the token itself, @FILE, or - (stdin).

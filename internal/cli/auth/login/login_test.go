@@ -15,6 +15,7 @@ import (
 	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/iostreams"
 	"github.com/chainctl/chainctl/internal/oidc/ambient"
+	"github.com/chainctl/chainctl/internal/session"
 	"github.com/chainctl/chainctl/internal/session/sessiontest"
 	"github.com/chainctl/chainctl/internal/tokencache"
 )
@@ -30,7 +31,10 @@ func TestNewCmdLogin(t *testing.T) {
 		{name: "all flags", args: []string{"--registry", "r.test", "--headless", "--identity", "ci"},
 			want: LoginOptions{RegistryFlag: "r.test", Headless: true, Identity: "ci"}},
 		{name: "identity token", args: []string{"--identity-token", "-"}, want: LoginOptions{IdentityToken: "-"}},
+		{name: "browser", args: []string{"--browser"}, want: LoginOptions{Browser: true}},
 		{name: "headless with token", args: []string{"--headless", "--identity-token", "x"}, wantFlagErr: true},
+		{name: "browser with headless", args: []string{"--browser", "--headless"}, wantFlagErr: true},
+		{name: "browser with token", args: []string{"--browser", "--identity-token", "x"}, wantFlagErr: true},
 		{name: "positional", args: []string{"extra"}, wantFlagErr: true},
 	}
 	for _, tt := range tests {
@@ -54,7 +58,8 @@ func TestNewCmdLogin(t *testing.T) {
 				t.Fatalf("Execute(%q) = %v", tt.args, err)
 			}
 			if got.RegistryFlag != tt.want.RegistryFlag || got.Headless != tt.want.Headless ||
-				got.Identity != tt.want.Identity || got.IdentityToken != tt.want.IdentityToken {
+				got.Identity != tt.want.Identity || got.IdentityToken != tt.want.IdentityToken ||
+				got.Browser != tt.want.Browser {
 				t.Errorf("options = %+v, want %+v", got, tt.want)
 			}
 		})
@@ -159,6 +164,34 @@ func Test_loginRun(t *testing.T) {
 				if strings.Contains(out, sessiontest.SessionToken) {
 					t.Errorf("output leaks the session token: %q", out)
 				}
+			}
+		})
+	}
+}
+
+func TestLoginMethod(t *testing.T) {
+	tests := []struct {
+		name string
+		opts LoginOptions
+		tty  bool
+		want session.MethodKind
+	}{
+		{name: "terminal", tty: true, want: session.Browser},
+		{name: "no terminal", want: session.Ambient},
+		{name: "browser without terminal", opts: LoginOptions{Browser: true}, want: session.Browser},
+		{name: "headless", opts: LoginOptions{Headless: true}, tty: true, want: session.Device},
+		{name: "token", opts: LoginOptions{IdentityToken: "a.b.c"}, tty: true, want: session.IDToken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, _, _, _ := iostreams.Test()
+			ios.SetStdinTTY(tt.tty)
+			ios.SetStdoutTTY(tt.tty)
+			opts := tt.opts
+			opts.IO = ios
+			m, err := loginMethod(&opts)
+			if err != nil || m.Kind != tt.want {
+				t.Errorf("loginMethod() = %v, %v; want kind %v", m.Kind, err, tt.want)
 			}
 		})
 	}

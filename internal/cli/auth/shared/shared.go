@@ -3,12 +3,15 @@
 package shared
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -74,10 +77,23 @@ func Cache() (*tokencache.Cache, error) {
 	return tokencache.Open(dir)
 }
 
-// OpenBrowser asks the desktop to open url, best effort: xdg-open on
-// Linux and BSDs (only with a display), open on macOS, rundll32 on
-// Windows. The caller prints the URL whatever happens.
+// EnvBrowser names the command that opens login URLs instead of the
+// desktop's browser: its value is split on white space and the URL is
+// appended as the last argument (CHAINCTL_BROWSER="firefox --new-window").
+const EnvBrowser = "CHAINCTL_BROWSER"
+
+// OpenBrowser asks the desktop to open url, best effort: the command in
+// $CHAINCTL_BROWSER when set, else xdg-open on Linux and BSDs (only with a
+// display), open on macOS, rundll32 on Windows. The caller prints the URL
+// whatever happens.
 func OpenBrowser(ctx context.Context, url string) error {
+	return openBrowser(ctx, os.LookupEnv, url)
+}
+
+func openBrowser(ctx context.Context, lookupEnv func(string) (string, bool), url string) error {
+	if v, ok := lookupEnv(EnvBrowser); ok && strings.TrimSpace(v) != "" {
+		return runBrowser(ctx, strings.Fields(v), url)
+	}
 	var cmd *exec.Cmd
 	switch runtime.GOOS {
 	case "darwin":
@@ -85,10 +101,42 @@ func OpenBrowser(ctx context.Context, url string) error {
 	case "windows":
 		cmd = exec.CommandContext(ctx, "rundll32", "url.dll,FileProtocolHandler", url)
 	default:
-		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		env := func(k string) string { v, _ := lookupEnv(k); return v }
+		if env("DISPLAY") == "" && env("WAYLAND_DISPLAY") == "" {
 			return errors.New("no display to open a browser on")
 		}
 		cmd = exec.CommandContext(ctx, "xdg-open", url)
 	}
 	return cmd.Run()
+}
+
+// browserGrace is how long runBrowser waits for the browser command to
+// fail before it counts it as started.
+const browserGrace = 3 * time.Second
+
+// runBrowser starts argv with url appended. A command that exits
+// non-zero soon is an error; one still running after browserGrace (a
+// browser in the foreground) is left running.
+func runBrowser(ctx context.Context, argv []string, url string) error {
+	cmd := exec.Command(argv[0], append(argv[1:], url)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("$%s: %w", EnvBrowser, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t := time.NewTimer(browserGrace)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("$%s: %w: %s", EnvBrowser, err, bytes.TrimSpace(out.Bytes()))
+		}
+		return nil
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return nil
+	}
 }
