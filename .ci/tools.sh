@@ -29,6 +29,15 @@ if ! command -v chromium >/dev/null; then
   $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
+# The docker CLI, for the credential helper's docker login/logout test (no
+# daemon is needed). Debian's package; elsewhere install docker yourself.
+if ! command -v docker >/dev/null; then
+  echo "installing docker.io" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends docker.io >/dev/null
+fi
+
 if [ "${1:-}" = bench ]; then
   install registry github.com/distribution/distribution/v3/cmd/registry@v3.1.1
 fi

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/session"
 	"github.com/chainctl/chainctl/internal/tokencache"
 )
 
@@ -46,11 +48,14 @@ func ServerHost(serverURL string) (string, error) {
 // tokencache.KindStored entry, "get" answers from a usable stored or
 // session entry, "erase" and "list" see stored entries only (a session
 // belongs to `chainctl auth login` and `logout`). It never goes to the
-// network.
+// network, unless given a Resolver (see WithResolver): then a configured
+// registry with no usable entry gets a session from the Resolver.
 type Cache struct {
-	open    func() (*tokencache.Cache, error)
-	minLife time.Duration
-	now     func() time.Time
+	open     func() (*tokencache.Cache, error)
+	minLife  time.Duration
+	now      func() time.Time
+	resolve  Resolver
+	registry func() string
 
 	once  sync.Once
 	cache *tokencache.Cache
@@ -71,6 +76,41 @@ func WithMinLife(d time.Duration) CacheOption { return func(c *Cache) { c.minLif
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) CacheOption { return func(c *Cache) { c.now = now } }
+
+// Resolver obtains a session for registry (as the user configured it, or a
+// host) when the cache has no usable one: session.Resolve, which exchanges
+// ambient CI credentials under the host's cache lock and caches the result.
+type Resolver func(ctx context.Context, registry string, tc *tokencache.Cache, minLife time.Duration) (tokencache.Entry, error)
+
+// WithResolver makes "get" fall back to r for a configured registry: the
+// registry defaultRegistry returns (the user configuration's default), or
+// any host the cache has an entry for. Other hosts still get ErrNotFound.
+// Neither is called when the cache answers, so a warm "get" stays off the
+// network.
+func WithResolver(r Resolver, defaultRegistry func() string) CacheOption {
+	return func(c *Cache) { c.resolve, c.registry = r, defaultRegistry }
+}
+
+// SessionResolver is the Resolver of the real helper: session.Resolve on
+// the helper's own cache, with ambient credentials from the environment.
+func SessionResolver(ctx context.Context, registry string, tc *tokencache.Cache, minLife time.Duration) (tokencache.Entry, error) {
+	return session.Resolve(ctx, registry, session.WithCache(tc), session.WithMinLife(minLife))
+}
+
+// UserDefaultRegistry is the registry of the user's configuration file
+// (`chainctl config set registry`), or "" when there is none or it cannot
+// be read: the helper then answers only for hosts it has entries for.
+func UserDefaultRegistry() string {
+	p, err := config.UserConfigPath()
+	if err != nil {
+		return ""
+	}
+	u, err := config.LoadUser(p)
+	if err != nil {
+		return ""
+	}
+	return u.Registry
+}
 
 // NewCache returns a Cache on the token cache open returns. open is called
 // at most once, when an action first needs the cache, so "version" and
@@ -96,7 +136,7 @@ func OpenDefault() (*tokencache.Cache, error) {
 // as `chainctl auth credential-helper`: every action on the token cache
 // open returns.
 func New(version string, open func() (*tokencache.Cache, error)) *Helper {
-	c := NewCache(open)
+	c := NewCache(open, WithResolver(SessionResolver, UserDefaultRegistry))
 	return &Helper{Source: c, Store: c, Version: version}
 }
 
@@ -106,7 +146,7 @@ func (c *Cache) tokens() (*tokencache.Cache, error) {
 }
 
 // Get implements Source.
-func (c *Cache) Get(_ context.Context, serverURL string) (string, string, error) {
+func (c *Cache) Get(ctx context.Context, serverURL string) (string, string, error) {
 	host, err := ServerHost(serverURL)
 	if err != nil {
 		return "", "", err
@@ -116,18 +156,65 @@ func (c *Cache) Get(_ context.Context, serverURL string) (string, string, error)
 		return "", "", err
 	}
 	e, err := tc.Get(host)
-	if errors.Is(err, tokencache.ErrNotFound) || errors.Is(err, tokencache.ErrInvalidHost) {
+	if errors.Is(err, tokencache.ErrInvalidHost) {
 		return "", "", ErrNotFound
+	}
+	missing := errors.Is(err, tokencache.ErrNotFound)
+	if err != nil && !missing {
+		return "", "", err
+	}
+	if !missing {
+		if e.UsableAt(c.now(), c.minLife) {
+			return credentialsOf(e)
+		}
+		if e.Kind == tokencache.KindStored {
+			return "", "", fmt.Errorf("the credentials stored for %s have expired; log in again with `docker login %s`", host, host)
+		}
+	}
+	registry := c.configured(host, !missing)
+	if registry == "" {
+		if missing {
+			return "", "", ErrNotFound
+		}
+		return "", "", expiredError(host)
+	}
+	e, err = c.resolve(ctx, registry, tc, c.minLife)
+	if errors.Is(err, session.ErrLoginRequired) {
+		if missing {
+			return "", "", err // names `chainctl auth login`
+		}
+		return "", "", expiredError(host)
 	}
 	if err != nil {
 		return "", "", err
 	}
-	if !e.UsableAt(c.now(), c.minLife) {
-		if e.Kind == tokencache.KindStored {
-			return "", "", fmt.Errorf("the credentials stored for %s have expired; log in again with `docker login %s`", host, host)
-		}
-		return "", "", fmt.Errorf("the session for %s has expired; run `chainctl auth login --registry %s`", host, host)
+	return credentialsOf(e)
+}
+
+// configured returns the registry to resolve a session for host with, or
+// "" when host is not a configured registry or there is no Resolver.
+func (c *Cache) configured(host string, hasEntry bool) string {
+	if c.resolve == nil {
+		return ""
 	}
+	if c.registry != nil {
+		if def := c.registry(); def != "" {
+			if r, err := session.ParseRegistry(def); err == nil && r.Host == host {
+				return r.URL
+			}
+		}
+	}
+	if hasEntry {
+		return host
+	}
+	return ""
+}
+
+func expiredError(host string) error {
+	return fmt.Errorf("the session for %s has expired; run `chainctl auth login --registry %s`", host, host)
+}
+
+func credentialsOf(e tokencache.Entry) (string, string, error) {
 	if e.Kind == tokencache.KindSession {
 		return SessionUsername, e.Token, nil
 	}
