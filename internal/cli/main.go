@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"github.com/chainctl/chainctl/internal/cli/auth/shared"
 	"os"
 
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
@@ -31,6 +32,6 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) ExitCode {
 func CredentialHelperMain(ctx context.Context, args []string) ExitCode {
 	// No cobra tree is built here: docker runs the helper for every pull
 	// and push, so it only opens the token cache and reads one file.
-	h := credhelper.New(version.Get().Version, credhelper.OpenDefault)
+	h := credhelper.New(version.Get().Version, credhelper.OpenDefault, shared.DefaultRegistry)
 	return ExitCode(h.Run(ctx, args, os.Stdin, os.Stdout, os.Stderr))
 }

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/session"
 	"github.com/chainctl/chainctl/internal/tokencache"
 )
@@ -97,21 +96,6 @@ func SessionResolver(ctx context.Context, registry string, tc *tokencache.Cache,
 	return session.Resolve(ctx, registry, session.WithCache(tc), session.WithMinLife(minLife))
 }
 
-// UserDefaultRegistry is the registry of the user's configuration file
-// (`chainctl config set registry`), or "" when there is none or it cannot
-// be read: the helper then answers only for hosts it has entries for.
-func UserDefaultRegistry() string {
-	p, err := config.UserConfigPath()
-	if err != nil {
-		return ""
-	}
-	u, err := config.LoadUser(p)
-	if err != nil {
-		return ""
-	}
-	return u.Registry
-}
-
 // NewCache returns a Cache on the token cache open returns. open is called
 // at most once, when an action first needs the cache, so "version" and
 // usage errors never touch the disk.
@@ -134,9 +118,11 @@ func OpenDefault() (*tokencache.Cache, error) {
 
 // New returns the helper chainctl runs as docker-credential-chainctl and
 // as `chainctl auth credential-helper`: every action on the token cache
-// open returns.
-func New(version string, open func() (*tokencache.Cache, error)) *Helper {
-	c := NewCache(open, WithResolver(SessionResolver, UserDefaultRegistry))
+// open returns. defaultRegistry returns the user's default registry (""
+// for none); the CLI reads it from the user configuration, which this
+// package does not know about.
+func New(version string, open func() (*tokencache.Cache, error), defaultRegistry func() string) *Helper {
+	c := NewCache(open, WithResolver(SessionResolver, defaultRegistry))
 	return &Helper{Source: c, Store: c, Version: version}
 }
 

@@ -225,7 +225,7 @@ func TestCacheOpenLazily(t *testing.T) {
 	h := New("v9", func() (*tokencache.Cache, error) {
 		calls++
 		return nil, errors.New("no cache here")
-	})
+	}, func() string { return "" })
 	var stdout, stderr strings.Builder
 	if code := h.Run(t.Context(), []string{"version"}, strings.NewReader(""), &stdout, &stderr); code != 0 {
 		t.Fatalf("version = %d", code)

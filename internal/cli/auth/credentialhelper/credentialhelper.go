@@ -5,6 +5,7 @@ package credentialhelper
 
 import (
 	"context"
+	"github.com/chainctl/chainctl/internal/cli/auth/shared"
 
 	"github.com/spf13/cobra"
 
@@ -67,7 +68,7 @@ func NewCmdCredentialHelper(f *cmdutil.Factory, runF func(context.Context, *Cred
 }
 
 func credentialHelperRun(ctx context.Context, opts *CredentialHelperOptions) error {
-	h := credhelper.New(version.Get().Version, opts.OpenCache)
+	h := credhelper.New(version.Get().Version, opts.OpenCache, shared.DefaultRegistry)
 	h.Name = "chainctl auth credential-helper"
 	if code := h.Run(ctx, []string{opts.Action}, opts.IO.In, opts.IO.Out, opts.IO.ErrOut); code != 0 {
 		// The helper has printed the protocol's answer on stdout; an

@@ -68,6 +68,18 @@ func UserConfig() (config.User, error) {
 	return config.LoadUser(path)
 }
 
+// DefaultRegistry is the registry of the user's configuration file
+// (`chainctl config set registry`), or "" when there is none or it cannot
+// be read: the credential helper then answers only for hosts it has
+// entries for.
+func DefaultRegistry() string {
+	u, err := UserConfig()
+	if err != nil {
+		return ""
+	}
+	return u.Registry
+}
+
 // Cache opens the token cache in its default directory.
 func Cache() (*tokencache.Cache, error) {
 	dir, err := tokencache.DefaultDir()
