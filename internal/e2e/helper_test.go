@@ -257,10 +257,11 @@ func TestHelperLoginCraneOras(t *testing.T) {
 }
 
 // TestHelperAmbient pushes with crane in a "CI job": CHAINCTL_IDENTITY_TOKEN
-// set, the registry configured, never `chainctl auth login`.
+// set, the registry configured, never `chainctl auth login`. The registry
+// runs without --dev: a CI exchange needs no login provider.
 func TestHelperAmbient(t *testing.T) {
 	crane := requireTool(t, "crane")
-	srv := startServer(t, "--dev")
+	srv := startServer(t)
 	ctx, cancel := contextWithTimeout(t, 3*time.Minute)
 	defer cancel()
 	idTok := srv.Token(t)
@@ -297,7 +298,7 @@ func TestHelperAmbient(t *testing.T) {
 // TestHelperParallelGets starts 16 helper gets at once on an empty cache
 // with ambient credentials: the cache lock makes them share one exchange.
 func TestHelperParallelGets(t *testing.T) {
-	srv := startServer(t, "--dev")
+	srv := startServer(t)
 	ctx, cancel := contextWithTimeout(t, 2*time.Minute)
 	defer cancel()
 	idTok := srv.Token(t)

@@ -43,11 +43,14 @@ func TestDiscover(t *testing.T) {
 			},
 		},
 		{
+			// No login provider: still a registry CI tokens can be exchanged at.
 			name: "no provider",
 			handler: func(w http.ResponseWriter, _ *http.Request) {
-				writeJSON(w, http.StatusOK, map[string]any{"token_exchange_endpoint": "/oauth/token"})
+				writeJSON(w, http.StatusOK, map[string]any{"token_exchange_endpoint": "/oauth/token", "service": "r"})
 			},
-			wantErr: login.ErrNoProvider,
+			want: func(base string) *login.Config {
+				return &login.Config{TokenExchangeEndpoint: base + "/oauth/token", Service: "r"}
+			},
 		},
 		{
 			name: "no exchange endpoint",

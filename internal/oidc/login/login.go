@@ -70,8 +70,9 @@ func (c *Config) scopes() []string {
 
 // Discover fetches the login configuration of the registry at registryURL
 // (a URL, or a host[:port] meaning https). Relative endpoints are resolved
-// against the registry URL. It returns ErrNoProvider when the registry
-// names no identity provider. Redirects to another host are refused, the
+// against the registry URL. A registry that names no identity provider
+// (Issuer, ClientID empty) is not an error here: ambient CI credentials
+// are exchanged without one; Browser and Device return ErrNoProvider. Redirects to another host are refused, the
 // body is capped at 64 KiB and, unless ctx has an earlier deadline, the
 // request gives up after 30 seconds. A nil client means http.DefaultClient.
 func Discover(ctx context.Context, client *http.Client, registryURL string) (*Config, error) {
@@ -108,9 +109,8 @@ func Discover(ctx context.Context, client *http.Client, registryURL string) (*Co
 	if err := json.Unmarshal(body, &cfg); err != nil {
 		return nil, fmt.Errorf("discover login configuration from %s: %w", u.Redacted(), err)
 	}
-	if cfg.Issuer == "" || cfg.ClientID == "" {
-		return nil, ErrNoProvider
-	}
+	// A registry without a login provider still exchanges CI tokens: only
+	// Browser and Device need the provider, and they return ErrNoProvider.
 	if cfg.TokenExchangeEndpoint == "" {
 		return nil, fmt.Errorf("discover login configuration from %s: no token_exchange_endpoint", u.Redacted())
 	}
