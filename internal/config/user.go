@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/chainctl/chainctl/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -73,29 +73,7 @@ func SaveUser(path string, u User) (err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("write user configuration: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".config-*.yaml")
-	if err != nil {
-		return fmt.Errorf("write user configuration: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
-		return fmt.Errorf("write user configuration: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write user configuration: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write user configuration: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write user configuration: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, data, 0o600, ".config-"); err != nil {
 		return fmt.Errorf("write user configuration: %w", err)
 	}
 	return nil

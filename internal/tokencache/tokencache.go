@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/chainctl/chainctl/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
@@ -282,33 +283,8 @@ func (c *Cache) Put(host string, e Entry) error {
 	return nil
 }
 
-func writeAtomic(dir, path string, data []byte) (err error) {
-	// CreateTemp opens with O_EXCL and mode 0600, so no other file or
-	// symlink is followed and the secret is never readable by others.
-	tmp, err := os.CreateTemp(dir, tempPrefix+"*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	// Explicit, whatever the umask or platform default.
-	if err := tmp.Chmod(fileMode); err != nil && runtime.GOOS != "windows" {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+func writeAtomic(dir, path string, data []byte) error {
+	if err := atomicfile.Write(path, data, fileMode, tempPrefix); err != nil {
 		return err
 	}
 	syncDir(dir)

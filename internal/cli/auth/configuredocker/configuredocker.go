@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/chainctl/chainctl/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -180,32 +181,10 @@ func addCredHelper(path, host string) (changed bool, prev string, err error) {
 	return true, prev, nil
 }
 
-// writeAtomic replaces path with data in mode: a temp file in the same
-// directory, synced, then renamed over it, so docker never reads half a file.
-func writeAtomic(path string, data []byte, mode fs.FileMode) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".config.json.tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(mode); err != nil && runtime.GOOS != "windows" {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+// writeAtomic replaces path with data in mode, so docker never reads half
+// a file.
+func writeAtomic(path string, data []byte, mode fs.FileMode) error {
+	return atomicfile.Write(path, data, mode, "")
 }
 
 // ensureLink makes sure docker-credential-chainctl, next to the chainctl

@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"fmt"
+	"github.com/chainctl/chainctl/internal/atomicfile"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -144,18 +145,6 @@ func writeDevSession(ctx context.Context, st *authStack, dir string, ttl time.Du
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	f, err := os.CreateTemp(dir, devSessionFile+".*")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.WriteString(tok + "\n"); err != nil {
-		f.Close()
-		return "", err
-	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
 	path := filepath.Join(dir, devSessionFile)
-	return path, os.Rename(f.Name(), path)
+	return path, atomicfile.Write(path, []byte(tok+"\n"), 0o600, "")
 }
