@@ -5,6 +5,7 @@ import (
 	"debug/buildinfo"
 	"encoding/json"
 	"errors"
+	"github.com/chainctl/chainctl/internal/browsertest"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,59 +18,10 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// loginChromium starts headless Chromium for a test and returns a context
-// that opens a new tab per chromedp.NewContext. Without Chromium the test
-// is skipped, or fails under CHAINCTL_TEST_REQUIRE_ALL=1 (as in CI).
+// loginChromium opens a tab of a headless Chromium started for the test.
 func loginChromium(t *testing.T) context.Context {
 	t.Helper()
-	path := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		requireTool(t, "chromium") // skips, or fails under CHAINCTL_TEST_REQUIRE_ALL=1
-	}
-	dir, err := os.MkdirTemp("", "e2e-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		// Chromium's children can still write for a moment after it stops.
-		for range 50 {
-			if os.RemoveAll(dir) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(),
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(dir),
-		chromedp.WindowSize(800, 900),
-	)
-	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil { // start the browser now
-		t.Fatalf("start chromium: %v", err)
-	}
-	tabCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(cancel)
-	tabCtx, cancelTab := chromedp.NewContext(tabCtx)
-	t.Cleanup(cancelTab)
-	return tabCtx
+	return browsertest.Tab(t, browsertest.Browser(t))
 }
 
 // loginClient is a user of the chainctl CLI with a home of its own.

@@ -2,10 +2,10 @@ package devidp_test
 
 import (
 	"context"
+	"github.com/chainctl/chainctl/internal/browsertest"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,68 +18,10 @@ import (
 	"github.com/chainctl/chainctl/internal/oidc/devidp"
 )
 
-// browser starts headless Chromium for the test and returns a context that
-// opens a new tab per chromedp.NewContext. Without Chromium the test is
-// skipped, or fails when CHAINCTL_TEST_REQUIRE_ALL=1 (as in CI).
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	path := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		if os.Getenv("CHAINCTL_TEST_REQUIRE_ALL") == "1" {
-			t.Fatal("chromium not found and CHAINCTL_TEST_REQUIRE_ALL=1 (install it with .ci/tools.sh)")
-		}
-		t.Skip("chromium not found; install it with: apt-get install -y --no-install-recommends chromium")
-	}
-	dir, err := os.MkdirTemp("", "devidp-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		// Chromium's children can still write for a moment after it stops.
-		for range 50 {
-			if os.RemoveAll(dir) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(),
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(dir),
-		chromedp.WindowSize(800, 900),
-	)
-	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil { // start the browser now
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
+func browser(t *testing.T) context.Context { return browsertest.Browser(t) }
 
-// tab opens a new tab with a deadline.
 func tab(t *testing.T, browserCtx context.Context) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(browserCtx, 60*time.Second)
-	t.Cleanup(cancel)
-	ctx, cancelTab := chromedp.NewContext(ctx)
-	t.Cleanup(cancelTab)
-	return ctx
+	return browsertest.Tab(t, browserCtx)
 }
 
 // screenshot saves the page to $DEVIDP_SCREENSHOT_DIR, when set, for a
