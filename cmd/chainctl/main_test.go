@@ -22,7 +22,7 @@ func TestArgv0(t *testing.T) {
 		exe = ".exe"
 	}
 	bin := filepath.Join(dir, "chainctl"+exe)
-	build := exec.CommandContext(t.Context(), filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".")
+	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -5,17 +5,14 @@ package atomicfile
 import (
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 )
 
 func TestWrite(t *testing.T) {
-	if runtime.GOOS != "windows" {
-		old := syscall.Umask(0)
-		defer syscall.Umask(old)
-	}
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.json")
 	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {

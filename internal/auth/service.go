@@ -149,11 +149,6 @@ func WithServiceLogger(l *slog.Logger) ServiceOption { return func(v *Service) {
 // WithServiceClock sets the clock, for tests.
 func WithServiceClock(now func() time.Time) ServiceOption { return func(v *Service) { v.now = now } }
 
-// withStaticVerifiers replaces how static-key verifiers are built, for tests.
-func withStaticVerifiers(f func(upstream.Issuer) (upstreamVerifier, error)) ServiceOption {
-	return func(v *Service) { v.newStatic = f }
-}
-
 // NewService validates the configuration and the identities and returns
 // the token service.
 func NewService(opts ...ServiceOption) (*Service, error) {

@@ -36,10 +36,6 @@ func errBlobUploadUnknown(id string) *Error {
 	return newError(http.StatusNotFound, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry", map[string]string{"session": id})
 }
 
-func errBlobUploadInvalid(msg string) *Error {
-	return newError(http.StatusBadRequest, "BLOB_UPLOAD_INVALID", msg, nil)
-}
-
 func errDigestInvalid(msg, dgst string) *Error {
 	var detail any
 	if dgst != "" {

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"math/big"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -491,10 +492,13 @@ func TestPrivateKeysNotLogged(t *testing.T) {
 		if err != nil {
 			continue // the broken one
 		}
-		d := p.(*ecdsa.PrivateKey).D.Bytes()
+		d, err := p.(*ecdsa.PrivateKey).Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, leak := range []string{
 			base64.StdEncoding.EncodeToString(der), base64.RawURLEncoding.EncodeToString(der), hex.EncodeToString(der),
-			base64.RawURLEncoding.EncodeToString(d), hex.EncodeToString(d), p.(*ecdsa.PrivateKey).D.String(),
+			base64.RawURLEncoding.EncodeToString(d), hex.EncodeToString(d), new(big.Int).SetBytes(d).String(),
 		} {
 			if strings.Contains(logs.String(), leak) {
 				t.Fatalf("the log contains a private key:\n%s", logs.String())
