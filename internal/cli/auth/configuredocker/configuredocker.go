@@ -37,12 +37,14 @@ type ConfigureDockerOptions struct {
 	ConfigDir string
 	// Executable returns the path of the running chainctl (os.Executable).
 	Executable func() (string, error)
+	// Symlink creates the helper link (os.Symlink); tests make it fail.
+	Symlink func(oldname, newname string) error
 }
 
 // NewCmdConfigureDocker returns `chainctl auth configure-docker`. runF
 // replaces configureDockerRun in tests.
 func NewCmdConfigureDocker(f *cmdutil.Factory, runF func(*ConfigureDockerOptions) error) *cobra.Command {
-	opts := &ConfigureDockerOptions{IO: f.IOStreams, Executable: os.Executable}
+	opts := &ConfigureDockerOptions{IO: f.IOStreams, Executable: os.Executable, Symlink: os.Symlink}
 	cmd := &cobra.Command{
 		Use:   "configure-docker [--registry HOST]",
 		Short: "Make docker use chainctl for a registry's credentials",
@@ -219,7 +221,11 @@ func ensureLink(opts *ConfigureDockerOptions) error {
 	}
 	// A relative target keeps working when the directory moves, as
 	// `make build` makes it.
-	if err := os.Symlink(filepath.Base(exe), link); err != nil {
+	symlink := opts.Symlink
+	if symlink == nil {
+		symlink = os.Symlink
+	}
+	if err := symlink(filepath.Base(exe), link); err != nil {
 		cmd := fmt.Sprintf("ln -s %s %s", exe, link)
 		if errors.Is(err, fs.ErrPermission) {
 			cmd = "sudo " + cmd

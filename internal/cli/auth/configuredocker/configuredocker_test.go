@@ -2,6 +2,7 @@ package configuredocker
 
 import (
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -228,18 +229,21 @@ func Test_configureDockerRunErrors(t *testing.T) {
 	}
 }
 
+// Test_configureDockerRunLinkNotWritable fails the link as a directory the
+// user cannot write to would (injected: root, as in CI, can write anywhere).
 func Test_configureDockerRunLinkNotWritable(t *testing.T) {
-	if runtime.GOOS == "windows" || os.Geteuid() == 0 {
-		t.Skip("needs a directory this user cannot write to")
-	}
 	exe := fakeExe(t)
 	bin := filepath.Dir(exe)
-	if err := os.Chmod(bin, 0o555); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Chmod(bin, 0o755) })
 	dir := t.TempDir()
-	_, errOut, err := run(t, dir, "r.example", exe)
+	ios, _, _, errBuf := iostreams.Test()
+	err := configureDockerRun(&ConfigureDockerOptions{
+		IO: ios, Registry: "r.example", ConfigDir: dir,
+		Executable: func() (string, error) { return exe, nil },
+		Symlink: func(_, newname string) error {
+			return &os.LinkError{Op: "symlink", New: newname, Err: fs.ErrPermission}
+		},
+	})
+	errOut := errBuf.String()
 	if err != cmdutil.ErrSilent {
 		t.Errorf("err = %v, want ErrSilent", err)
 	}
