@@ -31,6 +31,7 @@ const unknownErrorBody = `{"errors":[{"code":"UNKNOWN","message":"internal error
 // metrics, then recover, so that a panic is still logged and counted as the
 // 500 it becomes.
 func (s *Server) middleware(next http.Handler) http.Handler {
+	inner := s.recoverer(next) // built once, not per request
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(RequestIDHeader)
 		if !validRequestID(id) {
@@ -61,7 +62,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			s.metrics.observe(route, r.Method, status, in, rw.bytes, elapsed.Seconds())
 			s.logRequest(r, route, status, in, rw.bytes, elapsed)
 		}()
-		s.recoverer(next).ServeHTTP(rw, r)
+		inner.ServeHTTP(rw, r)
 	})
 }
 
