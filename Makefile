@@ -9,9 +9,8 @@ RUN_FLAGS ?=
 
 all: build
 
-build: ## build bin/chainctl and the docker-credential-chainctl link
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/chainctl ./cmd/chainctl
-	ln -sf chainctl $(BIN)/docker-credential-chainctl
+build: ## build bin/chainctl and bin/docker-credential-chainctl
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/chainctl ./cmd/docker-credential-chainctl
 
 run: build ## start the registry on the embedded default (filesystem + SQLite), in dev mode
 	$(BIN)/chainctl registry serve --dev $(RUN_FLAGS)
@@ -37,7 +36,7 @@ BENCH_FLAGS   ?=
 
 bench: build ## side-by-side load against CNCF Distribution; prints a table of ratios
 	./.ci/tools.sh bench
-	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) run ./cmd/chainctl-bench -chainctl $(BIN)/chainctl \
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) run ./cmd/chainctl-bench -chainctl $(BIN)/chainctl -helper $(BIN)/docker-credential-chainctl \
 		$(if $(BENCH_WORKDIR),-workdir $(BENCH_WORKDIR)) $(BENCH_FLAGS)
 
 FUZZ_TARGETS := FuzzRepositoryName FuzzReference FuzzDigest FuzzContentRange FuzzRange FuzzManifest

@@ -38,6 +38,7 @@ func main() {
 // options are the command-line flags.
 type options struct {
 	chainctl     string
+	helper       string
 	chainctlArgs []string
 	distribution string
 	targets      []string
@@ -57,6 +58,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	var only, targets, extra string
 	fs.StringVar(&o.chainctl, "chainctl", "bin/chainctl", "the chainctl `binary` to benchmark")
+	fs.StringVar(&o.helper, "helper", "bin/docker-credential-chainctl", "the docker-credential-chainctl `binary` to time")
 	fs.StringVar(&o.distribution, "distribution", "registry", "CNCF Distribution v3.1.1's registry `binary` (looked up in PATH)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each manifest GET and HEAD phase runs; the tags list phase runs half as long")
 	fs.IntVar(&o.rounds, "rounds", 1, "run every workload this many times, alternating the registries, and report medians")
@@ -331,11 +333,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if helper, err = measureHelper(ctx, bin, filepath.Join(dir, "helper"), o.helperCalls); err != nil {
+		helperBin, err := filepath.Abs(o.helper)
+		if err != nil {
+			return err
+		}
+		if helper, err = measureHelper(ctx, helperBin, bin, filepath.Join(dir, "helper"), o.helperCalls); err != nil {
 			fmt.Fprintln(stderr, "failed")
 			return err
 		}
-		fmt.Fprintf(stderr, "%v vs %v\n", helper.helper, helper.noop)
+		fmt.Fprintf(stderr, "%v (linked chainctl %v) vs %v\n", helper.helper, helper.link, helper.noop)
 	}
 
 	fmt.Fprintln(stdout, machineLine(targets, o.rounds))

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/chainctl/chainctl/internal/session"
 	"github.com/chainctl/chainctl/internal/tokencache"
 )
 
@@ -54,7 +53,7 @@ type Cache struct {
 	minLife  time.Duration
 	now      func() time.Time
 	resolve  Resolver
-	registry func() string
+	registry func(host string) string
 
 	once  sync.Once
 	cache *tokencache.Cache
@@ -77,23 +76,19 @@ func WithMinLife(d time.Duration) CacheOption { return func(c *Cache) { c.minLif
 func WithClock(now func() time.Time) CacheOption { return func(c *Cache) { c.now = now } }
 
 // Resolver obtains a session for registry (as the user configured it, or a
-// host) when the cache has no usable one: session.Resolve, which exchanges
-// ambient CI credentials under the host's cache lock and caches the result.
+// host) when the cache has no usable one, under the host's cache lock, and
+// caches it. The CLI's is session.Resolve, which exchanges ambient CI
+// credentials. When nothing can renew the session its error has a method
+// LoginRequired() bool that returns true (session.LoginRequiredError).
 type Resolver func(ctx context.Context, registry string, tc *tokencache.Cache, minLife time.Duration) (tokencache.Entry, error)
 
 // WithResolver makes "get" fall back to r for a configured registry: the
-// registry defaultRegistry returns (the user configuration's default), or
-// any host the cache has an entry for. Other hosts still get ErrNotFound.
-// Neither is called when the cache answers, so a warm "get" stays off the
-// network.
-func WithResolver(r Resolver, defaultRegistry func() string) CacheOption {
-	return func(c *Cache) { c.resolve, c.registry = r, defaultRegistry }
-}
-
-// SessionResolver is the Resolver of the real helper: session.Resolve on
-// the helper's own cache, with ambient credentials from the environment.
-func SessionResolver(ctx context.Context, registry string, tc *tokencache.Cache, minLife time.Duration) (tokencache.Entry, error) {
-	return session.Resolve(ctx, registry, session.WithCache(tc), session.WithMinLife(minLife))
+// one registryFor returns for a host (the user configuration's default
+// registry, when host is its host; "" otherwise), or any host the cache
+// has an entry for. Other hosts still get ErrNotFound. Neither is called
+// when the cache answers, so a warm "get" stays off the network.
+func WithResolver(r Resolver, registryFor func(host string) string) CacheOption {
+	return func(c *Cache) { c.resolve, c.registry = r, registryFor }
 }
 
 // NewCache returns a Cache on the token cache open returns. open is called
@@ -114,16 +109,6 @@ func OpenDefault() (*tokencache.Cache, error) {
 		return nil, err
 	}
 	return tokencache.Open(dir)
-}
-
-// New returns the helper chainctl runs as docker-credential-chainctl and
-// as `chainctl auth credential-helper`: every action on the token cache
-// open returns. defaultRegistry returns the user's default registry (""
-// for none); the CLI reads it from the user configuration, which this
-// package does not know about.
-func New(version string, open func() (*tokencache.Cache, error), defaultRegistry func() string) *Helper {
-	c := NewCache(open, WithResolver(SessionResolver, defaultRegistry))
-	return &Helper{Source: c, Store: c, Version: version}
 }
 
 func (c *Cache) tokens() (*tokencache.Cache, error) {
@@ -165,7 +150,7 @@ func (c *Cache) Get(ctx context.Context, serverURL string) (string, string, erro
 		return "", "", expiredError(host)
 	}
 	e, err = c.resolve(ctx, registry, tc, c.minLife)
-	if errors.Is(err, session.ErrLoginRequired) {
+	if loginRequired(err) {
 		if missing {
 			return "", "", err // names `chainctl auth login`
 		}
@@ -184,16 +169,21 @@ func (c *Cache) configured(host string, hasEntry bool) string {
 		return ""
 	}
 	if c.registry != nil {
-		if def := c.registry(); def != "" {
-			if r, err := session.ParseRegistry(def); err == nil && r.Host == host {
-				return r.URL
-			}
+		if r := c.registry(host); r != "" {
+			return r
 		}
 	}
 	if hasEntry {
 		return host
 	}
 	return ""
+}
+
+// loginRequired reports whether err, from a Resolver, means that nothing
+// could renew the session.
+func loginRequired(err error) bool {
+	var lr interface{ LoginRequired() bool }
+	return errors.As(err, &lr) && lr.LoginRequired()
 }
 
 func expiredError(host string) error {

@@ -222,10 +222,11 @@ func TestCacheProtocol(t *testing.T) {
 
 func TestCacheOpenLazily(t *testing.T) {
 	calls := 0
-	h := New("v9", func() (*tokencache.Cache, error) {
+	c := NewCache(func() (*tokencache.Cache, error) {
 		calls++
 		return nil, errors.New("no cache here")
-	}, func() string { return "" })
+	})
+	h := &Helper{Source: c, Store: c, Version: "v9"}
 	var stdout, stderr strings.Builder
 	if code := h.Run(t.Context(), []string{"version"}, strings.NewReader(""), &stdout, &stderr); code != 0 {
 		t.Fatalf("version = %d", code)

@@ -1,23 +1,27 @@
-// Package credhelper speaks the docker credential-helper protocol
-// (https://github.com/docker/docker-credential-helpers#development) on the
-// streams it is given: the action is the first argument, the input comes on
-// stdin, the answer goes to stdout and, on failure, the error message goes to
-// stdout too, because that is where docker reads it from.
+// Package credhelper is the docker credential helper
+// (https://github.com/docker/docker-credential-helpers#development): the
+// protocol is docker-credential-helpers' own credentials.HandleCommand, on
+// the streams Helper.Run is given. The action is the first argument, the
+// input comes on stdin, the answer goes to stdout and, on failure, the
+// error message goes to stdout too, because that is where docker reads it.
 //
-// "get" is answered by a Source (see Cache: stored credentials and, later,
-// sessions the CLI made). "store", "erase" and "list" go to a Store, which
-// keeps what docker login or oras login hand the helper (a pull token, say);
-// without a Store they are refused. Secrets are written to stdout only, and
-// only by "get": never to stderr, a log, or an error message.
+// "get" is answered by a Source (see Cache: stored credentials and sessions
+// the CLI made; Fallback and Exec for the standalone helper binary).
+// "store", "erase" and "list" go to a Store, which keeps what docker login
+// or oras login hand the helper (a pull token, say); without a Store they
+// are refused. Secrets are written to stdout only, and only by "get": never
+// to stderr, a log, or an error message.
 package credhelper
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
+
+	"github.com/docker/docker-credential-helpers/credentials"
 )
 
 // ErrNotFound is what Source.Get returns when it has nothing for a server.
@@ -56,12 +60,8 @@ type NoLogins struct{}
 // Get implements Source.
 func (NoLogins) Get(context.Context, string) (string, string, error) { return "", "", ErrNotFound }
 
-// Credentials is the protocol's JSON object, field names as docker spells them.
-type Credentials struct {
-	ServerURL string `json:"ServerURL"`
-	Username  string `json:"Username"`
-	Secret    string `json:"Secret"`
-}
+// Credentials is the protocol's JSON object (ServerURL, Username, Secret).
+type Credentials = credentials.Credentials
 
 // Helper answers credential-helper calls.
 type Helper struct {
@@ -85,19 +85,13 @@ func (h *Helper) Run(ctx context.Context, args []string, stdin io.Reader, stdout
 		return 1
 	}
 	var err error
-	switch args[0] {
-	case "get":
-		err = h.get(ctx, stdin, stdout)
-	case "store":
-		err = h.store(ctx, stdin)
-	case "erase":
-		err = h.erase(ctx, stdin)
-	case "list":
-		err = h.list(ctx, stdout)
-	case "version", "--version", "-v":
+	switch action := args[0]; action {
+	case credentials.ActionGet, credentials.ActionStore, credentials.ActionErase, credentials.ActionList:
+		err = h.handle(ctx, action, stdin, stdout)
+	case credentials.ActionVersion, "--version", "-v":
 		_, err = fmt.Fprintf(stdout, "%s (chainctl) %s\n", h.name(), h.Version)
 	default:
-		fmt.Fprintf(stderr, "unknown action %q\nusage: %s <get|store|erase|list|version>\n", args[0], h.name())
+		fmt.Fprintf(stderr, "unknown action %q\nusage: %s <get|store|erase|list|version>\n", action, h.name())
 		return 1
 	}
 	if err != nil {
@@ -109,6 +103,28 @@ func (h *Helper) Run(ctx context.Context, args []string, stdin io.Reader, stdout
 	return 0
 }
 
+// handle reads the input (bounded) and passes the action to
+// credentials.HandleCommand.
+func (h *Helper) handle(ctx context.Context, action string, stdin io.Reader, stdout io.Writer) error {
+	var in []byte
+	if action != credentials.ActionList {
+		b, err := io.ReadAll(io.LimitReader(stdin, maxInput+1))
+		if err != nil {
+			return fmt.Errorf("read standard input: %w", err)
+		}
+		if len(b) > maxInput {
+			return fmt.Errorf("standard input is larger than %d bytes", maxInput)
+		}
+		// The library's JSON decoder can quote a character of the input,
+		// which may be part of the secret: say only what was wrong.
+		if action == credentials.ActionStore && !json.Valid(b) {
+			return errors.New("read credentials: standard input is not a credentials JSON object")
+		}
+		in = b
+	}
+	return credentials.HandleCommand(adapter{ctx: ctx, h: h}, action, bytes.NewReader(in), stdout)
+}
+
 func (h *Helper) name() string {
 	if h.Name == "" {
 		return "docker-credential-chainctl"
@@ -116,85 +132,58 @@ func (h *Helper) name() string {
 	return h.Name
 }
 
-func (h *Helper) get(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
-	b, err := io.ReadAll(io.LimitReader(stdin, maxInput))
-	if err != nil {
-		return fmt.Errorf("read server URL: %w", err)
-	}
-	serverURL := strings.TrimSpace(string(b))
-	if serverURL == "" {
-		return errors.New("no server URL on standard input")
-	}
-	src := h.Source
+// adapter is the Helper as docker-credential-helpers' credentials.Helper,
+// whose methods take no context.
+type adapter struct {
+	ctx context.Context
+	h   *Helper
+}
+
+// Get implements credentials.Helper.
+func (a adapter) Get(serverURL string) (string, string, error) {
+	src := a.h.Source
 	if src == nil {
 		src = NoLogins{}
 	}
-	user, secret, err := src.Get(ctx, serverURL)
+	user, secret, err := src.Get(a.ctx, serverURL)
 	if errors.Is(err, ErrNotFound) {
-		return ErrNotFound
+		return "", "", credentials.NewErrCredentialsNotFound()
 	}
 	if err != nil {
-		return fmt.Errorf("get credentials for %s: %w", serverURL, err)
+		return "", "", fmt.Errorf("get credentials for %s: %w", serverURL, err)
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetEscapeHTML(false) // docker's "<token>" username stays readable
-	return enc.Encode(Credentials{ServerURL: serverURL, Username: user, Secret: secret})
+	return user, secret, nil
 }
 
-func (h *Helper) store(ctx context.Context, stdin io.Reader) error {
-	// Read all of the input even when refusing: it holds a secret, which
-	// must go nowhere, and docker expects its write to succeed.
-	b, err := io.ReadAll(io.LimitReader(stdin, maxInput))
-	if err != nil {
-		return fmt.Errorf("read credentials: %w", err)
-	}
-	if h.Store == nil {
+// Add implements credentials.Helper. The library has checked that
+// ServerURL and Username are not empty.
+func (a adapter) Add(c *credentials.Credentials) error {
+	if a.h.Store == nil {
 		return errStoreUnsupported
-	}
-	var c Credentials
-	if err := json.Unmarshal(b, &c); err != nil {
-		// The decoder's message can quote a character of the input, which
-		// may be part of the secret: say only what was wrong.
-		return errors.New("read credentials: standard input is not a credentials JSON object")
-	}
-	if strings.TrimSpace(c.ServerURL) == "" {
-		return errors.New("store credentials: no ServerURL")
 	}
 	if c.Secret == "" {
 		return fmt.Errorf("store credentials for %s: no Secret", c.ServerURL)
 	}
-	return h.Store.Store(ctx, c)
+	return a.h.Store.Store(a.ctx, *c)
 }
 
-func (h *Helper) erase(ctx context.Context, stdin io.Reader) error {
-	b, err := io.ReadAll(io.LimitReader(stdin, maxInput))
-	if err != nil {
-		return fmt.Errorf("read server URL: %w", err)
-	}
-	if h.Store == nil {
+// Delete implements credentials.Helper.
+func (a adapter) Delete(serverURL string) error {
+	if a.h.Store == nil {
 		return errStoreUnsupported
 	}
-	serverURL := strings.TrimSpace(string(b))
-	if serverURL == "" {
-		return errors.New("no server URL on standard input")
-	}
-	return h.Store.Erase(ctx, serverURL)
+	return a.h.Store.Erase(a.ctx, serverURL)
 }
 
-func (h *Helper) list(ctx context.Context, stdout io.Writer) error {
-	// The protocol's list maps server URLs to usernames.
-	m := map[string]string{}
-	if h.Store != nil {
-		var err error
-		if m, err = h.Store.List(ctx); err != nil {
-			return err
-		}
+// List implements credentials.Helper: the protocol maps server URLs to
+// usernames.
+func (a adapter) List() (map[string]string, error) {
+	if a.h.Store == nil {
+		return map[string]string{}, nil
 	}
-	if len(m) == 0 {
-		_, err := io.WriteString(stdout, "{}\n")
-		return err
+	m, err := a.h.Store.List(a.ctx)
+	if m == nil && err == nil {
+		m = map[string]string{}
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(m)
+	return m, err
 }

@@ -44,7 +44,12 @@ func TestCacheResolve(t *testing.T) {
 		return tokencache.Entry{Kind: tokencache.KindSession, Token: "fresh-" + registry, Expiry: now.Add(time.Hour)}, nil
 	}
 	c := NewCache(open, WithClock(func() time.Time { return now }),
-		WithResolver(resolve, func() string { return "https://Default.Example:5000" }))
+		WithResolver(resolve, func(host string) string {
+			if host == "default.example:5000" {
+				return "https://default.example:5000"
+			}
+			return ""
+		}))
 
 	tests := []struct {
 		name, server, wantSecret, wantErr, wantCall string

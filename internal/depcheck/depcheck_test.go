@@ -126,3 +126,34 @@ func TestDomainPackagesAreChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestHelperBinaryStaysSmall: docker runs docker-credential-chainctl before
+// every pull and push, and its start-up time is what users wait for
+// (docs/performance.md). It must not link the network stack, TLS or any
+// third-party module but docker-credential-helpers: every package linked
+// in runs its initialisation on every call.
+func TestHelperBinaryStaysSmall(t *testing.T) {
+	var helper *pkg
+	pkgs := listPackages(t)
+	for i := range pkgs {
+		if pkgs[i].ImportPath == module+"/cmd/docker-credential-chainctl" {
+			helper = &pkgs[i]
+		}
+	}
+	if helper == nil {
+		t.Fatal("go list did not report cmd/docker-credential-chainctl")
+	}
+	for _, d := range helper.Deps {
+		first, _, _ := strings.Cut(d, "/")
+		switch {
+		case d == "net/http" || d == "crypto/tls" || d == "crypto/x509":
+			t.Errorf("docker-credential-chainctl links %s", d)
+		case strings.Contains(first, ".") && !strings.HasPrefix(d, module+"/") &&
+			!strings.HasPrefix(d, "github.com/docker/docker-credential-helpers/"):
+			t.Errorf("docker-credential-chainctl links the third-party package %s", d)
+		}
+	}
+	if len(helper.Deps) > 120 {
+		t.Errorf("docker-credential-chainctl links %d packages, want at most 120", len(helper.Deps))
+	}
+}

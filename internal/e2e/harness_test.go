@@ -19,8 +19,9 @@ import (
 	"time"
 )
 
-// chainctlBin is the binary under test, built once by TestMain.
-var chainctlBin string
+// chainctlBin and helperBin are the binaries under test, built once by
+// TestMain into one directory, as the release archives install them.
+var chainctlBin, helperBin string
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -34,7 +35,9 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	chainctlBin = filepath.Join(dir, "chainctl")
-	build := exec.Command("go", "build", "-o", chainctlBin, "github.com/chainctl/chainctl/cmd/chainctl")
+	helperBin = filepath.Join(dir, "docker-credential-chainctl")
+	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
+		"github.com/chainctl/chainctl/cmd/chainctl", "github.com/chainctl/chainctl/cmd/docker-credential-chainctl")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build chainctl:", err)

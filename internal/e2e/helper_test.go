@@ -21,8 +21,9 @@ import (
 
 // helperEnv is a user's machine for the credential helper: its own home,
 // cache, configuration and DOCKER_CONFIG, and a bin directory, first on
-// PATH, holding docker-credential-chainctl (a link to the binary under
-// test). No CI credentials of the machine running the tests leak in.
+// PATH, holding docker-credential-chainctl (a link to the standalone helper
+// under test, which finds chainctl next to its target). No CI credentials
+// of the machine running the tests leak in.
 type helperEnv struct {
 	t         *testing.T
 	root      string
@@ -39,6 +40,14 @@ var ambientVars = []string{"ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQ
 
 func newHelperEnv(t *testing.T, extra ...string) *helperEnv {
 	t.Helper()
+	return newHelperEnvWith(t, helperBin, extra...)
+}
+
+// newHelperEnvWith is newHelperEnv with docker-credential-chainctl a link
+// to helper: helperBin, or chainctlBin, which answers as the helper when
+// run by that name.
+func newHelperEnvWith(t *testing.T, helper string, extra ...string) *helperEnv {
+	t.Helper()
 	root := t.TempDir()
 	h := &helperEnv{t: t, root: root, dockerCfg: filepath.Join(root, "docker"),
 		cacheDir: filepath.Join(root, "cache")}
@@ -48,7 +57,7 @@ func newHelperEnv(t *testing.T, extra ...string) *helperEnv {
 			t.Fatal(err)
 		}
 	}
-	if err := os.Symlink(chainctlBin, filepath.Join(bin, "docker-credential-chainctl")); err != nil {
+	if err := os.Symlink(helper, filepath.Join(bin, "docker-credential-chainctl")); err != nil {
 		t.Fatal(err)
 	}
 	drop := map[string]bool{"HOME": true, "XDG_CACHE_HOME": true, "XDG_CONFIG_HOME": true,
@@ -296,13 +305,20 @@ func TestHelperAmbient(t *testing.T) {
 }
 
 // TestHelperParallelGets starts 16 helper gets at once on an empty cache
-// with ambient credentials: the cache lock makes them share one exchange.
+// with ambient credentials: the cache lock makes them share one exchange,
+// with the standalone helper (whose 16 misses each run chainctl) and with
+// chainctl itself linked as the helper.
 func TestHelperParallelGets(t *testing.T) {
+	t.Run("standalone", func(t *testing.T) { testHelperParallelGets(t, helperBin) })
+	t.Run("link to chainctl", func(t *testing.T) { testHelperParallelGets(t, chainctlBin) })
+}
+
+func testHelperParallelGets(t *testing.T, helper string) {
 	srv := startServer(t)
 	ctx, cancel := contextWithTimeout(t, 2*time.Minute)
 	defer cancel()
 	idTok := srv.Token(t)
-	h := newHelperEnv(t, "CHAINCTL_IDENTITY_TOKEN="+idTok, "CHAINCTL_REGISTRY="+srv.Addr)
+	h := newHelperEnvWith(t, helper, "CHAINCTL_IDENTITY_TOKEN="+idTok, "CHAINCTL_REGISTRY="+srv.Addr)
 	h.must(ctx, "", chainctlBin, "config", "set", "registry", srv.Addr)
 
 	before := exchanges(t, srv)

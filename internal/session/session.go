@@ -43,6 +43,10 @@ func (e *LoginRequiredError) Error() string {
 // Is reports whether target is ErrLoginRequired.
 func (e *LoginRequiredError) Is(target error) bool { return target == ErrLoginRequired }
 
+// LoginRequired reports true: the credential helper (package credhelper,
+// which does not import this package) recognises the error by it.
+func (e *LoginRequiredError) LoginRequired() bool { return true }
+
 // Registry is a normalised registry address.
 type Registry struct {
 	// Host is host[:port], lower-cased: the token cache key.

@@ -5,14 +5,18 @@ package configuredocker
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/chainctl/chainctl/internal/atomicfile"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -54,9 +58,11 @@ func NewCmdConfigureDocker(f *cmdutil.Factory, runF func(*ConfigureDockerOptions
 			oras and skopeo ask docker-credential-chainctl for HOST's credentials. Every
 			other setting in the file, and its mode, are kept; a new file gets mode 0600.
 
-			docker-credential-chainctl is a link to chainctl, created next to the chainctl
-			executable if it is missing. When that directory is not writable the command
-			that creates the link is printed instead.
+			docker-credential-chainctl is installed next to chainctl by the release
+			archives. If it is missing, a link to chainctl is created there instead (chainctl
+			answers as the helper when run by that name; the standalone helper is faster).
+			When that directory is not writable the command that creates the link is printed
+			instead.
 
 			The registry is --registry or $CHAINCTL_REGISTRY. Running the command again
 			changes nothing.
@@ -189,8 +195,25 @@ func writeAtomic(path string, data []byte, mode fs.FileMode) error {
 	return atomicfile.Write(path, data, mode, "")
 }
 
+// isChainctlHelper reports whether the program at path is chainctl's
+// standalone credential helper (cmd/docker-credential-chainctl, installed
+// next to chainctl by the release archives), by its version line
+// "docker-credential-chainctl (chainctl) VERSION"; it returns VERSION.
+func isChainctlHelper(path string) (string, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, path, "version").Output()
+	if err != nil {
+		return "", false
+	}
+	_, v, ok := strings.Cut(strings.TrimSpace(string(out)), " (chainctl) ")
+	return v, ok && strings.HasPrefix(string(out), linkName+" (chainctl) ")
+}
+
 // ensureLink makes sure docker-credential-chainctl, next to the chainctl
-// executable, runs chainctl. When it cannot create the link it prints, on
+// executable, is chainctl's credential helper: the standalone program the
+// release archives install, or else a link to chainctl, which answers as
+// the helper when run by that name. When it cannot create the link it prints, on
 // stderr, the command that would, and fails with cmdutil.ErrSilent: docker
 // cannot use chainctl until the link exists.
 func ensureLink(opts *ConfigureDockerOptions) error {
@@ -210,6 +233,10 @@ func ensureLink(opts *ConfigureDockerOptions) error {
 	if fi, err := os.Stat(link); err == nil {
 		if efi, err := os.Stat(exe); err == nil && os.SameFile(fi, efi) {
 			fmt.Fprintf(out, "%s already runs chainctl\n", link)
+			return nil
+		}
+		if v, ok := isChainctlHelper(link); ok {
+			fmt.Fprintf(out, "%s is chainctl's credential helper (%s)\n", link, v)
 			return nil
 		}
 		fmt.Fprintf(out, "%s exists but is not this chainctl (%s); docker will run it for %s.\n"+

@@ -271,3 +271,38 @@ func Test_configureDockerRunForeignLink(t *testing.T) {
 		t.Errorf("output = %q, want a warning with the fix", out)
 	}
 }
+
+// Test_configureDockerRunStandaloneHelper: the release archives install the
+// standalone docker-credential-chainctl next to chainctl; configure-docker
+// recognises it by its version line and leaves it alone, while a program
+// that only resembles it by name is still reported.
+func Test_configureDockerRunStandaloneHelper(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("uses a shell script as the helper")
+	}
+	for _, tt := range []struct {
+		name, version, want string
+	}{
+		{"chainctl's helper", "docker-credential-chainctl (chainctl) v1.2.3", "is chainctl's credential helper (v1.2.3)"},
+		{"another program", "docker-credential-chainctl (acme) v9", "exists but is not this chainctl"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			exe := fakeExe(t)
+			helper := filepath.Join(filepath.Dir(exe), "docker-credential-chainctl")
+			script := "#!/bin/sh\n[ \"$1\" = version ] && echo '" + tt.version + "'\n"
+			if err := os.WriteFile(helper, []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			out, _, err := run(t, t.TempDir(), "r.example", exe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out, tt.want) {
+				t.Errorf("output = %q, want %q", out, tt.want)
+			}
+			if b, _ := os.ReadFile(helper); string(b) != script {
+				t.Error("the helper was replaced")
+			}
+		})
+	}
+}

@@ -5,13 +5,16 @@ package credentialhelper
 
 import (
 	"context"
-	"github.com/chainctl/chainctl/internal/cli/auth/shared"
+	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/chainctl/chainctl/internal/cli/auth/shared"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/credhelper"
 	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/session"
 	"github.com/chainctl/chainctl/internal/tokencache"
 	"github.com/chainctl/chainctl/internal/version"
 )
@@ -67,8 +70,47 @@ func NewCmdCredentialHelper(f *cmdutil.Factory, runF func(context.Context, *Cred
 	return cmd
 }
 
+// NewHelper returns the helper chainctl runs as `chainctl auth
+// credential-helper` (which the standalone docker-credential-chainctl runs
+// when its cache has nothing usable) and as docker-credential-chainctl when
+// linked under that name: every action on the token cache open returns,
+// with "get" renewing sessions of configured registries from ambient
+// credentials (session.Resolve). defaultRegistry returns the user's
+// default registry ("" for none).
+func NewHelper(version string, open func() (*tokencache.Cache, error), defaultRegistry func() string) *credhelper.Helper {
+	minLife, err := credhelper.MinLife(os.Getenv)
+	if err != nil {
+		// Standalone reports the same error on every action.
+		return credhelper.Standalone(version, os.Getenv)
+	}
+	c := credhelper.NewCache(open, credhelper.WithMinLife(minLife),
+		credhelper.WithResolver(resolveSession, registryFor(defaultRegistry)))
+	return &credhelper.Helper{Source: c, Store: c, Version: version}
+}
+
+// resolveSession is the helper's credhelper.Resolver: session.Resolve on
+// the helper's own cache, with ambient credentials from the environment.
+func resolveSession(ctx context.Context, registry string, tc *tokencache.Cache, minLife time.Duration) (tokencache.Entry, error) {
+	return session.Resolve(ctx, registry, session.WithCache(tc), session.WithMinLife(minLife))
+}
+
+// registryFor returns, for a host, the default registry's URL when host is
+// its host, else "".
+func registryFor(defaultRegistry func() string) func(host string) string {
+	return func(host string) string {
+		def := defaultRegistry()
+		if def == "" {
+			return ""
+		}
+		if r, err := session.ParseRegistry(def); err == nil && r.Host == host {
+			return r.URL
+		}
+		return ""
+	}
+}
+
 func credentialHelperRun(ctx context.Context, opts *CredentialHelperOptions) error {
-	h := credhelper.New(version.Get().Version, opts.OpenCache, shared.DefaultRegistry)
+	h := NewHelper(version.Get().Version, opts.OpenCache, shared.DefaultRegistry)
 	h.Name = "chainctl auth credential-helper"
 	if code := h.Run(ctx, []string{opts.Action}, opts.IO.In, opts.IO.Out, opts.IO.ErrOut); code != 0 {
 		// The helper has printed the protocol's answer on stdout; an

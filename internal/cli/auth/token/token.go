@@ -13,6 +13,7 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/auth/shared"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/credhelper"
 	"github.com/chainctl/chainctl/internal/iostreams"
 	"github.com/chainctl/chainctl/internal/oidc/ambient"
 	"github.com/chainctl/chainctl/internal/session"
@@ -41,9 +42,9 @@ func NewCmdToken(f *cmdutil.Factory, runF func(context.Context, *TokenOptions) e
 		Short: "Print a session or access token, for scripts",
 		Long: cmdutil.Heredoc(`
 			Print the session token of a registry on standard output, and nothing else.
-			The session comes from the cache when it has at least five minutes left, else
-			from ambient CI credentials; otherwise the command fails with exit status 4
-			and asks you to log in.
+			The session comes from the cache when it has at least five minutes left
+			($CHAINCTL_TOKEN_MIN_LIFE changes that), else from ambient CI credentials;
+			otherwise the command fails with exit status 4 and asks you to log in.
 
 			With --scope it prints instead an access token for those scopes from the
 			registry's token endpoint, usable as "Authorization: Bearer" on /v2/ routes.
@@ -88,7 +89,11 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 	if err != nil {
 		return err
 	}
-	sopts := []session.Option{session.WithHTTPClient(hc), session.WithCache(cache)}
+	minLife, err := credhelper.MinLife(func(k string) string { v, _ := opts.LookupEnv(k); return v })
+	if err != nil {
+		return cmdutil.FlagErrorf("%v", err)
+	}
+	sopts := []session.Option{session.WithHTTPClient(hc), session.WithCache(cache), session.WithMinLife(minLife)}
 	if opts.Ambient != nil {
 		sopts = append(sopts, session.WithAmbientEnv(opts.Ambient))
 	}
