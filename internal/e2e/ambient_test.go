@@ -68,6 +68,10 @@ func TestAmbientGitHubActions(t *testing.T) {
 		if !strings.Contains(out, "github-actions") {
 			t.Errorf("login output does not name the GitHub Actions provider:\n%s", out)
 		}
+		// --debug logs the requests (and nothing secret, checked below).
+		if !strings.Contains(out, "/oauth/token") || !strings.Contains(out, "http request") {
+			t.Errorf("login --debug output does not log the token exchange:\n%s", out)
+		}
 		if n := gh.requests.Load() - before; n != 1 {
 			t.Errorf("login asked the runner for %d tokens, want 1", n)
 		}

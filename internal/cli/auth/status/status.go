@@ -12,6 +12,7 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/auth/shared"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/credhelper"
 	"github.com/chainctl/chainctl/internal/iostreams"
 	"github.com/chainctl/chainctl/internal/tokencache"
 )
@@ -137,6 +138,10 @@ func printTable(opts *StatusOptions, s statusJSON, found bool, now time.Time) er
 	if s.Expiry != nil {
 		left := s.Expiry.Sub(now).Round(time.Second)
 		fmt.Fprintf(w, "  Expires:  %s (in %s)\n", s.Expiry.Local().Format(time.RFC1123), left)
+		if minLife, err := credhelper.MinLife(func(k string) string { v, _ := opts.LookupEnv(k); return v }); err == nil && left < minLife {
+			fmt.Fprintf(w, "  %s less than %s left: the credential helper renews it first (from CI credentials), or asks you to run `chainctl auth login`\n",
+				st.Warning("!"), minLife)
+		}
 	}
 	return nil
 }

@@ -44,10 +44,16 @@ func Test_statusRun(t *testing.T) {
 		entry   *tokencache.Entry
 		json    bool
 		wantOK  bool
+		minLife string // $CHAINCTL_TOKEN_MIN_LIFE
 		wantOut []string
+		notOut  string
 	}{
 		{name: "logged in", entry: &tokencache.Entry{Kind: tokencache.KindSession, Token: "secret-t", Identity: "dev", Expiry: now.Add(time.Hour)},
-			wantOK: true, wantOut: []string{"Logged in to registry.test", "Identity: dev", "in 1h0m0s"}},
+			wantOK: true, wantOut: []string{"Logged in to registry.test", "Identity: dev", "in 1h0m0s"}, notOut: "left: the credential helper"},
+		{name: "nearly expired", entry: &tokencache.Entry{Kind: tokencache.KindSession, Token: "secret-t", Expiry: now.Add(3 * time.Minute)},
+			wantOK: true, wantOut: []string{"in 3m0s", "less than 5m0s left: the credential helper renews it first"}},
+		{name: "nearly expired, shorter minimum", minLife: "1m", entry: &tokencache.Entry{Kind: tokencache.KindSession, Token: "secret-t", Expiry: now.Add(3 * time.Minute)},
+			wantOK: true, wantOut: []string{"in 3m0s"}, notOut: "left: the credential helper"},
 		{name: "json", json: true, entry: &tokencache.Entry{Kind: tokencache.KindSession, Token: "secret-t", Identity: "dev", Expiry: now.Add(time.Hour)},
 			wantOK: true, wantOut: []string{`"logged_in": true`, `"expires_in_seconds": 3600`}},
 		{name: "expired", entry: &tokencache.Entry{Kind: tokencache.KindSession, Token: "secret-t", Expiry: now.Add(-time.Minute)},
@@ -69,6 +75,9 @@ func Test_statusRun(t *testing.T) {
 			}
 			opts := &StatusOptions{
 				IO: ios, Now: func() time.Time { return now },
+				LookupEnv: func(k string) (string, bool) {
+					return tt.minLife, k == "CHAINCTL_TOKEN_MIN_LIFE" && tt.minLife != ""
+				},
 				Cache:      func() (*tokencache.Cache, error) { return cache, nil },
 				UserConfig: func() (config.User, error) { return config.User{Registry: "registry.test"}, nil },
 			}
@@ -86,6 +95,9 @@ func Test_statusRun(t *testing.T) {
 				if !strings.Contains(stdout.String(), w) {
 					t.Errorf("stdout = %q, want %q", stdout, w)
 				}
+			}
+			if tt.notOut != "" && strings.Contains(stdout.String(), tt.notOut) {
+				t.Errorf("stdout = %q, want no %q", stdout, tt.notOut)
 			}
 			if strings.Contains(stdout.String(), "secret-t") {
 				t.Errorf("stdout leaks the token: %q", stdout)
