@@ -74,6 +74,9 @@ func (rg *registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) er
 		w.WriteHeader(status)
 		return nil
 	}
+	if status == http.StatusOK && rg.redirectBlob(w, r, rt.name, dgst) {
+		return nil
+	}
 	rc, err := rg.blobs.Open(r.Context(), dgst, off, n)
 	if errors.Is(err, storage.ErrNotFound) {
 		rg.log.ErrorContext(r.Context(), "blob linked but missing from storage", "repository", rt.name, "digest", dgst)
@@ -90,6 +93,33 @@ func (rg *registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) er
 		rg.log.WarnContext(r.Context(), "blob download interrupted", "digest", dgst, "err", err)
 	}
 	return nil
+}
+
+// redirectBlob answers a whole-blob GET with 307 to the URL of
+// WithBlobURL, and reports whether it did. A failure to produce a URL is
+// logged and the blob is streamed instead: the client still gets its bytes.
+func (rg *registry) redirectBlob(w http.ResponseWriter, r *http.Request, repo string, dgst digest.Digest) bool {
+	if rg.blobURL == nil {
+		return false
+	}
+	u, err := rg.blobURL(r, repo, dgst)
+	if err != nil {
+		rg.log.WarnContext(r.Context(), "no redirect URL for blob; streaming it", "digest", dgst, "err", err)
+		return false
+	}
+	if u == "" {
+		return false
+	}
+	h := w.Header()
+	// The URL expires: neither the redirect nor its target may be cached
+	// as if it were the immutable blob.
+	h.Del("ETag")
+	h.Del("Accept-Ranges")
+	h.Del("Content-Type")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Location", u)
+	w.WriteHeader(http.StatusTemporaryRedirect)
+	return true
 }
 
 // deleteBlob unlinks a blob from a repository. The bytes stay in storage

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/opencontainers/go-digest"
+
 	"github.com/chainctl/chainctl/internal/storage"
 	"github.com/chainctl/chainctl/internal/store"
 )
@@ -24,11 +26,23 @@ func WithMetadata(s store.Store) Option { return func(r *registry) { r.meta = s 
 // WithLogger sets the logger for errors the client does not see.
 func WithLogger(l *slog.Logger) Option { return func(r *registry) { r.log = l } }
 
+// BlobURLFunc returns a URL a client may download the blob dgst of repo
+// from directly (a presigned object-store URL, a CDN), or "" to have the
+// registry stream it. It is called only after the request was authorized
+// to pull from repo and the blob was found linked there.
+type BlobURLFunc func(r *http.Request, repo string, dgst digest.Digest) (string, error)
+
+// WithBlobURL makes whole-blob GETs answer 307 Temporary Redirect to the
+// URL f returns, so blob bytes need not pass through the registry. Ranged
+// GETs, HEADs, an empty URL and any error from f are served as before.
+func WithBlobURL(f BlobURLFunc) Option { return func(r *registry) { r.blobURL = f } }
+
 type registry struct {
-	blobs storage.Store
-	meta  store.Store
-	log   *slog.Logger
-	authz Authorizer
+	blobs   storage.Store
+	meta    store.Store
+	log     *slog.Logger
+	authz   Authorizer
+	blobURL BlobURLFunc
 }
 
 // New returns the /v2/ API as an http.Handler. It serves only paths under
