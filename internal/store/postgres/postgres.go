@@ -74,6 +74,12 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres %s: %w", where, err)
 	}
+	// Connect first, so that an unreachable server is reported as such
+	// rather than as a failed migration.
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open postgres %s: connect: %w", where, err)
+	}
 	db := &DB{log: o.logger, pool: pool}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -115,9 +117,36 @@ func open(t *testing.T, dsn string) *DB {
 }
 
 func TestStore(t *testing.T) {
+	adminExec(t) // skip once, not in every subtest, when there is no server
 	storetest.Run(t, func(t *testing.T) store.Store {
 		return open(t, newSchema(t))
 	})
+}
+
+// TestMigrationsMatchSQLite keeps the two backends' schemas in step: the
+// same versions, under the same names.
+func TestMigrationsMatchSQLite(t *testing.T) {
+	entries, err := os.ReadDir(filepath.Join("..", "sqlite", "migrations"))
+	if err != nil {
+		t.Fatalf("read the SQLite migrations: %v", err)
+	}
+	var want []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			want = append(want, e.Name())
+		}
+	}
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatalf("loadMigrations() = %v", err)
+	}
+	var got []string
+	for _, m := range ms {
+		got = append(got, m.name)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("PostgreSQL migrations = %q, SQLite migrations = %q, want the same", got, want)
+	}
 }
 
 func countMigrations(t *testing.T, db *DB) int {
