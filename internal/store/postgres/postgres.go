@@ -55,10 +55,15 @@ type DB struct {
 }
 
 // Open connects to the database named by dsn, a libpq connection string
-// or URL (pool settings such as pool_max_conns and runtime parameters such
-// as search_path are honored), and applies pending migrations. Replicas
-// opening the same database at once apply them once. Open fails if the
-// database was migrated by a newer chainctl.
+// or URL, and applies pending migrations. Replicas opening the same
+// database at once apply them once. Open fails if the database was
+// migrated by a newer chainctl.
+//
+// The DSN may carry pgx's pool settings (pool_max_conns, ...) and runtime
+// parameters: search_path=<schema> keeps the tables in a schema of their
+// own, which must exist. Queries are prepared and cached per connection;
+// behind a transaction-pooling proxy such as PgBouncer, add
+// default_query_exec_mode=exec.
 func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	o := options{logger: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {

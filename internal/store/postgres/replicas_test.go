@@ -227,3 +227,42 @@ func TestRetryable(t *testing.T) {
 		})
 	}
 }
+
+// TestReplicasReadAfterWrite checks that each replica reads what the
+// other just wrote: nothing is cached in the process.
+func TestReplicasReadAfterWrite(t *testing.T) {
+	a, b := replicas(t)
+	ctx := t.Context()
+	m1, m2 := testManifest("app", "one"), testManifest("app", "two")
+	resolve := func(db *DB, want digest.Digest) {
+		t.Helper()
+		got, err := db.ResolveTag(ctx, "app", "latest")
+		if want == "" {
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("ResolveTag(latest) = %s, %v, want ErrNotFound", got, err)
+			}
+			return
+		}
+		if err != nil || got != want {
+			t.Fatalf("ResolveTag(latest) = %s, %v, want %s", got, err, want)
+		}
+	}
+	if _, err := a.PutManifest(ctx, m1, "latest"); err != nil {
+		t.Fatal(err)
+	}
+	resolve(b, m1.Digest)
+	if prev, err := b.PutManifest(ctx, m2, "latest"); err != nil || prev != m1.Digest {
+		t.Fatalf("PutManifest(m2) on the other replica = %s, %v, want previous %s", prev, err, m1.Digest)
+	}
+	resolve(a, m2.Digest)
+	if err := a.DeleteTag(ctx, "app", "latest"); err != nil {
+		t.Fatal(err)
+	}
+	resolve(b, "")
+	if err := b.DeleteManifest(ctx, "app", m1.Digest); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.GetManifest(ctx, "app", m1.Digest); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetManifest after DeleteManifest on the other replica = %v, want ErrNotFound", err)
+	}
+}
