@@ -38,6 +38,30 @@ if ! command -v docker >/dev/null; then
   $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends docker.io >/dev/null
 fi
 
+# PostgreSQL, for the postgres metadata store's tests, which expect user
+# postgres without a password on 127.0.0.1:5432 (or CHAINCTL_TEST_POSTGRES).
+# Debian's package; when this script installs it, it also lets that user in
+# from loopback without a password. An existing server is left as it is,
+# only started if it is down.
+if ! command -v pg_ctlcluster >/dev/null && ! command -v pg_isready >/dev/null; then
+  echo "installing postgresql" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  for v in /etc/postgresql/*/; do
+    $sudo sed -i '1i host all postgres 127.0.0.1/32 trust' "$v/main/pg_hba.conf"
+    # Restart, not start: the package may have started it already, and
+    # the new pg_hba.conf line must take effect.
+    $sudo pg_ctlcluster --skip-systemctl-redirect "$(basename "$v")" main restart
+  done
+elif command -v pg_ctlcluster >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  for v in /etc/postgresql/*/; do
+    $sudo pg_ctlcluster --skip-systemctl-redirect "$(basename "$v")" main start
+  done
+fi
+
 if [ "${1:-}" = bench ]; then
   install registry github.com/distribution/distribution/v3/cmd/registry@v3.1.1
 fi

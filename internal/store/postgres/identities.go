@@ -1,0 +1,103 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chainctl/chainctl/internal/store"
+)
+
+// PutIdentity implements store.Identities. The identity and the bump of
+// the identities version commit together, so a replica that sees the new
+// version also sees the identity.
+func (db *DB) PutIdentity(ctx context.Context, id store.StoredIdentity) error {
+	if id.ID == "" || len(id.Document) == 0 {
+		return errors.New("put identity: empty id or document")
+	}
+	created := id.Created
+	if created.IsZero() {
+		created = time.Now()
+	}
+	err := db.write(ctx, func(tx pgx.Tx) error {
+		res, err := tx.Exec(ctx, qPutIdentity, id.ID, id.Document, nanos(created), id.CreatedBy)
+		if err != nil {
+			return err
+		}
+		if res.RowsAffected() == 0 {
+			return store.ErrExists
+		}
+		_, err = tx.Exec(ctx, qBumpIdentitiesVersion)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("put identity %s: %w", id.ID, err)
+	}
+	return nil
+}
+
+// GetIdentity implements store.Identities.
+func (db *DB) GetIdentity(ctx context.Context, id string) (*store.StoredIdentity, error) {
+	out := &store.StoredIdentity{ID: id}
+	var created int64
+	if err := db.pool.QueryRow(ctx, qGetIdentity, id).Scan(&out.Document, &created, &out.CreatedBy); err != nil {
+		return nil, fmt.Errorf("get identity %s: %w", id, notFound(err))
+	}
+	out.Created = fromNanos(created)
+	return out, nil
+}
+
+// ListIdentities implements store.Identities.
+func (db *DB) ListIdentities(ctx context.Context) ([]store.StoredIdentity, error) {
+	rows, err := db.pool.Query(ctx, qListIdentities)
+	if err != nil {
+		return nil, fmt.Errorf("list identities: %w", err)
+	}
+	defer rows.Close()
+	out := []store.StoredIdentity{}
+	for rows.Next() {
+		var id store.StoredIdentity
+		var created int64
+		if err := rows.Scan(&id.ID, &id.Document, &created, &id.CreatedBy); err != nil {
+			return nil, fmt.Errorf("list identities: %w", err)
+		}
+		id.Created = fromNanos(created)
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list identities: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteIdentity implements store.Identities.
+func (db *DB) DeleteIdentity(ctx context.Context, id string) error {
+	err := db.write(ctx, func(tx pgx.Tx) error {
+		res, err := tx.Exec(ctx, qDeleteIdentity, id)
+		if err != nil {
+			return err
+		}
+		if err := affectedOne(res); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, qBumpIdentitiesVersion)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete identity %s: %w", id, err)
+	}
+	return nil
+}
+
+// IdentitiesVersion implements store.Identities. It reads the database
+// every time: another replica may have changed the identities.
+func (db *DB) IdentitiesVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := db.pool.QueryRow(ctx, qIdentitiesVersion).Scan(&v); err != nil {
+		return 0, fmt.Errorf("identities version: %w", err)
+	}
+	return v, nil
+}

@@ -1,0 +1,172 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/opencontainers/go-digest"
+
+	"github.com/chainctl/chainctl/internal/store"
+)
+
+// PutManifest implements store.Manifests. The manifest, its repository (on
+// first use) and the tag are written in one transaction: on error nothing
+// is, and a tag never names a manifest that is not committed. Replicas
+// moving the same tag at once are ordered by the tag's row lock, so each
+// sees as previous the digest it replaced. Putting a manifest the
+// repository already holds keeps its creation time and refreshes the
+// other fields. A zero m.Created means now.
+func (db *DB) PutManifest(ctx context.Context, m *store.Manifest, tag string) (digest.Digest, error) {
+	if m == nil || m.Repository == "" || m.Digest == "" {
+		return "", errors.New("put manifest: missing repository or digest")
+	}
+	annotations, err := encodeJSON(m.Annotations, len(m.Annotations))
+	if err != nil {
+		return "", fmt.Errorf("put manifest %s@%s: annotations: %w", m.Repository, m.Digest, err)
+	}
+	blobs, err := encodeDigests(m.Blobs)
+	if err != nil {
+		return "", fmt.Errorf("put manifest %s@%s: blobs: %w", m.Repository, m.Digest, err)
+	}
+	children, err := encodeDigests(m.Children)
+	if err != nil {
+		return "", fmt.Errorf("put manifest %s@%s: children: %w", m.Repository, m.Digest, err)
+	}
+	now := time.Now()
+	created := m.Created
+	if created.IsZero() {
+		created = now
+	}
+	content := m.Content
+	if content == nil {
+		content = []byte{} // the column is NOT NULL
+	}
+
+	var previous string
+	err = db.write(ctx, func(tx pgx.Tx) error {
+		previous = ""
+		id, err := ensureRepo(ctx, tx, m.Repository)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, qPutManifest,
+			id, m.Digest.String(), m.MediaType, m.ArtifactType, m.Subject.String(),
+			m.Size, content, annotations, blobs, children, nanos(created)); err != nil {
+			return err
+		}
+		if tag == "" {
+			return nil
+		}
+		previous, err = moveTag(ctx, tx, id, tag, m.Digest.String(), nanos(now))
+		if err != nil {
+			return fmt.Errorf("tag %s: %w", tag, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("put manifest %s@%s: %w", m.Repository, m.Digest, err)
+	}
+	return digest.Digest(previous), nil
+}
+
+// moveTag points the tag at dgst and returns the digest it pointed at
+// before ("" if it did not exist). The tag's row stays locked until tx
+// ends, so no other transaction can move it in between.
+func moveTag(ctx context.Context, tx pgx.Tx, repoID int64, tag, dgst string, updated int64) (string, error) {
+	// Each pass either finds the row (and locks it) or inserts it; only a
+	// concurrent insert or delete of the same tag sends it round again.
+	for range maxAttempts {
+		var previous string
+		err := tx.QueryRow(ctx, qLockTag, repoID, tag).Scan(&previous)
+		switch {
+		case err == nil:
+			if _, err := tx.Exec(ctx, qUpdateTag, repoID, tag, dgst, updated); err != nil {
+				return "", err
+			}
+			return previous, nil
+		case !errors.Is(err, pgx.ErrNoRows):
+			return "", err
+		}
+		res, err := tx.Exec(ctx, qInsertTag, repoID, tag, dgst, updated)
+		if err != nil {
+			return "", err
+		}
+		if res.RowsAffected() == 1 {
+			return "", nil
+		}
+	}
+	return "", errors.New("tag changed concurrently too often")
+}
+
+// GetManifest implements store.Manifests.
+func (db *DB) GetManifest(ctx context.Context, repo string, dgst digest.Digest) (*store.Manifest, error) {
+	m := &store.Manifest{Repository: repo, Digest: dgst}
+	var subject, annotations, blobs, children string
+	var created int64
+	err := db.pool.QueryRow(ctx, qGetManifest, repo, dgst.String()).Scan(
+		&m.MediaType, &m.ArtifactType, &subject, &m.Size, &m.Content,
+		&annotations, &blobs, &children, &created)
+	if err == nil {
+		err = decodeJSON(annotations, &m.Annotations)
+		m.Blobs = decodeDigests(blobs)
+		m.Children = decodeDigests(children)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get manifest %s@%s: %w", repo, dgst, notFound(err))
+	}
+	m.Subject = digest.Digest(subject)
+	m.Created = fromNanos(created)
+	return m, nil
+}
+
+// ResolveTag implements store.Manifests.
+func (db *DB) ResolveTag(ctx context.Context, repo, tag string) (digest.Digest, error) {
+	var d string
+	if err := db.pool.QueryRow(ctx, qResolveTag, repo, tag).Scan(&d); err != nil {
+		return "", fmt.Errorf("resolve tag %s:%s: %w", repo, tag, notFound(err))
+	}
+	return digest.Digest(d), nil
+}
+
+// DeleteManifest implements store.Manifests. The manifest and its tags go
+// in one transaction, which locks the manifest first so that no replica
+// can point a tag at it meanwhile.
+func (db *DB) DeleteManifest(ctx context.Context, repo string, dgst digest.Digest) error {
+	err := db.write(ctx, func(tx pgx.Tx) error {
+		id, err := repoID(ctx, tx, repo)
+		if err != nil {
+			return err
+		}
+		var one int
+		if err := tx.QueryRow(ctx, qLockManifest, id, dgst.String()).Scan(&one); err != nil {
+			return notFound(err)
+		}
+		if _, err := tx.Exec(ctx, qDeleteManifestTags, id, dgst.String()); err != nil {
+			return err
+		}
+		res, err := tx.Exec(ctx, qDeleteManifest, id, dgst.String())
+		if err != nil {
+			return err
+		}
+		return affectedOne(res)
+	})
+	if err != nil {
+		return fmt.Errorf("delete manifest %s@%s: %w", repo, dgst, err)
+	}
+	return nil
+}
+
+// DeleteTag implements store.Manifests. The manifest stays.
+func (db *DB) DeleteTag(ctx context.Context, repo, tag string) error {
+	res, err := db.pool.Exec(ctx, qDeleteTag, repo, tag)
+	if err == nil {
+		err = affectedOne(res)
+	}
+	if err != nil {
+		return fmt.Errorf("delete tag %s:%s: %w", repo, tag, err)
+	}
+	return nil
+}
