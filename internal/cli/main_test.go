@@ -49,7 +49,7 @@ func TestRun(t *testing.T) {
 		{name: "output values complete", args: []string{"__complete", "version", "--output", ""}, want: ExitOK, wantStdout: []string{"table\njson\n"}},
 		{name: "identities without a session token exits 4", args: []string{"iam", "identities", "list", "--registry", "https://r.example.com"}, want: ExitAuth, wantStderr: []string{"error: no session token", "hint: set CHAINCTL_TOKEN or --token-file"}},
 		{name: "identities delete piped needs --yes", args: []string{"iam", "identities", "delete", "ci"}, want: ExitError, wantStderr: []string{"--yes is required", "Usage:"}},
-		{name: "serve rejects bad config", args: []string{"registry", "serve", "--database", "postgres://x"}, want: ExitError, wantStderr: []string{"error: invalid configuration", "postgres:// databases are not supported yet", "hint: see `chainctl registry serve --help`"}},
+		{name: "serve rejects bad config", args: []string{"registry", "serve", "--database", "mysql://x"}, want: ExitError, wantStderr: []string{"error: invalid configuration", "mysql:// databases are not supported", "hint: see `chainctl registry serve --help`"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -205,12 +205,13 @@ func TestLoadServeErrors(t *testing.T) {
 		{name: "listen bad port", args: []string{"--listen", "127.0.0.1:http5"}, wantErr: []string{`port "http5" is not a number`}},
 		{name: "listen port too big", args: []string{"--listen", "127.0.0.1:70000"}, wantErr: []string{`port "70000"`}},
 		{name: "listen random port on all interfaces", args: []string{"--listen", ":0"}, wantErr: []string{"a random port needs a host"}},
-		{name: "s3 storage", args: []string{"--storage", "s3://bucket/prefix"}, wantErr: []string{"s3:// storage is not supported yet", "supported: file://"}},
+		{name: "s3 storage without bucket", args: []string{"--storage", "s3://?region=auto"}, wantErr: []string{"s3:// needs a bucket"}},
+		{name: "r2 scheme", args: []string{"--storage", "r2://bucket"}, wantErr: []string{"for R2 use s3://"}},
 		{name: "unknown storage scheme", args: []string{"--storage", "ftp://x"}, wantErr: []string{`unknown scheme "ftp"`}},
 		{name: "empty file URL", args: []string{"--storage", "file://"}, wantErr: []string{"file:// needs a path"}},
 		{name: "file URL unknown option", args: []string{"--storage", "file:///b?fsync=1"}, wantErr: []string{`unknown option "fsync"`, "sync=true|false"}},
 		{name: "file URL bad sync", args: []string{"--storage", "file:///b?sync=maybe"}, wantErr: []string{"sync=maybe: want true or false"}},
-		{name: "postgres database", env: env{"CHAINCTL_DATABASE": "postgres://db/registry"}, wantErr: []string{"postgres:// databases are not supported yet", "supported: sqlite://"}},
+		{name: "postgres database without host", env: env{"CHAINCTL_DATABASE": "postgres:///registry"}, wantErr: []string{"not a postgres://"}},
 		{name: "unknown database scheme", args: []string{"--database", "redis://x"}, wantErr: []string{`unknown scheme "redis"`}},
 		{name: "no home and no data dir", env: env{"HOME": ""}, wantErr: []string{"cannot find the data directory", "data-dir"}},
 		{name: "external URL without scheme", args: []string{"--external-url", "registry.example.com"}, wantErr: []string{`external-url "registry.example.com": want an absolute http or https URL`}},
@@ -417,5 +418,38 @@ func TestLoadServeDev(t *testing.T) {
 				t.Errorf("Dev = %v, want %v", cfg.Dev, tt.want)
 			}
 		})
+	}
+}
+
+// TestLoadServeRemoteBackends: s3:// storage and postgres:// databases are
+// taken as given (their packages parse the details), and a database
+// password never shows in String, which the banner and logs print.
+func TestLoadServeRemoteBackends(t *testing.T) {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	AddServeFlags(fs)
+	const db = "postgres://chainctl:hunter2@db.internal:5432/registry?sslmode=require&password=hunter3"
+	const s3 = "s3://images/registry?endpoint=https://acct.r2.cloudflarestorage.com&region=auto"
+	if err := fs.Parse([]string{"--storage", s3, "--database", db, "--data-dir", t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadServe(fs, WithLookupEnv(func(string) (string, bool) { return "", false }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Storage.Type != StorageS3 || cfg.Storage.URL != s3 || cfg.Storage.String() != s3 {
+		t.Errorf("storage = %+v", cfg.Storage)
+	}
+	if cfg.Database.Type != DatabasePostgres || cfg.Database.URL != db {
+		t.Errorf("database = %+v", cfg.Database)
+	}
+	if got := cfg.Database.String(); strings.Contains(got, "hunter") || !strings.Contains(got, "db.internal:5432/registry") {
+		t.Errorf("Database.String() = %q, want the URL without its passwords", got)
+	}
+	if err := fs.Set("database", "postgres://u:hunter2@[bad/x"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadServe(fs, WithLookupEnv(func(string) (string, bool) { return "", false }))
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("bad postgres URL: err = %v, want an error without the password", err)
 	}
 }

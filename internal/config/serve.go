@@ -44,8 +44,14 @@ type Serve struct {
 // StorageType names a blob store backend.
 type StorageType string
 
-// StorageFile keeps blobs in a local directory.
-const StorageFile StorageType = "file"
+// Storage backends.
+const (
+	// StorageFile keeps blobs in a local directory.
+	StorageFile StorageType = "file"
+	// StorageS3 keeps blobs in an S3-compatible bucket (Cloudflare R2, AWS
+	// S3, ...); package storage/s3 parses the URL.
+	StorageS3 StorageType = "s3"
+)
 
 // Storage says where blob bytes live.
 type Storage struct {
@@ -55,10 +61,16 @@ type Storage struct {
 	// Sync makes the file store fsync each blob before acknowledging it
 	// (file:///path?sync=true): durable across power loss, slower.
 	Sync bool
+	// URL is the s3://BUCKET[/PREFIX]?... URL, for StorageS3. It holds no
+	// credentials: those come from the AWS environment or config file.
+	URL string
 }
 
 // String returns the storage as a URL, as written in configuration.
 func (s Storage) String() string {
+	if s.Type == StorageS3 {
+		return s.URL
+	}
 	u := string(s.Type) + "://" + filepath.ToSlash(s.Path)
 	if s.Sync {
 		u += "?sync=true"
@@ -69,18 +81,46 @@ func (s Storage) String() string {
 // DatabaseType names a metadata store backend.
 type DatabaseType string
 
-// DatabaseSQLite is an embedded SQLite database file.
-const DatabaseSQLite DatabaseType = "sqlite"
+// Metadata backends.
+const (
+	// DatabaseSQLite is an embedded SQLite database file.
+	DatabaseSQLite DatabaseType = "sqlite"
+	// DatabasePostgres is a PostgreSQL server, which replicas share.
+	DatabasePostgres DatabaseType = "postgres"
+)
 
 // Database says where metadata lives.
 type Database struct {
 	Type DatabaseType
 	// Path is the database file, for DatabaseSQLite.
 	Path string
+	// URL is the postgres:// connection URL, for DatabasePostgres. It may
+	// hold a password: print String, never URL.
+	URL string
 }
 
-// String returns the database as a URL, as written in configuration.
-func (d Database) String() string { return string(d.Type) + "://" + filepath.ToSlash(d.Path) }
+// String returns the database as a URL, as written in configuration, with
+// any password replaced by "xxxxx".
+func (d Database) String() string {
+	if d.Type == DatabasePostgres {
+		return redactURL(d.URL)
+	}
+	return string(d.Type) + "://" + filepath.ToSlash(d.Path)
+}
+
+// redactURL is raw with its password, and any password= query parameter,
+// replaced by "xxxxx".
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
 
 // TLS holds the certificate and key files for HTTPS. Both are empty for
 // plain HTTP.
@@ -102,8 +142,8 @@ func AddServeFlags(fs *pflag.FlagSet) {
 	fs.String(KeyConfig, "", "read settings from this YAML `file`"+env(KeyConfig))
 	fs.String(KeyListen, DefaultListen, "`host:port` to listen on"+env(KeyListen))
 	fs.String(KeyDataDir, "", "`directory` for blobs and metadata; default: chainctl in your user data directory"+env(KeyDataDir))
-	fs.String(KeyStorage, "", "blob storage `url`, file://<path>[?sync=true] or a path; default: file://<data-dir>/blobs"+env(KeyStorage))
-	fs.String(KeyDatabase, "", "metadata database `url`, sqlite://<path> or a path; default: <data-dir>/registry.db"+env(KeyDatabase))
+	fs.String(KeyStorage, "", "blob storage `url`: file://<path>[?sync=true], a path, or s3://<bucket>[/<prefix>]?endpoint=<url>&region=auto (R2, S3); default: file://<data-dir>/blobs"+env(KeyStorage))
+	fs.String(KeyDatabase, "", "metadata database `url`: sqlite://<path>, a path, or postgres://user@host/db; default: <data-dir>/registry.db"+env(KeyDatabase))
 	fs.String(KeyTLSCert, "", "serve HTTPS with this PEM certificate `file` (needs --tls-key)"+env(KeyTLSCert))
 	fs.String(KeyTLSKey, "", "PEM private key `file` for --tls-cert"+env(KeyTLSKey))
 	fs.String(KeyExternalURL, "", "`url` clients reach the registry at, the base of its token realm and issuer; default: http(s)://<listen>"+env(KeyExternalURL))
@@ -353,10 +393,16 @@ func (o options) parseStorage(s string) (Storage, error) {
 				return Storage{}, fmt.Errorf("%s %q: %w", KeyStorage, s, err)
 			}
 			s = o.urlPath(rest)
-		case "s3", "r2", "gs", "azure":
-			return Storage{}, fmt.Errorf("%s %q: %s:// storage is not supported yet; supported: file://<path> or a plain path", KeyStorage, s, scheme)
+		case "s3":
+			// Parsed in full by package storage/s3 when the store opens.
+			if bucket, _, _ := strings.Cut(strings.SplitN(rest, "?", 2)[0], "/"); bucket == "" {
+				return Storage{}, fmt.Errorf("%s %q: s3:// needs a bucket, such as s3://images?endpoint=https://<account>.r2.cloudflarestorage.com&region=auto", KeyStorage, s)
+			}
+			return Storage{Type: StorageS3, URL: s}, nil
+		case "r2", "gs", "azure":
+			return Storage{}, fmt.Errorf("%s %q: %s:// storage is not supported; for R2 use s3://<bucket>?endpoint=https://<account>.r2.cloudflarestorage.com&region=auto", KeyStorage, s, scheme)
 		default:
-			return Storage{}, fmt.Errorf("%s %q: unknown scheme %q; supported: file://<path> or a plain path", KeyStorage, s, scheme)
+			return Storage{}, fmt.Errorf("%s %q: unknown scheme %q; supported: file://<path>, a plain path, s3://<bucket>", KeyStorage, s, scheme)
 		}
 	}
 	if s == "" {
@@ -396,10 +442,17 @@ func (o options) parseDatabase(s string) (Database, error) {
 		switch scheme {
 		case "sqlite", "sqlite3":
 			s = o.urlPath(rest)
-		case "postgres", "postgresql", "mysql":
-			return Database{}, fmt.Errorf("%s %q: %s:// databases are not supported yet; supported: sqlite://<path> or a plain path", KeyDatabase, s, scheme)
+		case "postgres", "postgresql":
+			// The URL may hold a password: errors quote only its redacted form.
+			u, err := url.Parse(s)
+			if err != nil || u.Host == "" {
+				return Database{}, fmt.Errorf("%s: not a postgres://[user[:password]@]host[:port]/database URL", KeyDatabase)
+			}
+			return Database{Type: DatabasePostgres, URL: s}, nil
+		case "mysql":
+			return Database{}, fmt.Errorf("%s: %s:// databases are not supported; supported: sqlite://<path>, a plain path, postgres://", KeyDatabase, scheme)
 		default:
-			return Database{}, fmt.Errorf("%s %q: unknown scheme %q; supported: sqlite://<path> or a plain path", KeyDatabase, s, scheme)
+			return Database{}, fmt.Errorf("%s: unknown scheme %q; supported: sqlite://<path>, a plain path, postgres://", KeyDatabase, scheme)
 		}
 	}
 	if s == "" {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chainctl/chainctl/internal/store/postgres/pgtest"
 )
 
 type junitSuites struct {
@@ -27,24 +29,32 @@ type junitSuites struct {
 
 // TestConformance runs the OCI distribution-spec conformance suite against a
 // real `chainctl registry serve`, with its defaults (sha512 included) and
-// with upload cancel and the digest-header checks turned on. It wants zero
+// with upload cancel and the digest-header checks turned on, on the
+// embedded default (filesystem + SQLite) and on PostgreSQL. It wants zero
 // failures.
 func TestConformance(t *testing.T) {
 	bin := requireTool(t, "conformance")
+	strict := []string{
+		"OCI_API_BLOBS_UPLOAD_CANCEL=true",
+		"OCI_API_BLOBS_DIGEST_HEADER=true",
+		"OCI_API_MANIFESTS_DIGEST_HEADER=true",
+	}
 	configs := []struct {
-		name string
-		env  []string
+		name  string
+		env   []string
+		serve func(t *testing.T) []string // extra `registry serve` arguments
 	}{
-		{"defaults", nil},
-		{"cancel-and-digest-headers", []string{
-			"OCI_API_BLOBS_UPLOAD_CANCEL=true",
-			"OCI_API_BLOBS_DIGEST_HEADER=true",
-			"OCI_API_MANIFESTS_DIGEST_HEADER=true",
-		}},
+		{"defaults", nil, nil},
+		{"cancel-and-digest-headers", strict, nil},
+		{"postgres", strict, func(t *testing.T) []string { return []string{"--database", pgtest.Schema(t)} }},
 	}
 	for _, c := range configs {
 		t.Run(c.name, func(t *testing.T) {
-			srv := startServer(t)
+			var args []string
+			if c.serve != nil {
+				args = c.serve(t)
+			}
+			srv := startServer(t, args...)
 			results := t.TempDir()
 			env := append([]string{
 				"OCI_REGISTRY=" + srv.Addr,

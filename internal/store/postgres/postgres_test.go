@@ -2,104 +2,27 @@ package postgres
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/postgres/pgtest"
 	"github.com/chainctl/chainctl/internal/store/storetest"
 )
 
-// defaultTestDSN is the local server CI and developers run; override it
-// with CHAINCTL_TEST_POSTGRES.
-const defaultTestDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+// newSchema is pgtest.Schema: a fresh schema, and a DSN that uses it.
+func newSchema(t *testing.T) string { return pgtest.Schema(t) }
 
-func testDSN() string {
-	if dsn := os.Getenv("CHAINCTL_TEST_POSTGRES"); dsn != "" {
-		return dsn
-	}
-	return defaultTestDSN
-}
-
-// requireOrSkip skips, or fails when CHAINCTL_TEST_REQUIRE_ALL=1, so that
-// CI cannot go green by skipping.
-func requireOrSkip(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CHAINCTL_TEST_REQUIRE_ALL") == "1" {
-		t.Fatalf(format+" (CHAINCTL_TEST_REQUIRE_ALL=1)", args...)
-	}
-	t.Skipf(format+"; start PostgreSQL or set CHAINCTL_TEST_POSTGRES", args...)
-}
-
-// adminExec runs statements on the test server outside any store, or
-// skips the test when the server is unreachable.
-func adminExec(t *testing.T, sql ...string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, testDSN())
-	if err == nil {
-		err = conn.Ping(ctx)
-	}
-	if err != nil {
-		requireOrSkip(t, "PostgreSQL at %s unreachable: %v", redacted(testDSN()), err)
-	}
-	defer conn.Close(ctx)
-	for _, s := range sql {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
-}
-
-// redacted is dsn without a password, for test messages.
-func redacted(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		u.User = url.User(u.User.Username())
-		return u.String()
-	}
-	return "CHAINCTL_TEST_POSTGRES"
-}
-
-// newSchema creates an empty, uniquely named schema, drops it when the
-// test ends, and returns a DSN whose connections use it: parallel tests
-// and parallel runs never share tables.
-func newSchema(t *testing.T) string {
-	t.Helper()
-	name := fmt.Sprintf("chainctl_test_%d_%016x", os.Getpid(), rand.Uint64())
-	ident := pgx.Identifier{name}.Sanitize()
-	adminExec(t, "CREATE SCHEMA "+ident)
-	t.Cleanup(func() { adminExec(t, "DROP SCHEMA "+ident+" CASCADE") })
-	return withSearchPath(t, testDSN(), name)
-}
-
-func withSearchPath(t *testing.T, dsn, schema string) string {
-	t.Helper()
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatalf("CHAINCTL_TEST_POSTGRES is not a URL: %v", err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " search_path=" + schema
-}
+// adminExec is pgtest.Exec on the test server.
+func adminExec(t *testing.T, sql ...string) { pgtest.Exec(t, sql...) }
 
 // open opens a store on dsn and closes it when the test ends.
 func open(t *testing.T, dsn string) *DB {

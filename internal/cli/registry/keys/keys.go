@@ -11,10 +11,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/cli/registry/backend"
 	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/iostreams"
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
-	"github.com/chainctl/chainctl/internal/store/sqlite"
 )
 
 // NewCmdKeys returns `chainctl registry keys` and its subcommands.
@@ -95,12 +95,9 @@ type rotateJSON struct {
 
 func rotateRun(ctx context.Context, opts *RotateOptions) error {
 	cfg := opts.Config
-	if cfg.Database.Type != config.DatabaseSQLite {
-		return fmt.Errorf("database type %q is not supported", cfg.Database.Type)
-	}
-	db, err := sqlite.Open(ctx, cfg.Database.Path)
+	db, err := backend.OpenMetadata(ctx, cfg.Database, slog.New(slog.DiscardHandler))
 	if err != nil {
-		return fmt.Errorf("open metadata database: %w", err)
+		return err
 	}
 	defer db.Close()
 	iss, err := issuer.New(ctx, db,

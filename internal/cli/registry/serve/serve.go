@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/cli/registry/backend"
 	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/iostreams"
 	"github.com/chainctl/chainctl/internal/registry"
@@ -26,7 +27,6 @@ import (
 	"github.com/chainctl/chainctl/internal/storage"
 	"github.com/chainctl/chainctl/internal/storage/fs"
 	"github.com/chainctl/chainctl/internal/store"
-	"github.com/chainctl/chainctl/internal/store/sqlite"
 )
 
 // ServeOptions are the inputs of `chainctl registry serve`.
@@ -140,16 +140,9 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		return fmt.Errorf("storage type %q is not supported", cfg.Storage.Type)
 	}
 
-	var meta store.Store
-	switch cfg.Database.Type {
-	case config.DatabaseSQLite:
-		db, err := sqlite.Open(ctx, cfg.Database.Path, sqlite.WithLogger(log))
-		if err != nil {
-			return fmt.Errorf("open metadata database: %w", err)
-		}
-		meta = db
-	default:
-		return fmt.Errorf("database type %q is not supported", cfg.Database.Type)
+	meta, err := backend.OpenMetadata(ctx, cfg.Database, log)
+	if err != nil {
+		return err
 	}
 	defer func() {
 		if err := meta.Close(); err != nil {

@@ -79,7 +79,7 @@ func TestNewCmdServe(t *testing.T) {
 			wantStorage: "file://" + filepath.Join(home, ".local/share/chainctl/blobs"),
 			wantDB:      "sqlite://" + filepath.Join(home, ".local/share/chainctl/registry.db"),
 		},
-		{name: "bad scheme", args: []string{"--database", "postgres://db"}, env: env{"HOME": home}, wantErr: "postgres:// databases are not supported yet"},
+		{name: "bad scheme", args: []string{"--database", "mysql://db"}, env: env{"HOME": home}, wantErr: "mysql:// databases are not supported"},
 		{name: "half TLS", args: []string{"--tls-key", "/k.pem"}, env: env{"HOME": home}, wantErr: "tls-key is set but tls-cert is not"},
 		{name: "unknown flag", args: []string{"--port", "5000"}, env: env{"HOME": home}, wantErr: "unknown flag: --port"},
 		{name: "argument", args: []string{"extra"}, env: env{"HOME": home}, wantErr: `unknown command "extra"`},
