@@ -88,9 +88,17 @@ func (rg *registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) er
 	defer rc.Close()
 	h.Set("Content-Length", strconv.FormatInt(n, 10))
 	w.WriteHeader(status)
-	if _, err := io.Copy(w, rc); err != nil {
-		// Headers are gone; all we can do is log and cut the connection short.
-		rg.log.WarnContext(r.Context(), "blob download interrupted", "digest", dgst, "err", err)
+	var copyErr error
+	if status == http.StatusOK {
+		copyErr = copyVerified(w, rc, dgst, n)
+	} else {
+		_, copyErr = io.Copy(w, rc)
+	}
+	if copyErr != nil {
+		// The status line is gone. Abort the connection so that the client
+		// sees a broken transfer, never a complete response with bad bytes.
+		rg.log.ErrorContext(r.Context(), "blob download aborted", "repository", rt.name, "digest", dgst, "err", copyErr)
+		panic(http.ErrAbortHandler)
 	}
 	return nil
 }

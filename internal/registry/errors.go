@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,20 @@ type Error struct {
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// internalError is what the client sees of an unexpected error: 503 with
+// Retry-After when a backend timed out or is temporarily unreachable (the
+// client should retry), else 500. Both are 5xx, which clients retry; the
+// error's text stays in the log.
+func internalError(err error) *Error {
+	var timeout interface{ Timeout() bool }
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &timeout) && timeout.Timeout()) {
+		e := newError(http.StatusServiceUnavailable, "UNAVAILABLE", "storage backend unavailable; retry", nil)
+		e.Header = http.Header{"Retry-After": {"1"}}
+		return e
+	}
+	return newError(http.StatusInternalServerError, "UNKNOWN", "internal error", nil)
 }
 
 func newError(status int, code, msg string, detail any) *Error {
@@ -104,7 +119,7 @@ func (rg *registry) writeError(w http.ResponseWriter, r *http.Request, err error
 	if !errors.As(err, &e) {
 		rg.log.ErrorContext(r.Context(), "internal error",
 			"method", r.Method, "path", r.URL.Path, "request_id", r.Header.Get("X-Request-Id"), "err", err)
-		e = newError(http.StatusInternalServerError, "UNKNOWN", "internal error", nil)
+		e = internalError(err)
 	}
 	h := w.Header()
 	// Headers set for a success that did not happen must not leak into the

@@ -1,0 +1,197 @@
+package registry_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/chainctl/chainctl/internal/registry"
+	"github.com/chainctl/chainctl/internal/storage/faultstore"
+	"github.com/chainctl/chainctl/internal/storage/fs"
+	"github.com/chainctl/chainctl/internal/store/sqlite"
+)
+
+// newFaultyServer is newServer on a blob store with injectable faults.
+func newFaultyServer(t *testing.T) (*httptest.Server, *faultstore.Store) {
+	t.Helper()
+	dir := t.TempDir()
+	blobs, err := fs.New(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, err := sqlite.Open(t.Context(), filepath.Join(dir, "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { meta.Close() })
+	faulty := faultstore.New(blobs)
+	h, err := registry.New(registry.WithBlobStore(faulty), registry.WithMetadata(meta))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv, faulty
+}
+
+// faultCall makes a request and returns its status, headers and body; a
+// transport error (an aborted response) is returned, not fatal.
+func faultCall(t *testing.T, method, url string, body []byte, hdr map[string]string) (int, http.Header, []byte, error) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b, err
+}
+
+// TestStorageFaultsOnPush: a failing or timing-out blob backend gives the
+// client a retryable 5xx with OCI error JSON; nothing half-written becomes
+// visible; an upload whose chunk failed resumes at its old offset; and a
+// manifest can never be stored pointing at the blob that did not land.
+func TestStorageFaultsOnPush(t *testing.T) {
+	srv, faulty := newFaultyServer(t)
+	data := bytes.Repeat([]byte("layer bytes "), 100_000)
+	d := digest.FromBytes(data)
+	blobURL := srv.URL + "/v2/app/blobs/" + string(d)
+	boom := errors.New("backend exploded")
+
+	// Monolithic push: the backend fails, then times out.
+	for _, f := range []faultstore.Fault{{Err: boom}, {Err: context.DeadlineExceeded}} {
+		faulty.Inject(faultstore.OpPut, f)
+		faulty.Inject(faultstore.OpCommitUpload, f)
+		status, hdr, body, err := faultCall(t, http.MethodPost, srv.URL+"/v2/app/blobs/uploads/?digest="+string(d), data, nil)
+		if err != nil || status < 500 || !strings.Contains(string(body), `"errors"`) {
+			t.Fatalf("push with %v: %d %s %v, want a 5xx with OCI error JSON", f.Err, status, body, err)
+		}
+		if errors.Is(f.Err, context.DeadlineExceeded) && (status != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "") {
+			t.Errorf("timeout: %d, Retry-After %q; want 503 with Retry-After", status, hdr.Get("Retry-After"))
+		}
+		if strings.Contains(string(body), "exploded") {
+			t.Errorf("the backend's error text reached the client: %s", body)
+		}
+		faulty.Clear()
+		if status, _, _, _ := faultCall(t, http.MethodHead, blobURL, nil, nil); status != http.StatusNotFound {
+			t.Fatalf("HEAD after a failed push = %d, want 404", status)
+		}
+	}
+
+	// A manifest naming the blob that never landed is refused.
+	manifest := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",` +
+		`"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"` + string(d) + `","size":` + strconv.Itoa(len(data)) + `},"layers":[]}`)
+	status, _, body, _ := faultCall(t, http.MethodPut, srv.URL+"/v2/app/manifests/v1", manifest,
+		map[string]string{"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+	if status != http.StatusBadRequest || !strings.Contains(string(body), "MANIFEST_BLOB_UNKNOWN") {
+		t.Fatalf("manifest over a missing blob: %d %s, want 400 MANIFEST_BLOB_UNKNOWN", status, body)
+	}
+
+	// Chunked push: a failing chunk leaves the upload where it was.
+	status, hdr, _, _ := faultCall(t, http.MethodPost, srv.URL+"/v2/app/blobs/uploads/", nil, nil)
+	if status != http.StatusAccepted {
+		t.Fatalf("start upload = %d", status)
+	}
+	loc := srv.URL + hdr.Get("Location")
+	half := len(data) / 2
+	chunk := func(from, to int) (int, http.Header) {
+		status, hdr, _, _ := faultCall(t, http.MethodPatch, loc, data[from:to], map[string]string{
+			"Content-Type": "application/octet-stream", "Content-Range": strconv.Itoa(from) + "-" + strconv.Itoa(to-1)})
+		return status, hdr
+	}
+	if status, _ := chunk(0, half); status != http.StatusAccepted {
+		t.Fatalf("first chunk = %d", status)
+	}
+	faulty.Inject(faultstore.OpWriteUpload, faultstore.Fault{Err: context.DeadlineExceeded, Times: 1})
+	if status, _ := chunk(half, len(data)); status != http.StatusServiceUnavailable {
+		t.Fatalf("chunk on a timing-out backend = %d, want 503", status)
+	}
+	status, hdr, _, _ = faultCall(t, http.MethodGet, loc, nil, nil)
+	if status != http.StatusNoContent || hdr.Get("Range") != "0-"+strconv.Itoa(half-1) {
+		t.Fatalf("upload status after the failed chunk = %d, Range %q; want 204, 0-%d", status, hdr.Get("Range"), half-1)
+	}
+	if status, _ := chunk(half, len(data)); status != http.StatusAccepted {
+		t.Fatalf("retried chunk = %d", status)
+	}
+	faulty.Inject(faultstore.OpCommitUpload, faultstore.Fault{Err: boom, Times: 1})
+	put := loc + "&digest=" + string(d)
+	if !strings.Contains(loc, "?") {
+		put = loc + "?digest=" + string(d)
+	}
+	if status, _, _, _ := faultCall(t, http.MethodPut, put, nil, nil); status != http.StatusInternalServerError {
+		t.Fatalf("commit on a failing backend = %d, want 500", status)
+	}
+	if status, _, _, _ := faultCall(t, http.MethodHead, blobURL, nil, nil); status != http.StatusNotFound {
+		t.Fatalf("HEAD after a failed commit = %d, want 404", status)
+	}
+	if status, _, _, _ := faultCall(t, http.MethodPut, put, nil, nil); status != http.StatusCreated {
+		t.Fatalf("retried commit = %d, want 201", status)
+	}
+	if status, _, body, _ := faultCall(t, http.MethodGet, blobURL, nil, nil); status != http.StatusOK || !bytes.Equal(body, data) {
+		t.Fatalf("GET after the retried push = %d, %d bytes", status, len(body))
+	}
+}
+
+// TestStorageFaultsOnPull: bytes that no longer match their digest, or a
+// read cut short, never reach the client as a complete 200 response: the
+// connection is aborted before the last bytes. Slow and failing backends
+// are served correctly or answered with a 5xx.
+func TestStorageFaultsOnPull(t *testing.T) {
+	srv, faulty := newFaultyServer(t)
+	for _, size := range []int{10, 300_000} { // within and beyond the held-back tail
+		data := bytes.Repeat([]byte("x"), size)
+		copy(data, strconv.Itoa(size))
+		d := digest.FromBytes(data)
+		if status, _, _, _ := faultCall(t, http.MethodPost, srv.URL+"/v2/app/blobs/uploads/?digest="+string(d), data, nil); status != http.StatusCreated {
+			t.Fatalf("push = %d", status)
+		}
+		blobURL := srv.URL + "/v2/app/blobs/" + string(d)
+		for name, f := range map[string]faultstore.Fault{
+			"corrupt":   {Corrupt: true},
+			"truncated": {TruncateAt: int64(size / 2)},
+		} {
+			faulty.Inject(faultstore.OpOpen, f)
+			status, _, body, err := faultCall(t, http.MethodGet, blobURL, nil, nil)
+			if err == nil && status == http.StatusOK {
+				t.Errorf("%d bytes, %s: GET = 200 with %d bytes and no error, want an aborted response", size, name, len(body))
+			}
+			if err == nil && bytes.Equal(body, data) {
+				t.Errorf("%d bytes, %s: the whole blob arrived", size, name)
+			}
+			// HEAD is answered from metadata and never opens the blob.
+			if status, _, _, _ := faultCall(t, http.MethodHead, blobURL, nil, nil); status != http.StatusOK {
+				t.Errorf("%d bytes, %s: HEAD = %d", size, name, status)
+			}
+			faulty.Clear()
+		}
+		faulty.Inject(faultstore.OpOpen, faultstore.Fault{Delay: 20 * time.Millisecond})
+		if status, _, body, err := faultCall(t, http.MethodGet, blobURL, nil, nil); err != nil || status != http.StatusOK || !bytes.Equal(body, data) {
+			t.Errorf("%d bytes, slow backend: %d, %d bytes, %v", size, status, len(body), err)
+		}
+		faulty.Inject(faultstore.OpOpen, faultstore.Fault{Err: context.DeadlineExceeded})
+		if status, hdr, _, err := faultCall(t, http.MethodGet, blobURL, nil, nil); err != nil || status != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
+			t.Errorf("%d bytes, timing-out backend: %d, %v; want 503 with Retry-After", size, status, err)
+		}
+		faulty.Clear()
+		if status, _, body, err := faultCall(t, http.MethodGet, blobURL, nil, nil); err != nil || status != http.StatusOK || !bytes.Equal(body, data) {
+			t.Errorf("%d bytes, healthy again: %d, %d bytes, %v", size, status, len(body), err)
+		}
+	}
+}
