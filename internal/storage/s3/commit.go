@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -38,6 +39,9 @@ func (s *Store) CommitUpload(ctx context.Context, id string, dgst digest.Digest)
 	st, etag, err := s.loadState(ctx, p)
 	if err != nil {
 		return 0, fmt.Errorf("commit upload %s: %w", id, err)
+	}
+	if st.leased(time.Now()) {
+		return 0, fmt.Errorf("commit upload %s: a write is in progress", id)
 	}
 	got, err := st.digest(dgst.Algorithm())
 	if err != nil {
@@ -91,7 +95,7 @@ func (s *Store) assemble(ctx context.Context, p, key string, st *uploadState, et
 		}
 		next := *st
 		next.Completed = true
-		if err := s.saveState(ctx, p, &next, etag); err != nil {
+		if _, err := s.saveState(ctx, p, &next, etag); err != nil {
 			return err
 		}
 		st.Completed = true

@@ -110,8 +110,10 @@ func isNotFound(err error) bool {
 	switch apiCode(err) {
 	case "NoSuchKey", "NotFound":
 		return true
+	case "NoSuchBucket", "NoSuchUpload":
+		return false
 	}
-	return httpStatus(err) == http.StatusNotFound && apiCode(err) != "NoSuchBucket"
+	return httpStatus(err) == http.StatusNotFound
 }
 
 // isNoSuchUpload reports whether err says a multipart upload is gone.

@@ -86,6 +86,7 @@ func (s *Store) removeStaleObjects(ctx context.Context, cutoff time.Time) (map[s
 			if err := s.discard(ctx, root+id+"/", st); err != nil {
 				return live, removed, err
 			}
+			s.deleteKeys(ctx, u.old) // strays the state did not list
 			removed++
 			s.log.Info("removed stale upload", "upload", id, "size", st.Size)
 		default:

@@ -63,6 +63,19 @@ type uploadState struct {
 	// failed after that resumes from the copy.
 	Completed bool      `json:"completed,omitempty"`
 	Created   time.Time `json:"created"`
+	// Lease is held by a write while it uploads parts; see appender.claim.
+	Lease *lease `json:"lease,omitempty"`
+}
+
+// lease reserves an upload's next part numbers for one write.
+type lease struct {
+	Token string    `json:"token"`
+	Until time.Time `json:"until"`
+}
+
+// leased reports whether a write holds the upload at now.
+func (st *uploadState) leased(now time.Time) bool {
+	return st.Lease != nil && now.Before(st.Lease.Until)
 }
 
 type part struct {
@@ -159,12 +172,13 @@ func (s *Store) loadState(ctx context.Context, p string) (*uploadState, string, 
 }
 
 // saveState writes st for the upload under prefix p, if the stored state
-// still has ETag etag (or, with etag "", if there is none yet). Losing that
-// race is storage.ErrOffsetMismatch: another writer moved the upload on.
-func (s *Store) saveState(ctx context.Context, p string, st *uploadState, etag string) error {
+// still has ETag etag (or, with etag "", if there is none yet), and returns
+// the new ETag. Losing that race is storage.ErrOffsetMismatch: another
+// writer moved the upload on.
+func (s *Store) saveState(ctx context.Context, p string, st *uploadState, etag string) (string, error) {
 	b, err := json.Marshal(st)
 	if err != nil {
-		return fmt.Errorf("encode upload state: %w", err)
+		return "", fmt.Errorf("encode upload state: %w", err)
 	}
 	key := p + stateName
 	in := &s3.PutObjectInput{
@@ -179,13 +193,17 @@ func (s *Store) saveState(ctx context.Context, p string, st *uploadState, etag s
 	} else {
 		in.IfMatch = aws.String(etag)
 	}
-	if _, err := s.client.PutObject(ctx, in); err != nil {
+	out, err := s.client.PutObject(ctx, in)
+	if err != nil {
 		if isPreconditionFailed(err) {
-			return fmt.Errorf("upload state changed concurrently: %w", storage.ErrOffsetMismatch)
+			return "", fmt.Errorf("upload state changed concurrently: %w", storage.ErrOffsetMismatch)
 		}
-		return fmt.Errorf("save upload state: %w", err)
+		if etag != "" && isNotFound(err) {
+			return "", fmt.Errorf("upload removed concurrently: %w", storage.ErrNotFound)
+		}
+		return "", fmt.Errorf("save upload state: %w", err)
 	}
-	return nil
+	return aws.ToString(out.ETag), nil
 }
 
 // readSegments reads the segments, in order, into buf, which must hold
@@ -194,6 +212,10 @@ func (s *Store) readSegments(ctx context.Context, segs []segment, buf []byte) er
 	off := 0
 	for _, sg := range segs {
 		out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: aws.String(sg.Key)})
+		if isNotFound(err) {
+			// Only a write that moved the upload on removes segments.
+			return fmt.Errorf("upload segment gone, upload changed concurrently: %w", storage.ErrOffsetMismatch)
+		}
 		if err != nil {
 			return fmt.Errorf("read upload segment: %w", err)
 		}

@@ -14,6 +14,9 @@ import (
 	"github.com/chainctl/chainctl/internal/storage"
 )
 
+// leaseTTL is how long a write holds an upload without renewing its lease.
+const leaseTTL = 10 * time.Minute
+
 // StartUpload implements storage.UploadStore. It fails if an upload with
 // the same id exists (the state object is created with If-None-Match). An
 // invalid id is an error and touches nothing.
@@ -29,7 +32,7 @@ func (s *Store) StartUpload(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("start upload %s: %w", id, err)
 	}
-	if err := s.saveState(ctx, p, st, ""); err != nil {
+	if _, err := s.saveState(ctx, p, st, ""); err != nil {
 		if errors.Is(err, storage.ErrOffsetMismatch) {
 			return fmt.Errorf("start upload %s: upload exists", id)
 		}
@@ -84,13 +87,26 @@ func (s *Store) WriteUpload(ctx context.Context, id string, offset int64, r io.R
 	if st.Completed {
 		return st.Size, fmt.Errorf("write upload %s: upload is being committed", id)
 	}
-	w := &appender{s: s, p: p, st: st}
-	next, err := w.append(ctx, r)
-	if err == nil && next != st {
-		err = s.saveState(ctx, p, next, etag)
+	if st.leased(time.Now()) {
+		return st.Size, fmt.Errorf("write upload %s: another write is in progress: %w", id, storage.ErrOffsetMismatch)
 	}
+	w := &appender{s: s, p: p, st: st, etag: etag}
+	next, err := w.append(ctx, r)
 	if err != nil {
 		w.rollback(context.WithoutCancel(ctx))
+		return st.Size, fmt.Errorf("write upload %s: %w", id, err)
+	}
+	if next == st {
+		return st.Size, nil
+	}
+	next.Lease = nil
+	if _, err := s.saveState(ctx, p, next, w.etag); err != nil {
+		// Only a refused save is known not to have happened. After any
+		// other failure the new state may be in place and need what this
+		// write created; if not, that is garbage for AbortStaleUploads.
+		if errors.Is(err, storage.ErrOffsetMismatch) || errors.Is(err, storage.ErrNotFound) {
+			w.rollback(context.WithoutCancel(ctx))
+		}
 		return st.Size, fmt.Errorf("write upload %s: %w", id, err)
 	}
 	s.deleteKeys(context.WithoutCancel(ctx), w.obsolete)
@@ -140,9 +156,11 @@ func (s *Store) discard(ctx context.Context, p string, st *uploadState) error {
 
 // appender appends one chunk to an upload.
 type appender struct {
-	s  *Store
-	p  string
-	st *uploadState
+	s    *Store
+	p    string
+	st   *uploadState // as loaded
+	etag string       // of the stored state: as loaded, then of our lease
+	held *uploadState // st with our lease, once claimed
 
 	createdMPU string   // a multipart upload this write created
 	newSegment string   // the segment this write created
@@ -202,6 +220,9 @@ func (w *appender) append(ctx context.Context, r io.Reader) (*uploadState, error
 		}
 		w.obsoleteSegments()
 		next.Segments = nil
+		if err := w.claim(ctx); err != nil {
+			return nil, err
+		}
 		dataKey := w.p + dataName
 		if next.MultipartID == "" {
 			out, err := w.s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &w.s.bucket, Key: &dataKey})
@@ -212,6 +233,9 @@ func (w *appender) append(ctx context.Context, r io.Reader) (*uploadState, error
 			w.createdMPU = next.MultipartID
 		}
 		for have+int64(n) == ps {
+			if err := w.claim(ctx); err != nil {
+				return nil, err
+			}
 			num := int32(len(next.Parts) + 1)
 			etag, err := w.s.uploadPart(ctx, dataKey, next.MultipartID, num, buf)
 			if err != nil {
@@ -261,10 +285,48 @@ func (w *appender) obsoleteSegments() {
 	}
 }
 
-// rollback removes what a failed append created. Parts it uploaded to an
-// existing multipart upload are not listed in the saved state; the next
-// write replaces them, and CompleteMultipartUpload leaves out unlisted ones.
+// claim takes or renews the upload's lease before a part is uploaded.
+//
+// Segments have keys of their own, but parts are numbered, and a write
+// that lost the race for the state (another process wrote the same offset
+// first) must not replace parts the winner uploaded under the same
+// numbers. So a write takes a lease, by a conditional save of the state it
+// started from, before its first part; while a lease is fresh, every other
+// write and commit is refused. The lease is renewed at half its life and
+// released by the write's final save (or its rollback). A process that
+// dies holding one blocks the upload for leaseTTL; a part upload that
+// hangs longer than half of leaseTTL could still land after another
+// process took the upload over, and then CompleteMultipartUpload fails on
+// the part's ETag rather than commit other bytes.
+func (w *appender) claim(ctx context.Context) error {
+	now := time.Now()
+	if w.held != nil && w.held.Lease.Until.Sub(now) > leaseTTL/2 {
+		return nil
+	}
+	if w.held == nil {
+		held := *w.st
+		held.Lease = &lease{Token: rand.Text()}
+		w.held = &held
+	}
+	w.held.Lease.Until = now.Add(leaseTTL)
+	etag, err := w.s.saveState(ctx, w.p, w.held, w.etag)
+	if err != nil {
+		return fmt.Errorf("lease upload: %w", err)
+	}
+	w.etag = etag
+	return nil
+}
+
+// rollback removes what a failed append created and releases its lease.
+// Parts it uploaded to an existing multipart upload are not listed in the
+// saved state; the next write replaces them, and CompleteMultipartUpload
+// leaves out unlisted ones.
 func (w *appender) rollback(ctx context.Context) {
+	if w.held != nil {
+		if _, err := w.s.saveState(ctx, w.p, w.st, w.etag); err != nil {
+			w.s.log.Warn("release upload lease", "err", err)
+		}
+	}
 	if w.newSegment != "" {
 		w.s.deleteKeys(ctx, []string{w.newSegment})
 	}
