@@ -16,7 +16,10 @@
 // matched.
 //
 // Uploads keep all their state in the bucket, so consecutive writes of one
-// upload may be served by different processes. Writes are re-cut into parts
+// upload may be served by different processes: the state object is
+// replaced only by a conditional PutObject (If-Match on the ETag it was
+// read with), which makes it the commit point of every write, and a write
+// holds a lease in it while it uploads parts. Writes are re-cut into parts
 // of exactly PartSize bytes (Cloudflare R2 refuses a multipart upload whose
 // non-trailing parts differ in size), and S3 allows at most 10 000 parts, so
 // the largest blob is PartSize × 10 000 (156.25 GiB at the default 16 MiB).

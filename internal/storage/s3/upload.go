@@ -64,11 +64,12 @@ func (s *Store) UploadSize(ctx context.Context, id string) (int64, error) {
 // ctx is done, another writer won) leaves the upload as it was, and the
 // client can send the same chunk again.
 //
-// Two processes writing the same offset of one upload at once is a client
-// error; one of them gets ErrOffsetMismatch. The loser may have replaced a
-// part the winner uploaded, and then CommitUpload fails (S3 checks each
-// part's ETag) rather than commit wrong bytes. Writes from one process are
-// serialized.
+// Writes from one process are serialized. Of two processes writing the
+// same offset of one upload at once (a client retrying on another replica
+// while the first attempt is still running), one gets ErrOffsetMismatch,
+// either because the other saved its state first or because the other
+// holds the lease that a write takes before uploading parts (see
+// appender.claim).
 func (s *Store) WriteUpload(ctx context.Context, id string, offset int64, r io.Reader) (int64, error) {
 	p, err := s.uploadPrefix(id)
 	if err != nil {
