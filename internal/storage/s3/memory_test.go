@@ -13,9 +13,6 @@ import (
 // the blob's size. (Allocations, not timings: they do not depend on the
 // machine's load.)
 func TestStreamingMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("streams 96 MiB")
-	}
 	e := newEnv(t)
 	ctx := t.Context()
 	s := e.newStore(t, e.config(t))

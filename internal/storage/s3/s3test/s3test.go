@@ -43,10 +43,14 @@ type Server struct {
 	n      int
 }
 
-// Start starts versitygw for the duration of t, or skips t if versitygw is
-// not installed (fails it under CHAINCTL_TEST_REQUIRE_ALL=1).
+// Start starts versitygw for the duration of t. It skips t under -short,
+// and if versitygw is not installed (failing t instead under
+// CHAINCTL_TEST_REQUIRE_ALL=1).
 func Start(t *testing.T) *Server {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts versitygw, an external S3 server")
+	}
 	bin := binary(t)
 	s := &Server{
 		AccessKey: "AK" + rand.Text()[:18],
