@@ -79,7 +79,9 @@ func TestPresign(t *testing.T) {
 func TestAbortStaleUploads(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
-	s := e.newStore(t, e.config(t))
+	cfg := e.config(t)
+	cfg.Prefix = "" // the whole bucket, shared with someone else's keys
+	s := e.newStore(t, cfg)
 
 	// A stale upload with a multipart upload and a segment, an orphaned
 	// multipart upload on a blob key (a Put whose process died), and a
@@ -93,6 +95,11 @@ func TestAbortStaleUploads(t *testing.T) {
 	}
 	orphanKey, _ := s.blobKey(digest.FromString("orphan"))
 	if _, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &orphanKey}); err != nil {
+		t.Fatalf("CreateMultipartUpload: %v", err)
+	}
+	foreignKey := "someone-else/big-file"
+	foreign, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &foreignKey})
+	if err != nil {
 		t.Fatalf("CreateMultipartUpload: %v", err)
 	}
 	keep := digest.FromString("keep")
@@ -113,6 +120,12 @@ func TestAbortStaleUploads(t *testing.T) {
 	}
 	if _, err := s.UploadSize(ctx, id); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("UploadSize(%s) after the purge = %v, want ErrNotFound", id, err)
+	}
+	// A multipart upload outside the store's keys is not the store's.
+	if _, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+		Bucket: &s.bucket, Key: &foreignKey, UploadId: foreign.UploadId,
+	}); err != nil {
+		t.Errorf("abort the foreign multipart upload after the purge: %v, want it still there", err)
 	}
 	checkNoLeftovers(t, s)
 	if _, err := s.Stat(ctx, keep); err != nil {

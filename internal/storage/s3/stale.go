@@ -96,35 +96,37 @@ func (s *Store) removeStaleObjects(ctx context.Context, cutoff time.Time) (map[s
 	return live, removed, nil
 }
 
-// abortStaleMultipart aborts the multipart uploads under the prefix that
-// started before cutoff and are not the multipart upload of a live upload.
+// abortStaleMultipart aborts the multipart uploads under blobs/ and
+// uploads/ that started before cutoff and are not the multipart upload of
+// a live upload. Keys outside those belong to someone else sharing the
+// bucket, and are left alone.
 func (s *Store) abortStaleMultipart(ctx context.Context, cutoff time.Time, live map[string]bool) (int, error) {
 	root := s.prefix + uploadsDir
 	removed := 0
-	in := &s3.ListMultipartUploadsInput{Bucket: &s.bucket}
-	if s.prefix != "" {
-		in.Prefix = aws.String(s.prefix)
-	}
-	for {
-		page, err := s.client.ListMultipartUploads(ctx, in)
-		if err != nil {
-			return removed, fmt.Errorf("list multipart uploads: %w", err)
-		}
-		for _, u := range page.Uploads {
-			key := aws.ToString(u.Key)
-			if !aws.ToTime(u.Initiated).Before(cutoff) {
-				continue
+	for _, prefix := range []string{s.prefix + blobsDir, root} {
+		in := &s3.ListMultipartUploadsInput{Bucket: &s.bucket, Prefix: aws.String(prefix)}
+		for {
+			page, err := s.client.ListMultipartUploads(ctx, in)
+			if err != nil {
+				return removed, fmt.Errorf("list multipart uploads: %w", err)
 			}
-			if id, _, ok := strings.Cut(strings.TrimPrefix(key, root), "/"); ok && strings.HasPrefix(key, root) && live[id] {
-				continue
+			for _, u := range page.Uploads {
+				key := aws.ToString(u.Key)
+				if !aws.ToTime(u.Initiated).Before(cutoff) {
+					continue
+				}
+				if id, _, ok := strings.Cut(strings.TrimPrefix(key, root), "/"); ok && strings.HasPrefix(key, root) && live[id] {
+					continue
+				}
+				s.abort(ctx, key, aws.ToString(u.UploadId))
+				removed++
+				s.log.Info("aborted stale multipart upload", "key", key)
 			}
-			s.abort(ctx, key, aws.ToString(u.UploadId))
-			removed++
-			s.log.Info("aborted stale multipart upload", "key", key)
+			if !aws.ToBool(page.IsTruncated) {
+				break
+			}
+			in.KeyMarker, in.UploadIdMarker = page.NextKeyMarker, page.NextUploadIdMarker
 		}
-		if !aws.ToBool(page.IsTruncated) {
-			return removed, nil
-		}
-		in.KeyMarker, in.UploadIdMarker = page.NextKeyMarker, page.NextUploadIdMarker
 	}
+	return removed, nil
 }
