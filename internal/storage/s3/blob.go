@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -57,7 +58,7 @@ func (s *Store) Open(ctx context.Context, dgst digest.Digest, offset, length int
 	}
 	in := &s3.GetObjectInput{Bucket: &s.bucket, Key: &key}
 	switch {
-	case length > 0:
+	case length > 0 && length <= math.MaxInt64-offset:
 		in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", offset, offset+length-1))
 	case offset > 0:
 		in.Range = aws.String(fmt.Sprintf("bytes=%d-", offset))

@@ -1,8 +1,11 @@
 package s3
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -224,6 +227,15 @@ func TestPutMultipart(t *testing.T) {
 			t.Fatalf("Put(%s) of %d bytes = %d, %v, want %d, nil", dgst, n, got, err, n)
 		}
 		checkBlob(t, s, dgst, p, n)
+		rc, err := s.Open(ctx, dgst, n-5, math.MaxInt64)
+		if err != nil {
+			t.Fatalf("Open(%s, %d, MaxInt64) = %v", dgst, n-5, err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || !bytes.Equal(b, p.Bytes(n-5, 5)) {
+			t.Errorf("Open(%s, %d, MaxInt64) read %x, %v, want %x", dgst, n-5, b, err, p.Bytes(n-5, 5))
+		}
 	}
 	wrong := p.Digest(digest.SHA256, 1, 10*mib)
 	if _, err := s.Put(ctx, wrong, p.Reader(0, 10*mib)); !errors.Is(err, storage.ErrDigestMismatch) {
