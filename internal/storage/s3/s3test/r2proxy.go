@@ -150,11 +150,13 @@ func (p *R2Proxy) complete(w http.ResponseWriter, r *http.Request, next http.Han
 		sizes[i] = s
 	}
 	p.mu.Unlock()
-	if missing >= 0 {
+	// An upload the proxy saw no part of is gone (completed or aborted) or
+	// empty; the server gives the answer for it.
+	if known != nil && missing >= 0 {
 		p.refuse(w, "InvalidPart", fmt.Sprintf("part %d was not uploaded", missing))
 		return
 	}
-	if msg := checkParts(sizes); msg != "" {
+	if msg := checkParts(sizes); known != nil && msg != "" {
 		p.refuse(w, "InvalidPart", msg)
 		return
 	}
