@@ -19,6 +19,8 @@ install crane github.com/google/go-containerregistry/cmd/crane@v0.22.1
 install oras oras.land/oras/cmd/oras@v1.3.6
 install goreleaser github.com/goreleaser/goreleaser/v2@v2.15.1
 install server github.com/zitadel/oidc/v3/example/server@v3.52.0
+# S3-compatible server standing in for R2 in the s3 blob store's tests.
+install versitygw github.com/versity/versitygw/cmd/versitygw@v1.8.0
 
 # Headless browser for the dev identity provider's login tests (chromedp).
 # Debian's package; elsewhere install chromium yourself.
