@@ -65,6 +65,12 @@ func bearer(r *http.Request) (string, bool, error) {
 	return strings.TrimSpace(tok), true, nil
 }
 
+// PublicPull reports whether anyone, without a token, may pull from repo
+// (auth.public_repositories).
+func (s *Service) PublicPull(repo string) bool {
+	return s.publicPull(registry.Access{Type: TypeRepository, Name: repo, Actions: []string{ActionPull}})
+}
+
 // publicPull reports whether a is a pull of a public repository.
 func (s *Service) publicPull(a registry.Access) bool {
 	if a.Type != TypeRepository || len(a.Actions) == 0 {

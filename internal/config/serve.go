@@ -24,7 +24,9 @@ type Serve struct {
 	DataDir  string
 	Storage  Storage
 	Database Database
-	TLS      TLS
+	// Blobs says how blob downloads and abandoned uploads are handled.
+	Blobs Blobs
+	TLS   TLS
 	// ExternalURL is the URL clients reach the registry at, without a
 	// trailing slash: the base of the token realm (<ExternalURL>/token) and
 	// the registry's OIDC issuer. Default: http://<listen> (https with
@@ -133,7 +135,8 @@ type TLS struct {
 func (t TLS) Enabled() bool { return t.CertFile != "" }
 
 // serveKeys are the settings Serve reads, in documentation order.
-var serveKeys = []string{KeyListen, KeyDataDir, KeyStorage, KeyDatabase, KeyTLSCert, KeyTLSKey, KeyExternalURL, KeyDev}
+var serveKeys = []string{KeyListen, KeyDataDir, KeyStorage, KeyDatabase, KeyTLSCert, KeyTLSKey, KeyExternalURL, KeyDev,
+	KeyBlobRedirect, KeyPresignTTL, KeyPublicBlobURL, KeyUploadTTL}
 
 // AddServeFlags defines the serve settings on fs, with defaults that do not
 // depend on the machine so that generated help and docs are stable.
@@ -148,6 +151,7 @@ func AddServeFlags(fs *pflag.FlagSet) {
 	fs.String(KeyTLSKey, "", "PEM private key `file` for --tls-cert"+env(KeyTLSKey))
 	fs.String(KeyExternalURL, "", "`url` clients reach the registry at, the base of its token realm and issuer; default: http(s)://<listen>"+env(KeyExternalURL))
 	fs.Bool(KeyDev, false, "run the embedded development identity provider, whose user owns every repository; loopback only"+env(KeyDev))
+	addBlobFlags(fs, env)
 }
 
 // LoadServe reads the serve settings: the flags on fs that were set, then
@@ -242,6 +246,10 @@ func (o options) resolveServe(get func(string) string, af *authFile) (*Serve, er
 	}
 	if database == "" {
 		cfg.Database = Database{Type: DatabaseSQLite, Path: filepath.Join(cfg.DataDir, "registry.db")}
+	}
+
+	if cfg.Blobs, err = resolveBlobs(get, cfg.Storage); err != nil {
+		return nil, err
 	}
 
 	cert, key := get(KeyTLSCert), get(KeyTLSKey)

@@ -120,15 +120,33 @@ func startServer(t *testing.T, extra ...string) *server {
 // indented to sit under auth.identities.
 func startServerWith(t *testing.T, identities string, extra ...string) *server {
 	t.Helper()
+	return startServerOpts(t, serverOptions{identities: identities, args: extra})
+}
+
+// serverOptions are what startServerOpts can vary.
+type serverOptions struct {
+	identities string    // more identities, as for startServerWith
+	args       []string  // more `registry serve` arguments
+	env        []string  // more environment variables
+	ci         *ciIssuer // the CI issuer to trust (replicas share one); nil: a new one
+}
+
+// startServerOpts starts `chainctl registry serve` as startServer does.
+func startServerOpts(t *testing.T, o serverOptions) *server {
+	t.Helper()
 	home := t.TempDir()
-	s := &server{Addr: freeAddr(t), out: &lockedBuffer{}, ci: newCIIssuer(t)}
+	if o.ci == nil {
+		o.ci = newCIIssuer(t)
+	}
+	s := &server{Addr: freeAddr(t), out: &lockedBuffer{}, ci: o.ci}
 	cfg := filepath.Join(home, "chainctl.yaml")
-	if err := os.WriteFile(cfg, []byte(s.ci.config("e2e")+identities), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(s.ci.config("e2e")+o.identities), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"registry", "serve", "--listen", s.Addr, "--config", cfg}, extra...)
+	args := append([]string{"registry", "serve", "--listen", s.Addr, "--config", cfg}, o.args...)
 	s.cmd = exec.Command(chainctlBin, args...)
 	s.cmd.Env = append(os.Environ(), "HOME="+home, "XDG_DATA_HOME="+filepath.Join(home, "data"), "XDG_CONFIG_HOME="+filepath.Join(home, "config"))
+	s.cmd.Env = append(s.cmd.Env, o.env...)
 	s.DataDir = filepath.Join(home, "data", "chainctl")
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {

@@ -209,6 +209,10 @@ func (s *Store) Presign(ctx context.Context, dgst digest.Digest, ttl time.Durati
 	return req.URL, nil
 }
 
+// ObjectKey returns the key of the blob dgst in the bucket (with the
+// store's prefix): the path of the blob under a public bucket domain.
+func (s *Store) ObjectKey(dgst digest.Digest) (string, error) { return s.blobKey(dgst) }
+
 // putObject stores b under key with one request.
 func (s *Store) putObject(ctx context.Context, key string, b []byte) error {
 	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{

@@ -25,7 +25,6 @@ import (
 	"github.com/chainctl/chainctl/internal/registry"
 	"github.com/chainctl/chainctl/internal/server"
 	"github.com/chainctl/chainctl/internal/storage"
-	"github.com/chainctl/chainctl/internal/storage/fs"
 	"github.com/chainctl/chainctl/internal/store"
 )
 
@@ -127,19 +126,10 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	cfg := opts.Config
 	log := slog.New(server.LogHandler(cmdutil.NewLogger(opts.IO.ErrOut, opts.IO.IsStderrTTY(), opts.Debug).Handler()))
 
-	// One explicit switch per backend kind; no driver registry.
-	var blobs storage.Store
-	switch cfg.Storage.Type {
-	case config.StorageFile:
-		s, err := fs.New(cfg.Storage.Path, fs.WithLogger(log), fs.WithSync(cfg.Storage.Sync))
-		if err != nil {
-			return fmt.Errorf("open blob storage: %w", err)
-		}
-		blobs = s
-	default:
-		return fmt.Errorf("storage type %q is not supported", cfg.Storage.Type)
+	blobs, err := backend.OpenStorage(ctx, cfg.Storage, log)
+	if err != nil {
+		return err
 	}
-
 	meta, err := backend.OpenMetadata(ctx, cfg.Database, log)
 	if err != nil {
 		return err
@@ -177,11 +167,16 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		return err
 	}
 
+	blobURL, err := backend.BlobURL(cfg.Blobs, blobs, authn.service.PublicPull)
+	if err != nil {
+		return err
+	}
 	api, err := registry.New(
 		registry.WithBlobStore(blobs),
 		registry.WithMetadata(meta),
 		registry.WithLogger(log),
 		registry.WithAuthorizer(authn.service),
+		registry.WithBlobURL(blobURL),
 	)
 	if err != nil {
 		return err
@@ -227,31 +222,43 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		stop()
 	}()
 	var background sync.WaitGroup
-	background.Go(func() { purgeUploads(ctx, log, blobs, meta) })
+	background.Go(func() { purgeUploads(ctx, log, blobs, meta, cfg.Blobs.UploadTTL) })
 	background.Go(func() { rotateKeys(ctx, log, authn.issuer) })
 	defer background.Wait()
 	return srv.Run(ctx)
 }
 
-// Abandoned uploads (a push killed midway) are discarded after uploadTTL,
-// checked every purgeInterval.
-const (
-	uploadTTL     = 24 * time.Hour
-	purgeInterval = time.Hour
-)
+// purgeInterval is how often abandoned uploads (a push killed midway) are
+// looked for; they are discarded after the upload-ttl setting.
+const purgeInterval = time.Hour
+
+// staleAborter is a blob store that keeps upload state of its own outside
+// the metadata (S3 multipart uploads), which it can expire itself.
+type staleAborter interface {
+	AbortStaleUploads(ctx context.Context, olderThan time.Duration) (int, error)
+}
 
 // purgeUploads discards abandoned upload sessions at start and then
 // periodically, until ctx ends.
-func purgeUploads(ctx context.Context, log *slog.Logger, blobs storage.UploadStore, meta store.Uploads) {
-	t := time.NewTicker(purgeInterval)
+func purgeUploads(ctx context.Context, log *slog.Logger, blobs storage.UploadStore, meta store.Uploads, ttl time.Duration) {
+	t := time.NewTicker(min(purgeInterval, ttl))
 	defer t.Stop()
 	for {
-		n, err := registry.PurgeUploads(ctx, blobs, meta, time.Now().Add(-uploadTTL))
+		n, err := registry.PurgeUploads(ctx, blobs, meta, time.Now().Add(-ttl))
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Warn("purge abandoned uploads", "error", err.Error())
 		case n > 0:
-			log.Info("purged abandoned uploads", "count", n, "older_than", uploadTTL.String())
+			log.Info("purged abandoned uploads", "count", n, "older_than", ttl.String())
+		}
+		if a, ok := blobs.(staleAborter); ok {
+			// Multipart uploads no session names any more (a replica died
+			// between creating one and recording it): abort them too.
+			if n, err := a.AbortStaleUploads(ctx, ttl); err != nil && ctx.Err() == nil {
+				log.Warn("abort stale multipart uploads", "error", err.Error())
+			} else if n > 0 {
+				log.Info("aborted stale multipart uploads", "count", n, "older_than", ttl.String())
+			}
 		}
 		select {
 		case <-ctx.Done():

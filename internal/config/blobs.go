@@ -1,0 +1,109 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Blob-serving setting names.
+const (
+	KeyBlobRedirect  = "blob-redirect"
+	KeyPresignTTL    = "presign-ttl"
+	KeyPublicBlobURL = "public-blob-url"
+	KeyUploadTTL     = "upload-ttl"
+)
+
+// How blob downloads are served.
+const (
+	// RedirectPresign answers a blob GET with 307 to a presigned URL of the
+	// object in the bucket: the bytes never pass through the registry.
+	RedirectPresign = "presign"
+	// RedirectPublic redirects pulls of public repositories to
+	// public-blob-url (an R2 custom domain or a CDN), others as presign.
+	RedirectPublic = "public"
+	// RedirectProxy streams every blob through the registry.
+	RedirectProxy = "proxy"
+)
+
+// Defaults of the blob settings.
+const (
+	DefaultPresignTTL = 10 * time.Minute
+	DefaultUploadTTL  = 24 * time.Hour
+	// maxPresignTTL is SigV4's limit.
+	maxPresignTTL = 7 * 24 * time.Hour
+)
+
+// Blobs says how blob downloads and abandoned uploads are handled.
+type Blobs struct {
+	// Redirect is RedirectPresign, RedirectPublic or RedirectProxy. It is
+	// RedirectProxy for file storage, which has no URLs to redirect to.
+	Redirect string
+	// PresignTTL is how long a presigned URL stays valid.
+	PresignTTL time.Duration
+	// PublicURL is the base URL of the bucket's public domain, for
+	// RedirectPublic, without a trailing slash.
+	PublicURL string
+	// UploadTTL is how long an upload may sit unfinished before it is
+	// discarded (and its multipart upload aborted).
+	UploadTTL time.Duration
+}
+
+// addBlobFlags defines the blob settings on fs.
+func addBlobFlags(fs *pflag.FlagSet, env func(string) string) {
+	fs.String(KeyBlobRedirect, "", "how blob GETs are served: presign (307 to a presigned bucket URL), public (307 to --public-blob-url for public repositories, presign for others) or proxy (stream); default: presign on s3 storage, proxy on file storage"+env(KeyBlobRedirect))
+	fs.Duration(KeyPresignTTL, DefaultPresignTTL, "how long presigned blob URLs stay valid"+env(KeyPresignTTL))
+	fs.String(KeyPublicBlobURL, "", "public base `url` of the bucket (an R2 custom domain or CDN), for --blob-redirect public"+env(KeyPublicBlobURL))
+	fs.Duration(KeyUploadTTL, DefaultUploadTTL, "discard uploads left unfinished this long"+env(KeyUploadTTL))
+}
+
+// resolveBlobs reads and checks the blob settings for storage st.
+func resolveBlobs(get func(string) string, st Storage) (Blobs, error) {
+	b := Blobs{PresignTTL: DefaultPresignTTL, UploadTTL: DefaultUploadTTL}
+	var err error
+	for key, p := range map[string]*time.Duration{KeyPresignTTL: &b.PresignTTL, KeyUploadTTL: &b.UploadTTL} {
+		if v := get(key); v != "" {
+			if *p, err = time.ParseDuration(v); err != nil || *p <= 0 {
+				return Blobs{}, fmt.Errorf("%s %q: want a positive duration such as 10m", key, v)
+			}
+		}
+	}
+	if b.PresignTTL > maxPresignTTL {
+		return Blobs{}, fmt.Errorf("%s %s: presigned URLs last at most 7 days (168h)", KeyPresignTTL, b.PresignTTL)
+	}
+	b.Redirect = get(KeyBlobRedirect)
+	switch b.Redirect {
+	case "":
+		b.Redirect = RedirectProxy
+		if st.Type == StorageS3 {
+			b.Redirect = RedirectPresign
+		}
+	case RedirectPresign, RedirectPublic, RedirectProxy:
+		if b.Redirect != RedirectProxy && st.Type != StorageS3 {
+			return Blobs{}, fmt.Errorf("%s %s needs s3:// storage; file storage can only proxy", KeyBlobRedirect, b.Redirect)
+		}
+	default:
+		return Blobs{}, fmt.Errorf("%s %q: want presign, public or proxy", KeyBlobRedirect, b.Redirect)
+	}
+	if v := get(KeyPublicBlobURL); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return Blobs{}, fmt.Errorf("%s %q: want an http(s) base URL without query", KeyPublicBlobURL, v)
+		}
+		u.Path = trimSlash(u.Path)
+		b.PublicURL = u.String()
+	}
+	if b.Redirect == RedirectPublic && b.PublicURL == "" {
+		return Blobs{}, fmt.Errorf("%s public needs %s", KeyBlobRedirect, KeyPublicBlobURL)
+	}
+	return b, nil
+}
+
+func trimSlash(p string) string {
+	for len(p) > 0 && p[len(p)-1] == '/' {
+		p = p[:len(p)-1]
+	}
+	return p
+}
