@@ -83,7 +83,7 @@ func TestConformance(t *testing.T) {
 			cmd := commandIn(ctx, results, env, bin)
 			out, runErr := cmd.CombinedOutput()
 			raw, err := os.ReadFile(filepath.Join(results, "junit.xml"))
-				if err != nil {
+			if err != nil {
 				t.Fatalf("conformance wrote no junit.xml (%v, exit %v):\n%s", err, runErr, out)
 			}
 			var j junitSuites

@@ -54,7 +54,7 @@ type objectKeyer interface {
 // anonymous users may pull a repository: only those are redirected to the
 // public URL, others get a presigned one.
 func BlobURL(cfg config.Blobs, blobs storage.Store, publicPull func(repo string) bool) (registry.BlobURLFunc, error) {
-	if cfg.Redirect == config.RedirectProxy {
+	if cfg.Redirect == "" || cfg.Redirect == config.RedirectProxy {
 		return nil, nil
 	}
 	p, ok := blobs.(presigner)
