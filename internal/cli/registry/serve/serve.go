@@ -222,7 +222,11 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		stop()
 	}()
 	var background sync.WaitGroup
-	background.Go(func() { purgeUploads(ctx, log, blobs, meta, cfg.Blobs.UploadTTL) })
+	uploadTTL := cfg.Blobs.UploadTTL
+	if uploadTTL <= 0 {
+		uploadTTL = config.DefaultUploadTTL
+	}
+	background.Go(func() { purgeUploads(ctx, log, blobs, meta, uploadTTL) })
 	background.Go(func() { rotateKeys(ctx, log, authn.issuer) })
 	defer background.Wait()
 	return srv.Run(ctx)
