@@ -49,12 +49,12 @@ func TestConformance(t *testing.T) {
 		{"cancel-and-digest-headers", strict, nil},
 		{"postgres", strict, func(t *testing.T) *server { return startServer(t, "--database", pgtest.Schema(t)) }},
 		// Blob GETs answer 307 to a presigned bucket URL...
-		{"s3-postgres", nil, func(t *testing.T) *server { return newS3Backend(t).serve(t, nil) }},
+		{"s3-postgres", nil, func(t *testing.T) *server { return newS3Backend(t).serve(t) }},
 		// ...whose response, from the bucket, cannot carry the
 		// Docker-Content-Digest header the strict settings check: those
 		// run with blobs streamed through the registry.
 		{"s3-postgres-proxy", strict, func(t *testing.T) *server {
-			return newS3Backend(t).serve(t, nil, "--blob-redirect", "proxy")
+			return newS3Backend(t).serve(t, "--blob-redirect", "proxy")
 		}},
 	}
 	for _, c := range configs {

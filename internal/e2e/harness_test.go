@@ -129,6 +129,7 @@ type serverOptions struct {
 	args       []string  // more `registry serve` arguments
 	env        []string  // more environment variables
 	ci         *ciIssuer // the CI issuer to trust (replicas share one); nil: a new one
+	addr       string    // the address to listen on; "": a free one
 }
 
 // startServerOpts starts `chainctl registry serve` as startServer does.
@@ -138,7 +139,10 @@ func startServerOpts(t *testing.T, o serverOptions) *server {
 	if o.ci == nil {
 		o.ci = newCIIssuer(t)
 	}
-	s := &server{Addr: freeAddr(t), out: &lockedBuffer{}, ci: o.ci}
+	if o.addr == "" {
+		o.addr = freeAddr(t)
+	}
+	s := &server{Addr: o.addr, out: &lockedBuffer{}, ci: o.ci}
 	cfg := filepath.Join(home, "chainctl.yaml")
 	if err := os.WriteFile(cfg, []byte(s.ci.config("e2e")+o.identities), 0o600); err != nil {
 		t.Fatal(err)

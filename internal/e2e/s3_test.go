@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chainctl/chainctl/internal/storage/s3/s3test"
@@ -30,6 +31,8 @@ type s3Backend struct {
 	database string   // --database URL
 	env      []string // the bucket's credentials, as AWS_* variables
 	proxy    *s3test.R2Proxy
+	client   *s3.Client // to look into the bucket
+	bucket   string
 }
 
 func newS3Backend(t *testing.T) *s3Backend {
@@ -50,19 +53,24 @@ func newS3Backend(t *testing.T) *s3Backend {
 			"AWS_ACCESS_KEY_ID=" + gw.AccessKey, "AWS_SECRET_ACCESS_KEY=" + gw.SecretKey,
 			"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=" + os.DevNull, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
 		},
-		proxy: proxy,
+		proxy:  proxy,
+		client: gw.Client(),
+		bucket: bucket,
 	}
 }
 
-// serve starts a registry on the backend, sharing ci with other replicas
-// (nil: its own).
-func (b *s3Backend) serve(t *testing.T, ci *ciIssuer, args ...string) *server {
+// serve starts a registry on the backend, with its own CI issuer.
+func (b *s3Backend) serve(t *testing.T, args ...string) *server {
 	t.Helper()
-	return startServerOpts(t, serverOptions{
-		args: append([]string{"--storage", b.storage, "--database", b.database}, args...),
-		env:  b.env,
-		ci:   ci,
-	})
+	return b.serveOpts(t, serverOptions{args: args})
+}
+
+// serveOpts starts a registry on the backend with o.
+func (b *s3Backend) serveOpts(t *testing.T, o serverOptions) *server {
+	t.Helper()
+	o.args = append([]string{"--storage", b.storage, "--database", b.database}, o.args...)
+	o.env = append(o.env, b.env...)
+	return startServerOpts(t, o)
 }
 
 // responseBytes is the registry's count of response body bytes so far.
@@ -98,7 +106,7 @@ func TestS3PresignedDownloads(t *testing.T) {
 	crane := requireTool(t, "crane")
 	b := newS3Backend(t)
 	const ttl = 3 * time.Second
-	srv := b.serve(t, nil, "--presign-ttl", ttl.String())
+	srv := b.serve(t, "--presign-ttl", ttl.String())
 	ctx, cancel := contextWithTimeout(t, 5*time.Minute)
 	defer cancel()
 	h := newHelperEnv(t, "CHAINCTL_IDENTITY_TOKEN="+srv.Token(t))
