@@ -17,7 +17,15 @@ func accessToken(t *testing.T, srv *server, scopes ...string) string {
 
 func tokenAs(t *testing.T, srv *server, password string, scopes ...string) string {
 	t.Helper()
-	q := url.Values{"service": {srv.Addr}, "scope": scopes}
+	return tokenFor(t, srv, srv.Addr, password, scopes...)
+}
+
+// tokenFor gets an access token from srv's /token for service (the
+// registry's service name: its address, unless --external-url says
+// otherwise), with password as the e2e identity's upstream token.
+func tokenFor(t *testing.T, srv *server, service, password string, scopes ...string) string {
+	t.Helper()
+	q := url.Values{"service": {service}, "scope": scopes}
 	req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL()+"/token?"+q.Encode(), nil)
 	if password != "" {
 		req.SetBasicAuth("e2e", password)

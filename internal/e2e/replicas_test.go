@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -242,20 +241,7 @@ func (r *replicas) pull(t *testing.T, srv *server, ref string) v1.Image {
 // token gets an access token for repo from the replicas' token endpoint.
 func (r *replicas) token(t *testing.T, repo, actions string) string {
 	t.Helper()
-	b := r.auth.(*authn.Basic)
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet,
-		r.a.URL()+"/token?service="+r.service+"&scope=repository:"+repo+":"+actions, nil)
-	req.SetBasicAuth(b.Username, b.Password)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body struct{ Token string }
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusOK || body.Token == "" {
-		t.Fatalf("token: %d, %v", resp.StatusCode, err)
-	}
-	return body.Token
+	return tokenFor(t, r.a, r.service, r.auth.(*authn.Basic).Password, "repository:"+repo+":"+actions)
 }
 
 func sha256Hex(b []byte) string {
