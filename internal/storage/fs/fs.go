@@ -30,6 +30,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/chainctl/chainctl/internal/keyedmutex"
 	"github.com/chainctl/chainctl/internal/storage"
 	"github.com/opencontainers/go-digest"
 )
@@ -53,7 +54,7 @@ type Store struct {
 	root  string
 	log   *slog.Logger
 	bufs  sync.Pool // *[]byte of copyBufSize
-	locks keyedMutex
+	locks keyedmutex.Mutex
 	sync  bool // fsync data and directories before acknowledging
 }
 
@@ -95,9 +96,8 @@ func New(root string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("new fs store: %w", err)
 	}
 	s := &Store{
-		root:  abs,
-		log:   slog.New(slog.DiscardHandler),
-		locks: keyedMutex{m: make(map[string]*refMutex)},
+		root: abs,
+		log:  slog.New(slog.DiscardHandler),
 	}
 	s.bufs.New = func() any {
 		b := make([]byte, copyBufSize)
@@ -140,26 +140,9 @@ func (s *Store) path(elem ...string) string {
 	return filepath.Join(append([]string{s.root}, elem...)...)
 }
 
-// checkDigest accepts only well-formed sha256 and sha512 digests. Nothing
-// touches the filesystem before it passes.
-func checkDigest(dgst digest.Digest) error {
-	err := dgst.Validate()
-	switch {
-	case errors.Is(err, digest.ErrDigestUnsupported):
-		return fmt.Errorf("digest %q: %w", dgst, storage.ErrUnsupportedDigest)
-	case err != nil:
-		return fmt.Errorf("invalid digest %q: %w", dgst, err)
-	}
-	switch dgst.Algorithm() {
-	case digest.SHA256, digest.SHA512:
-		return nil
-	}
-	return fmt.Errorf("digest %q: %w", dgst, storage.ErrUnsupportedDigest)
-}
-
 // blobPath validates dgst and returns where its blob lives.
 func (s *Store) blobPath(dgst digest.Digest) (string, error) {
-	if err := checkDigest(dgst); err != nil {
+	if err := storage.CheckDigest(dgst); err != nil {
 		return "", err
 	}
 	enc := dgst.Encoded()
@@ -380,7 +363,7 @@ func (hw hashWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// newHash returns a hash for a digest that passed checkDigest.
+// newHash returns a hash for a digest that passed storage.CheckDigest.
 //
 // Importing crypto/sha512 here also registers it with package crypto, which
 // go-digest needs to accept sha512 digests at all (Digest.Validate).
@@ -398,39 +381,4 @@ func notFound(err error) error {
 		return storage.ErrNotFound
 	}
 	return err
-}
-
-// keyedMutex is a set of mutexes by key that holds entries only while they
-// are locked or waited for.
-type keyedMutex struct {
-	mu sync.Mutex
-	m  map[string]*refMutex
-}
-
-type refMutex struct {
-	sync.Mutex
-	refs int
-}
-
-// lock locks key and returns the function that unlocks it.
-func (k *keyedMutex) lock(key string) (unlock func()) {
-	k.mu.Lock()
-	e, ok := k.m[key]
-	if !ok {
-		e = &refMutex{}
-		k.m[key] = e
-	}
-	e.refs++
-	k.mu.Unlock()
-
-	e.Lock()
-	return func() {
-		e.Unlock()
-		k.mu.Lock()
-		e.refs--
-		if e.refs == 0 {
-			delete(k.m, key)
-		}
-		k.mu.Unlock()
-	}
 }

@@ -27,33 +27,16 @@ const (
 	// tens of microseconds).
 	stateMinSize = 1 << 20
 
-	maxUploadIDLen = 128
 	// maxStateSize bounds what is read back from a hash state file; a
 	// marshaled sha256 state is about 110 bytes.
 	maxStateSize = 1 << 10
 )
 
-// checkUploadID accepts ids of 1 to 128 characters from [A-Za-z0-9_-], so
-// an id can never name anything but a direct child of root/uploads.
-func checkUploadID(id string) error {
-	if len(id) == 0 || len(id) > maxUploadIDLen {
-		return fmt.Errorf("invalid upload id: length %d not in [1, %d]", len(id), maxUploadIDLen)
-	}
-	for i := 0; i < len(id); i++ {
-		switch c := id[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
-		default:
-			return fmt.Errorf("invalid upload id %q: character %q not allowed", id, c)
-		}
-	}
-	return nil
-}
-
 // uploadDir validates id and returns the upload's directory. An id that
 // fails validation cannot name an existing upload, so for every operation
 // but StartUpload the error also matches storage.ErrNotFound.
 func (s *Store) uploadDir(id string) (string, error) {
-	if err := checkUploadID(id); err != nil {
+	if err := storage.CheckUploadID(id); err != nil {
 		return "", fmt.Errorf("%w: %w", err, storage.ErrNotFound)
 	}
 	return s.path(uploadsDir, id), nil
@@ -63,10 +46,10 @@ func (s *Store) uploadDir(id string) (string, error) {
 // the same id exists. An invalid id (see the package doc) is an error and
 // touches nothing.
 func (s *Store) StartUpload(ctx context.Context, id string) error {
-	if err := checkUploadID(id); err != nil {
+	if err := storage.CheckUploadID(id); err != nil {
 		return fmt.Errorf("start upload: %w", err)
 	}
-	unlock := s.locks.lock(id)
+	unlock := s.locks.Lock(id)
 	defer unlock()
 
 	dir := s.path(uploadsDir, id)
@@ -91,7 +74,7 @@ func (s *Store) UploadSize(ctx context.Context, id string) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("upload size: %w", err)
 	}
-	unlock := s.locks.lock(id)
+	unlock := s.locks.Lock(id)
 	defer unlock()
 
 	fi, err := os.Stat(filepath.Join(dir, dataFile))
@@ -111,7 +94,7 @@ func (s *Store) WriteUpload(ctx context.Context, id string, offset int64, r io.R
 	if err != nil {
 		return 0, fmt.Errorf("write upload: %w", err)
 	}
-	unlock := s.locks.lock(id)
+	unlock := s.locks.Lock(id)
 	defer unlock()
 
 	f, err := os.OpenFile(filepath.Join(dir, dataFile), os.O_RDWR, 0)
@@ -179,7 +162,7 @@ func (s *Store) CommitUpload(ctx context.Context, id string, dgst digest.Digest)
 	if err != nil {
 		return 0, fmt.Errorf("commit upload %s: %w", id, err)
 	}
-	unlock := s.locks.lock(id)
+	unlock := s.locks.Lock(id)
 	defer unlock()
 
 	data := filepath.Join(dir, dataFile)
@@ -232,7 +215,7 @@ func (s *Store) CancelUpload(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("cancel upload: %w", err)
 	}
-	unlock := s.locks.lock(id)
+	unlock := s.locks.Lock(id)
 	defer unlock()
 
 	if _, err := os.Lstat(dir); err != nil {

@@ -33,7 +33,7 @@ func (s *Store) CommitUpload(ctx context.Context, id string, dgst digest.Digest)
 	if err != nil {
 		return 0, fmt.Errorf("commit upload %s: %w", id, err)
 	}
-	unlock := s.locks.lock(id)
+	unlock := s.locks.Lock(id)
 	defer unlock()
 
 	st, etag, err := s.loadState(ctx, p)

@@ -19,57 +19,22 @@ import (
 const (
 	blobsDir   = "blobs/"
 	uploadsDir = "uploads/"
-
-	maxUploadIDLen = 128
 )
-
-// checkDigest accepts only well-formed sha256 and sha512 digests. No key
-// is built before it passes.
-func checkDigest(dgst digest.Digest) error {
-	err := dgst.Validate()
-	switch {
-	case errors.Is(err, digest.ErrDigestUnsupported):
-		return fmt.Errorf("digest %q: %w", dgst, storage.ErrUnsupportedDigest)
-	case err != nil:
-		return fmt.Errorf("invalid digest %q: %w", dgst, err)
-	}
-	switch dgst.Algorithm() {
-	case digest.SHA256, digest.SHA512:
-		return nil
-	}
-	return fmt.Errorf("digest %q: %w", dgst, storage.ErrUnsupportedDigest)
-}
 
 // blobKey validates dgst and returns the key of its blob.
 func (s *Store) blobKey(dgst digest.Digest) (string, error) {
-	if err := checkDigest(dgst); err != nil {
+	if err := storage.CheckDigest(dgst); err != nil {
 		return "", err
 	}
 	enc := dgst.Encoded()
 	return s.prefix + blobsDir + dgst.Algorithm().String() + "/" + enc[:2] + "/" + enc, nil
 }
 
-// checkUploadID accepts ids of 1 to 128 characters from [A-Za-z0-9_-], so
-// an id can never name anything but its own directory under uploads/.
-func checkUploadID(id string) error {
-	if len(id) == 0 || len(id) > maxUploadIDLen {
-		return fmt.Errorf("invalid upload id: length %d not in [1, %d]", len(id), maxUploadIDLen)
-	}
-	for i := 0; i < len(id); i++ {
-		switch c := id[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
-		default:
-			return fmt.Errorf("invalid upload id %q: character %q not allowed", id, c)
-		}
-	}
-	return nil
-}
-
 // uploadPrefix validates id and returns the prefix of its keys. An id that
 // fails validation cannot name an existing upload, so the error also
 // matches storage.ErrNotFound.
 func (s *Store) uploadPrefix(id string) (string, error) {
-	if err := checkUploadID(id); err != nil {
+	if err := storage.CheckUploadID(id); err != nil {
 		return "", fmt.Errorf("%w: %w", err, storage.ErrNotFound)
 	}
 	return s.prefix + uploadsDir + id + "/", nil

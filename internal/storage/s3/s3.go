@@ -37,6 +37,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/chainctl/chainctl/internal/keyedmutex"
 	"github.com/chainctl/chainctl/internal/storage"
 )
 
@@ -93,7 +94,7 @@ type Store struct {
 	partSize   int64
 	copyLimit  int64 // objects larger than this are copied part by part
 	log        *slog.Logger
-	locks      keyedMutex
+	locks      keyedmutex.Mutex
 	bufs       sync.Pool // *[]byte of partSize
 	creds      aws.CredentialsProvider
 	httpClient *http.Client
@@ -137,7 +138,6 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 		partSize:  cfg.PartSize,
 		copyLimit: maxCopySize,
 		log:       slog.New(slog.DiscardHandler),
-		locks:     keyedMutex{m: make(map[string]*refMutex)},
 	}
 	s.bufs.New = func() any {
 		b := make([]byte, s.partSize)
@@ -194,41 +194,4 @@ func (s *Store) getBuf(n int64) (buf []byte, put func()) {
 	}
 	bp := s.bufs.Get().(*[]byte)
 	return *bp, func() { s.bufs.Put(bp) }
-}
-
-// keyedMutex is a set of mutexes by key that holds entries only while they
-// are locked or waited for. It serializes the operations of one process on
-// one upload; across processes, conditional writes of the state object
-// detect conflicts.
-type keyedMutex struct {
-	mu sync.Mutex
-	m  map[string]*refMutex
-}
-
-type refMutex struct {
-	sync.Mutex
-	refs int
-}
-
-// lock locks key and returns the function that unlocks it.
-func (k *keyedMutex) lock(key string) (unlock func()) {
-	k.mu.Lock()
-	e, ok := k.m[key]
-	if !ok {
-		e = &refMutex{}
-		k.m[key] = e
-	}
-	e.refs++
-	k.mu.Unlock()
-
-	e.Lock()
-	return func() {
-		e.Unlock()
-		k.mu.Lock()
-		e.refs--
-		if e.refs == 0 {
-			delete(k.m, key)
-		}
-		k.mu.Unlock()
-	}
 }

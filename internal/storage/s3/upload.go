@@ -21,11 +21,11 @@ const leaseTTL = 10 * time.Minute
 // the same id exists (the state object is created with If-None-Match). An
 // invalid id is an error and touches nothing.
 func (s *Store) StartUpload(ctx context.Context, id string) error {
-	if err := checkUploadID(id); err != nil {
+	if err := storage.CheckUploadID(id); err != nil {
 		return fmt.Errorf("start upload: %w", err)
 	}
 	p := s.prefix + uploadsDir + id + "/"
-	unlock := s.locks.lock(id)
+	unlock := s.locks.Lock(id)
 	defer unlock()
 
 	st, err := newState(s.partSize, time.Now())
@@ -47,7 +47,7 @@ func (s *Store) UploadSize(ctx context.Context, id string) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("upload size: %w", err)
 	}
-	unlock := s.locks.lock(id)
+	unlock := s.locks.Lock(id)
 	defer unlock()
 	st, _, err := s.loadState(ctx, p)
 	if err != nil {
@@ -75,7 +75,7 @@ func (s *Store) WriteUpload(ctx context.Context, id string, offset int64, r io.R
 	if err != nil {
 		return 0, fmt.Errorf("write upload: %w", err)
 	}
-	unlock := s.locks.lock(id)
+	unlock := s.locks.Lock(id)
 	defer unlock()
 
 	st, etag, err := s.loadState(ctx, p)
@@ -120,7 +120,7 @@ func (s *Store) CancelUpload(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("cancel upload: %w", err)
 	}
-	unlock := s.locks.lock(id)
+	unlock := s.locks.Lock(id)
 	defer unlock()
 
 	st, _, err := s.loadState(ctx, p)
