@@ -32,6 +32,9 @@ type client struct {
 	base *url.URL
 	hc   *http.Client
 	auth *tokenSource
+	// server, if set, reads the registry process's CPU time and response
+	// bytes, for the blob workload; nil in tests.
+	server *serverProbe
 }
 
 // newClient returns a client for the registry at base (e.g.

@@ -24,6 +24,7 @@ func tinyConfig() config {
 	c.blobSize, c.chunkSize = 3<<20+12345, 1<<20 // an odd size: the last chunk is short
 	c.images, c.tags = 3, 20
 	c.concurrency, c.tagsConcurrency = 4, 2
+	c.blobGetSize = 64<<10 + 7
 	c.duration, c.tagsDuration = 100*time.Millisecond, 100*time.Millisecond
 	return c
 }
@@ -67,6 +68,7 @@ func TestWorkloads(t *testing.T) {
 		"anon":    {"anon"},
 		"head":    {"head", "head-p50", "head-p99"},
 		"tags":    {"tags"},
+		"blob":    {"blob"}, // streamed; no server probe in process
 	}
 	var fake *fakeTokenAuth
 	tests := []struct {
@@ -125,10 +127,10 @@ func TestWorkloads(t *testing.T) {
 			if st.anonymousPulls == 0 {
 				t.Error("workload anon sent no anonymous pull")
 			}
-			// One token per repository (7 of them), fetched once: none
+			// One token per repository (8 of them), fetched once: none
 			// nears its expiry within the test.
-			if st.issued != 7 {
-				t.Errorf("tokens issued = %d, want 7 (one per repository)", st.issued)
+			if st.issued != 8 {
+				t.Errorf("tokens issued = %d, want 8 (one per repository)", st.issued)
 			}
 		})
 	}
@@ -275,7 +277,10 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{name: "defaults", args: nil, check: func(o options) bool {
 			return o.chainctl == "bin/chainctl" && o.distribution == "registry" && o.duration == 10*time.Second &&
-				len(o.selected()) == len(workloads()) && slices.Equal(o.targets, []string{"chainctl", "distribution"})
+				len(o.selected()) == len(workloads()) && slices.Equal(o.targets, []string{"chainctl", "distribution"}) && o.autoS3
+		}},
+		{name: "explicit targets", args: []string{"-targets", "chainctl-s3,distribution"}, check: func(o options) bool {
+			return slices.Equal(o.targets, []string{"chainctl-s3", "distribution"}) && !o.autoS3
 		}},
 		{name: "quick shortens phases", args: []string{"-quick"}, check: func(o options) bool {
 			cfg := o.config()

@@ -16,6 +16,7 @@ type config struct {
 	blobSize, chunkSize int64 // workloads "mono" and "chunked"
 	images, layers      int   // workload "small"
 	layerSize           int64
+	blobGetSize         int64         // workload "blob"
 	tags                int           // workload "tags": tags in the repository
 	concurrency         int           // workloads "get" and "head"
 	duration            time.Duration // workloads "get" and "head", each
@@ -31,6 +32,7 @@ func defaultConfig() config {
 		images:          50,
 		layers:          3,
 		layerSize:       64 << 10,
+		blobGetSize:     1 << 20,
 		tags:            1000,
 		concurrency:     32,
 		duration:        10 * time.Second,
@@ -57,6 +59,7 @@ const (
 	seedGet     = 3
 	seedHead    = 4
 	seedTags    = 5
+	seedBlob    = 6
 	seedSmall   = 1000 // + image index
 )
 
@@ -87,6 +90,7 @@ func workloads() []workload {
 		{name: "anon", about: "the same GETs without a token, of a public repository (chainctl only)", run: runAnon, only: targetChainctl},
 		{name: "head", about: "concurrent manifest HEADs by digest", run: runHead},
 		{name: "tags", about: "concurrent tags list of a large repository", run: runTags},
+		{name: "blob", about: "concurrent blob GETs by digest: on chainctl-s3 the 307 answers alone, then pulls following them to the bucket; elsewhere streamed GETs", run: runBlob},
 	}
 }
 
