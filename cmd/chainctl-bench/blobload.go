@@ -140,6 +140,9 @@ func runBlob(ctx context.Context, c *client, cfg config, round int) (outcome, er
 	if spent.cpuOK {
 		out.values["blob-cpu"] = micros(spent.cpu) / float64(l.requests)
 	}
+	if spent.bucketOK && redirects {
+		out.values["blob-bucket-cpu"] = micros(spent.bucketCPU) / float64(l.requests)
+	}
 	if spent.bytesOK {
 		out.values["blob-through"] = 100 * spent.bytes / (float64(l.requests) * float64(cfg.blobGetSize))
 	}
@@ -163,6 +166,9 @@ func blobPhase(ctx context.Context, c *client, cfg config, op func(context.Conte
 		cpuOK:   before.cpuOK && after.cpuOK,
 		bytes:   after.bytes - before.bytes,
 		bytesOK: before.bytesOK && after.bytesOK,
+		// The bucket server's CPU, for the pulls that reach it.
+		bucketCPU: after.bucketCPU - before.bucketCPU,
+		bucketOK:  before.bucketOK && after.bucketOK,
 	}
 	return l, spent, nil
 }

@@ -49,7 +49,7 @@ func TestBlobRedirect(t *testing.T) {
 				metricResponseBytes, metricResponseBytes, served.Load(), metricResponseBytes)
 		})
 	})
-	c.server = &serverProbe{pid: os.Getpid(), metrics: c.base.String() + "/metrics"}
+	c.server = &serverProbe{pid: os.Getpid(), metrics: c.base.String() + "/metrics", bucketPid: os.Getpid()}
 	cfg := tinyConfig()
 	out, err := runBlob(t.Context(), c, cfg, 0)
 	if err != nil {
@@ -59,6 +59,9 @@ func TestBlobRedirect(t *testing.T) {
 		if v, ok := out.values[id]; !ok || !(v > 0) {
 			t.Errorf("%s = %v, %v; want a positive figure", id, v, ok)
 		}
+	}
+	if _, ok := out.values["blob-bucket-cpu"]; !ok {
+		t.Error("no blob-bucket-cpu figure")
 	}
 	// 10 bytes per pull of a 64 KiB blob, and /metrics's own bytes left out.
 	if got, want := out.values["blob-through"], 100*10/float64(cfg.blobGetSize); got < want*0.99 || got > want*1.01 {

@@ -18,6 +18,8 @@ import (
 type serverProbe struct {
 	pid     int
 	metrics string // URL of chainctl's /metrics; "" for a registry without it
+	// bucketPid is chainctl-s3's bucket server (versitygw); 0 for none.
+	bucketPid int
 }
 
 // clockTick is the unit of utime and stime in /proc/<pid>/stat: USER_HZ,
@@ -91,6 +93,9 @@ type reading struct {
 	cpuOK   bool
 	bytes   float64
 	bytesOK bool
+	// bucketCPU is the bucket server's CPU time, when it has one.
+	bucketCPU time.Duration
+	bucketOK  bool
 }
 
 // read takes a reading. Figures the probe cannot get are left unset: a
@@ -101,6 +106,9 @@ func (p *serverProbe) read(ctx context.Context, hc *http.Client) reading {
 	}
 	var r reading
 	r.cpu, r.cpuOK = processCPU(p.pid)
+	if p.bucketPid != 0 {
+		r.bucketCPU, r.bucketOK = processCPU(p.bucketPid)
+	}
 	if p.metrics == "" {
 		return r
 	}

@@ -61,6 +61,7 @@ func metrics(cfg config) []metric {
 		{"tags", "tags", fmt.Sprintf("tags list of %d tags, %d concurrent", cfg.tags, cfg.tagsConcurrency), "req/s", false, 0, nil},
 		{"blob", "blob", fmt.Sprintf("blob GET %s by digest, %d concurrent, whole pulls (s3: 307, then the bucket)", sizeString(cfg.blobGetSize), cfg.concurrency), "pulls/s", false, 0, nil},
 		{"blob-cpu", "", "  registry CPU per pull", "µs", true, 0, nil},
+		{"blob-bucket-cpu", "", "  bucket server (versitygw) CPU per pull", "µs", true, 0, nil},
 		{"blob-through", "", "  bytes through the registry / bytes delivered", "%", true, 0, nil},
 		{"blob-307", "", fmt.Sprintf("blob GET, the registry's 307 answers alone, %d concurrent", cfg.concurrency), "req/s", false, 0, nil},
 		{"blob-307-cpu", "", "  registry CPU per 307 answer", "µs", true, 0, nil},
@@ -216,8 +217,10 @@ func formatValue(v float64, unit string) string {
 	switch unit {
 	case "req/s":
 		return fmt.Sprintf("%.0f", v)
-	case "ms", "%":
+	case "ms":
 		return fmt.Sprintf("%.2f", v)
+	case "%":
+		return fmt.Sprintf("%.3g", v)
 	default:
 		return fmt.Sprintf("%.1f", v)
 	}

@@ -106,6 +106,9 @@ func (o options) start(ctx context.Context, name, dir string) (*target, error) {
 	if name != targetDistribution {
 		t.client.server.metrics = t.srv.base + "/metrics"
 	}
+	if t.backend != nil {
+		t.client.server.bucketPid = t.backend.gw.cmd.Process.Pid
+	}
 	if t.authenticated, err = t.client.connect(ctx, password, time.Now); err != nil {
 		t.stop()
 		return nil, fmt.Errorf("%s: %w%s", name, err, t.srv.exited())
