@@ -62,7 +62,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.chainctl, "chainctl", "bin/chainctl", "the chainctl `binary` to benchmark")
 	fs.StringVar(&o.helper, "helper", "bin/docker-credential-chainctl", "the docker-credential-chainctl `binary` to time")
 	fs.StringVar(&o.distribution, "distribution", "registry", "CNCF Distribution v3.1.1's registry `binary` (looked up in PATH)")
-	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each manifest GET and HEAD phase runs; the tags list phase runs half as long")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each manifest GET, HEAD and blob GET phase runs; the tags list phase runs half as long")
 	fs.IntVar(&o.rounds, "rounds", 1, "run every workload this many times, alternating the registries, and report medians")
 	fs.StringVar(&only, "only", "", "comma-separated `workloads` to run, of "+strings.Join(workloadNames(), ",")+" (default all)")
 	fs.StringVar(&targets, "targets", "", "comma-separated `registries` to run against, of "+strings.Join(allTargets(), ",")+
@@ -71,7 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.quick, "quick", false, "smoke run: 8 MiB blobs in 1 MiB chunks, 5 images, 50 tags, 1s phases")
 	fs.BoolVar(&o.markdown, "markdown", false, "print the table as markdown, for docs/performance.md")
 	fs.IntVar(&o.helperCalls, "helper-calls", 200, "time this many `docker-credential-chainctl get` calls from a warm cache against an empty Go program (0: skip)")
-	fs.StringVar(&extra, "chainctl-args", "", "extra space-separated `arguments` for chainctl registry serve")
+	fs.StringVar(&extra, "chainctl-args", "", "extra space-separated `arguments` for chainctl registry serve, on both chainctl targets")
 	fs.StringVar(&o.workdir, "workdir", "", "`directory` for the registries' data (default the system temp dir)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "abort the whole run after this long")
 	fs.Usage = func() {

@@ -15,7 +15,7 @@ type config struct {
 	blobGetSize         int64         // workload "blob"
 	tags                int           // workload "tags": tags in the repository
 	concurrency         int           // workloads "get" and "head"
-	duration            time.Duration // workloads "get" and "head", each
+	duration            time.Duration // workloads "get", "head" and "blob", each phase
 	tagsConcurrency     int
 	tagsDuration        time.Duration
 	maxSamples          int // cap on requests per load phase, to bound memory
