@@ -16,8 +16,10 @@ import (
 // answers alone, and whole pulls that follow the redirect to the bucket.
 // On the other targets the registry streams the blob, and the second phase
 // is a plain streamed GET. Each phase reports the registry process's CPU
-// time per request, and the pull phase the bytes the registry's responses
-// carried (from chainctl's /metrics) as a share of the bytes delivered.
+// time per request (and, on chainctl-s3, the bucket server's per pull), and
+// the pull phase the bytes the registry's responses carried (from
+// chainctl's /metrics) as a share of the bytes delivered. With
+// --blob-redirect proxy, chainctl-s3 streams, and only the pull phase runs.
 
 // blobRepo is the blob workload's repository.
 const blobRepo = "bench/blob"
@@ -140,7 +142,7 @@ func runBlob(ctx context.Context, c *client, cfg config, round int) (outcome, er
 	if spent.cpuOK {
 		out.values["blob-cpu"] = micros(spent.cpu) / float64(l.requests)
 	}
-	if spent.bucketOK && redirects {
+	if spent.bucketOK { // in presign mode the bucket serves the bytes; in proxy mode chainctl reads them from it
 		out.values["blob-bucket-cpu"] = micros(spent.bucketCPU) / float64(l.requests)
 	}
 	if spent.bytesOK {

@@ -59,7 +59,7 @@ func metrics(cfg config) []metric {
 		{"head-p50", "", "  HEAD latency p50", "ms", true, 0, nil},
 		{"head-p99", "", "  HEAD latency p99", "ms", true, 0, nil},
 		{"tags", "tags", fmt.Sprintf("tags list of %d tags, %d concurrent", cfg.tags, cfg.tagsConcurrency), "req/s", false, 0, nil},
-		{"blob", "blob", fmt.Sprintf("blob GET %s by digest, %d concurrent, whole pulls (s3: 307, then the bucket)", sizeString(cfg.blobGetSize), cfg.concurrency), "pulls/s", false, 0, nil},
+		{"blob", "blob", fmt.Sprintf("blob GET %s by digest, %d concurrent, whole pulls (following any 307 to the bucket)", sizeString(cfg.blobGetSize), cfg.concurrency), "pulls/s", false, 0, nil},
 		{"blob-cpu", "", "  registry CPU per pull", "µs", true, 0, nil},
 		{"blob-bucket-cpu", "", "  bucket server (versitygw) CPU per pull", "µs", true, 0, nil},
 		{"blob-through", "", "  bytes through the registry / bytes delivered", "%", true, 0, nil},
@@ -243,7 +243,7 @@ func (r *report) note() string {
 }
 
 // s3Note explains chainctl-s3's columns.
-const s3Note = `chainctl-s3 is chainctl on S3 (a local versitygw) + PostgreSQL, answering whole-blob GETs with 307 to presigned bucket URLs; ` +
+const s3Note = `chainctl-s3 is chainctl on S3 (a local versitygw) + PostgreSQL, answering whole-blob GETs with 307 to presigned bucket URLs unless -chainctl-args says otherwise; ` +
 	`ratio s3+pg/d = chainctl on S3+PG / distribution. The targets and "met" apply to ratio c/d.`
 
 const tableNote = `Each figure is the median over the rounds run. ratio = chainctl / distribution, except on the anonymous GET row, ` +

@@ -155,7 +155,7 @@ func anyAnswer(ctx context.Context, base string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
+	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}).Do(req)
 	if err != nil {
 		return err
 	}
