@@ -11,10 +11,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -42,14 +40,18 @@ type options struct {
 	chainctlArgs []string
 	distribution string
 	targets      []string
-	only         []string
-	duration     time.Duration
-	rounds       int
-	quick        bool
-	markdown     bool
-	helperCalls  int
-	workdir      string
-	timeout      time.Duration
+	// autoS3 is set when -targets was not given: chainctl-s3 then runs
+	// too if versitygw and PostgreSQL are available.
+	autoS3      bool
+	postgres    string
+	only        []string
+	duration    time.Duration
+	rounds      int
+	quick       bool
+	markdown    bool
+	helperCalls int
+	workdir     string
+	timeout     time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -60,18 +62,24 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.chainctl, "chainctl", "bin/chainctl", "the chainctl `binary` to benchmark")
 	fs.StringVar(&o.helper, "helper", "bin/docker-credential-chainctl", "the docker-credential-chainctl `binary` to time")
 	fs.StringVar(&o.distribution, "distribution", "registry", "CNCF Distribution v3.1.1's registry `binary` (looked up in PATH)")
-	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each manifest GET and HEAD phase runs; the tags list phase runs half as long")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each manifest GET, HEAD and blob GET phase runs; the tags list phase runs half as long")
 	fs.IntVar(&o.rounds, "rounds", 1, "run every workload this many times, alternating the registries, and report medians")
 	fs.StringVar(&only, "only", "", "comma-separated `workloads` to run, of "+strings.Join(workloadNames(), ",")+" (default all)")
-	fs.StringVar(&targets, "targets", targetChainctl+","+targetDistribution, "comma-separated registries to run against")
+	fs.StringVar(&targets, "targets", "", "comma-separated `registries` to run against, of "+strings.Join(allTargets(), ",")+
+		" (default chainctl,distribution, and chainctl-s3 when versitygw is installed and -postgres answers)")
+	fs.StringVar(&o.postgres, "postgres", defaultPostgres, "PostgreSQL `DSN` for chainctl-s3; each run creates a schema of its own there and drops it at the end")
 	fs.BoolVar(&o.quick, "quick", false, "smoke run: 8 MiB blobs in 1 MiB chunks, 5 images, 50 tags, 1s phases")
 	fs.BoolVar(&o.markdown, "markdown", false, "print the table as markdown, for docs/performance.md")
 	fs.IntVar(&o.helperCalls, "helper-calls", 200, "time this many `docker-credential-chainctl get` calls from a warm cache against an empty Go program (0: skip)")
-	fs.StringVar(&extra, "chainctl-args", "", "extra space-separated `arguments` for chainctl registry serve")
+	fs.StringVar(&extra, "chainctl-args", "", "extra space-separated `arguments` for chainctl registry serve, on both chainctl targets")
 	fs.StringVar(&o.workdir, "workdir", "", "`directory` for the registries' data (default the system temp dir)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "abort the whole run after this long")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: chainctl-bench [flags]\n\nRuns the same workloads against chainctl and CNCF Distribution and prints a table.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: chainctl-bench [flags]\n\nRuns the same workloads against chainctl and CNCF Distribution and prints a table.\n\n"+
+			"Targets:\n  chainctl     chainctl registry serve on its defaults: filesystem blobs, SQLite\n"+
+			"  chainctl-s3  chainctl on S3 (a versitygw the benchmark starts) + PostgreSQL (-postgres),\n"+
+			"               blob GETs answered with 307 to presigned bucket URLs\n"+
+			"  distribution CNCF Distribution v3.1.1, filesystem\n\nFlags:\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(fs.Output(), "\nWorkloads:\n")
 		for _, w := range workloads() {
@@ -100,11 +108,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.only, err = splitList(only, workloadNames()); err != nil {
 		return options{}, fmt.Errorf("-only: %w", err)
 	}
-	if o.targets, err = splitList(targets, []string{targetChainctl, targetDistribution}); err != nil {
+	if o.targets, err = splitList(targets, allTargets()); err != nil {
 		return options{}, fmt.Errorf("-targets: %w", err)
 	}
 	if len(o.targets) == 0 {
 		o.targets = []string{targetChainctl, targetDistribution}
+		o.autoS3 = true
 	}
 	return o, nil
 }
@@ -166,80 +175,6 @@ func lastField(s string) string {
 	return f[len(f)-1]
 }
 
-// target is a running registry and a client for it.
-type target struct {
-	name    string
-	version string
-	srv     *server
-	client  *client
-	// authenticated is set when the registry wants bearer tokens, and the
-	// client sends them.
-	authenticated bool
-}
-
-func (t *target) stop() {
-	if t.client != nil {
-		t.client.close()
-	}
-	t.srv.stop()
-}
-
-// start launches the named registry with its data under dir.
-func (o options) start(ctx context.Context, name, dir string) (*target, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	t := &target{name: name}
-	var password credential // nil: the registry must not want tokens
-	switch name {
-	case targetChainctl:
-		bin, err := exec.LookPath(o.chainctl)
-		if err != nil {
-			return nil, fmt.Errorf("chainctl binary: %w (run `make build`, or pass -chainctl)", err)
-		}
-		// The server runs in its own directory: a relative path would not resolve there.
-		if bin, err = filepath.Abs(bin); err != nil {
-			return nil, fmt.Errorf("chainctl binary: %w", err)
-		}
-		t.version = lastField(binaryVersion(ctx, bin, "version")) // "version  v0.1.0"
-		up, err := newUpstreamIssuer()
-		if err != nil {
-			return nil, err
-		}
-		cfg := filepath.Join(dir, "chainctl.yaml")
-		if err := up.writeConfig(cfg); err != nil {
-			return nil, err
-		}
-		t.srv, err = startChainctl(ctx, bin, dir, addr, cfg, o.chainctlArgs)
-		if err != nil {
-			return nil, err
-		}
-		password = up.token
-	case targetDistribution:
-		bin, err := exec.LookPath(o.distribution)
-		if err != nil {
-			return nil, fmt.Errorf("distribution binary: %w (install it with `./.ci/tools.sh bench`, or pass -distribution)", err)
-		}
-		t.version = lastField(binaryVersion(ctx, bin, "--version")) // "registry github.com/distribution/distribution/v3 v3.1.1"
-		t.srv, err = startDistribution(ctx, bin, dir, addr)
-		if err != nil {
-			return nil, err
-		}
-	default:
-		return nil, fmt.Errorf("unknown target %q", name)
-	}
-	if t.client, err = newClient(t.srv.base); err != nil {
-		t.stop()
-		return nil, err
-	}
-	if t.authenticated, err = t.client.connect(ctx, password, time.Now); err != nil {
-		t.stop()
-		return nil, fmt.Errorf("%s: %w%s", name, err, t.srv.exited())
-	}
-	return t, nil
-}
-
 // workloadTimeout bounds one workload against one registry, beyond its
 // load phases: at 1 MiB/s a 256 MiB push still finishes.
 const workloadTimeout = 5 * time.Minute
@@ -258,6 +193,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if o.autoS3 {
+		if err := s3Available(ctx, o.postgres); err != nil {
+			fmt.Fprintf(stderr, "note: chainctl-s3 (chainctl on S3 + PostgreSQL) not run: %v\n", err)
+		} else {
+			o.targets = []string{targetChainctl, targetChainctlS3, targetDistribution}
+		}
+	}
 	var targets []*target
 	defer func() {
 		for _, t := range targets {
@@ -355,43 +297,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		helper.write(stdout, o.markdown)
 	}
 	return err
-}
-
-// summary is the progress line for one workload against one target.
-func summary(cfg config, o outcome) string {
-	var parts []string
-	for _, m := range metrics(cfg) {
-		if v, ok := o.values[m.id]; ok {
-			parts = append(parts, fmt.Sprintf("%s %s %s", m.id, formatValue(v, m.unit), m.unit))
-		}
-	}
-	if o.cpu >= 0 {
-		parts = append(parts, fmt.Sprintf("(client CPU %.2f cores)", o.cpu))
-	}
-	return strings.Join(parts, "  ")
-}
-
-// machineLine says when, where and against what the table was measured.
-func machineLine(targets []*target, rounds int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Measured %s on %s/%s, %d CPUs", time.Now().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
-	if m := cpuModel(); m != "" {
-		fmt.Fprintf(&b, " (%s)", m)
-	}
-	fmt.Fprintf(&b, ", loopback, %s, %d round(s)", runtime.Version(), rounds)
-	for _, t := range targets {
-		v := t.version
-		if v == "" {
-			v = "version unknown"
-		}
-		fmt.Fprintf(&b, "; %s %s, %s", t.name, v, authNote(t.authenticated))
-	}
-	return b.String() + "."
-}
-
-func authNote(authenticated bool) string {
-	if authenticated {
-		return "bearer tokens"
-	}
-	return "no authentication"
 }

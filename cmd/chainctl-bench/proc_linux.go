@@ -56,3 +56,13 @@ func cpuModel() string {
 	defer f.Close()
 	return parseCPUModel(f)
 }
+
+// processCPU returns the user+system CPU time process pid has used.
+func processCPU(pid int) (time.Duration, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	d, err := parseProcStat(string(b))
+	return d, err == nil
+}

@@ -12,8 +12,12 @@ import (
 // Target names, in the order of the table's columns.
 const (
 	targetChainctl     = "chainctl"
+	targetChainctlS3   = "chainctl-s3" // chainctl on S3 (versitygw) + PostgreSQL
 	targetDistribution = "distribution"
 )
+
+// allTargets lists the target names in the order of the table's columns.
+func allTargets() []string { return []string{targetChainctl, targetChainctlS3, targetDistribution} }
 
 // metric is one row of the table.
 type metric struct {
@@ -55,6 +59,12 @@ func metrics(cfg config) []metric {
 		{"head-p50", "", "  HEAD latency p50", "ms", true, 0, nil},
 		{"head-p99", "", "  HEAD latency p99", "ms", true, 0, nil},
 		{"tags", "tags", fmt.Sprintf("tags list of %d tags, %d concurrent", cfg.tags, cfg.tagsConcurrency), "req/s", false, 0, nil},
+		{"blob", "blob", fmt.Sprintf("blob GET %s by digest, %d concurrent, whole pulls (following any 307 to the bucket)", sizeString(cfg.blobGetSize), cfg.concurrency), "pulls/s", false, 0, nil},
+		{"blob-cpu", "", "  registry CPU per pull", "µs", true, 0, nil},
+		{"blob-bucket-cpu", "", "  bucket server (versitygw) CPU per pull", "µs", true, 0, nil},
+		{"blob-through", "", "  bytes through the registry / bytes delivered", "%", true, 0, nil},
+		{"blob-307", "", fmt.Sprintf("blob GET, the registry's 307 answers alone, %d concurrent", cfg.concurrency), "req/s", false, 0, nil},
+		{"blob-307-cpu", "", "  registry CPU per 307 answer", "µs", true, 0, nil},
 		{"rss", "", "server peak RSS (VmHWM, whole run)", "MiB", true, 0.5, nil},
 	}
 }
@@ -96,62 +106,109 @@ func median(vs []float64) (float64, bool) {
 	return s[len(s)/2], true
 }
 
-func tableHeader() []string {
-	return []string{"workload", "unit", targetChainctl, targetDistribution, "ratio c/d", "better", "target", "met", "client CPU c / d (cores)"}
+// columns returns the targets the table has a column for: chainctl and
+// Distribution always, chainctl-s3 when it was measured.
+func (r *report) columns() []string {
+	cols := []string{targetChainctl}
+	if len(r.values[targetChainctlS3]) > 0 {
+		cols = append(cols, targetChainctlS3)
+	}
+	return append(cols, targetDistribution)
+}
+
+// hasS3 reports whether the table has chainctl-s3's columns.
+func (r *report) hasS3() bool { return len(r.columns()) == 3 }
+
+// tableHeader is the table's first row: chainctl-s3 adds a value column
+// and a ratio column.
+func (r *report) tableHeader() []string {
+	h := []string{"workload", "unit"}
+	h = append(h, r.columns()...)
+	h = append(h, "ratio c/d")
+	if r.hasS3() {
+		h = append(h, "ratio s3+pg/d")
+	}
+	cpu := "client CPU c / d (cores)"
+	if r.hasS3() {
+		cpu = "client CPU c / s3 / d (cores)"
+	}
+	return append(h, "better", "target", "met", cpu)
 }
 
 // rows returns the table's cells, one row per metric that was measured.
 func (r *report) rows() [][]string {
+	cols := r.columns()
 	var rows [][]string
 	for _, m := range metrics(r.cfg) {
-		c, cok := median(r.values[targetChainctl][m.id])
-		d, dok := median(r.values[targetDistribution][m.id])
-		if !cok && !dok {
+		vals := make([]float64, len(cols))
+		oks := make([]bool, len(cols))
+		any := false
+		for i, t := range cols {
+			vals[i], oks[i] = median(r.values[t][m.id])
+			any = any || oks[i]
+		}
+		if !any {
 			continue
 		}
-		row := []string{m.label, m.unit, "—", "—", "—", "higher", "", "", ""}
-		if m.lower {
-			row[5] = "lower"
-		}
-		if cok {
-			row[2] = formatValue(c, m.unit)
-		}
-		if dok {
-			row[3] = formatValue(d, m.unit)
-		}
-		if m.target > 0 {
-			if m.lower {
-				row[6] = fmt.Sprintf("≤ %g×", m.target)
-			} else {
-				row[6] = fmt.Sprintf("≥ %g×", m.target)
+		row := []string{m.label, m.unit}
+		for i := range cols {
+			row = append(row, "—")
+			if oks[i] {
+				row[len(row)-1] = formatValue(vals[i], m.unit)
 			}
 		}
+		c, cok := vals[0], oks[0]
+		d, dok := vals[len(cols)-1], oks[len(cols)-1]
+		ratioCell := "—"
 		var ratio float64
 		rok := false
 		switch {
 		case m.self != nil:
 			if n, nok := median(r.values[targetChainctl][m.self.of]); nok && cok && c > 0 {
 				ratio, rok = n/c, true
-				row[4] = fmt.Sprintf("%.2f× %s", ratio, m.self.label)
+				ratioCell = fmt.Sprintf("%.2f× %s", ratio, m.self.label)
 			}
 		case cok && dok && d > 0:
 			ratio, rok = c/d, true
-			row[4] = fmt.Sprintf("%.2f×", ratio)
+			ratioCell = fmt.Sprintf("%.2f×", ratio)
+		}
+		row = append(row, ratioCell)
+		if r.hasS3() {
+			cell := "—"
+			if s, sok := vals[1], oks[1]; sok && dok && d > 0 && m.self == nil {
+				cell = fmt.Sprintf("%.2f×", s/d)
+			}
+			row = append(row, cell)
+		}
+		better, target, met, cpu := "higher", "", "", ""
+		if m.lower {
+			better = "lower"
+		}
+		if m.target > 0 {
+			if m.lower {
+				target = fmt.Sprintf("≤ %g×", m.target)
+			} else {
+				target = fmt.Sprintf("≥ %g×", m.target)
+			}
 		}
 		if rok && m.target > 0 {
-			met := ratio >= m.target
+			ok := ratio >= m.target
 			if m.lower {
-				met = ratio <= m.target
+				ok = ratio <= m.target
 			}
-			row[7] = "✗"
-			if met {
-				row[7] = "✓"
+			met = "✗"
+			if ok {
+				met = "✓"
 			}
 		}
 		if m.workload != "" {
-			row[8] = formatCPU(r.cpu[targetChainctl], m.workload) + " / " + formatCPU(r.cpu[targetDistribution], m.workload)
+			var cells []string
+			for _, t := range cols {
+				cells = append(cells, formatCPU(r.cpu[t], m.workload))
+			}
+			cpu = strings.Join(cells, " / ")
 		}
-		rows = append(rows, row)
+		rows = append(rows, append(row, better, target, met, cpu))
 	}
 	return rows
 }
@@ -162,6 +219,8 @@ func formatValue(v float64, unit string) string {
 		return fmt.Sprintf("%.0f", v)
 	case "ms":
 		return fmt.Sprintf("%.2f", v)
+	case "%":
+		return fmt.Sprintf("%.3g", v)
 	default:
 		return fmt.Sprintf("%.1f", v)
 	}
@@ -175,6 +234,18 @@ func formatCPU(cpu map[string][]float64, workload string) string {
 	return fmt.Sprintf("%.2f", v)
 }
 
+// note explains the table, below it.
+func (r *report) note() string {
+	if r.hasS3() {
+		return tableNote + " " + s3Note
+	}
+	return tableNote
+}
+
+// s3Note explains chainctl-s3's columns.
+const s3Note = `chainctl-s3 is chainctl on S3 (a local versitygw) + PostgreSQL, answering whole-blob GETs with 307 to presigned bucket URLs unless -chainctl-args says otherwise; ` +
+	`ratio s3+pg/d = chainctl on S3+PG / distribution. The targets and "met" apply to ratio c/d.`
+
 const tableNote = `Each figure is the median over the rounds run. ratio = chainctl / distribution, except on the anonymous GET row, ` +
 	`which compares chainctl with itself: its authenticated GET rate / its anonymous GET rate of a public repository. Rows marked "lower" (latency, memory) are better when lower; ` +
 	`their target is a maximum. Client CPU is the benchmark process's user+system CPU over the timed part ` +
@@ -184,7 +255,7 @@ const tableNote = `Each figure is the median over the rounds run. ratio = chainc
 func (r *report) writeText(w io.Writer) error {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(tableHeader(), "\t"))
+	fmt.Fprintln(tw, strings.Join(r.tableHeader(), "\t"))
 	for _, row := range r.rows() {
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
@@ -195,7 +266,7 @@ func (r *report) writeText(w io.Writer) error {
 	for line := range strings.Lines(buf.String()) {
 		b.WriteString(strings.TrimRight(line, " \n") + "\n")
 	}
-	b.WriteString("\n" + tableNote + "\n")
+	b.WriteString("\n" + r.note() + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -203,13 +274,17 @@ func (r *report) writeText(w io.Writer) error {
 // writeMarkdown prints the table for docs/performance.md.
 func (r *report) writeMarkdown(w io.Writer) error {
 	var b strings.Builder
-	b.WriteString("| " + strings.Join(tableHeader(), " | ") + " |\n")
-	b.WriteString("|---|---|--:|--:|--:|---|---|:-:|--:|\n")
+	b.WriteString("| " + strings.Join(r.tableHeader(), " | ") + " |\n")
+	b.WriteString("|---|---|" + strings.Repeat("--:|", len(r.columns())) + "--:|")
+	if r.hasS3() {
+		b.WriteString("--:|")
+	}
+	b.WriteString("---|---|:-:|--:|\n")
 	for _, row := range r.rows() {
 		row[0] = strings.TrimSpace(row[0])
 		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
 	}
-	b.WriteString("\n" + tableNote + "\n")
+	b.WriteString("\n" + r.note() + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -37,11 +37,12 @@ func freeAddr() (string, error) {
 	return addr, l.Close()
 }
 
-// startChainctl starts `chainctl registry serve` on addr with its data in
-// dir and the configuration file cfg (see chainctlConfig).
-func startChainctl(ctx context.Context, bin, dir, addr, cfg string, extra []string) (*server, error) {
+// startChainctl starts `chainctl registry serve` as name on addr with its
+// data in dir and the configuration file cfg (see chainctlConfig), with env
+// added to the benchmark's environment.
+func startChainctl(ctx context.Context, name, bin, dir, addr, cfg string, extra, env []string) (*server, error) {
 	args := append([]string{"registry", "serve", "--listen", addr, "--data-dir", filepath.Join(dir, "data"), "--config", cfg}, extra...)
-	return startServer(ctx, "chainctl", bin, args, dir, addr)
+	return startProcess(ctx, name, bin, args, dir, env, "http://"+addr, pingReady)
 }
 
 // distributionConfig is CNCF Distribution's config for the benchmark: the
@@ -80,13 +81,24 @@ func startDistribution(ctx context.Context, bin, dir, addr string) (*server, err
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		return nil, fmt.Errorf("write distribution config: %w", err)
 	}
-	return startServer(ctx, "distribution", bin, []string{"serve", cfg}, dir, addr)
+	return startProcess(ctx, "distribution", bin, []string{"serve", cfg}, dir, nil, "http://"+addr, pingReady)
 }
 
-// startServer runs bin with args, its output going to dir/server.log, and
-// waits until it answers GET /v2/. It never returns a running process with
-// an error.
-func startServer(ctx context.Context, name, bin string, args []string, dir, addr string) (*server, error) {
+// pingReady is a registry's readiness probe: GET /v2/ answers 200 or 401.
+func pingReady(ctx context.Context, base string) error {
+	c, err := newClient(base)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	return c.ping(ctx)
+}
+
+// startProcess runs bin with args in dir, with env added to the
+// benchmark's environment and its output going to dir/server.log, and
+// waits until ready(ctx, base) succeeds. It never returns a running
+// process with an error.
+func startProcess(ctx context.Context, name, bin string, args []string, dir string, env []string, base string, ready func(context.Context, string) error) (*server, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
@@ -99,6 +111,9 @@ func startServer(ctx context.Context, name, bin string, args []string, dir, addr
 	// asks politely first.
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout = log
 	cmd.Stderr = log
 	cmd.SysProcAttr = sysProcAttr()
@@ -106,40 +121,35 @@ func startServer(ctx context.Context, name, bin string, args []string, dir, addr
 		log.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	s := &server{name: name, base: "http://" + addr, cmd: cmd, log: log, logf: logf, done: make(chan struct{})}
+	s := &server{name: name, base: base, cmd: cmd, log: log, logf: logf, done: make(chan struct{})}
 	go func() {
 		s.result = cmd.Wait()
 		close(s.done)
 	}()
-	if err := s.waitReady(ctx, 30*time.Second); err != nil {
+	if err := s.waitReady(ctx, 30*time.Second, ready); err != nil {
 		s.stop()
 		return nil, err
 	}
 	return s, nil
 }
 
-// waitReady polls GET /v2/ until the server answers, it exits, or timeout.
-func (s *server) waitReady(ctx context.Context, timeout time.Duration) error {
-	c, err := newClient(s.base)
-	if err != nil {
-		return err
-	}
-	defer c.close()
+// waitReady polls ready until the server answers, it exits, or timeout.
+func (s *server) waitReady(ctx context.Context, timeout time.Duration, ready func(context.Context, string) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
 	for {
 		pctx, pcancel := context.WithTimeout(ctx, time.Second)
-		last = c.ping(pctx)
+		last = ready(pctx, s.base)
 		pcancel()
 		if last == nil {
 			return nil
 		}
 		select {
 		case <-s.done:
-			return fmt.Errorf("%s exited before serving /v2/ (%v)%s", s.name, s.result, s.logTail())
+			return fmt.Errorf("%s exited before it was ready (%v)%s", s.name, s.result, s.logTail())
 		case <-ctx.Done():
-			return fmt.Errorf("%s did not serve %s/v2/ within %s: %v%s", s.name, s.base, timeout, last, s.logTail())
+			return fmt.Errorf("%s did not answer at %s within %s: %v%s", s.name, s.base, timeout, last, s.logTail())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 )
 
@@ -16,9 +12,10 @@ type config struct {
 	blobSize, chunkSize int64 // workloads "mono" and "chunked"
 	images, layers      int   // workload "small"
 	layerSize           int64
+	blobGetSize         int64         // workload "blob"
 	tags                int           // workload "tags": tags in the repository
 	concurrency         int           // workloads "get" and "head"
-	duration            time.Duration // workloads "get" and "head", each
+	duration            time.Duration // workloads "get", "head" and "blob", each phase
 	tagsConcurrency     int
 	tagsDuration        time.Duration
 	maxSamples          int // cap on requests per load phase, to bound memory
@@ -31,6 +28,7 @@ func defaultConfig() config {
 		images:          50,
 		layers:          3,
 		layerSize:       64 << 10,
+		blobGetSize:     1 << 20,
 		tags:            1000,
 		concurrency:     32,
 		duration:        10 * time.Second,
@@ -57,6 +55,7 @@ const (
 	seedGet     = 3
 	seedHead    = 4
 	seedTags    = 5
+	seedBlob    = 6
 	seedSmall   = 1000 // + image index
 )
 
@@ -87,6 +86,7 @@ func workloads() []workload {
 		{name: "anon", about: "the same GETs without a token, of a public repository (chainctl only)", run: runAnon, only: targetChainctl},
 		{name: "head", about: "concurrent manifest HEADs by digest", run: runHead},
 		{name: "tags", about: "concurrent tags list of a large repository", run: runTags},
+		{name: "blob", about: "concurrent blob GETs by digest: on chainctl-s3 the 307 answers alone, then pulls following them to the bucket; elsewhere streamed GETs", run: runBlob},
 	}
 }
 
@@ -144,73 +144,6 @@ func runChunked(ctx context.Context, c *client, cfg config, round int) (outcome,
 		return outcome{}, err
 	}
 	return outcome{values: map[string]float64{"chunked": mib(cfg.blobSize) / wall.Seconds()}, cpu: cpu}, nil
-}
-
-// blob is a small blob held in memory.
-type blob struct {
-	digest string
-	data   []byte
-}
-
-// image is an OCI image: a config and layers, and the manifest naming them.
-type image struct {
-	blobs    []blob // config first
-	manifest []byte
-	digest   string // of manifest
-}
-
-type descriptor struct {
-	MediaType string `json:"mediaType"`
-	Digest    string `json:"digest"`
-	Size      int64  `json:"size"`
-}
-
-// newImage builds a unique image from seed: layers random layers of
-// layerSize bytes, a config listing them, and an OCI image manifest.
-func newImage(seed uint64, layers int, layerSize int64) (image, error) {
-	var im image
-	var diffIDs []string
-	var layerDescs []descriptor
-	for i := range layers {
-		data := patternBytes(seed<<8|uint64(i), layerSize)
-		d := sha256Digest(data)
-		im.blobs = append(im.blobs, blob{digest: d, data: data})
-		diffIDs = append(diffIDs, d)
-		layerDescs = append(layerDescs, descriptor{MediaType: mediaLayer, Digest: d, Size: layerSize})
-	}
-	cfg, err := json.Marshal(map[string]any{
-		"architecture": "amd64",
-		"os":           "linux",
-		"config":       map[string]any{"Labels": map[string]string{"dev.chainctl.bench.seed": fmt.Sprint(seed)}},
-		"rootfs":       map[string]any{"type": "layers", "diff_ids": diffIDs},
-	})
-	if err != nil {
-		return image{}, fmt.Errorf("encode config: %w", err)
-	}
-	cfgDesc := descriptor{MediaType: mediaConfig, Digest: sha256Digest(cfg), Size: int64(len(cfg))}
-	im.blobs = append([]blob{{digest: cfgDesc.Digest, data: cfg}}, im.blobs...)
-	m, err := json.Marshal(struct {
-		SchemaVersion int          `json:"schemaVersion"`
-		MediaType     string       `json:"mediaType"`
-		Config        descriptor   `json:"config"`
-		Layers        []descriptor `json:"layers"`
-	}{2, mediaManifest, cfgDesc, layerDescs})
-	if err != nil {
-		return image{}, fmt.Errorf("encode manifest: %w", err)
-	}
-	im.manifest, im.digest = m, sha256Digest(m)
-	return im, nil
-}
-
-// push uploads the image's blobs (POST then PUT each) and its manifest
-// under tag.
-func (im image) push(ctx context.Context, c *client, repo, tag string) error {
-	for _, b := range im.blobs {
-		if err := c.pushBlob(ctx, repo, b.digest, int64(len(b.data)), bytes.NewReader(b.data)); err != nil {
-			return err
-		}
-	}
-	return c.putManifest(ctx, repo, tag, im.manifest)
 }
 
 func runSmall(ctx context.Context, c *client, cfg config, round int) (outcome, error) {
@@ -341,81 +274,4 @@ func runTags(ctx context.Context, c *client, cfg config, round int) (outcome, er
 	delete(o.values, "tags-p50")
 	delete(o.values, "tags-p99")
 	return o, nil
-}
-
-// load is the result of a hammer phase.
-type load struct {
-	requests int
-	wall     time.Duration
-	cpu      float64
-	lat      []time.Duration // sorted
-}
-
-// quantile returns the q-quantile latency (nearest rank).
-func (l load) quantile(q float64) time.Duration {
-	if len(l.lat) == 0 {
-		return 0
-	}
-	i := int(q*float64(len(l.lat))+0.999999) - 1
-	return l.lat[min(max(i, 0), len(l.lat)-1)]
-}
-
-func (l load) outcome(id string) outcome {
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	return outcome{
-		values: map[string]float64{
-			id:          float64(l.requests) / l.wall.Seconds(),
-			id + "-p50": ms(l.quantile(0.50)),
-			id + "-p99": ms(l.quantile(0.99)),
-		},
-		cpu: l.cpu,
-	}
-}
-
-// hammer runs op from workers goroutines in a closed loop for d, or until
-// maxRequests requests in all, and records each request's latency. The
-// first error stops every worker and is returned.
-func hammer(ctx context.Context, workers int, d time.Duration, maxRequests int, op func(ctx context.Context, iter int) error) (load, error) {
-	// Requests in flight at the deadline are let finish; the extra 30 s
-	// bounds a server that stops answering.
-	ctx, cancel := context.WithTimeoutCause(ctx, d+30*time.Second, fmt.Errorf("load phase did not finish within %s", d+30*time.Second))
-	defer cancel()
-	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-
-	perWorker := max(maxRequests/workers, 1)
-	lats := make([][]time.Duration, workers)
-	var l load
-	var wg sync.WaitGroup
-	l.wall, l.cpu, _ = timed(func() error {
-		deadline := time.Now().Add(d)
-		for w := range workers {
-			wg.Go(func() {
-				own := make([]time.Duration, 0, 4096)
-				for i := 0; i < perWorker && ctx.Err() == nil; i++ {
-					t0 := time.Now()
-					if !t0.Before(deadline) {
-						break
-					}
-					if err := op(ctx, i); err != nil {
-						stop(err)
-						break
-					}
-					own = append(own, time.Since(t0))
-				}
-				lats[w] = own
-			})
-		}
-		wg.Wait()
-		return nil
-	})
-	if err := context.Cause(ctx); err != nil {
-		return load{}, err
-	}
-	for _, own := range lats {
-		l.lat = append(l.lat, own...)
-	}
-	slices.Sort(l.lat)
-	l.requests = len(l.lat)
-	return l, nil
 }

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+// target is a running registry and a client for it.
+type target struct {
+	name    string
+	version string
+	srv     *server
+	client  *client
+	// authenticated is set when the registry wants bearer tokens, and the
+	// client sends them.
+	authenticated bool
+	// backend is the bucket server and database schema of chainctl-s3.
+	backend *s3Backend
+}
+
+// stop stops the registry, then whatever it stored its data in.
+func (t *target) stop() {
+	if t.client != nil {
+		t.client.close()
+	}
+	t.srv.stop()
+	if t.backend != nil {
+		t.backend.close(context.Background())
+	}
+}
+
+// chainctlBinary resolves -chainctl to an absolute path: the server runs
+// in its own directory, where a relative path would not resolve.
+func (o options) chainctlBinary() (string, error) {
+	bin, err := exec.LookPath(o.chainctl)
+	if err != nil {
+		return "", fmt.Errorf("chainctl binary: %w (run `make build`, or pass -chainctl)", err)
+	}
+	if bin, err = filepath.Abs(bin); err != nil {
+		return "", fmt.Errorf("chainctl binary: %w", err)
+	}
+	return bin, nil
+}
+
+// start launches the named registry with its data under dir.
+func (o options) start(ctx context.Context, name, dir string) (*target, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	t := &target{name: name}
+	var password credential // nil: the registry must not want tokens
+	switch name {
+	case targetChainctl, targetChainctlS3:
+		bin, err := o.chainctlBinary()
+		if err != nil {
+			return nil, err
+		}
+		t.version = lastField(binaryVersion(ctx, bin, "version")) // "version  v0.1.0"
+		up, err := newUpstreamIssuer()
+		if err != nil {
+			return nil, err
+		}
+		cfg := filepath.Join(dir, "chainctl.yaml")
+		if err := up.writeConfig(cfg); err != nil {
+			return nil, err
+		}
+		var args, env []string
+		if name == targetChainctlS3 {
+			if t.backend, err = startS3Backend(ctx, o.postgres, dir); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			args, env = t.backend.serveArgs(), t.backend.env()
+		}
+		args = append(args, o.chainctlArgs...)
+		t.srv, err = startChainctl(ctx, name, bin, dir, addr, cfg, args, env)
+		if err != nil {
+			if t.backend != nil {
+				t.backend.close(ctx)
+			}
+			return nil, err
+		}
+		password = up.token
+	case targetDistribution:
+		bin, err := exec.LookPath(o.distribution)
+		if err != nil {
+			return nil, fmt.Errorf("distribution binary: %w (install it with `./.ci/tools.sh bench`, or pass -distribution)", err)
+		}
+		t.version = lastField(binaryVersion(ctx, bin, "--version")) // "registry github.com/distribution/distribution/v3 v3.1.1"
+		t.srv, err = startDistribution(ctx, bin, dir, addr)
+		if err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("unknown target %q", name)
+	}
+	if t.client, err = newClient(t.srv.base); err != nil {
+		t.stop()
+		return nil, err
+	}
+	// Only chainctl serves /metrics, on the API's listener.
+	t.client.server = &serverProbe{pid: t.srv.cmd.Process.Pid}
+	if name != targetDistribution {
+		t.client.server.metrics = t.srv.base + "/metrics"
+	}
+	if t.backend != nil {
+		t.client.server.bucketPid = t.backend.gw.cmd.Process.Pid
+	}
+	if t.authenticated, err = t.client.connect(ctx, password, time.Now); err != nil {
+		t.stop()
+		return nil, fmt.Errorf("%s: %w%s", name, err, t.srv.exited())
+	}
+	return t, nil
+}
