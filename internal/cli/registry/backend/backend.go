@@ -9,6 +9,8 @@ import (
 	"log/slog"
 
 	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/storage"
+	"github.com/chainctl/chainctl/internal/storage/fs"
 	"github.com/chainctl/chainctl/internal/store"
 	"github.com/chainctl/chainctl/internal/store/postgres"
 	"github.com/chainctl/chainctl/internal/store/sqlite"
@@ -32,4 +34,34 @@ func OpenMetadata(ctx context.Context, d config.Database, log *slog.Logger) (sto
 		return db, nil
 	}
 	return nil, fmt.Errorf("database type %q is not supported", d.Type)
+}
+
+// StorageUse says how a command shares the blob store with servers.
+type StorageUse int
+
+const (
+	// StorageOwner is `registry serve`: it owns the store's temporaries
+	// and cleans those a crash left.
+	StorageOwner StorageUse = iota
+	// StorageBeside is a command that runs next to a live server (gc): it
+	// never touches the server's temporaries.
+	StorageBeside
+)
+
+// OpenStorage opens the blob store of s.
+func OpenStorage(ctx context.Context, s config.Storage, use StorageUse, log *slog.Logger) (storage.Store, error) {
+	switch s.Type {
+	case config.StorageFile:
+		opts := []fs.Option{fs.WithLogger(log), fs.WithSync(s.Sync)}
+		if use == StorageBeside {
+			opts = append(opts, fs.WithKeepTemporaries())
+		}
+		st, err := fs.New(s.Path, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("open blob storage: %w", err)
+		}
+		return st, nil
+	// case config.StorageS3: the S3 backend is added here.
+	}
+	return nil, fmt.Errorf("storage type %q is not supported", s.Type)
 }
