@@ -61,7 +61,7 @@ func OpenStorage(ctx context.Context, s config.Storage, use StorageUse, log *slo
 			return nil, fmt.Errorf("open blob storage: %w", err)
 		}
 		return st, nil
-	// case config.StorageS3: the S3 backend is added here.
+		// case config.StorageS3: the S3 backend is added here.
 	}
 	return nil, fmt.Errorf("storage type %q is not supported", s.Type)
 }
