@@ -48,7 +48,8 @@ const (
 	StorageBeside
 )
 
-// OpenStorage opens the blob store of s.
+// OpenStorage opens the blob store of s. Only the file backend is wired
+// in here so far; S3 (config.StorageS3) gets its case in the switch.
 func OpenStorage(ctx context.Context, s config.Storage, use StorageUse, log *slog.Logger) (storage.Store, error) {
 	switch s.Type {
 	case config.StorageFile:
@@ -61,7 +62,6 @@ func OpenStorage(ctx context.Context, s config.Storage, use StorageUse, log *slo
 			return nil, fmt.Errorf("open blob storage: %w", err)
 		}
 		return st, nil
-		// case config.StorageS3: the S3 backend is added here.
 	}
 	return nil, fmt.Errorf("storage type %q is not supported", s.Type)
 }
