@@ -49,6 +49,7 @@ func (s *Store) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, s
 
 // BlobSize implements store.Blobs.
 func (s *Store) BlobSize(ctx context.Context, repo string, dgst digest.Digest) (int64, error) {
+	s.cacheCheck(ctx)
 	if n, ok := s.cache.blob(repo, dgst); ok {
 		return n, nil
 	}

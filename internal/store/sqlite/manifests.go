@@ -126,6 +126,7 @@ func (s *Store) insertRefs(ctx context.Context, tx *sql.Tx, repoID int64, m *sto
 // The manifest returned may be shared with the store's cache: callers must
 // not modify its slices or map.
 func (s *Store) GetManifest(ctx context.Context, repo string, dgst digest.Digest) (*store.Manifest, error) {
+	s.cacheCheck(ctx)
 	if m, ok := s.cache.manifest(repo, dgst); ok {
 		return m, nil
 	}
@@ -155,6 +156,7 @@ func (s *Store) GetManifest(ctx context.Context, repo string, dgst digest.Digest
 
 // ResolveTag implements store.Manifests.
 func (s *Store) ResolveTag(ctx context.Context, repo, tag string) (digest.Digest, error) {
+	s.cacheCheck(ctx)
 	if d, ok := s.cache.tag(repo, tag); ok {
 		return d, nil
 	}
