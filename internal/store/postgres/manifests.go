@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -85,7 +86,9 @@ func (db *DB) PutManifest(ctx context.Context, m *store.Manifest, tag string) (d
 // concurrent CollectBlobLink or CollectManifest wait for this transaction,
 // and see the manifest it stores, or this one see their deletion.
 func checkRefs(ctx context.Context, tx pgx.Tx, repoID int64, m *store.Manifest, now int64) error {
-	for _, d := range m.Blobs {
+	// In digest order, so that two pushes sharing blobs lock them in the
+	// same order and do not deadlock.
+	for _, d := range slices.Sorted(slices.Values(m.Blobs)) {
 		res, err := tx.Exec(ctx, qTouchBlob, repoID, d.String(), now)
 		if err != nil {
 			return fmt.Errorf("touch blob %s: %w", d, err)
