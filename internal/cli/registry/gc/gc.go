@@ -87,7 +87,7 @@ type reportJSON struct {
 	Cutoff          time.Time `json:"cutoff"`
 	Grace           string    `json:"grace"`
 	Manifests       countJSON `json:"manifests"`
-	BlobLinks       countJSON `json:"blobLinks"`
+	BlobLinks       linksJSON `json:"blobLinks"`
 	Blobs           countJSON `json:"blobs"`
 	DurationSeconds float64   `json:"durationSeconds"`
 }
@@ -95,6 +95,10 @@ type reportJSON struct {
 type countJSON struct {
 	Count int   `json:"count"`
 	Bytes int64 `json:"bytes"`
+}
+
+type linksJSON struct {
+	Count int `json:"count"`
 }
 
 func gcRun(ctx context.Context, opts *GCOptions) error {
@@ -125,7 +129,7 @@ func gcRun(ctx context.Context, opts *GCOptions) error {
 		return cmdutil.WriteJSON(opts.IO.Out, reportJSON{
 			DryRun: rep.DryRun, Cutoff: rep.Cutoff.UTC(), Grace: opts.Grace.String(),
 			Manifests:       countJSON{rep.Manifests, rep.ManifestBytes},
-			BlobLinks:       countJSON{Count: rep.BlobLinks},
+			BlobLinks:       linksJSON{rep.BlobLinks},
 			Blobs:           countJSON{rep.Blobs, rep.BlobBytes},
 			DurationSeconds: rep.Duration.Seconds(),
 		})
@@ -139,9 +143,9 @@ func printReport(opts *GCOptions, rep *gc.Report) error {
 	head := st.Success("✓") + " garbage collected"
 	if rep.DryRun {
 		verb = "would free"
-		head = st.Warning("!") + " dry run, nothing deleted"
+		head = st.Warning("!") + " dry run: nothing deleted"
 	}
-	_, err := fmt.Fprintf(opts.IO.Out, "%s in %s (cutoff %s, grace %s)\n"+
+	_, err := fmt.Fprintf(opts.IO.Out, "%s (%s; cutoff %s, grace %s)\n"+
 		"  %-11s %6d  %s\n  %-11s %6d\n  %-11s %6d  %s\n"+
 		"  %s %s of blobs\n",
 		head, rep.Duration.Round(time.Millisecond), rep.Cutoff.UTC().Format(time.RFC3339), opts.Grace,
