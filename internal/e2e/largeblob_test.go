@@ -117,7 +117,7 @@ func TestS3LargeUpload(t *testing.T) {
 	resp = do(http.MethodPut, srv.URL()+loc+sep+"digest="+dgst, nil, 0, nil)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("PUT = %d", resp.StatusCode)
+		t.Fatalf("PUT = %d; registry log:\n%s", resp.StatusCode, tail(srv.out.String(), 3000))
 	}
 	elapsed := time.Since(start)
 	peak := peakRSS(t, srv)

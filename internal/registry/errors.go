@@ -60,7 +60,20 @@ func errDigestInvalid(msg, dgst string) *Error {
 }
 
 func errManifestBlobUnknown(dgst string) *Error {
-	return newError(http.StatusBadRequest, "MANIFEST_BLOB_UNKNOWN", "manifest references a blob unknown to registry", map[string]string{"digest": dgst})
+	var detail any
+	if dgst != "" {
+		detail = map[string]string{"digest": dgst}
+	}
+	return newError(http.StatusBadRequest, "MANIFEST_BLOB_UNKNOWN", "manifest references a blob unknown to registry", detail)
+}
+
+// errBlobCollected is a 503 the client retries: the blob's bytes were
+// being garbage collected while it was pushed, so it must upload them again.
+func errBlobCollected(dgst string) *Error {
+	e := newError(http.StatusServiceUnavailable, "UNAVAILABLE",
+		"blob is being garbage collected; upload it again", map[string]string{"digest": dgst})
+	e.Header = http.Header{"Retry-After": {"1"}}
+	return e
 }
 
 func errManifestInvalid(msg string) *Error {

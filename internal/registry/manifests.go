@@ -136,7 +136,12 @@ func (rg *registry) putManifest(w http.ResponseWriter, r *http.Request, rt route
 		Size: int64(len(body)), Content: bytes.Clone(body), Subject: p.Subject, Annotations: p.Annotations,
 		Blobs: p.Blobs, Children: p.Children, Created: time.Now().UTC(),
 	}
-	if _, err := rg.meta.PutManifest(r.Context(), m, ref.tag); err != nil {
+	_, err = rg.meta.PutManifest(r.Context(), m, ref.tag)
+	if errors.Is(err, store.ErrBlobUnknown) {
+		// Garbage collection removed a link or child checked above.
+		return errManifestBlobUnknown("")
+	}
+	if err != nil {
 		return fmt.Errorf("put manifest %s in %s: %w", dgst, rt.name, err)
 	}
 	h := w.Header()

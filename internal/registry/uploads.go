@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -100,8 +101,13 @@ func (rg *registry) mount(w http.ResponseWriter, r *http.Request, rt route) (boo
 		if err != nil {
 			return false, fmt.Errorf("look up blob %s in %s: %w", dgst, repo, err)
 		}
-		if err := rg.meta.LinkBlob(r.Context(), rt.name, dgst, size); err != nil {
-			return false, fmt.Errorf("link blob %s into %s: %w", dgst, rt.name, err)
+		err = rg.linkBlob(r, rt.name, dgst, size)
+		var e *Error
+		if errors.As(err, &e) && e.Status == http.StatusServiceUnavailable {
+			return false, nil // being collected: the client uploads instead
+		}
+		if err != nil {
+			return false, err
 		}
 		writeBlobCreated(w, rt.name, dgst)
 		return true, nil
@@ -119,10 +125,37 @@ func (rg *registry) putMonolithic(w http.ResponseWriter, r *http.Request, rt rou
 	if err != nil {
 		return blobWriteError(err, dgst)
 	}
-	if err := rg.meta.LinkBlob(r.Context(), rt.name, dgst, size); err != nil {
-		return fmt.Errorf("link blob %s into %s: %w", dgst, rt.name, err)
+	if err := rg.linkBlob(r, rt.name, dgst, size); err != nil {
+		return err
 	}
 	writeBlobCreated(w, rt.name, dgst)
+	return nil
+}
+
+// linkBlob links a blob whose bytes are in storage into repo, then checks
+// that they still are. Garbage collection deletes bytes only while no
+// repository links them (under a tombstone that makes LinkBlob fail), but
+// it may have found them unlinked between the commit of the bytes and this
+// link; checking after linking catches that, and the client uploads again.
+func (rg *registry) linkBlob(r *http.Request, repo string, dgst digest.Digest, size int64) error {
+	ctx := r.Context()
+	err := rg.meta.LinkBlob(ctx, repo, dgst, size)
+	if errors.Is(err, store.ErrBlobDeleted) {
+		return errBlobCollected(string(dgst))
+	}
+	if err != nil {
+		return fmt.Errorf("link blob %s into %s: %w", dgst, repo, err)
+	}
+	_, err = rg.blobs.Stat(ctx, dgst)
+	if errors.Is(err, storage.ErrNotFound) {
+		if err := rg.meta.UnlinkBlob(context.WithoutCancel(ctx), repo, dgst); err != nil && !errors.Is(err, store.ErrNotFound) {
+			rg.log.ErrorContext(ctx, "unlink blob whose bytes were collected", "repository", repo, "digest", dgst, "err", err)
+		}
+		return errBlobCollected(string(dgst))
+	}
+	if err != nil {
+		return fmt.Errorf("stat blob %s: %w", dgst, err)
+	}
 	return nil
 }
 
@@ -234,8 +267,8 @@ func (rg *registry) putUpload(w http.ResponseWriter, r *http.Request, rt route) 
 	if err != nil {
 		return blobWriteError(err, dgst)
 	}
-	if err := rg.meta.LinkBlob(r.Context(), rt.name, dgst, size); err != nil {
-		return fmt.Errorf("link blob %s into %s: %w", dgst, rt.name, err)
+	if err := rg.linkBlob(r, rt.name, dgst, size); err != nil {
+		return err
 	}
 	if err := rg.meta.DeleteUpload(r.Context(), u.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		rg.log.WarnContext(r.Context(), "forget finished upload", "upload", u.ID, "err", err)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -42,6 +43,16 @@ type BlobStore interface {
 	// Delete removes a committed blob. Deleting a missing blob returns
 	// ErrNotFound.
 	Delete(ctx context.Context, dgst digest.Digest) error
+}
+
+// Walker is a BlobStore that can list its committed blobs, for garbage
+// collection. Callers find it by type assertion.
+type Walker interface {
+	// WalkBlobs calls fn for every committed blob, in no particular order,
+	// with its size and the time it was last written (committed or put
+	// again). Blobs put or deleted during the walk may or may not be
+	// seen. An error from fn stops the walk and is returned.
+	WalkBlobs(ctx context.Context, fn func(dgst digest.Digest, size int64, modified time.Time) error) error
 }
 
 // UploadStore keeps the bytes of resumable uploads (OCI chunked pushes)

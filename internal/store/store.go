@@ -21,6 +21,14 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrExists means a create-only write found the key taken.
 	ErrExists = errors.New("already exists")
+	// ErrBlobDeleted means LinkBlob found the blob's bytes being deleted by
+	// garbage collection (a tombstone): nothing was linked, and the caller
+	// should upload the bytes again.
+	ErrBlobDeleted = errors.New("blob is being garbage collected")
+	// ErrBlobUnknown means PutManifest found a blob the manifest references
+	// not linked in the repository, or a child manifest missing: nothing
+	// was stored and no tag moved.
+	ErrBlobUnknown = errors.New("referenced blob or manifest unknown")
 )
 
 // Manifest is a manifest as stored: its bytes and what the registry needs
@@ -64,8 +72,10 @@ type Upload struct {
 // Blobs records which repositories hold which blobs. A blob is readable
 // only through repositories it was pushed or mounted into.
 type Blobs interface {
-	// LinkBlob records that repo holds the blob dgst of the given size.
-	// Linking twice is not an error.
+	// LinkBlob records that repo holds the blob dgst of the given size and
+	// marks the link touched now (see Collector). Linking twice is not an
+	// error. It returns ErrBlobDeleted, linking nothing, while dgst has a
+	// tombstone (its bytes are being garbage collected).
 	LinkBlob(ctx context.Context, repo string, dgst digest.Digest, size int64) error
 	// BlobSize returns the size of dgst if repo holds it, else ErrNotFound.
 	BlobSize(ctx context.Context, repo string, dgst digest.Digest) (int64, error)
@@ -81,7 +91,10 @@ type Blobs interface {
 type Manifests interface {
 	// PutManifest stores m and, when tag is not empty, points tag at it, in
 	// one transaction. It returns the digest the tag pointed at before ("" if
-	// none).
+	// none). Every blob in m.Blobs must be linked in the repository and
+	// every manifest in m.Children stored there, else it returns
+	// ErrBlobUnknown; the links are marked touched now in the same
+	// transaction, so garbage collection cannot remove them under it.
 	PutManifest(ctx context.Context, m *Manifest, tag string) (previous digest.Digest, err error)
 	// GetManifest returns the manifest repo holds under dgst, or ErrNotFound.
 	GetManifest(ctx context.Context, repo string, dgst digest.Digest) (*Manifest, error)
@@ -226,6 +239,7 @@ type Store interface {
 	Uploads
 	SigningKeys
 	Identities
+	Collector
 	// Ping reports whether the store can serve requests (readiness).
 	Ping(ctx context.Context) error
 	Close() error

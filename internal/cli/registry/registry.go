@@ -5,6 +5,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/cli/registry/gc"
 	"github.com/chainctl/chainctl/internal/cli/registry/keys"
 	"github.com/chainctl/chainctl/internal/cli/registry/serve"
 )
@@ -24,8 +25,9 @@ func NewCmdRegistry(f *cmdutil.Factory) *cobra.Command {
 		Example: cmdutil.Examples(`
 			$ chainctl registry serve
 			$ chainctl registry serve --listen :5000 --data-dir /var/lib/chainctl
+			$ chainctl registry gc --dry-run
 		`),
 	}
-	cmd.AddCommand(serve.NewCmdServe(f, nil), keys.NewCmdKeys(f))
+	cmd.AddCommand(serve.NewCmdServe(f, nil), keys.NewCmdKeys(f), gc.NewCmdGC(f, nil))
 	return cmd
 }

@@ -56,6 +56,8 @@ type Store struct {
 	bufs  sync.Pool // *[]byte of copyBufSize
 	locks keyedmutex.Mutex
 	sync  bool // fsync data and directories before acknowledging
+	// keepTmp leaves root/tmp alone at New: another process owns it.
+	keepTmp bool
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -84,6 +86,13 @@ func WithSync(on bool) Option {
 	return func(s *Store) { s.sync = on }
 }
 
+// WithKeepTemporaries makes New leave root/tmp alone, for a process that
+// works beside the server owning the root (`registry gc`, which only
+// walks and deletes blobs): the server's writes in flight live there.
+func WithKeepTemporaries() Option {
+	return func(s *Store) { s.keepTmp = true }
+}
+
 // New opens the store rooted at root, creating its directories if needed,
 // and removes every stale temporary file left in root/tmp by a previous
 // process (which is why two processes must not share a root).
@@ -110,6 +119,9 @@ func New(root string, opts ...Option) (*Store, error) {
 		if err := os.MkdirAll(dir, dirPerm); err != nil {
 			return nil, fmt.Errorf("new fs store: %w", err)
 		}
+	}
+	if s.keepTmp {
+		return s, nil
 	}
 	if err := s.cleanTmp(); err != nil {
 		return nil, fmt.Errorf("new fs store: %w", err)

@@ -71,6 +71,19 @@ func TestNewRemovesStaleTemporaries(t *testing.T) {
 	}
 }
 
+func TestKeepTemporaries(t *testing.T) {
+	root := t.TempDir()
+	newStore(t, root)
+	busy := filepath.Join(root, "tmp", "blob-in-flight")
+	writeFile(t, busy, "a server is writing this")
+	if _, err := fs.New(root, fs.WithKeepTemporaries()); err != nil {
+		t.Fatalf("New(WithKeepTemporaries) = %v", err)
+	}
+	if _, err := os.Stat(busy); err != nil {
+		t.Errorf("Stat(%s) after New(WithKeepTemporaries) = %v, want nil", busy, err)
+	}
+}
+
 func TestPermissions(t *testing.T) {
 	ctx := t.Context()
 	root := filepath.Join(t.TempDir(), "root")

@@ -56,6 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"UploadCommitExisting", testUploadCommitExisting},
 		{"UploadConcurrentWrites", testUploadConcurrentWrites},
 		{"Large", testLarge},
+		{"WalkBlobs", testWalkBlobs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

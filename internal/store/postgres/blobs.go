@@ -4,23 +4,48 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/opencontainers/go-digest"
+
+	"github.com/chainctl/chainctl/internal/store"
 )
 
+// blobLockKey is the first key of the advisory lock LinkBlob and
+// TombstoneBlob take on a digest ("blob"); the second is the digest's hash.
+const blobLockKey int32 = 0x626c6f62
+
 // LinkBlob implements store.Blobs. It creates the repository on first use.
-// Linking again keeps the size recorded first: a digest has one size.
+// Linking again keeps the size recorded first (a digest has one size) and
+// refreshes the link's touched time. It holds the digest's advisory lock,
+// so a TombstoneBlob of the same digest runs wholly before or after it.
 func (db *DB) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, size int64) error {
 	if repo == "" || dgst == "" {
 		return errors.New("link blob: empty repository or digest")
 	}
 	err := db.write(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, qLockBlobDigest, blobLockKey, dgst.String()); err != nil {
+			return err
+		}
+		now := time.Now()
+		var since int64
+		err := tx.QueryRow(ctx, qTombstoneSince, dgst.String()).Scan(&since)
+		switch {
+		case err == nil && fromNanos(since).After(now.Add(-store.TombstoneTTL)):
+			return store.ErrBlobDeleted
+		case err == nil: // left by a collector that died
+			if _, err := tx.Exec(ctx, qRemoveTombstone, dgst.String()); err != nil {
+				return err
+			}
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
 		id, err := ensureRepo(ctx, tx, repo)
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, qLinkBlob, id, dgst.String(), size)
+		_, err = tx.Exec(ctx, qLinkBlob, id, dgst.String(), size, nanos(now))
 		return err
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,17 +53,25 @@ func (db *DB) PutManifest(ctx context.Context, m *store.Manifest, tag string) (d
 		if err != nil {
 			return err
 		}
+		// Touch and lock what m references before m itself, as
+		// CollectManifest locks a manifest before looking for referrers.
+		if err := checkRefs(ctx, tx, id, m, nanos(now)); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, qPutManifest,
 			id, m.Digest.String(), m.MediaType, m.ArtifactType, m.Subject.String(),
 			m.Size, content, annotations, blobs, children, nanos(created)); err != nil {
 			return err
+		}
+		if err := insertRefs(ctx, tx, id, m); err != nil {
+			return retryOnForeignKey(err)
 		}
 		if tag == "" {
 			return nil
 		}
 		previous, err = moveTag(ctx, tx, id, tag, m.Digest.String(), nanos(now))
 		if err != nil {
-			return fmt.Errorf("tag %s: %w", tag, err)
+			return retryOnForeignKey(fmt.Errorf("tag %s: %w", tag, err))
 		}
 		return nil
 	})
@@ -70,6 +79,47 @@ func (db *DB) PutManifest(ctx context.Context, m *store.Manifest, tag string) (d
 		return "", fmt.Errorf("put manifest %s@%s: %w", m.Repository, m.Digest, err)
 	}
 	return digest.Digest(previous), nil
+}
+
+// checkRefs touches the links of m's blobs and share-locks m's children,
+// failing with store.ErrBlobUnknown if one is missing. The locks make a
+// concurrent CollectBlobLink or CollectManifest wait for this transaction,
+// and see the manifest it stores, or this one see their deletion.
+func checkRefs(ctx context.Context, tx pgx.Tx, repoID int64, m *store.Manifest, now int64) error {
+	// In digest order, so that two pushes sharing blobs lock them in the
+	// same order and do not deadlock.
+	for _, d := range slices.Sorted(slices.Values(m.Blobs)) {
+		res, err := tx.Exec(ctx, qTouchBlob, repoID, d.String(), now)
+		if err != nil {
+			return fmt.Errorf("touch blob %s: %w", d, err)
+		}
+		if res.RowsAffected() == 0 {
+			return fmt.Errorf("blob %s: %w", d, store.ErrBlobUnknown)
+		}
+	}
+	for _, d := range m.Children {
+		var one int
+		err := tx.QueryRow(ctx, qLockChild, repoID, d.String()).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("manifest %s: %w", d, store.ErrBlobUnknown)
+		}
+		if err != nil {
+			return fmt.Errorf("child manifest %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// insertRefs records m's blobs and children in manifest_refs.
+func insertRefs(ctx context.Context, tx pgx.Tx, repoID int64, m *store.Manifest) error {
+	for kind, ds := range [][]digest.Digest{refBlob: m.Blobs, refChild: m.Children} {
+		for _, d := range ds {
+			if _, err := tx.Exec(ctx, qInsertRef, repoID, m.Digest.String(), kind, d.String()); err != nil {
+				return fmt.Errorf("record reference %s: %w", d, err)
+			}
+		}
+	}
+	return nil
 }
 
 // moveTag points the tag at dgst and returns the digest it pointed at

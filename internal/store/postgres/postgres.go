@@ -133,11 +133,28 @@ func (db *DB) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
 // retryable reports whether err is PostgreSQL aborting a transaction that
 // would succeed if run again: serialization_failure or deadlock_detected.
 func retryable(err error) bool {
+	if errors.Is(err, errRetry) {
+		return true
+	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
 		return false
 	}
 	return pgErr.Code == "40001" || pgErr.Code == "40P01"
+}
+
+// errRetry marks an error after which write runs the transaction again.
+var errRetry = errors.New("conflict with a concurrent transaction")
+
+// retryOnForeignKey marks a foreign key violation (23503) retryable: a
+// row the statement referred to was deleted by a concurrent transaction
+// (garbage collection), and running again takes the new state into account.
+func retryOnForeignKey(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
+		return fmt.Errorf("%w: %w", errRetry, err)
+	}
+	return err
 }
 
 // notFound maps pgx.ErrNoRows to store.ErrNotFound and leaves other errors

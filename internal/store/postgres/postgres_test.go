@@ -3,6 +3,7 @@ package postgres
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -10,6 +11,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/opencontainers/go-digest"
 
@@ -214,4 +218,37 @@ func TestOpenHidesPassword(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUpgradeForGC applies migration 0004 to a database that has data.
+func TestUpgradeForGC(t *testing.T) {
+	ctx := t.Context()
+	dsn := newSchema(t)
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := []string{qCreateMigrationsTable}
+	for _, m := range ms {
+		if m.version < 4 {
+			stmts = append(stmts, m.sql, fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, '%s', 0)`, m.version, m.name))
+		}
+	}
+	// SQLite's char(10) is PostgreSQL's chr(10).
+	for _, q := range storetest.UpgradeData() {
+		stmts = append(stmts, strings.ReplaceAll(q, "char(10)", "chr(10)"))
+	}
+	for _, q := range stmts {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	conn.Close(ctx)
+	migrated := time.Now()
+	db := open(t, dsn)
+	storetest.CheckUpgrade(t, db, migrated)
 }

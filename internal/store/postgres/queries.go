@@ -82,8 +82,28 @@ ORDER BY created, id`
 ON CONFLICT (name) DO NOTHING
 RETURNING id`
 
-	qLinkBlob = `INSERT INTO blob_links (repo_id, digest, size) VALUES ($1, $2, $3)
-ON CONFLICT (repo_id, digest) DO NOTHING`
+	// Linking again keeps the size but refreshes touched.
+	qLinkBlob = `INSERT INTO blob_links (repo_id, digest, size, touched) VALUES ($1, $2, $3, $4)
+ON CONFLICT (repo_id, digest) DO UPDATE SET touched = excluded.touched`
+
+	// LinkBlob and TombstoneBlob of one digest serialize on this
+	// transaction-scoped advisory lock: each reads what the other writes
+	// (a tombstone, a link), which row locks alone would not order.
+	qLockBlobDigest = `SELECT pg_advisory_xact_lock($1, hashtext($2))`
+
+	qTombstoneSince = `SELECT since FROM blob_tombstones WHERE digest = $1`
+
+	qRemoveTombstone = `DELETE FROM blob_tombstones WHERE digest = $1`
+
+	// No row changed means the blob is not linked in the repository. The
+	// row lock it takes orders it against CollectBlobLink's delete.
+	qTouchBlob = `UPDATE blob_links SET touched = $3 WHERE repo_id = $1 AND digest = $2`
+
+	// FOR SHARE orders it against CollectManifest's FOR UPDATE.
+	qLockChild = `SELECT 1 FROM manifests WHERE repo_id = $1 AND digest = $2 FOR SHARE`
+
+	qInsertRef = `INSERT INTO manifest_refs (repo_id, manifest, kind, ref) VALUES ($1, $2, $3, $4)
+ON CONFLICT DO NOTHING`
 
 	qUnlinkBlob = `DELETE FROM blob_links
 WHERE repo_id = (SELECT id FROM repositories WHERE name = $1) AND digest = $2`

@@ -15,6 +15,13 @@ func BenchmarkResolveAndGet(b *testing.B) {
 	ctx := b.Context()
 	s, _ := openTemp(b)
 	var m *store.Manifest
+	for i := range 10 {
+		for _, l := range []string{"c", "l1", "l2"} {
+			if err := s.LinkBlob(ctx, fmt.Sprintf("repo%d", i), digest.FromString(l), 1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 	for i := range 1000 {
 		content := fmt.Appendf(nil, `{"schemaVersion":2,"i":%d,"pad":"%0900d"}`, i, 0)
 		m = &store.Manifest{

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -12,17 +13,32 @@ import (
 )
 
 // LinkBlob implements store.Blobs. It creates the repository on first use.
-// Linking again keeps the size recorded first: a digest has one size.
+// Linking again keeps the size recorded first (a digest has one size) and
+// refreshes the link's touched time. The writer's lock orders it against
+// TombstoneBlob.
 func (s *Store) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, size int64) error {
 	if repo == "" || dgst == "" {
 		return errors.New("link blob: empty repository or digest")
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		now := time.Now()
+		var since int64
+		err := tx.StmtContext(ctx, s.q.tombstoneSince).QueryRowContext(ctx, dgst.String()).Scan(&since)
+		switch {
+		case err == nil && fromNanos(since).After(now.Add(-store.TombstoneTTL)):
+			return store.ErrBlobDeleted
+		case err == nil: // left by a collector that died
+			if _, err := tx.StmtContext(ctx, s.q.removeTombstone).ExecContext(ctx, dgst.String()); err != nil {
+				return err
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
 		id, err := s.ensureRepo(ctx, tx, repo)
 		if err != nil {
 			return err
 		}
-		_, err = tx.StmtContext(ctx, s.q.linkBlob).ExecContext(ctx, id, dgst.String(), size)
+		_, err = tx.StmtContext(ctx, s.q.linkBlob).ExecContext(ctx, id, dgst.String(), size, nanos(now))
 		return err
 	})
 	if err != nil {
@@ -33,6 +49,7 @@ func (s *Store) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, s
 
 // BlobSize implements store.Blobs.
 func (s *Store) BlobSize(ctx context.Context, repo string, dgst digest.Digest) (int64, error) {
+	s.cacheCheck(ctx)
 	if n, ok := s.cache.blob(repo, dgst); ok {
 		return n, nil
 	}

@@ -17,11 +17,13 @@ const (
 
 // readCache remembers the answers of the lookups on the pull path —
 // tag → digest, manifest by digest, blob size — so that a hot manifest GET
-// costs no SQLite query. It is correct because this store is the only
-// writer of its database (a SQLite file belongs to one server process,
-// like the blob directory beside it): every write transaction clears the
-// cache when it commits, and the generation check in put keeps a lookup
-// that raced a write from caching what the write replaced.
+// costs no SQLite query. A SQLite file belongs to one server process, like
+// the blob directory beside it: every write transaction of that process
+// clears the cache when it commits, and the generation check in put keeps
+// a lookup that raced a write from caching what the write replaced. The
+// one other writer, `registry gc`, only deletes; the server notices its
+// commits within externalCheckEvery (see externalWrites), and a push that
+// finds a cached link gone clears the cache at once.
 type readCache struct {
 	mu        sync.Mutex
 	gen       uint64

@@ -50,9 +50,15 @@ func (s *Store) PutManifest(ctx context.Context, m *store.Manifest, tag string) 
 		if err != nil {
 			return err
 		}
+		if err := s.checkRefs(ctx, tx, id, m, nanos(now)); err != nil {
+			return err
+		}
 		if _, err := tx.StmtContext(ctx, s.q.putManifest).ExecContext(ctx,
 			id, m.Digest.String(), m.MediaType, m.ArtifactType, m.Subject.String(),
 			m.Size, content, annotations, blobs, children, nanos(created)); err != nil {
+			return err
+		}
+		if err := s.insertRefs(ctx, tx, id, m); err != nil {
 			return err
 		}
 		if tag == "" {
@@ -74,10 +80,53 @@ func (s *Store) PutManifest(ctx context.Context, m *store.Manifest, tag string) 
 	return digest.Digest(previous), nil
 }
 
+// checkRefs touches the links of m's blobs and checks that m's children
+// are stored, in the transaction that stores m: garbage collection, which
+// writes through the same single writer, sees either the touch or the
+// manifest, never neither.
+func (s *Store) checkRefs(ctx context.Context, tx *sql.Tx, repoID int64, m *store.Manifest, now int64) error {
+	touch := tx.StmtContext(ctx, s.q.touchBlob)
+	for _, d := range m.Blobs {
+		res, err := touch.ExecContext(ctx, repoID, d.String(), now)
+		if err != nil {
+			return fmt.Errorf("touch blob %s: %w", d, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(fmt.Errorf("blob %s: %w", d, store.ErrBlobUnknown), err)
+		}
+	}
+	exists := tx.StmtContext(ctx, s.q.manifestExists)
+	for _, d := range m.Children {
+		var one int
+		err := exists.QueryRowContext(ctx, repoID, d.String()).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("manifest %s: %w", d, store.ErrBlobUnknown)
+		}
+		if err != nil {
+			return fmt.Errorf("child manifest %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// insertRefs records m's blobs and children in manifest_refs.
+func (s *Store) insertRefs(ctx context.Context, tx *sql.Tx, repoID int64, m *store.Manifest) error {
+	ins := tx.StmtContext(ctx, s.q.insertRef)
+	for kind, ds := range [][]digest.Digest{refBlob: m.Blobs, refChild: m.Children} {
+		for _, d := range ds {
+			if _, err := ins.ExecContext(ctx, repoID, m.Digest.String(), kind, d.String()); err != nil {
+				return fmt.Errorf("record reference %s: %w", d, err)
+			}
+		}
+	}
+	return nil
+}
+
 // GetManifest implements store.Manifests.
 // The manifest returned may be shared with the store's cache: callers must
 // not modify its slices or map.
 func (s *Store) GetManifest(ctx context.Context, repo string, dgst digest.Digest) (*store.Manifest, error) {
+	s.cacheCheck(ctx)
 	if m, ok := s.cache.manifest(repo, dgst); ok {
 		return m, nil
 	}
@@ -107,6 +156,7 @@ func (s *Store) GetManifest(ctx context.Context, repo string, dgst digest.Digest
 
 // ResolveTag implements store.Manifests.
 func (s *Store) ResolveTag(ctx context.Context, repo, tag string) (digest.Digest, error) {
+	s.cacheCheck(ctx)
 	if d, ok := s.cache.tag(repo, tag); ok {
 		return d, nil
 	}

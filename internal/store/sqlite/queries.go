@@ -82,8 +82,21 @@ ORDER BY created, id`
 
 	qInsertRepo = `INSERT INTO repositories (name) VALUES ($1) RETURNING id`
 
-	qLinkBlob = `INSERT INTO blob_links (repo_id, digest, size) VALUES ($1, $2, $3)
-ON CONFLICT (repo_id, digest) DO NOTHING`
+	// Linking again keeps the size but refreshes touched.
+	qLinkBlob = `INSERT INTO blob_links (repo_id, digest, size, touched) VALUES ($1, $2, $3, $4)
+ON CONFLICT (repo_id, digest) DO UPDATE SET touched = excluded.touched`
+
+	qTombstoneSince = `SELECT since FROM blob_tombstones WHERE digest = $1`
+
+	qRemoveTombstone = `DELETE FROM blob_tombstones WHERE digest = $1`
+
+	// No row changed means the blob is not linked in the repository.
+	qTouchBlob = `UPDATE blob_links SET touched = $3 WHERE repo_id = $1 AND digest = $2`
+
+	qManifestExists = `SELECT 1 FROM manifests WHERE repo_id = $1 AND digest = $2`
+
+	qInsertRef = `INSERT INTO manifest_refs (repo_id, manifest, kind, ref) VALUES ($1, $2, $3, $4)
+ON CONFLICT DO NOTHING`
 
 	qUnlinkBlob = `DELETE FROM blob_links
 WHERE repo_id = (SELECT id FROM repositories WHERE name = $1) AND digest = $2`
@@ -161,6 +174,8 @@ type statements struct {
 	identitiesVersion                          *sql.Stmt
 
 	repoID, insertRepo, linkBlob, unlinkBlob      *sql.Stmt
+	tombstoneSince, removeTombstone               *sql.Stmt
+	touchBlob, manifestExists, insertRef          *sql.Stmt
 	putManifest, getTag, putTag                   *sql.Stmt
 	deleteManifestTags, deleteManifest, deleteTag *sql.Stmt
 	createUpload, deleteUpload                    *sql.Stmt
@@ -196,6 +211,11 @@ func prepare(ctx context.Context, r, w *sql.DB) (*statements, error) {
 		{w, &q.insertRepo, qInsertRepo},
 		{w, &q.linkBlob, qLinkBlob},
 		{w, &q.unlinkBlob, qUnlinkBlob},
+		{w, &q.tombstoneSince, qTombstoneSince},
+		{w, &q.removeTombstone, qRemoveTombstone},
+		{w, &q.touchBlob, qTouchBlob},
+		{w, &q.manifestExists, qManifestExists},
+		{w, &q.insertRef, qInsertRef},
 		{w, &q.putManifest, qPutManifest},
 		{w, &q.getTag, qGetTag},
 		{w, &q.putTag, qPutTag},

@@ -57,8 +57,10 @@ type Store struct {
 	w   *sql.DB // one connection: every write
 	r   *sql.DB // read-only connections: every read
 	q   *statements
-	// cache answers pull-path lookups without a query; writes clear it.
+	// cache answers pull-path lookups without a query; writes clear it,
+	// and so does ext when another process (registry gc) wrote.
 	cache *readCache
+	ext   *externalWrites
 }
 
 // Open opens the database at path, creating it (mode 0600, and its
@@ -112,6 +114,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s.r.SetConnMaxIdleTime(0)
 
 	if s.q, err = prepare(ctx, s.r, s.w); err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if s.ext, err = newExternalWrites(ctx, s.r); err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	ok = true
@@ -175,6 +180,9 @@ func (s *Store) Close() error {
 	if s.q != nil {
 		errs = append(errs, s.q.close())
 	}
+	if s.ext != nil {
+		errs = append(errs, s.ext.close())
+	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
@@ -197,6 +205,11 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := fn(tx); err != nil {
 		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
 			s.log.WarnContext(ctx, "rollback failed", "err", rerr)
+		}
+		if errors.Is(err, store.ErrBlobUnknown) || errors.Is(err, store.ErrBlobDeleted) {
+			// Garbage collection in another process removed what the
+			// cache may still hold; the client will retry.
+			s.cache.invalidate()
 		}
 		return err
 	}

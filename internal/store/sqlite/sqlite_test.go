@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -269,4 +270,45 @@ func TestOpenUnusualPath(t *testing.T) {
 	if size, err := s.BlobSize(t.Context(), "app", digest.FromString("b")); err != nil || size != 1 {
 		t.Errorf("BlobSize() after reopen = %d, %v, want 1, nil", size, err)
 	}
+}
+
+// TestUpgradeForGC applies migration 0004 to a database that has data.
+func TestUpgradeForGC(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "registry.db")
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, createMigrationsTable); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.version >= 4 {
+			continue
+		}
+		if _, err := db.ExecContext(ctx, m.sql); err != nil {
+			t.Fatalf("apply %s: %v", m.name, err)
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations VALUES ($1, $2, 0)`, m.version, m.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range storetest.UpgradeData() {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	migrated := time.Now()
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open = %v", err)
+	}
+	defer s.Close()
+	storetest.CheckUpgrade(t, s, migrated)
 }

@@ -75,6 +75,10 @@ func testConcurrentPutManifest(t *testing.T, s store.Store) {
 					return
 				}
 				// Another repository at the same time.
+				if err := s.LinkBlob(ctx, fmt.Sprintf("side/%d", w), layer, int64(i)); err != nil {
+					fail(fmt.Errorf("writer %d: LinkBlob: %w", w, err))
+					return
+				}
 				if _, err := s.PutManifest(ctx, inRepo(m, fmt.Sprintf("side/%d", w)), "latest"); err != nil {
 					fail(fmt.Errorf("writer %d: PutManifest: %w", w, err))
 					return

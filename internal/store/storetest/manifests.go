@@ -19,6 +19,9 @@ func testPutManifest(t *testing.T, s store.Store) {
 		annotations:  map[string]string{"org.opencontainers.image.version": "1", "empty": ""},
 		blobs:        append([]digest.Digest{config}, layers...),
 	})
+	for _, d := range v1.Blobs {
+		link(t, s, repo, d, 1)
+	}
 	v2 := newManifest(repo, "v2", manifestOpts{})
 	index := newManifest(repo, "index", manifestOpts{
 		mediaType: mediaTypeIndex,

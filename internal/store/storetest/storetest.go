@@ -54,6 +54,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentPutManifest", testConcurrentPutManifest},
 		{"CanceledPutManifest", testCanceledPutManifest},
 		{"ReadAfterWrite", testReadAfterWrite},
+		{"CollectManifests", testCollectManifests},
+		{"CollectBlobLinks", testCollectBlobLinks},
+		{"Tombstones", testTombstones},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

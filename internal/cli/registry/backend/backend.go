@@ -9,6 +9,9 @@ import (
 	"log/slog"
 
 	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/storage"
+	"github.com/chainctl/chainctl/internal/storage/fs"
+	"github.com/chainctl/chainctl/internal/storage/s3"
 	"github.com/chainctl/chainctl/internal/store"
 	"github.com/chainctl/chainctl/internal/store/postgres"
 	"github.com/chainctl/chainctl/internal/store/sqlite"
@@ -32,4 +35,45 @@ func OpenMetadata(ctx context.Context, d config.Database, log *slog.Logger) (sto
 		return db, nil
 	}
 	return nil, fmt.Errorf("database type %q is not supported", d.Type)
+}
+
+// StorageUse says how a command shares the blob store with servers.
+type StorageUse int
+
+const (
+	// StorageOwner is `registry serve`: it owns the store's temporaries
+	// and cleans those a crash left.
+	StorageOwner StorageUse = iota
+	// StorageBeside is a command that runs next to a live server (gc): it
+	// never touches the server's temporaries.
+	StorageBeside
+)
+
+// OpenStorage opens the blob store of s.
+func OpenStorage(ctx context.Context, s config.Storage, use StorageUse, log *slog.Logger) (storage.Store, error) {
+	switch s.Type {
+	case config.StorageFile:
+		opts := []fs.Option{fs.WithLogger(log), fs.WithSync(s.Sync)}
+		if use == StorageBeside {
+			opts = append(opts, fs.WithKeepTemporaries())
+		}
+		st, err := fs.New(s.Path, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("open blob storage: %w", err)
+		}
+		return st, nil
+	case config.StorageS3:
+		// Nothing in the bucket belongs to one process: upload state is
+		// shared by every replica, so use makes no difference.
+		cfg, err := s3.ParseURL(s.URL)
+		if err != nil {
+			return nil, fmt.Errorf("storage: %w", err)
+		}
+		st, err := s3.New(ctx, cfg, s3.WithLogger(log))
+		if err != nil {
+			return nil, fmt.Errorf("open blob storage: %w", err)
+		}
+		return st, nil
+	}
+	return nil, fmt.Errorf("storage type %q is not supported", s.Type)
 }

@@ -3,7 +3,6 @@ package backend
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -12,32 +11,7 @@ import (
 	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/registry"
 	"github.com/chainctl/chainctl/internal/storage"
-	"github.com/chainctl/chainctl/internal/storage/fs"
-	"github.com/chainctl/chainctl/internal/storage/s3"
 )
-
-// OpenStorage opens the blob store st names.
-func OpenStorage(ctx context.Context, st config.Storage, log *slog.Logger) (storage.Store, error) {
-	switch st.Type {
-	case config.StorageFile:
-		s, err := fs.New(st.Path, fs.WithLogger(log), fs.WithSync(st.Sync))
-		if err != nil {
-			return nil, fmt.Errorf("open blob storage: %w", err)
-		}
-		return s, nil
-	case config.StorageS3:
-		cfg, err := s3.ParseURL(st.URL)
-		if err != nil {
-			return nil, fmt.Errorf("storage: %w", err)
-		}
-		s, err := s3.New(ctx, cfg, s3.WithLogger(log))
-		if err != nil {
-			return nil, fmt.Errorf("open blob storage: %w", err)
-		}
-		return s, nil
-	}
-	return nil, fmt.Errorf("storage type %q is not supported", st.Type)
-}
 
 // presigner is a blob store that hands out time-limited download URLs.
 type presigner interface {

@@ -126,7 +126,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	cfg := opts.Config
 	log := slog.New(server.LogHandler(cmdutil.NewLogger(opts.IO.ErrOut, opts.IO.IsStderrTTY(), opts.Debug).Handler()))
 
-	blobs, err := backend.OpenStorage(ctx, cfg.Storage, log)
+	blobs, err := backend.OpenStorage(ctx, cfg.Storage, backend.StorageOwner, log)
 	if err != nil {
 		return err
 	}
