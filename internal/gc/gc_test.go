@@ -12,6 +12,8 @@ import (
 
 	"github.com/chainctl/chainctl/internal/storage"
 	"github.com/chainctl/chainctl/internal/storage/fs"
+	"github.com/chainctl/chainctl/internal/storage/s3"
+	"github.com/chainctl/chainctl/internal/storage/s3/s3test"
 	"github.com/chainctl/chainctl/internal/store"
 	"github.com/chainctl/chainctl/internal/store/postgres"
 	"github.com/chainctl/chainctl/internal/store/postgres/pgtest"
@@ -19,10 +21,11 @@ import (
 )
 
 // backends are the metadata stores Run is tested on, each with a real
-// filesystem blob store.
+// filesystem blob store, and PostgreSQL also with an S3 bucket (versitygw).
 var backends = []struct {
-	name string
-	open func(t *testing.T) store.Store
+	name  string
+	open  func(t *testing.T) store.Store
+	blobs func(t *testing.T) gcBlobs // nil: the filesystem
 }{
 	{"sqlite", func(t *testing.T) store.Store {
 		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "registry.db"))
@@ -31,15 +34,34 @@ var backends = []struct {
 		}
 		t.Cleanup(func() { s.Close() })
 		return s
-	}},
-	{"postgres", func(t *testing.T) store.Store {
-		db, err := postgres.Open(t.Context(), pgtest.Schema(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}},
+	}, nil},
+	{"postgres", openPostgres, nil},
+	{"postgres+s3", openPostgres, newS3Blobs},
+}
+
+func openPostgres(t *testing.T) store.Store {
+	db, err := postgres.Open(t.Context(), pgtest.Schema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// gcBlobs is what Run needs of a blob store.
+type gcBlobs interface {
+	storage.BlobStore
+	storage.Walker
+}
+
+func newS3Blobs(t *testing.T) gcBlobs {
+	gw := s3test.Start(t)
+	st, err := s3.New(t.Context(), s3.Config{Bucket: gw.NewBucket(t), Endpoint: gw.Endpoint, Region: s3test.Region, PathStyle: true},
+		s3.WithCredentials(gw.Credentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 func newBlobs(t *testing.T) *fs.Store {
@@ -55,7 +77,7 @@ func newBlobs(t *testing.T) *fs.Store {
 type fixture struct {
 	t     *testing.T
 	meta  store.Store
-	blobs *fs.Store
+	blobs gcBlobs
 }
 
 func (f fixture) blob(repo, content string) digest.Digest {
@@ -112,6 +134,9 @@ func TestRun(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := t.Context()
 			f := fixture{t: t, meta: b.open(t), blobs: newBlobs(t)}
+			if b.blobs != nil {
+				f.blobs = b.blobs(t)
+			}
 			const repo = "app"
 			cfg, layer, shared := f.blob(repo, "config"), f.blob(repo, "layer"), f.blob(repo, "shared")
 			tagged := f.manifest(repo, "latest", "tagged", "", []digest.Digest{cfg, layer, shared}, nil)
