@@ -8,6 +8,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/rowcodec"
 )
 
 // Tags implements store.Lists. Names sort by bytes (the columns are
@@ -74,7 +75,7 @@ func (db *DB) Referrers(ctx context.Context, repo string, subject digest.Digest,
 		if err := rows.Scan(&d.MediaType, &d.ArtifactType, &dgst, &d.Size, &annotations); err != nil {
 			return nil, fmt.Errorf("referrers of %s@%s: %w", repo, subject, err)
 		}
-		if err := decodeJSON(annotations, &d.Annotations); err != nil {
+		if err := rowcodec.DecodeJSON(annotations, &d.Annotations); err != nil {
 			return nil, fmt.Errorf("referrers of %s@%s: annotations of %s: %w", repo, subject, dgst, err)
 		}
 		d.Digest = digest.Digest(dgst)

@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/rowcodec"
 )
 
 // PutManifest implements store.Manifests. The manifest, its repository (on
@@ -24,15 +25,15 @@ func (db *DB) PutManifest(ctx context.Context, m *store.Manifest, tag string) (d
 	if m == nil || m.Repository == "" || m.Digest == "" {
 		return "", errors.New("put manifest: missing repository or digest")
 	}
-	annotations, err := encodeJSON(m.Annotations, len(m.Annotations))
+	annotations, err := rowcodec.EncodeJSON(m.Annotations, len(m.Annotations))
 	if err != nil {
 		return "", fmt.Errorf("put manifest %s@%s: annotations: %w", m.Repository, m.Digest, err)
 	}
-	blobs, err := encodeDigests(m.Blobs)
+	blobs, err := rowcodec.EncodeDigests(m.Blobs)
 	if err != nil {
 		return "", fmt.Errorf("put manifest %s@%s: blobs: %w", m.Repository, m.Digest, err)
 	}
-	children, err := encodeDigests(m.Children)
+	children, err := rowcodec.EncodeDigests(m.Children)
 	if err != nil {
 		return "", fmt.Errorf("put manifest %s@%s: children: %w", m.Repository, m.Digest, err)
 	}
@@ -160,9 +161,9 @@ func (db *DB) GetManifest(ctx context.Context, repo string, dgst digest.Digest) 
 		&m.MediaType, &m.ArtifactType, &subject, &m.Size, &m.Content,
 		&annotations, &blobs, &children, &created)
 	if err == nil {
-		err = decodeJSON(annotations, &m.Annotations)
-		m.Blobs = decodeDigests(blobs)
-		m.Children = decodeDigests(children)
+		err = rowcodec.DecodeJSON(annotations, &m.Annotations)
+		m.Blobs = rowcodec.DecodeDigests(blobs)
+		m.Children = rowcodec.DecodeDigests(children)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get manifest %s@%s: %w", repo, dgst, notFound(err))

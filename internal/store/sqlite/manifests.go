@@ -3,15 +3,14 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/rowcodec"
 )
 
 // PutManifest implements store.Manifests. The manifest, its repository (on
@@ -22,15 +21,15 @@ func (s *Store) PutManifest(ctx context.Context, m *store.Manifest, tag string) 
 	if m == nil || m.Repository == "" || m.Digest == "" {
 		return "", errors.New("put manifest: missing repository or digest")
 	}
-	annotations, err := encodeJSON(m.Annotations, len(m.Annotations))
+	annotations, err := rowcodec.EncodeJSON(m.Annotations, len(m.Annotations))
 	if err != nil {
 		return "", fmt.Errorf("put manifest %s@%s: annotations: %w", m.Repository, m.Digest, err)
 	}
-	blobs, err := encodeDigests(m.Blobs)
+	blobs, err := rowcodec.EncodeDigests(m.Blobs)
 	if err != nil {
 		return "", fmt.Errorf("put manifest %s@%s: blobs: %w", m.Repository, m.Digest, err)
 	}
-	children, err := encodeDigests(m.Children)
+	children, err := rowcodec.EncodeDigests(m.Children)
 	if err != nil {
 		return "", fmt.Errorf("put manifest %s@%s: children: %w", m.Repository, m.Digest, err)
 	}
@@ -141,9 +140,9 @@ func (s *Store) GetManifest(ctx context.Context, repo string, dgst digest.Digest
 			&annotations, &blobs, &children, &created)
 	}
 	if err == nil {
-		err = decodeJSON(annotations, &m.Annotations)
-		m.Blobs = decodeDigests(blobs)
-		m.Children = decodeDigests(children)
+		err = rowcodec.DecodeJSON(annotations, &m.Annotations)
+		m.Blobs = rowcodec.DecodeDigests(blobs)
+		m.Children = rowcodec.DecodeDigests(children)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get manifest %s@%s: %w", repo, dgst, notFound(err))
@@ -207,50 +206,4 @@ func (s *Store) DeleteTag(ctx context.Context, repo, tag string) error {
 		return fmt.Errorf("delete tag %s:%s: %w", repo, tag, err)
 	}
 	return nil
-}
-
-// encodeDigests stores a list of digests as lines, which decode several
-// times faster than JSON on the manifest read path. Empty is "".
-func encodeDigests(ds []digest.Digest) (string, error) {
-	var b strings.Builder
-	for i, d := range ds {
-		if d == "" || strings.ContainsAny(string(d), "\n") {
-			return "", fmt.Errorf("invalid digest %q", d)
-		}
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(string(d))
-	}
-	return b.String(), nil
-}
-
-// decodeDigests is the inverse of encodeDigests; "" is nil.
-func decodeDigests(s string) []digest.Digest {
-	if s == "" {
-		return nil
-	}
-	ds := make([]digest.Digest, 0, strings.Count(s, "\n")+1)
-	for line := range strings.SplitSeq(s, "\n") {
-		ds = append(ds, digest.Digest(line))
-	}
-	return ds
-}
-
-// encodeJSON stores an empty map or slice (n elements) as "", so rows
-// without annotations or references cost nothing to decode.
-func encodeJSON(v any, n int) (string, error) {
-	if n == 0 {
-		return "", nil
-	}
-	b, err := json.Marshal(v)
-	return string(b), err
-}
-
-// decodeJSON is the inverse of encodeJSON: "" leaves v untouched (nil).
-func decodeJSON(s string, v any) error {
-	if s == "" {
-		return nil
-	}
-	return json.Unmarshal([]byte(s), v)
 }
