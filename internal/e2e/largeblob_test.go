@@ -61,7 +61,7 @@ func TestS3LargeUpload(t *testing.T) {
 		t.Skip("streams gigabytes")
 	}
 	size := largeBlobSize(t)
-	b := newS3Backend(t)
+	b := newS3BackendParts(t, "") // the default part size, as users run it
 	srv := b.serve(t, "--blob-redirect", "proxy")
 	tok := accessToken(t, srv, "repository:big/blob:pull,push")
 	ctx, cancel := contextWithTimeout(t, 20*time.Minute)

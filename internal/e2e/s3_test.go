@@ -37,17 +37,28 @@ type s3Backend struct {
 
 func newS3Backend(t *testing.T) *s3Backend {
 	t.Helper()
+	// 5 MiB parts, R2's smallest, so that modest blobs go multipart.
+	return newS3BackendParts(t, "5MiB")
+}
+
+// newS3BackendParts is newS3Backend with parts of partSize ("": the
+// store's default).
+func newS3BackendParts(t *testing.T, partSize string) *s3Backend {
+	t.Helper()
 	gw := s3test.Start(t)
 	bucket := gw.NewBucket(t)
 	proxy := s3test.NewR2Proxy(t, gw.Endpoint)
+	partParam := ""
+	if partSize != "" {
+		partParam = "&part_size=" + partSize
+	}
 	t.Cleanup(func() {
 		if v := proxy.Violations(); len(v) > 0 {
 			t.Errorf("R2 would have refused: %q", v)
 		}
 	})
 	return &s3Backend{
-		// 5 MiB parts, R2's smallest, so that modest blobs go multipart.
-		storage:  "s3://" + bucket + "/registry?endpoint=" + url.QueryEscape(proxy.URL) + "&region=auto&path_style=true&part_size=5MiB",
+		storage:  "s3://" + bucket + "/registry?endpoint=" + url.QueryEscape(proxy.URL) + "&region=auto&path_style=true" + partParam,
 		database: pgtest.Schema(t),
 		env: []string{
 			"AWS_ACCESS_KEY_ID=" + gw.AccessKey, "AWS_SECRET_ACCESS_KEY=" + gw.SecretKey,

@@ -22,7 +22,7 @@
 // holds a lease in it while it uploads parts. Writes are re-cut into parts
 // of exactly PartSize bytes (Cloudflare R2 refuses a multipart upload whose
 // non-trailing parts differ in size), and S3 allows at most 10 000 parts, so
-// the largest blob is PartSize × 10 000 (156.25 GiB at the default 16 MiB).
+// the largest blob is PartSize × 10 000 (78.1 GiB at the default 8 MiB).
 // Memory use is about PartSize per write in flight.
 package s3
 
@@ -45,10 +45,11 @@ const (
 	// DefaultPartSize is the part size when Config.PartSize is zero. A
 	// larger part means fewer requests (R2 bills each part upload as a
 	// class A operation) and a larger maximum blob (PartSize × 10 000), at
-	// the cost of PartSize bytes of memory per write in flight: 16 MiB
-	// allows blobs of 156.25 GiB, beyond the largest image layers seen in
-	// practice, while 64 concurrent pushes hold 1 GiB.
-	DefaultPartSize = 16 << 20
+	// the cost of PartSize bytes of memory per write in flight. 8 MiB (as
+	// the AWS CLI) allows blobs of 78 GiB, beyond the largest image layers
+	// seen in practice, keeps a 5 GiB push under 100 MiB of RSS (measured,
+	// docs/performance.md) and 64 concurrent pushes at 512 MiB of buffers.
+	DefaultPartSize = 8 << 20
 	// MinPartSize is S3's smallest allowed non-trailing part.
 	MinPartSize = 5 << 20
 	// MaxPartSize is S3's largest allowed part.

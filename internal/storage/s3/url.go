@@ -10,7 +10,7 @@ import (
 
 // ParseURL reads a blob store URL of the form
 //
-//	s3://BUCKET[/PREFIX]?endpoint=URL&region=auto&path_style=true&part_size=16MiB
+//	s3://BUCKET[/PREFIX]?endpoint=URL&region=auto&path_style=true&part_size=8MiB
 //
 // All query parameters are optional. part_size takes a byte count with an
 // optional KiB, MiB or GiB suffix. Credentials never go in the URL (it ends
