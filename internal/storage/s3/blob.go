@@ -189,26 +189,6 @@ func (s *Store) Delete(ctx context.Context, dgst digest.Digest) error {
 	return nil
 }
 
-// Presign returns a URL that lets its holder GET the blob dgst for ttl
-// (at most 7 days), without credentials: the registry answers blob GETs
-// with a redirect to it, so blob bytes do not flow through the registry.
-// The URL is SigV4-signed for the S3 API host; on R2 it names the account
-// id and bucket. It does not check that the blob exists.
-func (s *Store) Presign(ctx context.Context, dgst digest.Digest, ttl time.Duration) (string, error) {
-	key, err := s.blobKey(dgst)
-	if err != nil {
-		return "", fmt.Errorf("presign blob: %w", err)
-	}
-	if ttl <= 0 || ttl > maxPresignTTL {
-		return "", fmt.Errorf("presign blob %s: ttl %s not in (0, %s]", dgst, ttl, maxPresignTTL)
-	}
-	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key}, s3.WithPresignExpires(ttl))
-	if err != nil {
-		return "", fmt.Errorf("presign blob %s: %w", dgst, err)
-	}
-	return req.URL, nil
-}
-
 // ObjectKey returns the key of the blob dgst in the bucket (with the
 // store's prefix): the path of the blob under a public bucket domain.
 func (s *Store) ObjectKey(dgst digest.Digest) (string, error) { return s.blobKey(dgst) }

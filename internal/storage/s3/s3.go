@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -99,6 +100,8 @@ type Store struct {
 	bufs       sync.Pool // *[]byte of partSize
 	creds      aws.CredentialsProvider
 	httpClient *http.Client
+	presigned  presignCache
+	now        func() time.Time // time.Now; tests move it
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -138,6 +141,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 		prefix:    cfg.Prefix,
 		partSize:  cfg.PartSize,
 		copyLimit: maxCopySize,
+		now:       time.Now,
 		log:       slog.New(slog.DiscardHandler),
 	}
 	s.bufs.New = func() any {
