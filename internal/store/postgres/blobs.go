@@ -10,6 +10,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/sqlq"
 )
 
 // blobLockKey is the first key of the advisory lock LinkBlob and
@@ -30,12 +31,12 @@ func (db *DB) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, siz
 		}
 		now := time.Now()
 		var since int64
-		err := tx.QueryRow(ctx, qTombstoneSince, dgst.String()).Scan(&since)
+		err := tx.QueryRow(ctx, sqlq.TombstoneSince, dgst.String()).Scan(&since)
 		switch {
 		case err == nil && fromNanos(since).After(now.Add(-store.TombstoneTTL)):
 			return store.ErrBlobDeleted
 		case err == nil: // left by a collector that died
-			if _, err := tx.Exec(ctx, qRemoveTombstone, dgst.String()); err != nil {
+			if _, err := tx.Exec(ctx, sqlq.RemoveTombstone, dgst.String()); err != nil {
 				return err
 			}
 		case !errors.Is(err, pgx.ErrNoRows):
@@ -45,7 +46,7 @@ func (db *DB) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, siz
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, qLinkBlob, id, dgst.String(), size, nanos(now))
+		_, err = tx.Exec(ctx, sqlq.LinkBlob, id, dgst.String(), size, nanos(now))
 		return err
 	})
 	if err != nil {
@@ -57,7 +58,7 @@ func (db *DB) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, siz
 // BlobSize implements store.Blobs.
 func (db *DB) BlobSize(ctx context.Context, repo string, dgst digest.Digest) (int64, error) {
 	var size int64
-	if err := db.pool.QueryRow(ctx, qBlobSize, repo, dgst.String()).Scan(&size); err != nil {
+	if err := db.pool.QueryRow(ctx, sqlq.BlobSize, repo, dgst.String()).Scan(&size); err != nil {
 		return 0, fmt.Errorf("blob %s in %s: %w", dgst, repo, notFound(err))
 	}
 	return size, nil
@@ -65,7 +66,7 @@ func (db *DB) BlobSize(ctx context.Context, repo string, dgst digest.Digest) (in
 
 // UnlinkBlob implements store.Blobs. The repository keeps existing.
 func (db *DB) UnlinkBlob(ctx context.Context, repo string, dgst digest.Digest) error {
-	tag, err := db.pool.Exec(ctx, qUnlinkBlob, repo, dgst.String())
+	tag, err := db.pool.Exec(ctx, sqlq.UnlinkBlob, repo, dgst.String())
 	if err == nil {
 		err = affectedOne(tag)
 	}
@@ -80,7 +81,7 @@ func (db *DB) BlobRepositories(ctx context.Context, dgst digest.Digest, n int) (
 	if n <= 0 {
 		return []string{}, nil
 	}
-	names, err := db.queryStrings(ctx, qBlobRepositories, dgst.String(), n)
+	names, err := db.queryStrings(ctx, sqlq.BlobRepositories, dgst.String(), n)
 	if err != nil {
 		return nil, fmt.Errorf("repositories holding %s: %w", dgst, err)
 	}
@@ -90,7 +91,7 @@ func (db *DB) BlobRepositories(ctx context.Context, dgst digest.Digest, n int) (
 // BlobReferenced implements store.Blobs.
 func (db *DB) BlobReferenced(ctx context.Context, dgst digest.Digest) (bool, error) {
 	var ok bool
-	if err := db.pool.QueryRow(ctx, qBlobReferenced, dgst.String()).Scan(&ok); err != nil {
+	if err := db.pool.QueryRow(ctx, sqlq.BlobReferenced, dgst.String()).Scan(&ok); err != nil {
 		return false, fmt.Errorf("blob %s referenced: %w", dgst, err)
 	}
 	return ok, nil
@@ -101,12 +102,12 @@ func (db *DB) BlobReferenced(ctx context.Context, dgst digest.Digest) (bool, err
 // insert then yields nothing and the lookup after it finds their row.
 func ensureRepo(ctx context.Context, tx pgx.Tx, name string) (int64, error) {
 	var id int64
-	err := tx.QueryRow(ctx, qRepoID, name).Scan(&id)
+	err := tx.QueryRow(ctx, sqlq.RepoID, name).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = tx.QueryRow(ctx, qInsertRepo, name).Scan(&id)
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
-		err = tx.QueryRow(ctx, qRepoID, name).Scan(&id)
+		err = tx.QueryRow(ctx, sqlq.RepoID, name).Scan(&id)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("repository %s: %w", name, err)
@@ -117,7 +118,7 @@ func ensureRepo(ctx context.Context, tx pgx.Tx, name string) (int64, error) {
 // repoID returns the id of an existing repository, or store.ErrNotFound.
 func repoID(ctx context.Context, tx pgx.Tx, name string) (int64, error) {
 	var id int64
-	if err := tx.QueryRow(ctx, qRepoID, name).Scan(&id); err != nil {
+	if err := tx.QueryRow(ctx, sqlq.RepoID, name).Scan(&id); err != nil {
 		return 0, fmt.Errorf("repository %s: %w", name, notFound(err))
 	}
 	return id, nil

@@ -10,13 +10,14 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/sqlq"
 )
 
 var _ store.Collector = (*DB)(nil)
 
 // ManifestCandidates implements store.Collector.
 func (db *DB) ManifestCandidates(ctx context.Context, before time.Time, after store.Candidate, n int) ([]store.Candidate, error) {
-	cs, err := db.candidates(ctx, qManifestCandidates, before, after, n)
+	cs, err := db.candidates(ctx, sqlq.ManifestCandidates, before, after, n)
 	if err != nil {
 		return nil, fmt.Errorf("manifest candidates: %w", err)
 	}
@@ -25,7 +26,7 @@ func (db *DB) ManifestCandidates(ctx context.Context, before time.Time, after st
 
 // BlobLinkCandidates implements store.Collector.
 func (db *DB) BlobLinkCandidates(ctx context.Context, before time.Time, after store.Candidate, n int) ([]store.Candidate, error) {
-	cs, err := db.candidates(ctx, qBlobLinkCandidates, before, after, n)
+	cs, err := db.candidates(ctx, sqlq.BlobLinkCandidates, before, after, n)
 	if err != nil {
 		return nil, fmt.Errorf("blob link candidates: %w", err)
 	}
@@ -68,7 +69,7 @@ func (db *DB) CollectManifest(ctx context.Context, repo string, dgst digest.Dige
 		if err := tx.QueryRow(ctx, qLockManifest, id, dgst.String()).Scan(&one); err != nil {
 			return notFound(err)
 		}
-		res, err := tx.Exec(ctx, qCollectManifest, id, dgst.String(), nanos(before))
+		res, err := tx.Exec(ctx, sqlq.CollectManifest, id, dgst.String(), nanos(before))
 		deleted = err == nil && res.RowsAffected() == 1
 		return err
 	})
@@ -93,7 +94,7 @@ func (db *DB) CollectBlobLink(ctx context.Context, repo string, dgst digest.Dige
 		if err != nil {
 			return err
 		}
-		res, err := tx.Exec(ctx, qCollectBlobLink, id, dgst.String(), nanos(before))
+		res, err := tx.Exec(ctx, sqlq.CollectBlobLink, id, dgst.String(), nanos(before))
 		deleted = err == nil && res.RowsAffected() == 1
 		return err
 	})
@@ -115,7 +116,7 @@ func (db *DB) TombstoneBlob(ctx context.Context, dgst digest.Digest) (bool, erro
 		if _, err := tx.Exec(ctx, qLockBlobDigest, blobLockKey, dgst.String()); err != nil {
 			return err
 		}
-		res, err := tx.Exec(ctx, qTombstoneBlob, dgst.String(), nanos(time.Now()))
+		res, err := tx.Exec(ctx, sqlq.TombstoneBlob, dgst.String(), nanos(time.Now()))
 		ok = err == nil && res.RowsAffected() == 1
 		return err
 	})
@@ -127,7 +128,7 @@ func (db *DB) TombstoneBlob(ctx context.Context, dgst digest.Digest) (bool, erro
 
 // RemoveTombstone implements store.Collector.
 func (db *DB) RemoveTombstone(ctx context.Context, dgst digest.Digest) error {
-	if _, err := db.pool.Exec(ctx, qRemoveTombstone, dgst.String()); err != nil {
+	if _, err := db.pool.Exec(ctx, sqlq.RemoveTombstone, dgst.String()); err != nil {
 		return fmt.Errorf("remove tombstone of %s: %w", dgst, err)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/sqlq"
 )
 
 // PutIdentity implements store.Identities. The identity and the bump of
@@ -23,14 +24,14 @@ func (db *DB) PutIdentity(ctx context.Context, id store.StoredIdentity) error {
 		created = time.Now()
 	}
 	err := db.write(ctx, func(tx pgx.Tx) error {
-		res, err := tx.Exec(ctx, qPutIdentity, id.ID, id.Document, nanos(created), id.CreatedBy)
+		res, err := tx.Exec(ctx, sqlq.PutIdentity, id.ID, id.Document, nanos(created), id.CreatedBy)
 		if err != nil {
 			return err
 		}
 		if res.RowsAffected() == 0 {
 			return store.ErrExists
 		}
-		_, err = tx.Exec(ctx, qBumpIdentitiesVersion)
+		_, err = tx.Exec(ctx, sqlq.BumpIdentitiesVersion)
 		return err
 	})
 	if err != nil {
@@ -43,7 +44,7 @@ func (db *DB) PutIdentity(ctx context.Context, id store.StoredIdentity) error {
 func (db *DB) GetIdentity(ctx context.Context, id string) (*store.StoredIdentity, error) {
 	out := &store.StoredIdentity{ID: id}
 	var created int64
-	if err := db.pool.QueryRow(ctx, qGetIdentity, id).Scan(&out.Document, &created, &out.CreatedBy); err != nil {
+	if err := db.pool.QueryRow(ctx, sqlq.GetIdentity, id).Scan(&out.Document, &created, &out.CreatedBy); err != nil {
 		return nil, fmt.Errorf("get identity %s: %w", id, notFound(err))
 	}
 	out.Created = fromNanos(created)
@@ -52,7 +53,7 @@ func (db *DB) GetIdentity(ctx context.Context, id string) (*store.StoredIdentity
 
 // ListIdentities implements store.Identities.
 func (db *DB) ListIdentities(ctx context.Context) ([]store.StoredIdentity, error) {
-	rows, err := db.pool.Query(ctx, qListIdentities)
+	rows, err := db.pool.Query(ctx, sqlq.ListIdentities)
 	if err != nil {
 		return nil, fmt.Errorf("list identities: %w", err)
 	}
@@ -76,14 +77,14 @@ func (db *DB) ListIdentities(ctx context.Context) ([]store.StoredIdentity, error
 // DeleteIdentity implements store.Identities.
 func (db *DB) DeleteIdentity(ctx context.Context, id string) error {
 	err := db.write(ctx, func(tx pgx.Tx) error {
-		res, err := tx.Exec(ctx, qDeleteIdentity, id)
+		res, err := tx.Exec(ctx, sqlq.DeleteIdentity, id)
 		if err != nil {
 			return err
 		}
 		if err := affectedOne(res); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, qBumpIdentitiesVersion)
+		_, err = tx.Exec(ctx, sqlq.BumpIdentitiesVersion)
 		return err
 	})
 	if err != nil {
@@ -96,7 +97,7 @@ func (db *DB) DeleteIdentity(ctx context.Context, id string) error {
 // every time: another replica may have changed the identities.
 func (db *DB) IdentitiesVersion(ctx context.Context) (int64, error) {
 	var v int64
-	if err := db.pool.QueryRow(ctx, qIdentitiesVersion).Scan(&v); err != nil {
+	if err := db.pool.QueryRow(ctx, sqlq.IdentitiesVersion).Scan(&v); err != nil {
 		return 0, fmt.Errorf("identities version: %w", err)
 	}
 	return v, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/chainctl/chainctl/internal/store"
 	"github.com/chainctl/chainctl/internal/store/rowcodec"
+	"github.com/chainctl/chainctl/internal/store/sqlq"
 )
 
 // Tags implements store.Lists. Names sort by bytes (the columns are
@@ -17,7 +18,7 @@ import (
 // was never used, and a repository without tags yields an empty list.
 // n <= 0 returns an empty list.
 func (db *DB) Tags(ctx context.Context, repo, last string, n int) ([]string, error) {
-	rows, err := db.pool.Query(ctx, qTags, repo, last, max(n, 1))
+	rows, err := db.pool.Query(ctx, sqlq.Tags, repo, last, max(n, 1))
 	if err != nil {
 		return nil, fmt.Errorf("list tags of %s: %w", repo, err)
 	}
@@ -44,7 +45,7 @@ func (db *DB) Repositories(ctx context.Context, last string, n int) ([]string, e
 	if n <= 0 {
 		return []string{}, nil
 	}
-	names, err := db.queryStrings(ctx, qRepositories, last, n)
+	names, err := db.queryStrings(ctx, sqlq.Repositories, last, n)
 	if err != nil {
 		return nil, fmt.Errorf("list repositories: %w", err)
 	}
@@ -60,9 +61,9 @@ func (db *DB) Referrers(ctx context.Context, repo string, subject digest.Digest,
 	var rows pgx.Rows
 	var err error
 	if artifactType == "" {
-		rows, err = db.pool.Query(ctx, qReferrers, repo, subject.String())
+		rows, err = db.pool.Query(ctx, sqlq.Referrers, repo, subject.String())
 	} else {
-		rows, err = db.pool.Query(ctx, qReferrersByType, repo, subject.String(), artifactType)
+		rows, err = db.pool.Query(ctx, sqlq.ReferrersByType, repo, subject.String(), artifactType)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("referrers of %s@%s: %w", repo, subject, err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chainctl/chainctl/internal/store"
 	"github.com/chainctl/chainctl/internal/store/rowcodec"
+	"github.com/chainctl/chainctl/internal/store/sqlq"
 )
 
 // PutManifest implements store.Manifests. The manifest, its repository (on
@@ -59,7 +60,7 @@ func (db *DB) PutManifest(ctx context.Context, m *store.Manifest, tag string) (d
 		if err := checkRefs(ctx, tx, id, m, nanos(now)); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, qPutManifest,
+		if _, err := tx.Exec(ctx, sqlq.PutManifest,
 			id, m.Digest.String(), m.MediaType, m.ArtifactType, m.Subject.String(),
 			m.Size, content, annotations, blobs, children, nanos(created)); err != nil {
 			return err
@@ -90,7 +91,7 @@ func checkRefs(ctx context.Context, tx pgx.Tx, repoID int64, m *store.Manifest, 
 	// In digest order, so that two pushes sharing blobs lock them in the
 	// same order and do not deadlock.
 	for _, d := range slices.Sorted(slices.Values(m.Blobs)) {
-		res, err := tx.Exec(ctx, qTouchBlob, repoID, d.String(), now)
+		res, err := tx.Exec(ctx, sqlq.TouchBlob, repoID, d.String(), now)
 		if err != nil {
 			return fmt.Errorf("touch blob %s: %w", d, err)
 		}
@@ -115,7 +116,7 @@ func checkRefs(ctx context.Context, tx pgx.Tx, repoID int64, m *store.Manifest, 
 func insertRefs(ctx context.Context, tx pgx.Tx, repoID int64, m *store.Manifest) error {
 	for kind, ds := range [][]digest.Digest{refBlob: m.Blobs, refChild: m.Children} {
 		for _, d := range ds {
-			if _, err := tx.Exec(ctx, qInsertRef, repoID, m.Digest.String(), kind, d.String()); err != nil {
+			if _, err := tx.Exec(ctx, sqlq.InsertRef, repoID, m.Digest.String(), kind, d.String()); err != nil {
 				return fmt.Errorf("record reference %s: %w", d, err)
 			}
 		}
@@ -157,7 +158,7 @@ func (db *DB) GetManifest(ctx context.Context, repo string, dgst digest.Digest) 
 	m := &store.Manifest{Repository: repo, Digest: dgst}
 	var subject, annotations, blobs, children string
 	var created int64
-	err := db.pool.QueryRow(ctx, qGetManifest, repo, dgst.String()).Scan(
+	err := db.pool.QueryRow(ctx, sqlq.GetManifest, repo, dgst.String()).Scan(
 		&m.MediaType, &m.ArtifactType, &subject, &m.Size, &m.Content,
 		&annotations, &blobs, &children, &created)
 	if err == nil {
@@ -176,7 +177,7 @@ func (db *DB) GetManifest(ctx context.Context, repo string, dgst digest.Digest) 
 // ResolveTag implements store.Manifests.
 func (db *DB) ResolveTag(ctx context.Context, repo, tag string) (digest.Digest, error) {
 	var d string
-	if err := db.pool.QueryRow(ctx, qResolveTag, repo, tag).Scan(&d); err != nil {
+	if err := db.pool.QueryRow(ctx, sqlq.ResolveTag, repo, tag).Scan(&d); err != nil {
 		return "", fmt.Errorf("resolve tag %s:%s: %w", repo, tag, notFound(err))
 	}
 	return digest.Digest(d), nil
@@ -198,7 +199,7 @@ func (db *DB) DeleteManifest(ctx context.Context, repo string, dgst digest.Diges
 		if _, err := tx.Exec(ctx, qDeleteManifestTags, id, dgst.String()); err != nil {
 			return err
 		}
-		res, err := tx.Exec(ctx, qDeleteManifest, id, dgst.String())
+		res, err := tx.Exec(ctx, sqlq.DeleteManifest, id, dgst.String())
 		if err != nil {
 			return err
 		}
@@ -212,7 +213,7 @@ func (db *DB) DeleteManifest(ctx context.Context, repo string, dgst digest.Diges
 
 // DeleteTag implements store.Manifests. The manifest stays.
 func (db *DB) DeleteTag(ctx context.Context, repo, tag string) error {
-	res, err := db.pool.Exec(ctx, qDeleteTag, repo, tag)
+	res, err := db.pool.Exec(ctx, sqlq.DeleteTag, repo, tag)
 	if err == nil {
 		err = affectedOne(res)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/sqlq"
 )
 
 // Errors from this file name the key by id only: the private key never
@@ -22,7 +23,7 @@ func (db *DB) PutSigningKey(ctx context.Context, k store.SigningKey) error {
 	if created.IsZero() {
 		created = time.Now()
 	}
-	if _, err := db.pool.Exec(ctx, qPutSigningKey,
+	if _, err := db.pool.Exec(ctx, sqlq.PutSigningKey,
 		k.ID, k.Algorithm, k.PrivateKey, nanos(created), retiredNanos(k.Retired)); err != nil {
 		return fmt.Errorf("put signing key %s: %w", k.ID, err)
 	}
@@ -31,7 +32,7 @@ func (db *DB) PutSigningKey(ctx context.Context, k store.SigningKey) error {
 
 // SigningKeys implements store.SigningKeys.
 func (db *DB) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
-	rows, err := db.pool.Query(ctx, qSigningKeys)
+	rows, err := db.pool.Query(ctx, sqlq.SigningKeys)
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
@@ -60,7 +61,7 @@ func (db *DB) RetireSigningKey(ctx context.Context, id string, at time.Time) err
 	if at.IsZero() {
 		return fmt.Errorf("retire signing key %s: zero retirement time", id)
 	}
-	res, err := db.pool.Exec(ctx, qRetireSigningKey, id, nanos(at))
+	res, err := db.pool.Exec(ctx, sqlq.RetireSigningKey, id, nanos(at))
 	if err == nil {
 		err = affectedOne(res)
 	}
@@ -72,7 +73,7 @@ func (db *DB) RetireSigningKey(ctx context.Context, id string, at time.Time) err
 
 // DeleteSigningKey implements store.SigningKeys.
 func (db *DB) DeleteSigningKey(ctx context.Context, id string) error {
-	res, err := db.pool.Exec(ctx, qDeleteSigningKey, id)
+	res, err := db.pool.Exec(ctx, sqlq.DeleteSigningKey, id)
 	if err == nil {
 		err = affectedOne(res)
 	}

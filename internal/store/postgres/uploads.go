@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/sqlq"
 )
 
 // CreateUpload implements store.Uploads. It fails if the id is taken. A
@@ -19,7 +20,7 @@ func (db *DB) CreateUpload(ctx context.Context, u store.Upload) error {
 	if started.IsZero() {
 		started = time.Now()
 	}
-	if _, err := db.pool.Exec(ctx, qCreateUpload, u.ID, u.Repository, nanos(started)); err != nil {
+	if _, err := db.pool.Exec(ctx, sqlq.CreateUpload, u.ID, u.Repository, nanos(started)); err != nil {
 		return fmt.Errorf("create upload %s: %w", u.ID, err)
 	}
 	return nil
@@ -29,7 +30,7 @@ func (db *DB) CreateUpload(ctx context.Context, u store.Upload) error {
 func (db *DB) GetUpload(ctx context.Context, id string) (*store.Upload, error) {
 	u := &store.Upload{ID: id}
 	var started int64
-	if err := db.pool.QueryRow(ctx, qGetUpload, id).Scan(&u.Repository, &started); err != nil {
+	if err := db.pool.QueryRow(ctx, sqlq.GetUpload, id).Scan(&u.Repository, &started); err != nil {
 		return nil, fmt.Errorf("get upload %s: %w", id, notFound(err))
 	}
 	u.Started = fromNanos(started)
@@ -38,7 +39,7 @@ func (db *DB) GetUpload(ctx context.Context, id string) (*store.Upload, error) {
 
 // DeleteUpload implements store.Uploads.
 func (db *DB) DeleteUpload(ctx context.Context, id string) error {
-	res, err := db.pool.Exec(ctx, qDeleteUpload, id)
+	res, err := db.pool.Exec(ctx, sqlq.DeleteUpload, id)
 	if err == nil {
 		err = affectedOne(res)
 	}
@@ -50,7 +51,7 @@ func (db *DB) DeleteUpload(ctx context.Context, id string) error {
 
 // ExpiredUploads implements store.Uploads, oldest first.
 func (db *DB) ExpiredUploads(ctx context.Context, before time.Time) ([]store.Upload, error) {
-	rows, err := db.pool.Query(ctx, qExpiredUploads, nanos(before))
+	rows, err := db.pool.Query(ctx, sqlq.ExpiredUploads, nanos(before))
 	if err != nil {
 		return nil, fmt.Errorf("expired uploads: %w", err)
 	}

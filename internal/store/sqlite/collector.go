@@ -10,13 +10,14 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/sqlq"
 )
 
 var _ store.Collector = (*Store)(nil)
 
 // ManifestCandidates implements store.Collector.
 func (s *Store) ManifestCandidates(ctx context.Context, before time.Time, after store.Candidate, n int) ([]store.Candidate, error) {
-	cs, err := s.candidates(ctx, qManifestCandidates, before, after, n)
+	cs, err := s.candidates(ctx, sqlq.ManifestCandidates, before, after, n)
 	if err != nil {
 		return nil, fmt.Errorf("manifest candidates: %w", err)
 	}
@@ -25,7 +26,7 @@ func (s *Store) ManifestCandidates(ctx context.Context, before time.Time, after 
 
 // BlobLinkCandidates implements store.Collector.
 func (s *Store) BlobLinkCandidates(ctx context.Context, before time.Time, after store.Candidate, n int) ([]store.Candidate, error) {
-	cs, err := s.candidates(ctx, qBlobLinkCandidates, before, after, n)
+	cs, err := s.candidates(ctx, sqlq.BlobLinkCandidates, before, after, n)
 	if err != nil {
 		return nil, fmt.Errorf("blob link candidates: %w", err)
 	}
@@ -52,7 +53,7 @@ func (s *Store) candidates(ctx context.Context, query string, before time.Time, 
 // CollectManifest implements store.Collector. The single writer orders it
 // against every PutManifest, so the checks and the delete are atomic.
 func (s *Store) CollectManifest(ctx context.Context, repo string, dgst digest.Digest, before time.Time) (bool, error) {
-	deleted, err := s.collect(ctx, qCollectManifest, repo, dgst, before)
+	deleted, err := s.collect(ctx, sqlq.CollectManifest, repo, dgst, before)
 	if err != nil {
 		return false, fmt.Errorf("collect manifest %s@%s: %w", repo, dgst, err)
 	}
@@ -61,7 +62,7 @@ func (s *Store) CollectManifest(ctx context.Context, repo string, dgst digest.Di
 
 // CollectBlobLink implements store.Collector.
 func (s *Store) CollectBlobLink(ctx context.Context, repo string, dgst digest.Digest, before time.Time) (bool, error) {
-	deleted, err := s.collect(ctx, qCollectBlobLink, repo, dgst, before)
+	deleted, err := s.collect(ctx, sqlq.CollectBlobLink, repo, dgst, before)
 	if err != nil {
 		return false, fmt.Errorf("collect blob link %s@%s: %w", repo, dgst, err)
 	}
@@ -94,7 +95,7 @@ func (s *Store) collect(ctx context.Context, query, repo string, dgst digest.Dig
 func (s *Store) TombstoneBlob(ctx context.Context, dgst digest.Digest) (bool, error) {
 	ok := false
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, qTombstoneBlob, dgst.String(), nanos(time.Now()))
+		res, err := tx.ExecContext(ctx, sqlq.TombstoneBlob, dgst.String(), nanos(time.Now()))
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"strings"
 	"testing"
+
+	"github.com/chainctl/chainctl/internal/store/sqlq"
 )
 
 // TestQueryPlans checks that the registry's queries are indexed lookups,
@@ -15,32 +17,32 @@ func TestQueryPlans(t *testing.T) {
 		query string
 		want  []string // substrings of the plan, in any order
 	}{
-		{name: "resolve tag", query: qResolveTag, want: []string{
+		{name: "resolve tag", query: sqlq.ResolveTag, want: []string{
 			"SEARCH r USING COVERING INDEX sqlite_autoindex_repositories_1 (name=?)",
 			"SEARCH t USING PRIMARY KEY (repo_id=? AND name=?)",
 		}},
-		{name: "get manifest", query: qGetManifest, want: []string{
+		{name: "get manifest", query: sqlq.GetManifest, want: []string{
 			"SEARCH m USING INDEX sqlite_autoindex_manifests_1 (repo_id=? AND digest=?)",
 		}},
-		{name: "blob size", query: qBlobSize, want: []string{
+		{name: "blob size", query: sqlq.BlobSize, want: []string{
 			"SEARCH b USING PRIMARY KEY (repo_id=? AND digest=?)",
 		}},
-		{name: "blob referenced", query: qBlobReferenced, want: []string{
+		{name: "blob referenced", query: sqlq.BlobReferenced, want: []string{
 			"USING COVERING INDEX blob_links_digest (digest=?)",
 		}},
-		{name: "tags", query: qTags, want: []string{
+		{name: "tags", query: sqlq.Tags, want: []string{
 			"SEARCH t USING PRIMARY KEY (repo_id=? AND name>?)",
 		}},
-		{name: "referrers", query: qReferrers, want: []string{
+		{name: "referrers", query: sqlq.Referrers, want: []string{
 			"SEARCH m USING INDEX manifests_subject (repo_id=? AND subject=?)",
 		}},
-		{name: "referrers by type", query: qReferrersByType, want: []string{
+		{name: "referrers by type", query: sqlq.ReferrersByType, want: []string{
 			"SEARCH m USING INDEX manifests_subject (repo_id=? AND subject=?)",
 		}},
 		{name: "delete a manifest's tags", query: qDeleteManifestTags, want: []string{
 			"USING COVERING INDEX tags_digest (repo_id=? AND digest=?)",
 		}},
-		{name: "expired uploads", query: qExpiredUploads, want: []string{
+		{name: "expired uploads", query: sqlq.ExpiredUploads, want: []string{
 			"USING INDEX uploads_started (started<?)",
 		}},
 	}
