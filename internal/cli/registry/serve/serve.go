@@ -22,6 +22,7 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/registry/backend"
 	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/logbuf"
 	"github.com/chainctl/chainctl/internal/registry"
 	"github.com/chainctl/chainctl/internal/server"
 	"github.com/chainctl/chainctl/internal/storage"
@@ -124,7 +125,10 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg := opts.Config
-	log := slog.New(server.LogHandler(cmdutil.NewLogger(opts.IO.ErrOut, opts.IO.IsStderrTTY(), opts.Debug).Handler()))
+	log := newLogger(opts)
+	if c, ok := log.Handler().(interface{ Close() error }); ok {
+		defer c.Close()
+	}
 
 	blobs, err := backend.OpenStorage(ctx, cfg.Storage, backend.StorageOwner, log)
 	if err != nil {
@@ -231,6 +235,34 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	defer background.Wait()
 	return srv.Run(ctx)
 }
+
+// logFlushInterval is how often batched log lines are written out when
+// stderr is not a terminal (see logbuf): an access-log line per request
+// would otherwise cost a write(2) each.
+const logFlushInterval = 100 * time.Millisecond
+
+// newLogger returns the server's logger. On a terminal every line is
+// written at once; otherwise (JSON lines for a collector) lines are
+// batched and written every logFlushInterval, warnings and errors at once,
+// and all at shutdown, when the returned logger's handler is closed.
+func newLogger(opts *ServeOptions) *slog.Logger {
+	tty := opts.IO.IsStderrTTY()
+	if tty {
+		return slog.New(server.LogHandler(cmdutil.NewLogger(opts.IO.ErrOut, true, opts.Debug).Handler()))
+	}
+	w := logbuf.New(opts.IO.ErrOut, logFlushInterval)
+	h := logbuf.Handler(cmdutil.NewLogger(w, false, opts.Debug).Handler(), w, slog.LevelWarn)
+	return slog.New(closingHandler{Handler: server.LogHandler(h), close: w.Close})
+}
+
+// closingHandler carries the Close of the log's batching writer.
+type closingHandler struct {
+	slog.Handler
+	close func() error
+}
+
+// Close flushes the batched lines and stops flushing periodically.
+func (h closingHandler) Close() error { return h.close() }
 
 // purgeInterval is how often abandoned uploads (a push killed midway) are
 // looked for; they are discarded after the upload-ttl setting.
