@@ -142,16 +142,26 @@ var serveKeys = []string{KeyListen, KeyDataDir, KeyStorage, KeyDatabase, KeyTLSC
 // depend on the machine so that generated help and docs are stable.
 func AddServeFlags(fs *pflag.FlagSet) {
 	env := func(key string) string { return "; env " + EnvName(key) }
-	fs.String(KeyConfig, "", "read settings from this YAML `file`"+env(KeyConfig))
+	AddBackendFlags(fs)
 	fs.String(KeyListen, DefaultListen, "`host:port` to listen on"+env(KeyListen))
-	fs.String(KeyDataDir, "", "`directory` for blobs and metadata; default: chainctl in your user data directory"+env(KeyDataDir))
-	fs.String(KeyStorage, "", "blob storage `url`: file://<path>[?sync=true], a path, or s3://<bucket>[/<prefix>]?endpoint=<url>&region=auto (R2, S3); default: file://<data-dir>/blobs"+env(KeyStorage))
-	fs.String(KeyDatabase, "", "metadata database `url`: sqlite://<path>, a path, or postgres://user@host/db; default: <data-dir>/registry.db"+env(KeyDatabase))
 	fs.String(KeyTLSCert, "", "serve HTTPS with this PEM certificate `file` (needs --tls-key)"+env(KeyTLSCert))
 	fs.String(KeyTLSKey, "", "PEM private key `file` for --tls-cert"+env(KeyTLSKey))
 	fs.String(KeyExternalURL, "", "`url` clients reach the registry at, the base of its token realm and issuer; default: http(s)://<listen>"+env(KeyExternalURL))
 	fs.Bool(KeyDev, false, "run the embedded development identity provider, whose user owns every repository; loopback only"+env(KeyDev))
 	addBlobFlags(fs, env)
+}
+
+// AddBackendFlags defines only the settings that say where a registry's
+// data lives — the configuration file, data directory, storage and
+// database — for commands that work on that data beside a running server
+// (`registry gc`). LoadServe takes the rest from the environment, the file
+// or the defaults.
+func AddBackendFlags(fs *pflag.FlagSet) {
+	env := func(key string) string { return "; env " + EnvName(key) }
+	fs.String(KeyConfig, "", "read settings from this YAML `file`"+env(KeyConfig))
+	fs.String(KeyDataDir, "", "`directory` for blobs and metadata; default: chainctl in your user data directory"+env(KeyDataDir))
+	fs.String(KeyStorage, "", "blob storage `url`: file://<path>[?sync=true], a path, or s3://<bucket>[/<prefix>]?endpoint=<url>&region=auto (R2, S3); default: file://<data-dir>/blobs"+env(KeyStorage))
+	fs.String(KeyDatabase, "", "metadata database `url`: sqlite://<path>, a path, or postgres://user@host/db; default: <data-dir>/registry.db"+env(KeyDatabase))
 }
 
 // LoadServe reads the serve settings: the flags on fs that were set, then

@@ -75,7 +75,7 @@ func NewCmdGC(f *cmdutil.Factory, runF func(context.Context, *GCOptions) error) 
 			return gcRun(cmd.Context(), opts)
 		},
 	}
-	config.AddServeFlags(cmd.Flags())
+	config.AddBackendFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "report what would be deleted, delete nothing")
 	cmd.Flags().DurationVar(&opts.Grace, "grace", gc.DefaultGrace, "consider only what is older than this `duration` (at least 1m)")
 	return cmd
