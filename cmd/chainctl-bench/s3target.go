@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -17,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/chainctl/chainctl/internal/toolpath"
 )
 
 // The chainctl-s3 target is chainctl as stateless replicas run it: blobs in
@@ -43,30 +43,7 @@ type s3Backend struct {
 // findVersitygw returns versitygw's path from PATH, GOBIN or GOPATH/bin
 // (where .ci/tools.sh installs it), or an error saying where it looked.
 func findVersitygw(ctx context.Context) (string, error) {
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		return p, nil
-	}
-	var dirs []string
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(cctx, "go", "env", "GOBIN", "GOPATH").Output(); err == nil {
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		if len(lines) > 0 && strings.TrimSpace(lines[0]) != "" {
-			dirs = append(dirs, strings.TrimSpace(lines[0]))
-		}
-		if len(lines) > 1 {
-			for _, p := range filepath.SplitList(strings.TrimSpace(lines[1])) {
-				dirs = append(dirs, filepath.Join(p, "bin"))
-			}
-		}
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, "versitygw")
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
-			return p, nil
-		}
-	}
-	return "", errors.New("versitygw not found on PATH or in GOBIN/GOPATH/bin (install it with ./.ci/tools.sh)")
+	return toolpath.Find(ctx, "versitygw", nil)
 }
 
 // pgExec connects to dsn and runs statements, in order.

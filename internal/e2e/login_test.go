@@ -5,7 +5,6 @@ import (
 	"debug/buildinfo"
 	"encoding/json"
 	"errors"
-	"github.com/chainctl/chainctl/internal/browsertest"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +15,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/chainctl/chainctl/internal/browsertest"
+	"github.com/chainctl/chainctl/internal/toolpath"
 )
 
 // loginChromium opens a tab of a headless Chromium started for the test.
@@ -213,29 +215,11 @@ func TestDeviceLogin(t *testing.T) {
 // redirect on any loopback port. It returns the issuer.
 func startZitadel(t *testing.T) string {
 	t.Helper()
-	bin := ""
-	var dirs []string
-	if p, err := exec.LookPath("server"); err == nil {
-		dirs = append(dirs, filepath.Dir(p))
-	}
-	if out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output(); err == nil {
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		if len(lines) > 0 && strings.TrimSpace(lines[0]) != "" {
-			dirs = append(dirs, strings.TrimSpace(lines[0]))
-		}
-		if len(lines) > 1 {
-			for _, p := range filepath.SplitList(strings.TrimSpace(lines[1])) {
-				dirs = append(dirs, filepath.Join(p, "bin"))
-			}
-		}
-	}
-	for _, d := range dirs {
-		if info, err := buildinfo.ReadFile(filepath.Join(d, "server")); err == nil && info.Path == "github.com/zitadel/oidc/v3/example/server" {
-			bin = filepath.Join(d, "server")
-			break
-		}
-	}
-	if bin == "" {
+	bin, err := toolpath.Find(t.Context(), "server", func(p string) bool {
+		info, err := buildinfo.ReadFile(p)
+		return err == nil && info.Path == "github.com/zitadel/oidc/v3/example/server"
+	})
+	if err != nil {
 		requireTool(t, "zitadel-oidc-example-server")
 	}
 	_, port, _ := strings.Cut(freeAddr(t), ":")

@@ -6,6 +6,7 @@ package zitadeltest
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"debug/buildinfo"
@@ -17,12 +18,13 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chainctl/chainctl/internal/toolpath"
 )
 
 const (
@@ -50,34 +52,11 @@ func requireOrSkip(t *testing.T, format string, args ...any) {
 // on PATH, else in GOBIN or GOPATH/bin (where .ci/tools.sh puts it).
 func zitadelBinary(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("server"); err == nil && isZitadel(p) {
-		return p
-	}
-	goTool, err := exec.LookPath("go")
+	p, err := toolpath.Find(context.Background(), "server", isZitadel)
 	if err != nil {
-		requireOrSkip(t, "go tool not found: %v", err)
+		requireOrSkip(t, "%s: %v", zitadelModule, err)
 	}
-	out, err := exec.Command(goTool, "env", "GOBIN", "GOPATH").Output()
-	if err != nil {
-		requireOrSkip(t, "go env: %v", err)
-	}
-	var dirs []string
-	lines := strings.Split(strings.TrimRight(string(out), "\r\n"), "\n")
-	if len(lines) > 0 && strings.TrimSpace(lines[0]) != "" {
-		dirs = append(dirs, strings.TrimSpace(lines[0]))
-	}
-	if len(lines) > 1 {
-		for _, p := range filepath.SplitList(strings.TrimSpace(lines[1])) {
-			dirs = append(dirs, filepath.Join(p, "bin"))
-		}
-	}
-	for _, dir := range dirs {
-		if bin := filepath.Join(dir, "server"); isZitadel(bin) {
-			return bin
-		}
-	}
-	requireOrSkip(t, "%s not installed as \"server\" in %q", zitadelModule, dirs)
-	return ""
+	return p
 }
 
 // isZitadel reports whether bin is a Go program built from zitadelModule:

@@ -25,6 +25,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/chainctl/chainctl/internal/toolpath"
 )
 
 // Region is the signing region the server is started with, R2's.
@@ -146,29 +148,11 @@ func (s *Server) Credentials() aws.CredentialsProvider {
 // .ci/tools.sh puts it).
 func binary(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		return p
+	p, err := toolpath.Find(context.WithoutCancel(t.Context()), "versitygw", nil)
+	if err != nil {
+		requireOrSkip(t, "%v", err)
 	}
-	var dirs []string
-	if out, err := exec.CommandContext(context.WithoutCancel(t.Context()), "go", "env", "GOBIN", "GOPATH").Output(); err == nil {
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		if len(lines) > 0 && strings.TrimSpace(lines[0]) != "" {
-			dirs = append(dirs, strings.TrimSpace(lines[0]))
-		}
-		if len(lines) > 1 {
-			for _, p := range filepath.SplitList(strings.TrimSpace(lines[1])) {
-				dirs = append(dirs, filepath.Join(p, "bin"))
-			}
-		}
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, "versitygw")
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
-			return p
-		}
-	}
-	requireOrSkip(t, "versitygw not found on PATH or in GOBIN/GOPATH/bin")
-	return ""
+	return p
 }
 
 // requireOrSkip skips, or fails when CHAINCTL_TEST_REQUIRE_ALL=1.
