@@ -23,30 +23,12 @@ import (
 // repository already holds keeps its creation time and refreshes the
 // other fields. A zero m.Created means now.
 func (db *DB) PutManifest(ctx context.Context, m *store.Manifest, tag string) (digest.Digest, error) {
-	if m == nil || m.Repository == "" || m.Digest == "" {
-		return "", errors.New("put manifest: missing repository or digest")
-	}
-	annotations, err := rowcodec.EncodeJSON(m.Annotations, len(m.Annotations))
-	if err != nil {
-		return "", fmt.Errorf("put manifest %s@%s: annotations: %w", m.Repository, m.Digest, err)
-	}
-	blobs, err := rowcodec.EncodeDigests(m.Blobs)
-	if err != nil {
-		return "", fmt.Errorf("put manifest %s@%s: blobs: %w", m.Repository, m.Digest, err)
-	}
-	children, err := rowcodec.EncodeDigests(m.Children)
-	if err != nil {
-		return "", fmt.Errorf("put manifest %s@%s: children: %w", m.Repository, m.Digest, err)
-	}
 	now := time.Now()
-	created := m.Created
-	if created.IsZero() {
-		created = now
+	row, err := rowcodec.EncodeManifest(m, now)
+	if err != nil {
+		return "", err
 	}
-	content := m.Content
-	if content == nil {
-		content = []byte{} // the column is NOT NULL
-	}
+	annotations, blobs, children, created, content := row.Annotations, row.Blobs, row.Children, row.Created, row.Content
 
 	var previous string
 	err = db.write(ctx, func(tx pgx.Tx) error {

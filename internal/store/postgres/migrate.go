@@ -4,12 +4,9 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/chainctl/chainctl/internal/store/sqlmigrate"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -41,55 +38,13 @@ const (
 	qRecordMigration = `INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3)`
 )
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations returns the embedded migrations sorted by version. It
-// fails on a file without a numeric prefix or on two files with the same
-// version.
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	seen := map[int]string{}
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
-			continue
-		}
-		prefix, _, _ := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(prefix)
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive number", e.Name())
-		}
-		if other, dup := seen[v]; dup {
-			return nil, fmt.Errorf("migrations %s and %s have the same version", other, e.Name())
-		}
-		seen[v] = e.Name()
-		b, err := fs.ReadFile(migrations, path.Join("migrations", e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	if len(ms) == 0 {
-		return nil, fmt.Errorf("no migrations embedded")
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	return ms, nil
-}
-
 // migrate applies the migrations the database has not seen, all in one
 // transaction: PostgreSQL's DDL is transactional, so either the schema
 // ends up current or it is left as it was. The transaction first takes an
 // advisory lock, so replicas starting at once queue there; each after the
 // first finds the versions recorded and applies nothing.
 func (db *DB) migrate(ctx context.Context) error {
-	ms, err := loadMigrations()
+	ms, err := sqlmigrate.Load(migrations, "migrations")
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
 	}
@@ -116,22 +71,22 @@ func (db *DB) migrate(ctx context.Context) error {
 			applied[int(v)] = true
 			latest = max(latest, int(v))
 		}
-		if known := ms[len(ms)-1].version; latest > known {
+		if known := ms[len(ms)-1].Version; latest > known {
 			return fmt.Errorf("database schema version %d is newer than this chainctl supports (%d)", latest, known)
 		}
 		for _, m := range ms {
-			if applied[m.version] {
+			if applied[m.Version] {
 				continue
 			}
 			// Without arguments pgx sends the file as one simple query,
 			// which may hold several statements.
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("apply %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("apply %s: %w", m.Name, err)
 			}
-			if _, err := tx.Exec(ctx, qRecordMigration, m.version, m.name, nanos(time.Now())); err != nil {
-				return fmt.Errorf("record %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, qRecordMigration, m.Version, m.Name, nanos(time.Now())); err != nil {
+				return fmt.Errorf("record %s: %w", m.Name, err)
 			}
-			done = append(done, m.name)
+			done = append(done, m.Name)
 		}
 		return nil
 	})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/chainctl/chainctl/internal/store"
 	"github.com/chainctl/chainctl/internal/store/postgres/pgtest"
+	"github.com/chainctl/chainctl/internal/store/sqlmigrate"
 	"github.com/chainctl/chainctl/internal/store/storetest"
 )
 
@@ -63,13 +64,13 @@ func TestMigrationsMatchSQLite(t *testing.T) {
 			want = append(want, e.Name())
 		}
 	}
-	ms, err := loadMigrations()
+	ms, err := sqlmigrate.Load(migrations, "migrations")
 	if err != nil {
-		t.Fatalf("loadMigrations() = %v", err)
+		t.Fatalf("sqlmigrate.Load = %v", err)
 	}
 	var got []string
 	for _, m := range ms {
-		got = append(got, m.name)
+		got = append(got, m.Name)
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("PostgreSQL migrations = %q, SQLite migrations = %q, want the same", got, want)
@@ -88,9 +89,9 @@ func countMigrations(t *testing.T, db *DB) int {
 func TestOpenMigratesOnce(t *testing.T) {
 	ctx := t.Context()
 	dsn := newSchema(t)
-	ms, err := loadMigrations()
+	ms, err := sqlmigrate.Load(migrations, "migrations")
 	if err != nil {
-		t.Fatalf("loadMigrations() = %v", err)
+		t.Fatalf("sqlmigrate.Load = %v", err)
 	}
 	m := &store.Manifest{Repository: "app", Digest: digest.FromString("m"), MediaType: "x", Content: []byte("m"), Size: 1}
 	for i := range 3 {
@@ -136,7 +137,7 @@ func TestConcurrentOpen(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	ms, _ := loadMigrations()
+	ms, _ := sqlmigrate.Load(migrations, "migrations")
 	if n := countMigrations(t, dbs[0]); n != len(ms) {
 		t.Errorf("%d rows in schema_migrations, want %d", n, len(ms))
 	}
@@ -224,7 +225,7 @@ func TestOpenHidesPassword(t *testing.T) {
 func TestUpgradeForGC(t *testing.T) {
 	ctx := t.Context()
 	dsn := newSchema(t)
-	ms, err := loadMigrations()
+	ms, err := sqlmigrate.Load(migrations, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,8 +235,8 @@ func TestUpgradeForGC(t *testing.T) {
 	}
 	stmts := []string{qCreateMigrationsTable}
 	for _, m := range ms {
-		if m.version < 4 {
-			stmts = append(stmts, m.sql, fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, '%s', 0)`, m.version, m.name))
+		if m.Version < 4 {
+			stmts = append(stmts, m.SQL, fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, '%s', 0)`, m.Version, m.Name))
 		}
 	}
 	// SQLite's char(10) is PostgreSQL's chr(10).

@@ -6,10 +6,14 @@ package rowcodec
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/chainctl/chainctl/internal/store"
 )
 
 // EncodeDigests stores a list of digests as lines, which decode several
@@ -56,4 +60,41 @@ func DecodeJSON(s string, v any) error {
 		return nil
 	}
 	return json.Unmarshal([]byte(s), v)
+}
+
+// Manifest is a store.Manifest's columns as both backends write them.
+type Manifest struct {
+	Annotations, Blobs, Children string
+	// Created is m.Created, or now when that is zero.
+	Created time.Time
+	// Content is never nil: the column is NOT NULL.
+	Content []byte
+}
+
+// EncodeManifest checks m and encodes its columns; now stands in for a
+// zero creation time.
+func EncodeManifest(m *store.Manifest, now time.Time) (Manifest, error) {
+	if m == nil || m.Repository == "" || m.Digest == "" {
+		return Manifest{}, errors.New("put manifest: missing repository or digest")
+	}
+	var r Manifest
+	var err error
+	if r.Annotations, err = EncodeJSON(m.Annotations, len(m.Annotations)); err != nil {
+		return Manifest{}, fmt.Errorf("put manifest %s@%s: annotations: %w", m.Repository, m.Digest, err)
+	}
+	if r.Blobs, err = EncodeDigests(m.Blobs); err != nil {
+		return Manifest{}, fmt.Errorf("put manifest %s@%s: blobs: %w", m.Repository, m.Digest, err)
+	}
+	if r.Children, err = EncodeDigests(m.Children); err != nil {
+		return Manifest{}, fmt.Errorf("put manifest %s@%s: children: %w", m.Repository, m.Digest, err)
+	}
+	r.Created = m.Created
+	if r.Created.IsZero() {
+		r.Created = now
+	}
+	r.Content = m.Content
+	if r.Content == nil {
+		r.Content = []byte{}
+	}
+	return r, nil
 }

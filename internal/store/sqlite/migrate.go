@@ -5,13 +5,10 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/chainctl/chainctl/internal/store/sqlmigrate"
 )
 
 // migrations are the schema changes, applied in the order of their
@@ -27,54 +24,12 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
     applied INTEGER NOT NULL
 )`
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations returns the embedded migrations sorted by version. It
-// fails on a file without a numeric prefix or on two files with the same
-// version.
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	seen := map[int]string{}
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
-			continue
-		}
-		prefix, _, _ := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(prefix)
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive number", e.Name())
-		}
-		if other, dup := seen[v]; dup {
-			return nil, fmt.Errorf("migrations %s and %s have the same version", other, e.Name())
-		}
-		seen[v] = e.Name()
-		b, err := fs.ReadFile(migrations, path.Join("migrations", e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	if len(ms) == 0 {
-		return nil, fmt.Errorf("no migrations embedded")
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	return ms, nil
-}
-
 // migrate applies the migrations db has not seen, all in one transaction:
 // either the schema ends up current or it is left as it was. The write
 // lock taken at BEGIN serializes processes that open the same file at
 // once; the second sees the first's versions and applies nothing.
 func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
-	ms, err := loadMigrations()
+	ms, err := sqlmigrate.Load(migrations, "migrations")
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
 	}
@@ -105,24 +60,24 @@ func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	if err := rows.Close(); err != nil {
 		return fmt.Errorf("migrate: read schema_migrations: %w", err)
 	}
-	if known := ms[len(ms)-1].version; latest > known {
+	if known := ms[len(ms)-1].Version; latest > known {
 		return fmt.Errorf("migrate: database schema version %d is newer than this chainctl supports (%d)", latest, known)
 	}
 
 	var done []string
 	for _, m := range ms {
-		if applied[m.version] {
+		if applied[m.Version] {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return fmt.Errorf("migrate: apply %s: %w", m.name, err)
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			return fmt.Errorf("migrate: apply %s: %w", m.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3)`,
-			m.version, m.name, nanos(time.Now())); err != nil {
-			return fmt.Errorf("migrate: record %s: %w", m.name, err)
+			m.Version, m.Name, nanos(time.Now())); err != nil {
+			return fmt.Errorf("migrate: record %s: %w", m.Name, err)
 		}
-		done = append(done, m.name)
+		done = append(done, m.Name)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrate: commit: %w", err)

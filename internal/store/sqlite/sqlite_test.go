@@ -13,6 +13,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/sqlmigrate"
 	"github.com/chainctl/chainctl/internal/store/storetest"
 )
 
@@ -41,9 +42,9 @@ func TestStore(t *testing.T) {
 func TestOpenMigratesOnce(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "registry.db")
-	ms, err := loadMigrations()
+	ms, err := sqlmigrate.Load(migrations, "migrations")
 	if err != nil {
-		t.Fatalf("loadMigrations() = %v", err)
+		t.Fatalf("sqlmigrate.Load = %v", err)
 	}
 	m := &store.Manifest{Repository: "app", Digest: digest.FromString("m"), MediaType: "x", Content: []byte("m"), Size: 1}
 
@@ -276,7 +277,7 @@ func TestOpenUnusualPath(t *testing.T) {
 func TestUpgradeForGC(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "registry.db")
-	ms, err := loadMigrations()
+	ms, err := sqlmigrate.Load(migrations, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,13 +289,13 @@ func TestUpgradeForGC(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range ms {
-		if m.version >= 4 {
+		if m.Version >= 4 {
 			continue
 		}
-		if _, err := db.ExecContext(ctx, m.sql); err != nil {
-			t.Fatalf("apply %s: %v", m.name, err)
+		if _, err := db.ExecContext(ctx, m.SQL); err != nil {
+			t.Fatalf("apply %s: %v", m.Name, err)
 		}
-		if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations VALUES ($1, $2, 0)`, m.version, m.name); err != nil {
+		if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations VALUES ($1, $2, 0)`, m.Version, m.Name); err != nil {
 			t.Fatal(err)
 		}
 	}
