@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,32 +14,18 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
-	"github.com/chainctl/chainctl/internal/registry"
+	"github.com/chainctl/chainctl/internal/storage"
 	"github.com/chainctl/chainctl/internal/storage/faultstore"
-	"github.com/chainctl/chainctl/internal/storage/fs"
-	"github.com/chainctl/chainctl/internal/store/sqlite"
 )
 
 // newFaultyServer is newServer on a blob store with injectable faults.
 func newFaultyServer(t *testing.T) (*httptest.Server, *faultstore.Store) {
 	t.Helper()
-	dir := t.TempDir()
-	blobs, err := fs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	meta, err := sqlite.Open(t.Context(), filepath.Join(dir, "registry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { meta.Close() })
-	faulty := faultstore.New(blobs)
-	h, err := registry.New(registry.WithBlobStore(faulty), registry.WithMetadata(meta))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	var faulty *faultstore.Store
+	srv := newServerWrapped(t, func(s storage.Store) storage.Store {
+		faulty = faultstore.New(s)
+		return faulty
+	})
 	return srv, faulty
 }
 

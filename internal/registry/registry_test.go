@@ -16,6 +16,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chainctl/chainctl/internal/registry"
+	"github.com/chainctl/chainctl/internal/storage"
 	"github.com/chainctl/chainctl/internal/storage/fs"
 	"github.com/chainctl/chainctl/internal/store/sqlite"
 )
@@ -23,10 +24,21 @@ import (
 // newServer starts the registry on the embedded default backends.
 func newServer(t *testing.T, opts ...registry.Option) *httptest.Server {
 	t.Helper()
+	return newServerWrapped(t, nil, opts...)
+}
+
+// newServerWrapped is newServer with the blob store passed through wrap
+// (nil: as it is), for tests that inject faults.
+func newServerWrapped(t *testing.T, wrap func(storage.Store) storage.Store, opts ...registry.Option) *httptest.Server {
+	t.Helper()
 	dir := t.TempDir()
+	var blobs storage.Store
 	blobs, err := fs.New(filepath.Join(dir, "blobs"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if wrap != nil {
+		blobs = wrap(blobs)
 	}
 	meta, err := sqlite.Open(t.Context(), filepath.Join(dir, "registry.db"))
 	if err != nil {
