@@ -10,6 +10,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/rowcodec"
 	"github.com/chainctl/chainctl/internal/store/sqlq"
 )
 
@@ -33,7 +34,7 @@ func (db *DB) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, siz
 		var since int64
 		err := tx.QueryRow(ctx, sqlq.TombstoneSince, dgst.String()).Scan(&since)
 		switch {
-		case err == nil && fromNanos(since).After(now.Add(-store.TombstoneTTL)):
+		case err == nil && rowcodec.FromNanos(since).After(now.Add(-store.TombstoneTTL)):
 			return store.ErrBlobDeleted
 		case err == nil: // left by a collector that died
 			if _, err := tx.Exec(ctx, sqlq.RemoveTombstone, dgst.String()); err != nil {
@@ -46,7 +47,7 @@ func (db *DB) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, siz
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, sqlq.LinkBlob, id, dgst.String(), size, nanos(now))
+		_, err = tx.Exec(ctx, sqlq.LinkBlob, id, dgst.String(), size, rowcodec.Nanos(now))
 		return err
 	})
 	if err != nil {

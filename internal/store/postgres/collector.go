@@ -10,6 +10,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/rowcodec"
 	"github.com/chainctl/chainctl/internal/store/sqlq"
 )
 
@@ -34,7 +35,7 @@ func (db *DB) BlobLinkCandidates(ctx context.Context, before time.Time, after st
 }
 
 func (db *DB) candidates(ctx context.Context, query string, before time.Time, after store.Candidate, n int) ([]store.Candidate, error) {
-	rows, err := db.pool.Query(ctx, query, nanos(before), after.Repository, after.Digest.String(), n)
+	rows, err := db.pool.Query(ctx, query, rowcodec.Nanos(before), after.Repository, after.Digest.String(), n)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +70,7 @@ func (db *DB) CollectManifest(ctx context.Context, repo string, dgst digest.Dige
 		if err := tx.QueryRow(ctx, qLockManifest, id, dgst.String()).Scan(&one); err != nil {
 			return notFound(err)
 		}
-		res, err := tx.Exec(ctx, sqlq.CollectManifest, id, dgst.String(), nanos(before))
+		res, err := tx.Exec(ctx, sqlq.CollectManifest, id, dgst.String(), rowcodec.Nanos(before))
 		deleted = err == nil && res.RowsAffected() == 1
 		return err
 	})
@@ -94,7 +95,7 @@ func (db *DB) CollectBlobLink(ctx context.Context, repo string, dgst digest.Dige
 		if err != nil {
 			return err
 		}
-		res, err := tx.Exec(ctx, sqlq.CollectBlobLink, id, dgst.String(), nanos(before))
+		res, err := tx.Exec(ctx, sqlq.CollectBlobLink, id, dgst.String(), rowcodec.Nanos(before))
 		deleted = err == nil && res.RowsAffected() == 1
 		return err
 	})
@@ -116,7 +117,7 @@ func (db *DB) TombstoneBlob(ctx context.Context, dgst digest.Digest) (bool, erro
 		if _, err := tx.Exec(ctx, qLockBlobDigest, blobLockKey, dgst.String()); err != nil {
 			return err
 		}
-		res, err := tx.Exec(ctx, sqlq.TombstoneBlob, dgst.String(), nanos(time.Now()))
+		res, err := tx.Exec(ctx, sqlq.TombstoneBlob, dgst.String(), rowcodec.Nanos(time.Now()))
 		ok = err == nil && res.RowsAffected() == 1
 		return err
 	})

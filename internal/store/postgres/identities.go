@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/rowcodec"
 	"github.com/chainctl/chainctl/internal/store/sqlq"
 )
 
@@ -24,7 +25,7 @@ func (db *DB) PutIdentity(ctx context.Context, id store.StoredIdentity) error {
 		created = time.Now()
 	}
 	err := db.write(ctx, func(tx pgx.Tx) error {
-		res, err := tx.Exec(ctx, sqlq.PutIdentity, id.ID, id.Document, nanos(created), id.CreatedBy)
+		res, err := tx.Exec(ctx, sqlq.PutIdentity, id.ID, id.Document, rowcodec.Nanos(created), id.CreatedBy)
 		if err != nil {
 			return err
 		}
@@ -47,7 +48,7 @@ func (db *DB) GetIdentity(ctx context.Context, id string) (*store.StoredIdentity
 	if err := db.pool.QueryRow(ctx, sqlq.GetIdentity, id).Scan(&out.Document, &created, &out.CreatedBy); err != nil {
 		return nil, fmt.Errorf("get identity %s: %w", id, notFound(err))
 	}
-	out.Created = fromNanos(created)
+	out.Created = rowcodec.FromNanos(created)
 	return out, nil
 }
 
@@ -58,17 +59,8 @@ func (db *DB) ListIdentities(ctx context.Context) ([]store.StoredIdentity, error
 		return nil, fmt.Errorf("list identities: %w", err)
 	}
 	defer rows.Close()
-	out := []store.StoredIdentity{}
-	for rows.Next() {
-		var id store.StoredIdentity
-		var created int64
-		if err := rows.Scan(&id.ID, &id.Document, &created, &id.CreatedBy); err != nil {
-			return nil, fmt.Errorf("list identities: %w", err)
-		}
-		id.Created = fromNanos(created)
-		out = append(out, id)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := rowcodec.Collect(rows, rowcodec.StoredIdentity)
+	if err != nil {
 		return nil, fmt.Errorf("list identities: %w", err)
 	}
 	return out, nil

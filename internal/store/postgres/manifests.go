@@ -39,12 +39,12 @@ func (db *DB) PutManifest(ctx context.Context, m *store.Manifest, tag string) (d
 		}
 		// Touch and lock what m references before m itself, as
 		// CollectManifest locks a manifest before looking for referrers.
-		if err := checkRefs(ctx, tx, id, m, nanos(now)); err != nil {
+		if err := checkRefs(ctx, tx, id, m, rowcodec.Nanos(now)); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, sqlq.PutManifest,
 			id, m.Digest.String(), m.MediaType, m.ArtifactType, m.Subject.String(),
-			m.Size, content, annotations, blobs, children, nanos(created)); err != nil {
+			m.Size, content, annotations, blobs, children, rowcodec.Nanos(created)); err != nil {
 			return err
 		}
 		if err := insertRefs(ctx, tx, id, m); err != nil {
@@ -53,7 +53,7 @@ func (db *DB) PutManifest(ctx context.Context, m *store.Manifest, tag string) (d
 		if tag == "" {
 			return nil
 		}
-		previous, err = moveTag(ctx, tx, id, tag, m.Digest.String(), nanos(now))
+		previous, err = moveTag(ctx, tx, id, tag, m.Digest.String(), rowcodec.Nanos(now))
 		if err != nil {
 			return retryOnForeignKey(fmt.Errorf("tag %s: %w", tag, err))
 		}
@@ -152,7 +152,7 @@ func (db *DB) GetManifest(ctx context.Context, repo string, dgst digest.Digest) 
 		return nil, fmt.Errorf("get manifest %s@%s: %w", repo, dgst, notFound(err))
 	}
 	m.Subject = digest.Digest(subject)
-	m.Created = fromNanos(created)
+	m.Created = rowcodec.FromNanos(created)
 	return m, nil
 }
 

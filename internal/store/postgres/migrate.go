@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/chainctl/chainctl/internal/store/rowcodec"
+
 	"github.com/chainctl/chainctl/internal/store/sqlmigrate"
 
 	"github.com/jackc/pgx/v5"
@@ -83,7 +85,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return fmt.Errorf("apply %s: %w", m.Name, err)
 			}
-			if _, err := tx.Exec(ctx, qRecordMigration, m.Version, m.Name, nanos(time.Now())); err != nil {
+			if _, err := tx.Exec(ctx, qRecordMigration, m.Version, m.Name, rowcodec.Nanos(time.Now())); err != nil {
 				return fmt.Errorf("record %s: %w", m.Name, err)
 			}
 			done = append(done, m.Name)

@@ -173,8 +173,3 @@ func affectedOne(tag pgconn.CommandTag) error {
 	}
 	return nil
 }
-
-// nanos and fromNanos convert timestamps to and from their column form.
-func nanos(t time.Time) int64 { return t.UnixNano() }
-
-func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/rowcodec"
 	"github.com/chainctl/chainctl/internal/store/sqlq"
 )
 
@@ -24,7 +25,7 @@ func (db *DB) PutSigningKey(ctx context.Context, k store.SigningKey) error {
 		created = time.Now()
 	}
 	if _, err := db.pool.Exec(ctx, sqlq.PutSigningKey,
-		k.ID, k.Algorithm, k.PrivateKey, nanos(created), retiredNanos(k.Retired)); err != nil {
+		k.ID, k.Algorithm, k.PrivateKey, rowcodec.Nanos(created), retiredNanos(k.Retired)); err != nil {
 		return fmt.Errorf("put signing key %s: %w", k.ID, err)
 	}
 	return nil
@@ -37,20 +38,8 @@ func (db *DB) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	defer rows.Close()
-	out := []store.SigningKey{}
-	for rows.Next() {
-		var k store.SigningKey
-		var created, retired int64
-		if err := rows.Scan(&k.ID, &k.Algorithm, &k.PrivateKey, &created, &retired); err != nil {
-			return nil, fmt.Errorf("signing keys: %w", err)
-		}
-		k.Created = fromNanos(created)
-		if retired != 0 {
-			k.Retired = fromNanos(retired)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := rowcodec.Collect(rows, rowcodec.SigningKey)
+	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	return out, nil
@@ -61,7 +50,7 @@ func (db *DB) RetireSigningKey(ctx context.Context, id string, at time.Time) err
 	if at.IsZero() {
 		return fmt.Errorf("retire signing key %s: zero retirement time", id)
 	}
-	res, err := db.pool.Exec(ctx, sqlq.RetireSigningKey, id, nanos(at))
+	res, err := db.pool.Exec(ctx, sqlq.RetireSigningKey, id, rowcodec.Nanos(at))
 	if err == nil {
 		err = affectedOne(res)
 	}
@@ -88,5 +77,5 @@ func retiredNanos(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
-	return nanos(t)
+	return rowcodec.Nanos(t)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/rowcodec"
 	"github.com/chainctl/chainctl/internal/store/sqlq"
 )
 
@@ -20,7 +21,7 @@ func (db *DB) CreateUpload(ctx context.Context, u store.Upload) error {
 	if started.IsZero() {
 		started = time.Now()
 	}
-	if _, err := db.pool.Exec(ctx, sqlq.CreateUpload, u.ID, u.Repository, nanos(started)); err != nil {
+	if _, err := db.pool.Exec(ctx, sqlq.CreateUpload, u.ID, u.Repository, rowcodec.Nanos(started)); err != nil {
 		return fmt.Errorf("create upload %s: %w", u.ID, err)
 	}
 	return nil
@@ -33,7 +34,7 @@ func (db *DB) GetUpload(ctx context.Context, id string) (*store.Upload, error) {
 	if err := db.pool.QueryRow(ctx, sqlq.GetUpload, id).Scan(&u.Repository, &started); err != nil {
 		return nil, fmt.Errorf("get upload %s: %w", id, notFound(err))
 	}
-	u.Started = fromNanos(started)
+	u.Started = rowcodec.FromNanos(started)
 	return u, nil
 }
 
@@ -51,22 +52,13 @@ func (db *DB) DeleteUpload(ctx context.Context, id string) error {
 
 // ExpiredUploads implements store.Uploads, oldest first.
 func (db *DB) ExpiredUploads(ctx context.Context, before time.Time) ([]store.Upload, error) {
-	rows, err := db.pool.Query(ctx, sqlq.ExpiredUploads, nanos(before))
+	rows, err := db.pool.Query(ctx, sqlq.ExpiredUploads, rowcodec.Nanos(before))
 	if err != nil {
 		return nil, fmt.Errorf("expired uploads: %w", err)
 	}
 	defer rows.Close()
-	out := []store.Upload{}
-	for rows.Next() {
-		var u store.Upload
-		var started int64
-		if err := rows.Scan(&u.ID, &u.Repository, &started); err != nil {
-			return nil, fmt.Errorf("expired uploads: %w", err)
-		}
-		u.Started = fromNanos(started)
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := rowcodec.Collect(rows, rowcodec.Upload)
+	if err != nil {
 		return nil, fmt.Errorf("expired uploads: %w", err)
 	}
 	return out, nil

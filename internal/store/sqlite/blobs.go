@@ -10,6 +10,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/rowcodec"
 )
 
 // LinkBlob implements store.Blobs. It creates the repository on first use.
@@ -25,7 +26,7 @@ func (s *Store) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, s
 		var since int64
 		err := tx.StmtContext(ctx, s.q.tombstoneSince).QueryRowContext(ctx, dgst.String()).Scan(&since)
 		switch {
-		case err == nil && fromNanos(since).After(now.Add(-store.TombstoneTTL)):
+		case err == nil && rowcodec.FromNanos(since).After(now.Add(-store.TombstoneTTL)):
 			return store.ErrBlobDeleted
 		case err == nil: // left by a collector that died
 			if _, err := tx.StmtContext(ctx, s.q.removeTombstone).ExecContext(ctx, dgst.String()); err != nil {
@@ -38,7 +39,7 @@ func (s *Store) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, s
 		if err != nil {
 			return err
 		}
-		_, err = tx.StmtContext(ctx, s.q.linkBlob).ExecContext(ctx, id, dgst.String(), size, nanos(now))
+		_, err = tx.StmtContext(ctx, s.q.linkBlob).ExecContext(ctx, id, dgst.String(), size, rowcodec.Nanos(now))
 		return err
 	})
 	if err != nil {

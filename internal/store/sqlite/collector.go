@@ -10,6 +10,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/rowcodec"
 	"github.com/chainctl/chainctl/internal/store/sqlq"
 )
 
@@ -34,7 +35,7 @@ func (s *Store) BlobLinkCandidates(ctx context.Context, before time.Time, after 
 }
 
 func (s *Store) candidates(ctx context.Context, query string, before time.Time, after store.Candidate, n int) ([]store.Candidate, error) {
-	rows, err := s.r.QueryContext(ctx, query, nanos(before), after.Repository, after.Digest.String(), n)
+	rows, err := s.r.QueryContext(ctx, query, rowcodec.Nanos(before), after.Repository, after.Digest.String(), n)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +77,7 @@ func (s *Store) collect(ctx context.Context, query, repo string, dgst digest.Dig
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, query, id, dgst.String(), nanos(before))
+		res, err := tx.ExecContext(ctx, query, id, dgst.String(), rowcodec.Nanos(before))
 		if err != nil {
 			return err
 		}
@@ -95,7 +96,7 @@ func (s *Store) collect(ctx context.Context, query, repo string, dgst digest.Dig
 func (s *Store) TombstoneBlob(ctx context.Context, dgst digest.Digest) (bool, error) {
 	ok := false
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, sqlq.TombstoneBlob, dgst.String(), nanos(time.Now()))
+		res, err := tx.ExecContext(ctx, sqlq.TombstoneBlob, dgst.String(), rowcodec.Nanos(time.Now()))
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/rowcodec"
 )
 
 // PutIdentity implements store.Identities.
@@ -20,7 +21,7 @@ func (s *Store) PutIdentity(ctx context.Context, id store.StoredIdentity) error 
 		created = time.Now()
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.StmtContext(ctx, s.q.putIdentity).ExecContext(ctx, id.ID, id.Document, nanos(created), id.CreatedBy)
+		res, err := tx.StmtContext(ctx, s.q.putIdentity).ExecContext(ctx, id.ID, id.Document, rowcodec.Nanos(created), id.CreatedBy)
 		if err != nil {
 			return err
 		}
@@ -46,7 +47,7 @@ func (s *Store) GetIdentity(ctx context.Context, id string) (*store.StoredIdenti
 	if err != nil {
 		return nil, fmt.Errorf("get identity %s: %w", id, notFound(err))
 	}
-	out.Created = fromNanos(created)
+	out.Created = rowcodec.FromNanos(created)
 	return out, nil
 }
 
@@ -57,17 +58,8 @@ func (s *Store) ListIdentities(ctx context.Context) ([]store.StoredIdentity, err
 		return nil, fmt.Errorf("list identities: %w", err)
 	}
 	defer rows.Close()
-	out := []store.StoredIdentity{}
-	for rows.Next() {
-		var id store.StoredIdentity
-		var created int64
-		if err := rows.Scan(&id.ID, &id.Document, &created, &id.CreatedBy); err != nil {
-			return nil, fmt.Errorf("list identities: %w", err)
-		}
-		id.Created = fromNanos(created)
-		out = append(out, id)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := rowcodec.Collect(rows, rowcodec.StoredIdentity)
+	if err != nil {
 		return nil, fmt.Errorf("list identities: %w", err)
 	}
 	return out, nil

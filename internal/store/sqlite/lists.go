@@ -73,20 +73,8 @@ func (s *Store) Referrers(ctx context.Context, repo string, subject digest.Diges
 		return nil, fmt.Errorf("referrers of %s@%s: %w", repo, subject, err)
 	}
 	defer rows.Close()
-	out := []store.Descriptor{}
-	for rows.Next() {
-		var d store.Descriptor
-		var dgst, annotations string
-		if err := rows.Scan(&d.MediaType, &d.ArtifactType, &dgst, &d.Size, &annotations); err != nil {
-			return nil, fmt.Errorf("referrers of %s@%s: %w", repo, subject, err)
-		}
-		if err := rowcodec.DecodeJSON(annotations, &d.Annotations); err != nil {
-			return nil, fmt.Errorf("referrers of %s@%s: annotations of %s: %w", repo, subject, dgst, err)
-		}
-		d.Digest = digest.Digest(dgst)
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := rowcodec.Collect(rows, rowcodec.Referrer)
+	if err != nil {
 		return nil, fmt.Errorf("referrers of %s@%s: %w", repo, subject, err)
 	}
 	return out, nil

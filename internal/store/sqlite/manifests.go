@@ -31,12 +31,12 @@ func (s *Store) PutManifest(ctx context.Context, m *store.Manifest, tag string) 
 		if err != nil {
 			return err
 		}
-		if err := s.checkRefs(ctx, tx, id, m, nanos(now)); err != nil {
+		if err := s.checkRefs(ctx, tx, id, m, rowcodec.Nanos(now)); err != nil {
 			return err
 		}
 		if _, err := tx.StmtContext(ctx, s.q.putManifest).ExecContext(ctx,
 			id, m.Digest.String(), m.MediaType, m.ArtifactType, m.Subject.String(),
-			m.Size, content, annotations, blobs, children, nanos(created)); err != nil {
+			m.Size, content, annotations, blobs, children, rowcodec.Nanos(created)); err != nil {
 			return err
 		}
 		if err := s.insertRefs(ctx, tx, id, m); err != nil {
@@ -50,7 +50,7 @@ func (s *Store) PutManifest(ctx context.Context, m *store.Manifest, tag string) 
 			return fmt.Errorf("read tag %s: %w", tag, err)
 		}
 		if _, err := tx.StmtContext(ctx, s.q.putTag).ExecContext(ctx,
-			id, tag, m.Digest.String(), nanos(now)); err != nil {
+			id, tag, m.Digest.String(), rowcodec.Nanos(now)); err != nil {
 			return fmt.Errorf("tag %s: %w", tag, err)
 		}
 		return nil
@@ -130,7 +130,7 @@ func (s *Store) GetManifest(ctx context.Context, repo string, dgst digest.Digest
 		return nil, fmt.Errorf("get manifest %s@%s: %w", repo, dgst, notFound(err))
 	}
 	m.Subject = digest.Digest(subject)
-	m.Created = fromNanos(created)
+	m.Created = rowcodec.FromNanos(created)
 	s.cache.putManifest(gen, m)
 	return m, nil
 }

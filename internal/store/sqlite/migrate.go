@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/chainctl/chainctl/internal/store/rowcodec"
+
 	"github.com/chainctl/chainctl/internal/store/sqlmigrate"
 )
 
@@ -74,7 +76,7 @@ func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 		}
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3)`,
-			m.Version, m.Name, nanos(time.Now())); err != nil {
+			m.Version, m.Name, rowcodec.Nanos(time.Now())); err != nil {
 			return fmt.Errorf("migrate: record %s: %w", m.Name, err)
 		}
 		done = append(done, m.Name)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/rowcodec"
 )
 
 // Errors from this file name the key by id only: the private key never
@@ -24,7 +25,7 @@ func (s *Store) PutSigningKey(ctx context.Context, k store.SigningKey) error {
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.StmtContext(ctx, s.q.putSigningKey).ExecContext(ctx,
-			k.ID, k.Algorithm, k.PrivateKey, nanos(created), retiredNanos(k.Retired))
+			k.ID, k.Algorithm, k.PrivateKey, rowcodec.Nanos(created), retiredNanos(k.Retired))
 		return err
 	})
 	if err != nil {
@@ -40,20 +41,8 @@ func (s *Store) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	defer rows.Close()
-	out := []store.SigningKey{}
-	for rows.Next() {
-		var k store.SigningKey
-		var created, retired int64
-		if err := rows.Scan(&k.ID, &k.Algorithm, &k.PrivateKey, &created, &retired); err != nil {
-			return nil, fmt.Errorf("signing keys: %w", err)
-		}
-		k.Created = fromNanos(created)
-		if retired != 0 {
-			k.Retired = fromNanos(retired)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := rowcodec.Collect(rows, rowcodec.SigningKey)
+	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	return out, nil
@@ -65,7 +54,7 @@ func (s *Store) RetireSigningKey(ctx context.Context, id string, at time.Time) e
 		return fmt.Errorf("retire signing key %s: zero retirement time", id)
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.StmtContext(ctx, s.q.retireSigningKey).ExecContext(ctx, id, nanos(at))
+		res, err := tx.StmtContext(ctx, s.q.retireSigningKey).ExecContext(ctx, id, rowcodec.Nanos(at))
 		if err != nil {
 			return err
 		}
@@ -97,5 +86,5 @@ func retiredNanos(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
-	return nanos(t)
+	return rowcodec.Nanos(t)
 }

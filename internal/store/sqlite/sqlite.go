@@ -239,8 +239,3 @@ func notFound(err error) error {
 	}
 	return err
 }
-
-// nanos and fromNanos convert timestamps to and from their column form.
-func nanos(t time.Time) int64 { return t.UnixNano() }
-
-func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/rowcodec"
 )
 
 // CreateUpload implements store.Uploads. It fails if the id is taken. A
@@ -19,7 +20,7 @@ func (s *Store) CreateUpload(ctx context.Context, u store.Upload) error {
 	if started.IsZero() {
 		started = time.Now()
 	}
-	if _, err := s.q.createUpload.ExecContext(ctx, u.ID, u.Repository, nanos(started)); err != nil {
+	if _, err := s.q.createUpload.ExecContext(ctx, u.ID, u.Repository, rowcodec.Nanos(started)); err != nil {
 		return fmt.Errorf("create upload %s: %w", u.ID, err)
 	}
 	return nil
@@ -36,7 +37,7 @@ func (s *Store) GetUpload(ctx context.Context, id string) (*store.Upload, error)
 	if err != nil {
 		return nil, fmt.Errorf("get upload %s: %w", id, notFound(err))
 	}
-	u.Started = fromNanos(started)
+	u.Started = rowcodec.FromNanos(started)
 	return u, nil
 }
 
@@ -54,22 +55,13 @@ func (s *Store) DeleteUpload(ctx context.Context, id string) error {
 
 // ExpiredUploads implements store.Uploads, oldest first.
 func (s *Store) ExpiredUploads(ctx context.Context, before time.Time) ([]store.Upload, error) {
-	rows, err := s.q.expiredUploads.QueryContext(ctx, nanos(before))
+	rows, err := s.q.expiredUploads.QueryContext(ctx, rowcodec.Nanos(before))
 	if err != nil {
 		return nil, fmt.Errorf("expired uploads: %w", err)
 	}
 	defer rows.Close()
-	out := []store.Upload{}
-	for rows.Next() {
-		var u store.Upload
-		var started int64
-		if err := rows.Scan(&u.ID, &u.Repository, &started); err != nil {
-			return nil, fmt.Errorf("expired uploads: %w", err)
-		}
-		u.Started = fromNanos(started)
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := rowcodec.Collect(rows, rowcodec.Upload)
+	if err != nil {
 		return nil, fmt.Errorf("expired uploads: %w", err)
 	}
 	return out, nil

@@ -1,0 +1,88 @@
+package rowcodec
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/chainctl/chainctl/internal/store"
+)
+
+// Rows is what database/sql's and pgx's result sets both offer.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// Collect scans every row of rows with scan. No rows is an empty, non-nil
+// slice (JSON []); the caller closes rows and wraps the error.
+func Collect[T any](rows Rows, scan func(Rows) (T, error)) ([]T, error) {
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Nanos is how both backends store a time: Unix nanoseconds, UTC.
+func Nanos(t time.Time) int64 { return t.UnixNano() }
+
+// FromNanos is the inverse of Nanos.
+func FromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// SigningKey scans a row of (id, algorithm, private_key, created, retired).
+func SigningKey(r Rows) (store.SigningKey, error) {
+	var k store.SigningKey
+	var created, retired int64
+	if err := r.Scan(&k.ID, &k.Algorithm, &k.PrivateKey, &created, &retired); err != nil {
+		return store.SigningKey{}, err
+	}
+	k.Created = FromNanos(created)
+	if retired != 0 {
+		k.Retired = FromNanos(retired)
+	}
+	return k, nil
+}
+
+// StoredIdentity scans a row of (id, document, created, created_by).
+func StoredIdentity(r Rows) (store.StoredIdentity, error) {
+	var id store.StoredIdentity
+	var created int64
+	if err := r.Scan(&id.ID, &id.Document, &created, &id.CreatedBy); err != nil {
+		return store.StoredIdentity{}, err
+	}
+	id.Created = FromNanos(created)
+	return id, nil
+}
+
+// Upload scans a row of (id, repository, started).
+func Upload(r Rows) (store.Upload, error) {
+	var u store.Upload
+	var started int64
+	if err := r.Scan(&u.ID, &u.Repository, &started); err != nil {
+		return store.Upload{}, err
+	}
+	u.Started = FromNanos(started)
+	return u, nil
+}
+
+// Referrer scans a row of (media_type, artifact_type, digest, size,
+// annotations).
+func Referrer(r Rows) (store.Descriptor, error) {
+	var d store.Descriptor
+	var dgst, annotations string
+	if err := r.Scan(&d.MediaType, &d.ArtifactType, &dgst, &d.Size, &annotations); err != nil {
+		return store.Descriptor{}, err
+	}
+	if err := DecodeJSON(annotations, &d.Annotations); err != nil {
+		return store.Descriptor{}, fmt.Errorf("annotations of %s: %w", dgst, err)
+	}
+	d.Digest = digest.Digest(dgst)
+	return d, nil
+}
