@@ -180,3 +180,82 @@ func TestStorageFaultsOnPull(t *testing.T) {
 		}
 	}
 }
+
+// TestWholeBlobPut: on a store that prefers it (S3), POST then PUT with
+// the whole blob goes to the blob store as one Put (no append, no commit)
+// and leaves no upload behind; a
+// wrong digest is refused and the same session then takes the right one;
+// a PUT after a PATCH still commits what was appended.
+func TestWholeBlobPut(t *testing.T) {
+	srv, counted := newFaultyServer(t)
+	counted.PreferPut = true // as the S3 store does
+	data := []byte("a whole blob in one PUT")
+	d := digest.FromBytes(data)
+	start := func() string {
+		t.Helper()
+		status, hdr, _, _ := faultCall(t, http.MethodPost, srv.URL+"/v2/app/blobs/uploads/", nil, nil)
+		if status != http.StatusAccepted {
+			t.Fatalf("POST = %d", status)
+		}
+		loc := srv.URL + hdr.Get("Location")
+		if strings.Contains(loc, "?") {
+			return loc + "&digest="
+		}
+		return loc + "?digest="
+	}
+	put := start()
+	if status, _, body, _ := faultCall(t, http.MethodPut, put+string(digest.FromString("other")), data, nil); status != http.StatusBadRequest ||
+		!strings.Contains(string(body), "DIGEST_INVALID") {
+		t.Fatalf("whole PUT with a wrong digest = %d %s, want 400 DIGEST_INVALID", status, body)
+	}
+	if status, _, _, _ := faultCall(t, http.MethodPut, put+string(d), data, nil); status != http.StatusCreated {
+		t.Fatalf("whole PUT = %d, want 201", status)
+	}
+	if n := counted.Calls(faultstore.OpWriteUpload) + counted.Calls(faultstore.OpCommitUpload); n != 0 {
+		t.Errorf("whole PUTs appended or committed %d times, want 0 (one Put each)", n)
+	}
+	if status, _, body, _ := faultCall(t, http.MethodGet, srv.URL+"/v2/app/blobs/"+string(d), nil, nil); status != http.StatusOK || !bytes.Equal(body, data) {
+		t.Fatalf("GET = %d %q", status, body)
+	}
+	if status, _, _, _ := faultCall(t, http.MethodGet, strings.Split(put, "digest=")[0], nil, nil); status != http.StatusNotFound {
+		t.Errorf("the finished upload still answers: %d", status)
+	}
+
+	// PATCH, then PUT with the last chunk: appended and committed.
+	put = start()
+	first, last := data[:5], data[5:]
+	if status, _, _, _ := faultCall(t, http.MethodPatch, strings.Split(put, "digest=")[0], first, map[string]string{
+		"Content-Type": "application/octet-stream", "Content-Range": "0-4"}); status != http.StatusAccepted {
+		t.Fatalf("PATCH = %d", status)
+	}
+	commits := counted.Calls(faultstore.OpCommitUpload)
+	if status, _, _, _ := faultCall(t, http.MethodPut, put+string(d), last, nil); status != http.StatusCreated {
+		t.Fatalf("PUT after a PATCH = %d", status)
+	}
+	if counted.Calls(faultstore.OpCommitUpload) != commits+1 {
+		t.Error("a PUT after a PATCH did not commit the upload")
+	}
+}
+
+// TestWholeBlobPutUploadPath: a store that does not prefer Put (the
+// filesystem) gets the append and commit as before.
+func TestWholeBlobPutUploadPath(t *testing.T) {
+	srv, counted := newFaultyServer(t)
+	data := []byte("through the upload")
+	d := digest.FromBytes(data)
+	status, hdr, _, _ := faultCall(t, http.MethodPost, srv.URL+"/v2/app/blobs/uploads/", nil, nil)
+	if status != http.StatusAccepted {
+		t.Fatalf("POST = %d", status)
+	}
+	loc := srv.URL + hdr.Get("Location")
+	sep := "?"
+	if strings.Contains(loc, "?") {
+		sep = "&"
+	}
+	if status, _, _, _ := faultCall(t, http.MethodPut, loc+sep+"digest="+string(d), data, nil); status != http.StatusCreated {
+		t.Fatalf("PUT = %d", status)
+	}
+	if counted.Calls(faultstore.OpPut) != 0 || counted.Calls(faultstore.OpCommitUpload) != 1 {
+		t.Errorf("Put %d, CommitUpload %d times; want 0 and 1", counted.Calls(faultstore.OpPut), counted.Calls(faultstore.OpCommitUpload))
+	}
+}

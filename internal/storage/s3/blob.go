@@ -189,6 +189,11 @@ func (s *Store) Delete(ctx context.Context, dgst digest.Digest) error {
 	return nil
 }
 
+// PreferPutForWholeBlobs reports true: a blob PUT whole into an empty
+// upload is cheaper as Put (one PutObject, or a multipart upload straight
+// to its key) than as an append to the upload's state and a commit.
+func (s *Store) PreferPutForWholeBlobs() bool { return true }
+
 // ObjectKey returns the key of the blob dgst in the bucket (with the
 // store's prefix): the path of the blob under a public bucket domain.
 func (s *Store) ObjectKey(dgst digest.Digest) (string, error) { return s.blobKey(dgst) }
