@@ -16,8 +16,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Defaults for the options.
@@ -101,7 +99,7 @@ type Server struct {
 	routeName       func(*http.Request) string
 	shutdownTimeout time.Duration
 
-	metrics  *metrics
+	metrics  *serverMetrics
 	handler  http.Handler
 	draining atomic.Bool
 
@@ -129,7 +127,7 @@ func New(opts ...Option) (*Server, error) {
 		return nil, errors.New("server: TLS needs both a certificate and a key")
 	}
 	s.log = slog.New(LogHandler(s.log.Handler()))
-	s.metrics = newMetrics(prometheus.NewRegistry())
+	s.metrics = newMetrics(time.Now())
 	s.handler = s.middleware(http.HandlerFunc(s.route))
 	return s, nil
 }
