@@ -27,37 +27,23 @@ func manifestReference(rt route) (reference, error) {
 	return ref, nil
 }
 
-// resolve turns a reference into the digest of a manifest in repo.
-func (rg *registry) resolve(r *http.Request, repo string, ref reference) (digest.Digest, error) {
-	if ref.digest != "" {
-		return ref.digest, nil
-	}
-	d, err := rg.meta.ResolveTag(r.Context(), repo, ref.tag)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", errManifestUnknown(ref.tag)
-	}
-	if err != nil {
-		return "", fmt.Errorf("resolve tag %s in %s: %w", ref.tag, repo, err)
-	}
-	return d, nil
-}
-
 // getManifest serves GET and HEAD /v2/<name>/manifests/<reference>.
 func (rg *registry) getManifest(w http.ResponseWriter, r *http.Request, rt route) error {
 	ref, err := manifestReference(rt)
 	if err != nil {
 		return err
 	}
-	dgst, err := rg.resolve(r, rt.name, ref)
-	if err != nil {
-		return err
+	var m *store.Manifest
+	if ref.digest != "" {
+		m, err = rg.meta.GetManifest(r.Context(), rt.name, ref.digest)
+	} else {
+		m, err = rg.meta.GetTaggedManifest(r.Context(), rt.name, ref.tag)
 	}
-	m, err := rg.meta.GetManifest(r.Context(), rt.name, dgst)
 	if errors.Is(err, store.ErrNotFound) {
 		return errManifestUnknown(ref.String())
 	}
 	if err != nil {
-		return fmt.Errorf("get manifest %s in %s: %w", dgst, rt.name, err)
+		return fmt.Errorf("get manifest %s in %s: %w", ref, rt.name, err)
 	}
 	if !accepts(r.Header.Values("Accept"), m.MediaType) {
 		e := errManifestUnknown(ref.String())

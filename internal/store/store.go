@@ -100,6 +100,10 @@ type Manifests interface {
 	GetManifest(ctx context.Context, repo string, dgst digest.Digest) (*Manifest, error)
 	// ResolveTag returns the digest tag points at in repo, or ErrNotFound.
 	ResolveTag(ctx context.Context, repo, tag string) (digest.Digest, error)
+	// GetTaggedManifest returns the manifest tag points at in repo, or
+	// ErrNotFound: ResolveTag and GetManifest in one lookup, the pull
+	// path's most frequent request.
+	GetTaggedManifest(ctx context.Context, repo, tag string) (*Manifest, error)
 	// DeleteManifest removes the manifest and every tag pointing at it;
 	// ErrNotFound if repo does not hold it.
 	DeleteManifest(ctx context.Context, repo string, dgst digest.Digest) error

@@ -137,20 +137,41 @@ func moveTag(ctx context.Context, tx pgx.Tx, repoID int64, tag, dgst string, upd
 
 // GetManifest implements store.Manifests.
 func (db *DB) GetManifest(ctx context.Context, repo string, dgst digest.Digest) (*store.Manifest, error) {
-	m := &store.Manifest{Repository: repo, Digest: dgst}
-	var subject, annotations, blobs, children string
-	var created int64
-	err := db.pool.QueryRow(ctx, sqlq.GetManifest, repo, dgst.String()).Scan(
-		&m.MediaType, &m.ArtifactType, &subject, &m.Size, &m.Content,
-		&annotations, &blobs, &children, &created)
-	if err == nil {
-		err = rowcodec.DecodeJSON(annotations, &m.Annotations)
-		m.Blobs = rowcodec.DecodeDigests(blobs)
-		m.Children = rowcodec.DecodeDigests(children)
-	}
+	m, err := scanManifest(db.pool.QueryRow(ctx, sqlq.GetManifest, repo, dgst.String()), repo, dgst)
 	if err != nil {
 		return nil, fmt.Errorf("get manifest %s@%s: %w", repo, dgst, notFound(err))
 	}
+	return m, nil
+}
+
+// GetTaggedManifest implements store.Manifests in one query, a join of
+// the tag and its manifest, so that a pull by tag is one round trip.
+func (db *DB) GetTaggedManifest(ctx context.Context, repo, tag string) (*store.Manifest, error) {
+	var d string
+	m, err := scanManifest(db.pool.QueryRow(ctx, qGetTaggedManifest, repo, tag), repo, "", &d)
+	if err != nil {
+		return nil, fmt.Errorf("get manifest %s:%s: %w", repo, tag, notFound(err))
+	}
+	m.Digest = digest.Digest(d)
+	return m, nil
+}
+
+// scanManifest reads a manifest row of sqlq.GetManifest's columns, after
+// any leading columns in pre.
+func scanManifest(row pgx.Row, repo string, dgst digest.Digest, pre ...any) (*store.Manifest, error) {
+	m := &store.Manifest{Repository: repo, Digest: dgst}
+	var subject, annotations, blobs, children string
+	var created int64
+	dest := append(pre, &m.MediaType, &m.ArtifactType, &subject, &m.Size, &m.Content,
+		&annotations, &blobs, &children, &created)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	if err := rowcodec.DecodeJSON(annotations, &m.Annotations); err != nil {
+		return nil, err
+	}
+	m.Blobs = rowcodec.DecodeDigests(blobs)
+	m.Children = rowcodec.DecodeDigests(children)
 	m.Subject = digest.Digest(subject)
 	m.Created = rowcodec.FromNanos(created)
 	return m, nil

@@ -6,6 +6,15 @@ package postgres
 // moved under a row lock so that the previous digest read is the one
 // replaced. pgx prepares each query once per connection and caches it.
 const (
+	// qGetTaggedManifest is sqlq.ResolveTag and sqlq.GetManifest in one
+	// round trip: the digest, then GetManifest's columns.
+	qGetTaggedManifest = `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.size, m.content,
+       m.annotations, m.blobs, m.children, m.created
+FROM tags t
+JOIN repositories r ON r.id = t.repo_id
+JOIN manifests m ON m.repo_id = t.repo_id AND m.digest = t.digest
+WHERE r.name = $1 AND t.name = $2`
+
 	// No row back means another transaction inserted the name first; it
 	// has committed by then (ON CONFLICT waits for it), so sqlq.RepoID finds it.
 	qInsertRepo = `INSERT INTO repositories (name) VALUES ($1)

@@ -135,6 +135,16 @@ func (s *Store) GetManifest(ctx context.Context, repo string, dgst digest.Digest
 	return m, nil
 }
 
+// GetTaggedManifest implements store.Manifests: two lookups, both
+// answered by the read cache when hot.
+func (s *Store) GetTaggedManifest(ctx context.Context, repo, tag string) (*store.Manifest, error) {
+	d, err := s.ResolveTag(ctx, repo, tag)
+	if err != nil {
+		return nil, err
+	}
+	return s.GetManifest(ctx, repo, d)
+}
+
 // ResolveTag implements store.Manifests.
 func (s *Store) ResolveTag(ctx context.Context, repo, tag string) (digest.Digest, error) {
 	s.cacheCheck(ctx)

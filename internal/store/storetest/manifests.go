@@ -79,6 +79,25 @@ func testPutManifest(t *testing.T, s store.Store) {
 			t.Errorf("ResolveTag(%s, %s) = %q, %v, want %q, nil", repo, tt.tag, got, err, tt.want)
 		}
 	}
+	byDigest := map[digest.Digest]*store.Manifest{v1.Digest: v1, v2.Digest: v2, index.Digest: index}
+	for _, tt := range tags {
+		got, err := s.GetTaggedManifest(ctx, repo, tt.tag)
+		if tt.want == "" {
+			wantNotFound(t, "GetTaggedManifest("+tt.tag+")", err)
+			continue
+		}
+		if err != nil {
+			t.Errorf("GetTaggedManifest(%s, %s) = %v", repo, tt.tag, err)
+			continue
+		}
+		if d := diffManifest(got, byDigest[tt.want]); d != "" {
+			t.Errorf("GetTaggedManifest(%s, %s): %s", repo, tt.tag, d)
+		}
+	}
+	wantNotFound(t, "GetTaggedManifest in another repository", func() error {
+		_, err := s.GetTaggedManifest(ctx, "team/other", "latest")
+		return err
+	}())
 
 	// A zero creation time means "now".
 	before := time.Now().Add(-time.Minute)
