@@ -1,6 +1,7 @@
 package s3
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -146,7 +147,9 @@ func (s *Store) discard(ctx context.Context, p string, st *uploadState) error {
 	}
 	keys := make([]string, 0, len(st.Segments)+1)
 	for _, sg := range st.Segments {
-		keys = append(keys, sg.Key)
+		if sg.Key != "" {
+			keys = append(keys, sg.Key)
+		}
 	}
 	if st.Completed {
 		keys = append(keys, p+dataName)
@@ -270,6 +273,10 @@ func (w *appender) append(ctx context.Context, r io.Reader) (*uploadState, error
 // putSegment saves b, the upload's bytes from offset start, as a new
 // segment object appended to next.
 func (w *appender) putSegment(ctx context.Context, next *uploadState, start int64, b []byte) error {
+	if next.inlineSize()+int64(len(b)) <= maxInline {
+		next.Segments = append(next.Segments, segment{Size: int64(len(b)), Data: bytes.Clone(b)})
+		return nil
+	}
 	key := fmt.Sprintf("%s%s%020d-%s", w.p, segDir, start, rand.Text())
 	if err := w.s.putObject(ctx, key, b); err != nil {
 		return fmt.Errorf("save upload segment: %w", err)
@@ -282,7 +289,9 @@ func (w *appender) putSegment(ctx context.Context, next *uploadState, start int6
 // obsoleteSegments marks the segments of the old state for deletion.
 func (w *appender) obsoleteSegments() {
 	for _, sg := range w.st.Segments {
-		w.obsolete = append(w.obsolete, sg.Key)
+		if sg.Key != "" {
+			w.obsolete = append(w.obsolete, sg.Key)
+		}
 	}
 }
 
