@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/chainctl/chainctl/internal/fakeclock"
 )
 
 // fakeService is the service name the fake announces; the bench must
@@ -159,32 +161,14 @@ func (f *fakeTokenAuth) serveToken(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"token": tok, "access_token": tok, "expires_in": int(f.ttl.Seconds())})
 }
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func TestTokenSource(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	clk := fakeclock.New(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
-	fake := newFakeTokenAuth(ok, clk.now)
+	fake := newFakeTokenAuth(ok, clk.Now)
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 	base, _ := url.Parse(srv.URL)
-	ts := newTokenSource(srv.Client(), base, benchUser, fakeCredential, clk.now)
+	ts := newTokenSource(srv.Client(), base, benchUser, fakeCredential, clk.Now)
 	ctx := t.Context()
 
 	if req, err := ts.required(ctx); err != nil || !req {
@@ -207,9 +191,9 @@ func TestTokenSource(t *testing.T) {
 	}
 
 	// The token lives 300 s and is replaced once less than 60 s remain.
-	clk.advance(239 * time.Second)
+	clk.Advance(239 * time.Second)
 	get("Bearer tok-1", a)
-	clk.advance(2 * time.Second)
+	clk.Advance(2 * time.Second)
 	get("Bearer tok-2", a)
 
 	// Scope sets are keyed regardless of order.

@@ -228,7 +228,7 @@ func TestIdentitiesOtherReplica(t *testing.T) {
 	if status, body := f.api(t, "POST", "/api/v1/identities", f.session(t, "400"), id); status != 201 {
 		t.Fatalf("POST = %d %v", status, body)
 	}
-	f.clock.add(auth.DefaultIdentityRefresh + time.Second)
+	f.clock.Advance(auth.DefaultIdentityRefresh + time.Second)
 	if status, body := g.getToken(t, f.ciToken(t, "401"), "repository:team/app:pull"); status != 200 {
 		t.Errorf("replica /token after the refresh interval = %d %v, want 200", status, body)
 	}
@@ -241,7 +241,7 @@ func TestIdentitiesTest(t *testing.T) {
 	if status, body := f.api(t, "POST", "/api/v1/identities", owner, id); status != 201 {
 		t.Fatalf("POST = %d %v", status, body)
 	}
-	now := f.clock.now()
+	now := f.clock.Now()
 	test := func(tok string) map[string]any {
 		t.Helper()
 		status, body := f.api(t, "POST", "/api/v1/identities/test", owner, map[string]string{"token": tok})

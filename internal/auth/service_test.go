@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/chainctl/chainctl/internal/auth"
+	"github.com/chainctl/chainctl/internal/fakeclock"
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
 	"github.com/chainctl/chainctl/internal/oidc/upstream"
 	"github.com/chainctl/chainctl/internal/registry"
@@ -32,15 +32,6 @@ const (
 	service  = "registry.test"
 	ciIssuer = "https://ci.example.com"
 )
-
-// clock is a settable clock shared by the issuer and the service.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // ciProvider is an upstream issuer with its own key, like a CI platform.
 type ciProvider struct {
@@ -82,7 +73,7 @@ type fixture struct {
 	svc   *auth.Service
 	iss   *issuer.Issuer
 	ci    *ciProvider
-	clock *clock
+	clock *fakeclock.Clock
 	srv   *httptest.Server
 	db    *sqlite.Store
 	opts  []auth.ServiceOption // what svc was made with
@@ -104,21 +95,21 @@ func newFixture(t *testing.T, opts ...auth.ServiceOption) *fixture {
 func newFixtureWith(t *testing.T, more func(f *fixture) []auth.ServiceOption) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &fixture{ci: newCIProvider(t), clock: &clock{t: time.Now().Truncate(time.Second)}}
+	f := &fixture{ci: newCIProvider(t), clock: fakeclock.New(time.Now().Truncate(time.Second))}
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	f.db = db
-	f.iss, err = issuer.New(ctx, db, issuer.WithIssuerURL("https://"+service), issuer.WithClock(f.clock.now))
+	f.iss, err = issuer.New(ctx, db, issuer.WithIssuerURL("https://"+service), issuer.WithClock(f.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	withKeys := func(id auth.Identity) auth.Identity { id.IssuerKeys = auth.JWKS(f.ci.jwks); return id }
 	base := []auth.ServiceOption{
 		auth.WithSigner(f.iss), auth.WithServiceName(service), auth.WithRealm("https://" + service + "/token"),
-		auth.WithServiceClock(f.clock.now), auth.WithPublicRepositories("public/*"),
+		auth.WithServiceClock(f.clock.Now), auth.WithPublicRepositories("public/*"),
 		auth.WithIdentities(
 			withKeys(ciIdentity("app-ci", "200", auth.RolePusher, "acme/app")),
 			withKeys(ciIdentity("app-viewer", "201", auth.RoleViewer, "acme/app")),
@@ -138,7 +129,7 @@ func newFixtureWith(t *testing.T, more func(f *fixture) []auth.ServiceOption) *f
 }
 
 func (f *fixture) ciToken(t *testing.T, repoID string) string {
-	return f.ci.token(t, f.clock.now(), map[string]any{"repository_owner_id": "100", "repository_id": repoID})
+	return f.ci.token(t, f.clock.Now(), map[string]any{"repository_owner_id": "100", "repository_id": repoID})
 }
 
 // getToken calls GET /token with the credential as the Basic password.
@@ -255,7 +246,7 @@ func TestCITokenGrants(t *testing.T) {
 func TestRefusedCredentials(t *testing.T) {
 	f := newFixture(t)
 	other := newCIProvider(t) // a key the registry does not trust, same issuer
-	now := f.clock.now()
+	now := f.clock.Now()
 	good := f.ciToken(t, "200")
 	session := exchange(t, f, good, "").AccessToken
 	access := func() string { _, b := f.getToken(t, good, "repository:acme/app:pull"); return b["token"].(string) }()
@@ -298,7 +289,7 @@ func TestAccessTokenExpires(t *testing.T) {
 	if err := f.authorize(tok, "acme/app", "pull"); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.add(5*time.Minute + issuer.MaxClockSkew + time.Second)
+	f.clock.Advance(5*time.Minute + issuer.MaxClockSkew + time.Second)
 	challengeOf(t, f.authorize(tok, "acme/app", "pull"))
 }
 

@@ -17,28 +17,11 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/chainctl/chainctl/internal/fakeclock"
 	"github.com/chainctl/chainctl/internal/oidc/devidp"
 )
 
-// fakeClock is an injected clock that tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Now().Truncate(time.Second)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newFakeClock() *fakeclock.Clock { return fakeclock.New(time.Now().Truncate(time.Second)) }
 
 // env is a provider served by httptest, with a loopback listener standing in
 // for the CLI's redirect endpoint.
@@ -46,7 +29,7 @@ type env struct {
 	t        *testing.T
 	provider *devidp.Provider
 	srv      *httptest.Server
-	clock    *fakeClock
+	clock    *fakeclock.Clock
 	logs     *syncBuffer
 	callback *httptest.Server
 	redirect string // callback URL to use as redirect_uri

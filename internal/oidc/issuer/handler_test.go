@@ -15,11 +15,13 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/chainctl/chainctl/internal/fakeclock"
 )
 
 // serve starts an issuer whose URL is an httptest server's (plus path)
 // and which that server serves.
-func serve(t *testing.T, st *memKeys, clk *fakeClock, path string) (*Issuer, *httptest.Server) {
+func serve(t *testing.T, st *memKeys, clk *fakeclock.Clock, path string) (*Issuer, *httptest.Server) {
 	t.Helper()
 	var h http.Handler = http.NotFoundHandler()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))

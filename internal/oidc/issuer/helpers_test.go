@@ -21,6 +21,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/chainctl/chainctl/internal/fakeclock"
 	"github.com/chainctl/chainctl/internal/store"
 )
 
@@ -32,25 +33,7 @@ const (
 // t0 is a whole second, so that claims round-trip exactly.
 var t0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: t0} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *fakeclock.Clock { return fakeclock.New(t0) }
 
 // memKeys is an in-memory store.SigningKeys with the store's semantics
 // (see storetest), a read counter, and a switch that makes it fail.
@@ -173,7 +156,7 @@ func (m *memKeys) activeIDs(t *testing.T) []string {
 }
 
 // newTestIssuer returns an issuer on st with clk and the test issuer URL.
-func newTestIssuer(t testing.TB, st store.SigningKeys, clk *fakeClock, opts ...Option) *Issuer {
+func newTestIssuer(t testing.TB, st store.SigningKeys, clk *fakeclock.Clock, opts ...Option) *Issuer {
 	t.Helper()
 	opts = append([]Option{WithIssuerURL(testIssuer), WithClock(clk.Now)}, opts...)
 	i, err := New(t.Context(), st, opts...)

@@ -8,34 +8,15 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/chainctl/chainctl/internal/fakeclock"
 	"github.com/chainctl/chainctl/internal/oidc/devidp"
 	"github.com/chainctl/chainctl/internal/oidc/login"
 )
 
-// fakeClock is shared by the provider and the flow under test; sleeping
-// moves it.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Now().Truncate(time.Second)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newFakeClock() *fakeclock.Clock { return fakeclock.New(time.Now().Truncate(time.Second)) }
 
 // idp is the development provider served on loopback.
 type idp struct {

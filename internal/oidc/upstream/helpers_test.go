@@ -20,31 +20,13 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/chainctl/chainctl/internal/fakeclock"
 )
 
 const testAudience = "registry.example.test"
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Unix(1_800_000_000, 0)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newFakeClock() *fakeclock.Clock { return fakeclock.New(time.Unix(1_800_000_000, 0)) }
 
 // testKey is a signing key and its public JWK.
 type testKey struct {
@@ -236,7 +218,7 @@ func (ti *testIssuer) set(f func(ti *testIssuer)) {
 
 // verifierFor returns a verifier that knows ti (and trusts its certificate)
 // plus any extra issuers.
-func verifierFor(t *testing.T, ti *testIssuer, clock *fakeClock, opts ...Option) *Verifier {
+func verifierFor(t *testing.T, ti *testIssuer, clock *fakeclock.Clock, opts ...Option) *Verifier {
 	t.Helper()
 	issuers := []Issuer{{URL: ti.issuer}}
 	p, err := StaticIssuers(issuers...)
