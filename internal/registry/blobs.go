@@ -89,18 +89,28 @@ func (rg *registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) er
 	h.Set("Content-Length", strconv.FormatInt(n, 10))
 	w.WriteHeader(status)
 	var copyErr error
+	clientGone := true
 	if status == http.StatusOK {
-		copyErr = copyVerified(w, rc, dgst, n)
+		cw := &clientWriter{w: w}
+		copyErr = copyVerified(cw, rc, dgst, n)
+		clientGone = cw.err != nil
 	} else {
+		// Ranges are not verified (a part cannot be); io.Copy keeps the
+		// response writer's ReadFrom (sendfile on the filesystem), and a
+		// failure is most likely the client hanging up.
 		_, copyErr = io.Copy(w, rc)
 	}
-	if copyErr != nil {
-		// The status line is gone. Abort the connection so that the client
-		// sees a broken transfer, never a complete response with bad bytes.
+	switch {
+	case copyErr == nil:
+		return nil
+	case clientGone:
+		rg.log.WarnContext(r.Context(), "blob download interrupted", "repository", rt.name, "digest", dgst, "err", copyErr)
+	default:
 		rg.log.ErrorContext(r.Context(), "blob download aborted", "repository", rt.name, "digest", dgst, "err", copyErr)
-		panic(http.ErrAbortHandler)
 	}
-	return nil
+	// The status line is gone. Abort the connection so that the client
+	// sees a broken transfer, never a complete response with bad bytes.
+	panic(http.ErrAbortHandler)
 }
 
 // redirectBlob answers a whole-blob GET with 307 to the URL of

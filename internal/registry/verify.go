@@ -61,3 +61,18 @@ func copyVerified(w io.Writer, r io.Reader, dgst digest.Digest, size int64) erro
 	_, err := w.Write(buf[:n])
 	return err
 }
+
+// clientWriter remembers whether writing to the client failed, so that a
+// client hanging up is told apart from storage failing or lying.
+type clientWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *clientWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
