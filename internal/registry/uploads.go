@@ -203,14 +203,28 @@ func (rg *registry) patchUpload(w http.ResponseWriter, r *http.Request, rt route
 // writeChunk appends the request body to an upload. A Content-Range must
 // start where the upload ends, else 416 (chunks out of order).
 func (rg *registry) writeChunk(r *http.Request, id string, requireBody bool) (int64, error) {
-	ctx := r.Context()
-	cur, err := rg.blobs.UploadSize(ctx, id)
+	cur, err := rg.uploadSize(r, id)
+	if err != nil {
+		return 0, err
+	}
+	return rg.writeChunkAt(r, id, requireBody, cur)
+}
+
+// uploadSize is the number of bytes upload id holds.
+func (rg *registry) uploadSize(r *http.Request, id string) (int64, error) {
+	cur, err := rg.blobs.UploadSize(r.Context(), id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return 0, errBlobUploadUnknown(id)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("upload size: %w", err)
 	}
+	return cur, nil
+}
+
+// writeChunkAt is writeChunk on an upload known to hold cur bytes.
+func (rg *registry) writeChunkAt(r *http.Request, id string, requireBody bool, cur int64) (int64, error) {
+	ctx := r.Context()
 	body := io.Reader(r.Body)
 	if cr := r.Header.Get("Content-Range"); cr != "" {
 		start, end, err := parseContentRange(cr)
@@ -257,7 +271,7 @@ func (rg *registry) putUpload(w http.ResponseWriter, r *http.Request, rt route) 
 	if err != nil {
 		return err
 	}
-	whole, err := rg.isWholeBlob(r, u.ID)
+	whole, cur, err := rg.isWholeBlob(r, u.ID)
 	if err != nil {
 		return err
 	}
@@ -274,8 +288,18 @@ func (rg *registry) putUpload(w http.ResponseWriter, r *http.Request, rt route) 
 			rg.log.WarnContext(r.Context(), "discard the empty upload of a whole-blob PUT", "upload", u.ID, "err", err)
 		}
 	} else {
-		if _, err := rg.writeChunk(r, u.ID, false); err != nil {
-			return err
+		// A last chunk, if the PUT has one. Without one (the usual close
+		// after PATCHes) there is nothing to append, and CommitUpload
+		// itself reports an unknown upload.
+		if r.ContentLength != 0 || r.Header.Get("Content-Range") != "" {
+			if cur < 0 {
+				if cur, err = rg.uploadSize(r, u.ID); err != nil {
+					return err
+				}
+			}
+			if _, err := rg.writeChunkAt(r, u.ID, false, cur); err != nil {
+				return err
+			}
 		}
 		size, err = rg.blobs.CommitUpload(r.Context(), u.ID, dgst)
 		if errors.Is(err, storage.ErrNotFound) {
@@ -307,22 +331,19 @@ type putPreferrer interface {
 
 // isWholeBlob reports whether a closing PUT carries the whole blob (a body
 // without Content-Range on an upload that has received nothing yet) and
-// the blob store would rather take it with Put.
-func (rg *registry) isWholeBlob(r *http.Request, id string) (bool, error) {
+// the blob store would rather take it with Put. cur is the upload's size
+// if it had to be read, else -1.
+func (rg *registry) isWholeBlob(r *http.Request, id string) (whole bool, cur int64, err error) {
 	if p, ok := rg.blobs.(putPreferrer); !ok || !p.PreferPutForWholeBlobs() {
-		return false, nil
+		return false, -1, nil
 	}
 	if r.ContentLength == 0 || r.Header.Get("Content-Range") != "" {
-		return false, nil
+		return false, -1, nil
 	}
-	cur, err := rg.blobs.UploadSize(r.Context(), id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return false, errBlobUploadUnknown(id)
+	if cur, err = rg.uploadSize(r, id); err != nil {
+		return false, -1, err
 	}
-	if err != nil {
-		return false, fmt.Errorf("upload size: %w", err)
-	}
-	return cur == 0, nil
+	return cur == 0, cur, nil
 }
 
 // uploadStatus serves GET on an upload session: how much has arrived.
