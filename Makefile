@@ -18,9 +18,17 @@ run: build ## start the registry on the embedded default (filesystem + SQLite), 
 tools: ## install the real clients and suites the tests drive
 	./.ci/tools.sh
 
-test: tools ## the whole suite: unit, integration, OCI conformance, generated-file freshness
+# The packages whose code or tests run goroutines against shared state; the
+# race detector runs them again in every `make test` (all of ./... under
+# -race would double the suite's time for packages that are sequential).
+RACE_PKGS := ./internal/keyedmutex ./internal/logbuf ./internal/tokencache ./internal/registry \
+	./internal/gc ./internal/store/sqlite ./internal/metrics ./internal/session ./internal/credhelper \
+	./internal/server
+
+test: tools ## the whole suite: unit, integration, OCI conformance, generated-file freshness, race detector
 	$(GO) vet ./...
 	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) test -count=1 -timeout 30m ./...
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) test -race -count=1 -timeout 10m $(RACE_PKGS)
 
 test-short: ## unit tests only, no external tools
 	$(GO) test -short ./...
