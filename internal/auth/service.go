@@ -80,6 +80,7 @@ type compiled struct {
 	rolesByID  map[string][]RoleBinding
 	stored     map[string]store.StoredIdentity // the API's identities, by id (Document unset)
 	discovered []string                        // issuers whose keys are discovered
+	configured []string                        // of those, the ones a configured identity names
 
 	discoveredSource *keySource // the source of discovered issuers, if any
 }
@@ -208,14 +209,14 @@ func (s *Service) compile(stored []store.StoredIdentity) (*compiled, error) {
 		stored:    map[string]store.StoredIdentity{},
 	}
 	for _, m := range ms {
-		if err := s.add(c, m); err != nil {
+		if err := s.add(c, m, true); err != nil {
 			return nil, err
 		}
 	}
 	for _, st := range stored {
 		m, err := s.compileStored(c, st)
 		if err == nil {
-			err = s.add(c, m)
+			err = s.add(c, m, false)
 		}
 		if err != nil {
 			s.log.Warn("ignoring a stored identity", "identity", st.ID, "err", err)
@@ -243,8 +244,9 @@ func (s *Service) compileStored(c *compiled, st store.StoredIdentity) (*Matcher,
 }
 
 // add puts a compiled identity into c, with the key source that verifies
-// its tokens.
-func (s *Service) add(c *compiled, m *Matcher) error {
+// its tokens. configured says it comes from the server's configuration
+// rather than from the identities API.
+func (s *Service) add(c *compiled, m *Matcher, configured bool) error {
 	id := m.id
 	if len(id.IssuerKeys) > 0 {
 		v, err := s.newStatic(upstream.Issuer{URL: id.Issuer, JWKS: []byte(id.IssuerKeys)})
@@ -268,6 +270,9 @@ func (s *Service) add(c *compiled, m *Matcher) error {
 		if !slices.Contains(discovered.issuers, id.Issuer) {
 			discovered.issuers = append(discovered.issuers, id.Issuer)
 			c.discovered = append(c.discovered, id.Issuer)
+		}
+		if configured && !slices.Contains(c.configured, id.Issuer) {
+			c.configured = append(c.configured, id.Issuer)
 		}
 		if !slices.Contains(discovered.audiences, m.Audience()) {
 			discovered.audiences = append(discovered.audiences, m.Audience())
@@ -338,10 +343,16 @@ func (s *Service) maybeRefresh(ctx context.Context) {
 
 // LookupIssuer implements upstream.IssuerProvider for the issuers whose
 // keys are discovered: exactly those of the current identities, so that
-// only issuers an identity names are ever fetched.
+// only issuers an identity names are ever fetched. An issuer that only
+// identities created through the API name is fetched from public
+// addresses only (upstream.Issuer.PublicOnly): the API refuses literal
+// internal addresses when the identity is created, and this refuses host
+// names that resolve to one, then or later. The server's configuration
+// may name issuers on the operator's own network.
 func (s *Service) LookupIssuer(_ context.Context, iss string) (upstream.Issuer, bool, error) {
-	if slices.Contains(s.state.Load().discovered, iss) {
-		return upstream.Issuer{URL: iss}, true, nil
+	c := s.state.Load()
+	if slices.Contains(c.discovered, iss) {
+		return upstream.Issuer{URL: iss, PublicOnly: !slices.Contains(c.configured, iss)}, true, nil
 	}
 	return upstream.Issuer{}, false, nil
 }

@@ -66,13 +66,17 @@ type discovery struct {
 
 // fetchKeys discovers the issuer's jwks_uri and fetches its usable keys.
 // Errors wrap ErrIssuer or ErrUnavailable.
-func (v *Verifier) fetchKeys(ctx context.Context, issuer string) ([]jose.JSONWebKey, error) {
+func (v *Verifier) fetchKeys(ctx context.Context, is Issuer) ([]jose.JSONWebKey, error) {
 	ctx, cancel := context.WithTimeout(ctx, v.fetchTimeout)
 	defer cancel()
+	issuer, client := is.URL, v.client
+	if is.PublicOnly {
+		client = v.public
+	}
 
 	wellKnown := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
 	var doc discovery
-	if err := v.getJSON(ctx, wellKnown, &doc); err != nil {
+	if err := v.getJSON(ctx, client, wellKnown, &doc); err != nil {
 		return nil, fmt.Errorf("discovery for %q: %w", issuer, err)
 	}
 	if doc.Issuer != issuer {
@@ -93,7 +97,7 @@ func (v *Verifier) fetchKeys(ctx context.Context, issuer string) ([]jose.JSONWeb
 	}
 
 	var raw json.RawMessage
-	if err := v.getJSON(ctx, jwksURL.String(), &raw); err != nil {
+	if err := v.getJSON(ctx, client, jwksURL.String(), &raw); err != nil {
 		return nil, fmt.Errorf("keys of %q: %w", issuer, err)
 	}
 	keys, err := parseKeySet(raw)
@@ -105,16 +109,16 @@ func (v *Verifier) fetchKeys(ctx context.Context, issuer string) ([]jose.JSONWeb
 
 // getJSON fetches u and decodes its JSON body, at most maxResponseSize bytes,
 // into dst. Errors wrap ErrIssuer or ErrUnavailable.
-func (v *Verifier) getJSON(ctx context.Context, u string, dst any) error {
+func (v *Verifier) getJSON(ctx context.Context, client *http.Client, u string, dst any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrIssuer, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	start := time.Now()
-	resp, err := v.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		if errors.Is(err, errRedirect) {
+		if errors.Is(err, errRedirect) || errors.Is(err, errNotPublic) {
 			return fmt.Errorf("%w: %w", ErrIssuer, err)
 		}
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)

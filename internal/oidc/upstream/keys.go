@@ -91,13 +91,14 @@ func (v *Verifier) keys(ctx context.Context, is Issuer, kid string, alg jose.Sig
 		e.mu.Unlock()
 		// The fetch belongs to every waiter, not to this caller: it runs
 		// detached from this caller's cancellation, bounded by fetchTimeout.
-		go v.refresh(context.WithoutCancel(ctx), e, is.URL, call)
+		go v.refresh(context.WithoutCancel(ctx), e, is, call)
 	}
 }
 
 // refresh fetches the keys of issuer into e and ends call.
-func (v *Verifier) refresh(ctx context.Context, e *issuerKeys, issuer string, call *fetchCall) {
-	keys, err := v.fetchKeys(ctx, issuer)
+func (v *Verifier) refresh(ctx context.Context, e *issuerKeys, is Issuer, call *fetchCall) {
+	issuer := is.URL
+	keys, err := v.fetchKeys(ctx, is)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	defer close(call.done)

@@ -92,6 +92,7 @@ type Token struct {
 type Verifier struct {
 	log             *slog.Logger
 	client          *http.Client
+	public          *http.Client // for Issuer.PublicOnly; built from client
 	now             func() time.Time
 	issuers         IssuerProvider
 	fetchTimeout    time.Duration
@@ -171,6 +172,11 @@ func New(opts ...Option) *Verifier {
 	}
 	if v.issuers == nil {
 		v.issuers = noIssuers{}
+	}
+	v.public = &http.Client{
+		Transport:     publicOnlyTransport(v.client.Transport),
+		CheckRedirect: v.client.CheckRedirect,
+		Timeout:       v.client.Timeout,
 	}
 	return v
 }
