@@ -47,7 +47,7 @@ func TestRun(t *testing.T) {
 		{name: "completion without shell", args: []string{"completion"}, want: ExitError, wantStderr: []string{"name a shell: bash, zsh, fish, powershell"}},
 		{name: "completion unknown shell", args: []string{"completion", "tcsh"}, want: ExitError, wantStderr: []string{`unsupported shell "tcsh"`}},
 		{name: "output values complete", args: []string{"__complete", "version", "--output", ""}, want: ExitOK, wantStdout: []string{"table\njson\n"}},
-		{name: "identities without a session token exits 4", args: []string{"iam", "identities", "list", "--registry", "https://r.example.com"}, want: ExitAuth, wantStderr: []string{"error: no session token", "hint: set CHAINCTL_TOKEN or --token-file"}},
+		{name: "identities with an unreadable token file exits 4", args: []string{"iam", "identities", "list", "--registry", "https://r.example.com", "--token-file", "/nonexistent/token"}, want: ExitAuth, wantStderr: []string{"error: read session token", "hint: set --token-file or $CHAINCTL_TOKEN, or run `chainctl auth login --registry r.example.com`"}},
 		{name: "identities delete piped needs --yes", args: []string{"iam", "identities", "delete", "ci"}, want: ExitError, wantStderr: []string{"--yes is required", "Usage:"}},
 		{name: "serve rejects bad config", args: []string{"registry", "serve", "--database", "mysql://x"}, want: ExitError, wantStderr: []string{"error: invalid configuration", "mysql:// databases are not supported", "hint: see `chainctl registry serve --help`"}},
 	}

@@ -57,11 +57,30 @@ func TestIdentitiesCLI(t *testing.T) {
 		t.Errorf("identities test of a matching token = %d:\n%s", code, out)
 	}
 
-	// Without a session the commands exit 4 (auth) with a hint.
+	// Without a session the commands exit 4 (auth) and say how to log in.
+	home := t.TempDir()
+	noSession := append(os.Environ(), "CHAINCTL_REGISTRY="+srv.URL(), "CHAINCTL_TOKEN=",
+		"HOME="+home, "XDG_CACHE_HOME="+home+"/cache", "XDG_CONFIG_HOME="+home+"/config")
 	cmd := exec.CommandContext(t.Context(), chainctlBin, "iam", "identities", "list")
-	cmd.Env = append(os.Environ(), "CHAINCTL_REGISTRY="+srv.URL(), "CHAINCTL_TOKEN=", "HOME="+t.TempDir())
-	if out, err := cmd.CombinedOutput(); err == nil || err.(*exec.ExitError).ExitCode() != 4 {
-		t.Errorf("list without a session = %v:\n%s", err, out)
+	cmd.Env = noSession
+	out2, err := cmd.CombinedOutput()
+	if err == nil || err.(*exec.ExitError).ExitCode() != 4 || !strings.Contains(string(out2), "chainctl auth login --registry") {
+		t.Errorf("list without a session = %v:\n%s", err, out2)
+	}
+
+	// After `chainctl auth login` the commands use its session, with no
+	// CHAINCTL_TOKEN.
+	login := exec.CommandContext(t.Context(), chainctlBin, "auth", "login", "--identity-token", "-")
+	login.Env = noSession
+	login.Stdin = strings.NewReader(srv.Token(t))
+	if out, err := login.CombinedOutput(); err != nil {
+		t.Fatalf("auth login = %v:\n%s", err, out)
+	}
+	cmd = exec.CommandContext(t.Context(), chainctlBin, "iam", "identities", "list", "-o", "json")
+	cmd.Env = noSession
+	out2, err = cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out2), `"github-acme-app"`) {
+		t.Errorf("list after auth login = %v:\n%s", err, out2)
 	}
 }
 

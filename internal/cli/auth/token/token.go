@@ -13,7 +13,6 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/auth/shared"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/config"
-	"github.com/chainctl/chainctl/internal/credhelper"
 	"github.com/chainctl/chainctl/internal/iostreams"
 	"github.com/chainctl/chainctl/internal/oidc/ambient"
 	"github.com/chainctl/chainctl/internal/session"
@@ -89,21 +88,7 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 	if err != nil {
 		return err
 	}
-	minLife, err := credhelper.MinLife(func(k string) string { v, _ := opts.LookupEnv(k); return v })
-	if err != nil {
-		return cmdutil.FlagErrorf("%v", err)
-	}
-	sopts := []session.Option{session.WithHTTPClient(hc), session.WithCache(cache), session.WithMinLife(minLife)}
-	if opts.Ambient != nil {
-		sopts = append(sopts, session.WithAmbientEnv(opts.Ambient))
-	}
-	e, err := session.Resolve(ctx, reg.URL, sopts...)
-	if errors.Is(err, session.ErrLoginRequired) {
-		return &cmdutil.AuthError{Err: &cmdutil.HintError{
-			Err:  fmt.Errorf("not logged in to %s", reg.Host),
-			Hint: "run `chainctl auth login --registry " + reg.Host + "`",
-		}}
-	}
+	e, err := shared.Session(ctx, reg, shared.SessionOptions{HTTPClient: hc, Cache: cache, LookupEnv: opts.LookupEnv, Ambient: opts.Ambient})
 	if err != nil {
 		return err
 	}
@@ -111,7 +96,7 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 	if len(opts.Scopes) > 0 {
 		tok, _, err = session.AccessToken(ctx, reg.URL, e, opts.Scopes, session.WithHTTPClient(hc))
 		if errors.Is(err, session.ErrUnauthorized) {
-			return &cmdutil.AuthError{Err: &cmdutil.HintError{Err: err, Hint: "run `chainctl auth login --registry " + reg.Host + "`"}}
+			return &cmdutil.AuthError{Err: &cmdutil.HintError{Err: err, Hint: shared.LoginHint(reg)}}
 		}
 		if err != nil {
 			return err

@@ -28,10 +28,12 @@ func NewCmdIdentities(f *cmdutil.Factory) *cobra.Command {
 			a session with the owner role on the repositories concerned. Identities of
 			the registry's configuration file are listed but cannot be changed here.
 
-			The registry is --registry or $CHAINCTL_REGISTRY. The session token is read
-			from --token-file or $CHAINCTL_TOKEN ("chainctl auth login" will store one),
-			sent only over https or to a loopback host, and never printed. A refused or
-			missing session exits with status 4.
+			The registry is --registry, else $CHAINCTL_REGISTRY, else the one set with
+			"chainctl config set registry". The session is the one "chainctl auth login"
+			keeps (or one exchanged from ambient CI credentials), unless --token-file or
+			$CHAINCTL_TOKEN gives a session token. It is sent only over https or to a
+			loopback host, and never printed. A refused or missing session exits with
+			status 4.
 		`),
 		Example: cmdutil.Examples(`
 			$ export CHAINCTL_REGISTRY=https://registry.example.com

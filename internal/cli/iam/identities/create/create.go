@@ -57,9 +57,11 @@ const securityRules = `
 
 // sessionHelp says where the registry and the session token come from.
 const sessionHelp = `
-	The registry is --registry or $CHAINCTL_REGISTRY. The session token is read from
-	--token-file or $CHAINCTL_TOKEN and sent only to that registry, only over https
-	(or http to a loopback host); it is never printed.`
+	The registry is --registry, else $CHAINCTL_REGISTRY, else the one set with
+	"chainctl config set registry". The session is the one "chainctl auth login"
+	keeps (or one exchanged from ambient CI credentials) unless --token-file or
+	$CHAINCTL_TOKEN gives a session token; it is sent only to that registry, only
+	over https (or http to a loopback host), and never printed.`
 
 // NewCmdCreate returns `chainctl iam identities create` with its presets
 // as subcommands. runF replaces createRun in tests, for the presets too.
@@ -141,8 +143,11 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 				return err
 			}
 			id.Roles = bindings
-			opts.Registry = remote.RegistryURL(f.LookupEnv)
-			opts.Token = remote.TokenSource(f.LookupEnv)
+			reg, token, err := remote.Resolve(cmd.Context(), f.LookupEnv, f.HTTPClient)
+			if err != nil {
+				return err
+			}
+			opts.Registry, opts.Token = reg, token
 			opts.Output = f.Globals.Output
 			if runF != nil {
 				return runF(cmd.Context(), opts)

@@ -55,6 +55,7 @@ func TestNewCmdCreate(t *testing.T) {
 				Claims: []auth.ClaimMatch{{Name: "repository_owner_id", Value: "456"}, {Name: "repository_id", Value: "123"},
 					{Name: "ref", Value: "refs/heads/main"}},
 				Roles: pusher},
+			wantRegistry: sharedtest.URL,
 		},
 		{
 			name: "gitlab preset",
@@ -64,6 +65,7 @@ func TestNewCmdCreate(t *testing.T) {
 				Claims: []auth.ClaimMatch{{Name: "project_path", Value: "group/sub/proj"}, {Name: "ref_type", Value: "branch"},
 					{Name: "ref", Value: "main"}},
 				Roles: pusher},
+			wantRegistry: sharedtest.URL,
 		},
 		{name: "bad role syntax", args: []string{"--name", "a", "--issuer", "https://i.example", "--role", "pusher"}, wantFlagErr: true, wantErr: "want ROLE:PATTERN"},
 		{name: "unknown role", args: []string{"--name", "a", "--issuer", "https://i.example", "--role", "admin:team/*"}, wantFlagErr: true, wantErr: "unknown role"},
@@ -80,7 +82,7 @@ func TestNewCmdCreate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			f := &cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{Output: cmdutil.OutputTable},
-				LookupEnv: func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }}
+				LookupEnv: sharedtest.LookupEnv(tt.env)}
 			var got *CreateOptions
 			cmd := NewCmdCreate(f, func(_ context.Context, o *CreateOptions) error { got = o; return nil })
 			cmd.SetArgs(tt.args)

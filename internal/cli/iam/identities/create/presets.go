@@ -44,8 +44,11 @@ func (p *presetFlags) finish(cmd *cobra.Command, f *cmdutil.Factory, opts *Creat
 	}
 	id.Audience = p.audience
 	opts.Identity = id
-	opts.Registry = p.remote.RegistryURL(f.LookupEnv)
-	opts.Token = p.remote.TokenSource(f.LookupEnv)
+	reg, token, err := p.remote.Resolve(cmd.Context(), f.LookupEnv, f.HTTPClient)
+	if err != nil {
+		return err
+	}
+	opts.Registry, opts.Token = reg, token
 	opts.Output = f.Globals.Output
 	if runF != nil {
 		return runF(cmd.Context(), opts)

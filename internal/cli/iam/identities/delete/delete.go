@@ -45,9 +45,10 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *DeleteOptions)
 			cannot be deleted here; remove them from the file.
 
 			On a terminal the command asks for confirmation; --yes skips the question,
-			and is required when there is no terminal to ask on. The registry is
-			--registry or $CHAINCTL_REGISTRY; the session token comes from --token-file
-			or $CHAINCTL_TOKEN and is never printed.
+			and is required when there is no terminal to ask on. The registry and the
+			session are those of "chainctl auth login" unless flags or the environment
+			say otherwise (see "chainctl iam identities --help"); the session token is
+			never printed.
 		`),
 		Example: cmdutil.Examples(`
 			$ chainctl iam identities delete github-acme-app
@@ -59,8 +60,11 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *DeleteOptions)
 			if !opts.Yes && !opts.IO.CanPrompt() {
 				return cmdutil.FlagErrorf("--yes is required when not running interactively")
 			}
-			opts.Registry = remote.RegistryURL(f.LookupEnv)
-			opts.Token = remote.TokenSource(f.LookupEnv)
+			reg, token, err := remote.Resolve(cmd.Context(), f.LookupEnv, f.HTTPClient)
+			if err != nil {
+				return err
+			}
+			opts.Registry, opts.Token = reg, token
 			opts.Output = f.Globals.Output
 			if runF != nil {
 				return runF(cmd.Context(), opts)

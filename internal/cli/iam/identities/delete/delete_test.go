@@ -29,7 +29,7 @@ func TestNewCmdDelete(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			ios.SetStdinTTY(tt.tty)
 			ios.SetStdoutTTY(tt.tty)
-			f := &cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{Output: cmdutil.OutputTable}}
+			f := &cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{Output: cmdutil.OutputTable}, LookupEnv: sharedtest.LookupEnv(nil)}
 			var got *DeleteOptions
 			cmd := NewCmdDelete(f, func(_ context.Context, o *DeleteOptions) error { got = o; return nil })
 			cmd.SetArgs(tt.args)

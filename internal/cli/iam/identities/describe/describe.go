@@ -39,9 +39,10 @@ func NewCmdDescribe(f *cmdutil.Factory, runF func(context.Context, *DescribeOpti
 			or the API with its creation time and creator).
 
 			Describing needs a session with the owner role on the repositories the
-			identity's roles name. The registry is --registry or $CHAINCTL_REGISTRY; the
-			session token comes from --token-file or $CHAINCTL_TOKEN and is never
-			printed. "-o json" prints the identity as the API returns it.
+			identity's roles name. The registry and the session are those of "chainctl
+			auth login" unless flags or the environment say otherwise (see "chainctl iam
+			identities --help"); the session token is never printed. "-o json" prints the
+			identity as the API returns it.
 		`),
 		Example: cmdutil.Examples(`
 			$ chainctl iam identities describe github-acme-app
@@ -50,8 +51,11 @@ func NewCmdDescribe(f *cmdutil.Factory, runF func(context.Context, *DescribeOpti
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
-			opts.Registry = remote.RegistryURL(f.LookupEnv)
-			opts.Token = remote.TokenSource(f.LookupEnv)
+			reg, token, err := remote.Resolve(cmd.Context(), f.LookupEnv, f.HTTPClient)
+			if err != nil {
+				return err
+			}
+			opts.Registry, opts.Token = reg, token
 			opts.Output = f.Globals.Output
 			if runF != nil {
 				return runF(cmd.Context(), opts)

@@ -24,7 +24,7 @@ func TestNewCmdDescribe(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
-			f := &cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{Output: cmdutil.OutputTable}}
+			f := &cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{Output: cmdutil.OutputTable}, LookupEnv: sharedtest.LookupEnv(nil)}
 			var got *DescribeOptions
 			cmd := NewCmdDescribe(f, func(_ context.Context, o *DescribeOptions) error { got = o; return nil })
 			cmd.SetArgs(tt.args)

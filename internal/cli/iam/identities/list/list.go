@@ -41,9 +41,10 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 			shows each binding as ROLE:PATTERN[,PATTERN...].
 
 			Listing needs a session with the owner role; an owner sees the identities
-			whose roles lie within the repositories it owns. The registry is --registry
-			or $CHAINCTL_REGISTRY; the session token comes from --token-file or
-			$CHAINCTL_TOKEN and is never printed.
+			whose roles lie within the repositories it owns. The registry and the
+			session are those of "chainctl auth login" unless flags or the environment
+			say otherwise (see "chainctl iam identities --help"); the session token is
+			never printed.
 
 			"-o json" prints the array of identities as the API returns them.
 		`),
@@ -53,8 +54,11 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 		`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Registry = remote.RegistryURL(f.LookupEnv)
-			opts.Token = remote.TokenSource(f.LookupEnv)
+			reg, token, err := remote.Resolve(cmd.Context(), f.LookupEnv, f.HTTPClient)
+			if err != nil {
+				return err
+			}
+			opts.Registry, opts.Token = reg, token
 			opts.Output = f.Globals.Output
 			if runF != nil {
 				return runF(cmd.Context(), opts)

@@ -1,6 +1,7 @@
 package shared
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,60 +11,75 @@ import (
 
 	"github.com/spf13/pflag"
 
+	authshared "github.com/chainctl/chainctl/internal/cli/auth/shared"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/session"
 )
 
-// Environment variables for the registry and the session token.
-const (
-	EnvRegistry = "CHAINCTL_REGISTRY"
-	EnvToken    = "CHAINCTL_TOKEN"
-)
+// EnvToken gives a session token instead of the login session.
+const EnvToken = "CHAINCTL_TOKEN"
 
 // maxTokenFile caps a token file: session tokens are a few hundred bytes.
 const maxTokenFile = 64 << 10
 
-// tokenHint says where a session token comes from until `chainctl auth
-// login` exists.
-const tokenHint = "set CHAINCTL_TOKEN or --token-file; `chainctl auth login` will do this"
-
-// Remote holds the flags that name the registry and the session token
-// every identities command uses.
+// Remote holds the flags that name the registry and, optionally, a
+// session token, for every identities command.
 type Remote struct {
 	Registry  string
 	TokenFile string
+
+	// UserConfig and Session replace, in tests, the user's configuration
+	// file and the login session (authshared.UserConfig, authshared.Session).
+	UserConfig func() (config.User, error)
+	Session    func(ctx context.Context, reg session.Registry) (string, error)
 }
 
 // AddFlags registers --registry and --token-file on fs.
 func (r *Remote) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&r.Registry, "registry", "", "registry URL, such as https://registry.example.com (default $"+EnvRegistry+")")
-	fs.StringVar(&r.TokenFile, "token-file", "", "read the session token from `FILE` (default $"+EnvToken+")")
+	authshared.AddRegistryFlag(fs, &r.Registry)
+	fs.StringVar(&r.TokenFile, "token-file", "", "read the session token from `FILE` instead of the `chainctl auth login` session (default $"+EnvToken+")")
 }
 
-// RegistryURL returns --registry, else $CHAINCTL_REGISTRY, else "".
-func (r *Remote) RegistryURL(lookupEnv func(string) (string, bool)) string {
-	if r.Registry != "" {
-		return r.Registry
+// Resolve picks the registry (--registry, $CHAINCTL_REGISTRY, then
+// `chainctl config get registry`) and returns its URL and the source of
+// the session token: --token-file, else $CHAINCTL_TOKEN, else the session
+// `chainctl auth login` keeps (or one exchanged from ambient CI
+// credentials). The token is found only when a request is about to be
+// made, and never printed.
+func (r *Remote) Resolve(ctx context.Context, lookupEnv func(string) (string, bool), httpClient func() (*http.Client, error)) (string, func() (string, error), error) {
+	userConfig := r.UserConfig
+	if userConfig == nil {
+		userConfig = authshared.UserConfig
 	}
-	if lookupEnv != nil {
-		if v, ok := lookupEnv(EnvRegistry); ok {
-			return strings.TrimSpace(v)
+	reg, err := authshared.ResolveRegistry(r.Registry, lookupEnv, userConfig)
+	if err != nil {
+		return "", nil, err
+	}
+	sess := r.Session
+	if sess == nil {
+		sess = func(ctx context.Context, reg session.Registry) (string, error) {
+			hc, err := httpClient()
+			if err != nil {
+				return "", err
+			}
+			cache, err := authshared.Cache()
+			if err != nil {
+				return "", err
+			}
+			e, err := authshared.Session(ctx, reg, authshared.SessionOptions{HTTPClient: hc, Cache: cache, LookupEnv: lookupEnv})
+			return e.Token, err
 		}
 	}
-	return ""
-}
-
-// TokenSource returns a function that reads the session token from
-// --token-file, else $CHAINCTL_TOKEN. It is read only when a request is
-// about to be made, and never printed.
-func (r *Remote) TokenSource(lookupEnv func(string) (string, bool)) func() (string, error) {
 	file := r.TokenFile
-	return func() (string, error) {
+	hint := "set --token-file or $" + EnvToken + ", or " + authshared.LoginHint(reg)
+	return reg.URL, func() (string, error) {
 		var tok string
 		switch {
 		case file != "":
 			f, err := os.Open(file)
 			if err != nil {
-				return "", &cmdutil.AuthError{Err: &cmdutil.HintError{Err: fmt.Errorf("read session token: %w", err), Hint: tokenHint}}
+				return "", &cmdutil.AuthError{Err: &cmdutil.HintError{Err: fmt.Errorf("read session token: %w", err), Hint: hint}}
 			}
 			defer f.Close()
 			b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
@@ -73,26 +89,30 @@ func (r *Remote) TokenSource(lookupEnv func(string) (string, bool)) func() (stri
 			if len(b) > maxTokenFile {
 				return "", fmt.Errorf("read session token: %s is larger than %d bytes", file, maxTokenFile)
 			}
-			tok = strings.TrimSpace(string(b))
-		case lookupEnv != nil:
-			v, _ := lookupEnv(EnvToken)
-			tok = strings.TrimSpace(v)
-		}
-		if tok == "" {
-			return "", &cmdutil.AuthError{Err: &cmdutil.HintError{Err: errors.New("no session token"), Hint: tokenHint}}
+			if tok = strings.TrimSpace(string(b)); tok == "" {
+				return "", &cmdutil.AuthError{Err: &cmdutil.HintError{Err: fmt.Errorf("read session token: %s is empty", file), Hint: hint}}
+			}
+		default:
+			if lookupEnv != nil {
+				v, _ := lookupEnv(EnvToken)
+				tok = strings.TrimSpace(v)
+			}
+			if tok == "" {
+				return sess(ctx, reg)
+			}
 		}
 		if strings.ContainsAny(tok, " \t\r\n") {
-			return "", &cmdutil.AuthError{Err: &cmdutil.HintError{Err: errors.New("the session token has spaces in it"), Hint: tokenHint}}
+			return "", &cmdutil.AuthError{Err: &cmdutil.HintError{Err: errors.New("the session token has spaces in it"), Hint: hint}}
 		}
 		return tok, nil
-	}
+	}, nil
 }
 
 // Connect returns a Client for registry, authenticated with the token
 // from token, over the HTTP client from httpClient.
 func Connect(httpClient func() (*http.Client, error), registry string, token func() (string, error)) (*Client, error) {
 	if registry == "" {
-		return nil, &cmdutil.HintError{Err: errors.New("no registry"), Hint: "pass --registry URL or set " + EnvRegistry}
+		return nil, &cmdutil.HintError{Err: errors.New("no registry"), Hint: "pass --registry HOST, set " + authshared.EnvRegistry + ", or run `chainctl config set registry HOST`"}
 	}
 	if _, err := ParseRegistryURL(registry); err != nil {
 		return nil, err
@@ -126,7 +146,7 @@ func MapError(err error, id string) error {
 	case apiErr.Status == http.StatusUnauthorized:
 		return &cmdutil.AuthError{Err: &cmdutil.HintError{
 			Err:  fmt.Errorf("the registry refused the session token: %s", msg),
-			Hint: "the session may have expired; " + tokenHint,
+			Hint: "the session may have ended: run `chainctl auth login`, or check --token-file and $" + EnvToken,
 		}}
 	case apiErr.Status == http.StatusForbidden:
 		return &cmdutil.AuthError{Err: &cmdutil.HintError{

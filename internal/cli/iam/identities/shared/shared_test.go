@@ -1,6 +1,7 @@
 package shared
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"os"
@@ -9,40 +10,85 @@ import (
 	"testing"
 
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/session"
 )
 
-func TestTokenSource(t *testing.T) {
+func TestRemoteResolve(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "tok")
 	if err := os.WriteFile(file, []byte(" from-file\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	notLoggedIn := &cmdutil.AuthError{Err: &cmdutil.HintError{Err: errors.New("not logged in"), Hint: "run `chainctl auth login`"}}
 	tests := []struct {
-		name     string
-		file     string
-		env      map[string]string
-		want     string
-		wantAuth bool
+		name         string
+		registry     string // --registry
+		file         string
+		env          map[string]string
+		config       string // the user configuration's registry
+		session      error  // what the login session answers; nil: "from-session"
+		wantRegistry string
+		want         string
+		wantAuth     bool
+		wantErr      string // from Resolve
 	}{
-		{name: "env", env: map[string]string{EnvToken: "from-env\n"}, want: "from-env"},
-		{name: "file beats env", file: file, env: map[string]string{EnvToken: "from-env"}, want: "from-file"},
-		{name: "missing", wantAuth: true},
-		{name: "missing file", file: filepath.Join(dir, "nope"), wantAuth: true},
+		{name: "login session", registry: "registry.example.com", wantRegistry: "https://registry.example.com", want: "from-session"},
+		{name: "env token", registry: "https://r.example", env: map[string]string{EnvToken: "from-env\n"}, wantRegistry: "https://r.example", want: "from-env"},
+		{name: "file beats env", registry: "https://r.example", file: file, env: map[string]string{EnvToken: "from-env"}, wantRegistry: "https://r.example", want: "from-file"},
+		{name: "missing file", registry: "https://r.example", file: filepath.Join(dir, "nope"), wantRegistry: "https://r.example", wantAuth: true},
+		{name: "empty file", registry: "https://r.example", file: empty, wantRegistry: "https://r.example", wantAuth: true},
+		{name: "not logged in", registry: "https://r.example", session: notLoggedIn, wantRegistry: "https://r.example", wantAuth: true},
+		{name: "registry from env", env: map[string]string{"CHAINCTL_REGISTRY": "127.0.0.1:5000"}, config: "other.example", wantRegistry: "http://127.0.0.1:5000", want: "from-session"},
+		{name: "registry from user config", config: "r.example:8443", wantRegistry: "https://r.example:8443", want: "from-session"},
+		{name: "no registry", wantErr: "no registry"},
+		{name: "bad registry", registry: "http://r.example", wantErr: "plain http"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &Remote{TokenFile: tt.file}
-			got, err := r.TokenSource(func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok })()
+			var asked string
+			r := &Remote{
+				Registry: tt.registry, TokenFile: tt.file,
+				UserConfig: func() (config.User, error) { return config.User{Registry: tt.config}, nil },
+				Session: func(_ context.Context, reg session.Registry) (string, error) {
+					asked = reg.URL
+					if tt.session != nil {
+						return "", tt.session
+					}
+					return "from-session", nil
+				},
+			}
+			reg, token, err := r.Resolve(t.Context(), func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }, nil)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Resolve() = %v, want error %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || reg != tt.wantRegistry {
+				t.Fatalf("Resolve() = %q, %v, want %q", reg, err, tt.wantRegistry)
+			}
+			got, err := token()
 			if tt.wantAuth {
 				var ae *cmdutil.AuthError
 				var he *cmdutil.HintError
-				if !errors.As(err, &ae) || !errors.As(err, &he) || !strings.Contains(he.Hint, "CHAINCTL_TOKEN") {
-					t.Fatalf("token() = %v, want an AuthError with a hint", err)
+				if !errors.As(err, &ae) || !errors.As(err, &he) || !strings.Contains(he.Hint, "chainctl auth login") {
+					t.Fatalf("token() = %v, want an AuthError with a login hint", err)
 				}
 				return
 			}
 			if err != nil || got != tt.want {
 				t.Errorf("token() = %q, %v, want %q", got, err, tt.want)
+			}
+			if tt.want == "from-session" && asked != tt.wantRegistry {
+				t.Errorf("the login session was asked for %q, want %q", asked, tt.wantRegistry)
+			}
+			if tt.want != "from-session" && asked != "" {
+				t.Errorf("the login session was asked for although a token was given")
 			}
 		})
 	}

@@ -57,9 +57,10 @@ func NewCmdTest(f *cmdutil.Factory, runF func(context.Context, *TestOptions) err
 			"failures": [{"check", "kind", "claim", "reason"}]}]}.
 
 			Testing needs a session with the owner role; the results cover the
-			identities the session may see. The registry is --registry or
-			$CHAINCTL_REGISTRY; the session token comes from --token-file or
-			$CHAINCTL_TOKEN. Neither token is ever printed.
+			identities the session may see. The registry and the session are found as
+			for every identities command (see "chainctl iam identities --help"): by
+			default, the registry and session of "chainctl auth login". Neither token is
+			ever printed.
 		`),
 		Example: cmdutil.Examples(`
 			# A token saved from a CI job
@@ -78,8 +79,11 @@ func NewCmdTest(f *cmdutil.Factory, runF func(context.Context, *TestOptions) err
 			} else if opts.IO.IsStdinTTY() {
 				return cmdutil.FlagErrorf("give the token's FILE, or pipe it in and pass -")
 			}
-			opts.Registry = remote.RegistryURL(f.LookupEnv)
-			opts.Token = remote.TokenSource(f.LookupEnv)
+			reg, token, err := remote.Resolve(cmd.Context(), f.LookupEnv, f.HTTPClient)
+			if err != nil {
+				return err
+			}
+			opts.Registry, opts.Token = reg, token
 			opts.Output = f.Globals.Output
 			if runF != nil {
 				return runF(cmd.Context(), opts)

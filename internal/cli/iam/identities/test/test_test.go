@@ -30,7 +30,7 @@ func TestNewCmdTest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			ios.SetStdinTTY(tt.stdinTTY)
-			f := &cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{Output: cmdutil.OutputTable}}
+			f := &cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{Output: cmdutil.OutputTable}, LookupEnv: sharedtest.LookupEnv(nil)}
 			var got *TestOptions
 			cmd := NewCmdTest(f, func(_ context.Context, o *TestOptions) error { got = o; return nil })
 			cmd.SetArgs(tt.args)

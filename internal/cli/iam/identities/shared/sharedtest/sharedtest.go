@@ -103,3 +103,18 @@ func (r *Registry) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.t.Errorf("unexpected request %s %s", req.Method, req.URL)
 	return nil, fmt.Errorf("no stub for %s %s", req.Method, req.URL)
 }
+
+// LookupEnv returns a Factory.LookupEnv over env in which
+// CHAINCTL_REGISTRY is URL unless env sets it, so that commands resolve a
+// registry without reading the user's configuration file.
+func LookupEnv(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		if v, ok := env[k]; ok {
+			return v, true
+		}
+		if k == "CHAINCTL_REGISTRY" {
+			return URL, true
+		}
+		return "", false
+	}
+}
