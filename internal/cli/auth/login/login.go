@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -147,7 +148,7 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 	}
 	res, err := session.Login(ctx, reg.URL, m, sopts...)
 	if err != nil {
-		return mapError(err, reg)
+		return mapError(err, reg, m.Kind)
 	}
 	return printResult(opts, res)
 }
@@ -233,9 +234,11 @@ func prompter(ios *iostreams.IOStreams) oidclogin.Prompter {
 	}
 }
 
-// mapError turns login failures into the CLI's errors.
-func mapError(err error, reg session.Registry) error {
+// mapError turns login failures into the CLI's errors, with a hint that
+// fits how the login was attempted.
+func mapError(err error, reg session.Registry, kind session.MethodKind) error {
 	var oe *oidclogin.OAuthError
+	var netErr *net.OpError
 	switch {
 	case errors.Is(err, ambient.ErrNone):
 		return &cmdutil.HintError{
@@ -244,12 +247,25 @@ func mapError(err error, reg session.Registry) error {
 		}
 	case errors.Is(err, oidclogin.ErrIdentityRequired) && errors.As(err, &oe):
 		return &cmdutil.AuthError{Err: &cmdutil.HintError{Err: errors.New(oe.Description), Hint: "choose one with --identity ID"}}
+	case errors.Is(err, oidclogin.ErrInvalidGrant) && kind != session.Browser && kind != session.Device:
+		// A token given or found in the environment that no identity of
+		// the registry accepts: the usual federation mistake.
+		return &cmdutil.AuthError{Err: &cmdutil.HintError{
+			Err: fmt.Errorf("log in to %s: the registry refused the identity token: %w", reg.Host, err),
+			Hint: "no identity of the registry accepts this token's issuer, subject, audience or claims; " +
+				"an owner can see why with `chainctl iam identities test`",
+		}}
 	case errors.Is(err, oidclogin.ErrInvalidGrant), errors.Is(err, oidclogin.ErrAccessDenied),
 		errors.Is(err, oidclogin.ErrInvalidIDToken), errors.Is(err, oidclogin.ErrExpiredToken),
 		errors.Is(err, oidclogin.ErrStateMismatch):
-		return &cmdutil.AuthError{Err: fmt.Errorf("log in to %s: %w", reg.Host, err)}
+		return &cmdutil.AuthError{Err: &cmdutil.HintError{Err: fmt.Errorf("log in to %s: %w", reg.Host, err), Hint: "try again; the login was not completed"}}
 	case errors.Is(err, oidclogin.ErrNoProvider):
 		return fmt.Errorf("log in to %s: %w", reg.Host, err)
+	case errors.As(err, &netErr):
+		return &cmdutil.HintError{
+			Err:  fmt.Errorf("log in to %s: %w", reg.Host, err),
+			Hint: shared.UnreachableHint(reg),
+		}
 	}
 	return err
 }

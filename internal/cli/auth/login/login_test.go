@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,6 +77,7 @@ func Test_loginRun(t *testing.T) {
 		env       sessiontest.Env
 		wantErr   string
 		wantAuth  bool
+		wantHint  string
 		wantOut   []string
 		wantJSON  bool
 		exchanges int
@@ -108,6 +111,7 @@ func Test_loginRun(t *testing.T) {
 			opts:      LoginOptions{IdentityToken: "x.y.z"},
 			wantErr:   "invalid_grant",
 			wantAuth:  true,
+			wantHint:  "chainctl iam identities test",
 			exchanges: 1,
 		},
 	}
@@ -143,6 +147,10 @@ func Test_loginRun(t *testing.T) {
 				if errors.As(err, &ae) != tt.wantAuth {
 					t.Errorf("loginRun() = %T, want AuthError %v", err, tt.wantAuth)
 				}
+				var he *cmdutil.HintError
+				if tt.wantHint != "" && (!errors.As(err, &he) || !strings.Contains(he.Hint, tt.wantHint)) {
+					t.Errorf("loginRun() = %v, want a hint containing %q", err, tt.wantHint)
+				}
 			} else if err != nil {
 				t.Fatalf("loginRun() = %v", err)
 			}
@@ -166,6 +174,35 @@ func Test_loginRun(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoginUnreachable checks that a registry nobody answers at is named
+// in the error, with a hint about the address rather than about logging in.
+func TestLoginUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	ios, _, _, _ := iostreams.Test()
+	cache, err := tokencache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := LoginOptions{
+		IO: ios, IdentityToken: "x.y.z", RegistryFlag: addr,
+		HTTPClient: func() (*http.Client, error) { return &http.Client{}, nil },
+		Cache:      func() (*tokencache.Cache, error) { return cache, nil },
+		UserConfig: func() (config.User, error) { return config.User{}, nil },
+		Ambient:    sessiontest.Env{},
+	}
+	err = loginRun(t.Context(), &opts)
+	var he *cmdutil.HintError
+	var ae *cmdutil.AuthError
+	if !errors.As(err, &he) || !strings.Contains(he.Hint, "cannot reach http://"+addr) || errors.As(err, &ae) {
+		t.Errorf("loginRun() = %v, want a non-auth error hinting that %s cannot be reached", err, addr)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
@@ -42,13 +43,23 @@ func Session(ctx context.Context, reg session.Registry, o SessionOptions) (token
 		sopts = append(sopts, session.WithAmbientEnv(o.Ambient))
 	}
 	e, err := session.Resolve(ctx, reg.URL, sopts...)
-	if errors.Is(err, session.ErrLoginRequired) {
+	var netErr *net.OpError
+	switch {
+	case errors.Is(err, session.ErrLoginRequired):
 		return tokencache.Entry{}, &cmdutil.AuthError{Err: &cmdutil.HintError{
 			Err:  fmt.Errorf("not logged in to %s", reg.Host),
 			Hint: LoginHint(reg),
 		}}
+	case errors.As(err, &netErr):
+		return tokencache.Entry{}, &cmdutil.HintError{Err: err, Hint: UnreachableHint(reg)}
 	}
 	return e, err
+}
+
+// UnreachableHint is the hint for a registry that does not answer.
+func UnreachableHint(reg session.Registry) string {
+	return "cannot reach " + reg.URL + "; check the address (--registry, $" + EnvRegistry +
+		" or `chainctl config get registry`) and that the registry is running"
 }
 
 // LoginHint is the command that logs in to reg.
