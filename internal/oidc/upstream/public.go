@@ -1,16 +1,18 @@
 package upstream
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"syscall"
 	"time"
 )
 
-// errNotPublic is why a connection for a PublicOnly issuer was refused.
+// errNotPublic is why a request for a PublicOnly issuer was refused.
 var errNotPublic = errors.New("refusing to connect to a non-public address")
 
 // nonPublicPrefixes returns the special-purpose ranges (RFC 6890 and
@@ -67,32 +69,111 @@ func refuseNonPublic(_, address string, _ syscall.RawConn) error {
 	return nil
 }
 
-// publicOnlyTransport returns a copy of rt that connects directly (no
-// proxy: a proxy would connect wherever it was asked) and only to public
-// addresses. A RoundTripper that is not an *http.Transport cannot be
-// restricted, so requests through the result fail.
-func publicOnlyTransport(rt http.RoundTripper) http.RoundTripper {
+// resolver looks up the addresses of a host name.
+type resolver func(ctx context.Context, host string) ([]netip.Addr, error)
+
+func defaultResolver(ctx context.Context, host string) ([]netip.Addr, error) {
+	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+}
+
+// publicOnly sends requests for PublicOnly issuers. Without a proxy for a
+// request, it connects directly, and its dialer refuses every non-public
+// address after resolution, at each connection. Through a proxy (an
+// operator's egress proxy, from HTTPS_PROXY), the proxy makes the
+// connection, so the target's name is resolved here first and refused
+// unless every address is public; the proxy resolves it again, so a DNS
+// answer that changes in between is the one gap left.
+type publicOnly struct {
+	proxy   func(*http.Request) (*url.URL, error) // nil: never a proxy
+	direct  *http.Transport                       // no proxy; dials public addresses only
+	proxied *http.Transport                       // only ever dials the proxy
+	resolve resolver
+}
+
+// publicOnlyTransport returns a RoundTripper like rt that reaches public
+// addresses only (see publicOnly). A RoundTripper that is not an
+// *http.Transport cannot be restricted, so requests through the result
+// fail.
+func publicOnlyTransport(rt http.RoundTripper, resolve resolver) http.RoundTripper {
 	t, ok := rt.(*http.Transport)
 	if !ok {
 		return refusingTransport{}
 	}
-	t = t.Clone()
-	t.Proxy = nil
-	t.DialTLSContext = nil
-	t.DialContext = (&net.Dialer{
+	p := &publicOnly{proxy: t.Proxy, resolve: resolve}
+	p.direct = t.Clone()
+	p.direct.Proxy = nil
+	p.direct.DialTLSContext = nil
+	p.direct.DialContext = (&net.Dialer{
 		Timeout:   defaultFetchTimeout,
 		KeepAlive: 30 * time.Second,
 		Control:   refuseNonPublic,
 	}).DialContext
-	return t
+	if p.proxy != nil {
+		p.proxied = t.Clone()
+		p.proxied.Proxy = func(req *http.Request) (*url.URL, error) {
+			u, err := p.proxy(req)
+			if err == nil && u == nil {
+				// RoundTrip chose this transport because there was a
+				// proxy; never fall back to an unchecked direct dial.
+				return nil, fmt.Errorf("%w: no proxy for %s", errNotPublic, req.URL.Host)
+			}
+			return u, err
+		}
+	}
+	return p
+}
+
+// RoundTrip implements http.RoundTripper.
+func (p *publicOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if p.proxied != nil {
+		u, err := p.proxy(req)
+		if err != nil {
+			closeBody(req)
+			return nil, err
+		}
+		if u != nil {
+			if err := p.checkHost(req.Context(), req.URL.Hostname()); err != nil {
+				closeBody(req)
+				return nil, err
+			}
+			return p.proxied.RoundTrip(req)
+		}
+	}
+	return p.direct.RoundTrip(req)
+}
+
+// checkHost refuses host unless it is, or resolves only to, public
+// addresses.
+func (p *publicOnly) checkHost(ctx context.Context, host string) error {
+	var addrs []netip.Addr
+	if a, err := netip.ParseAddr(host); err == nil {
+		addrs = []netip.Addr{a}
+	} else {
+		if addrs, err = p.resolve(ctx, host); err != nil {
+			return fmt.Errorf("resolve %s: %w", host, err)
+		}
+	}
+	if len(addrs) == 0 {
+		return fmt.Errorf("resolve %s: no addresses", host)
+	}
+	for _, a := range addrs {
+		if !isPublicAddr(a) {
+			return fmt.Errorf("%w: %s resolves to %s", errNotPublic, host, a.Unmap())
+		}
+	}
+	return nil
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
 }
 
 // refusingTransport answers every request with an error.
 type refusingTransport struct{}
 
 func (refusingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		_ = req.Body.Close()
-	}
+	closeBody(req)
 	return nil, fmt.Errorf("%w: the configured transport cannot be restricted to public addresses", errNotPublic)
 }

@@ -1,10 +1,14 @@
 package upstream
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,7 +103,7 @@ func TestPublicOnlyTransportRefusesCustomTransport(t *testing.T) {
 	rt := publicOnlyTransport(roundTripFunc(func(*http.Request) (*http.Response, error) {
 		t.Error("the custom transport was used")
 		return nil, errors.New("unreachable")
-	}))
+	}), defaultResolver)
 	req, _ := http.NewRequest(http.MethodGet, "https://issuer.example/", nil)
 	if _, err := rt.RoundTrip(req); !errors.Is(err, errNotPublic) {
 		t.Errorf("RoundTrip() = %v, want errNotPublic", err)
@@ -109,3 +113,69 @@ func TestPublicOnlyTransportRefusesCustomTransport(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestPublicOnlyThroughProxy checks the proxied path: the target's name is
+// resolved and checked before the proxy is asked to connect, the proxy
+// itself (on loopback here, as egress proxies are on private addresses) is
+// reachable, and a request the proxy function exempts (NO_PROXY) is dialled
+// directly with the guarded dialer.
+func TestPublicOnlyThroughProxy(t *testing.T) {
+	var mu sync.Mutex
+	var connects []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		connects = append(connects, r.Method+" "+r.Host)
+		mu.Unlock()
+		http.Error(w, "no upstream in tests", http.StatusBadGateway)
+	}))
+	defer proxy.Close()
+	proxyURL, _ := url.Parse(proxy.URL)
+	direct := httptest.NewTLSServer(http.NotFoundHandler())
+	defer direct.Close()
+	directByName := strings.Replace(direct.URL, "127.0.0.1", "localhost", 1)
+
+	names := map[string]string{"public.test": "8.8.8.8", "inward.test": "10.0.0.5", "mixed.test": "8.8.4.4 169.254.169.254"}
+	resolve := func(_ context.Context, host string) ([]netip.Addr, error) {
+		var out []netip.Addr
+		for _, s := range strings.Fields(names[host]) {
+			out = append(out, netip.MustParseAddr(s))
+		}
+		return out, nil
+	}
+	base := &http.Transport{Proxy: func(r *http.Request) (*url.URL, error) {
+		if r.URL.Hostname() == "localhost" { // as NO_PROXY=localhost would
+			return nil, nil
+		}
+		return proxyURL, nil
+	}}
+	client := &http.Client{Transport: publicOnlyTransport(base, resolve), Timeout: 5 * time.Second}
+
+	for _, tt := range []struct {
+		url         string
+		wantConnect string // what the proxy must be asked; "" for nothing
+		wantRefused bool
+	}{
+		{"https://public.test/.well-known/openid-configuration", "CONNECT public.test:443", false},
+		{"https://inward.test/.well-known/openid-configuration", "", true},
+		{"https://mixed.test/.well-known/openid-configuration", "", true},
+		{"https://10.1.2.3:8443/keys", "", true},
+		{directByName + "/keys", "", true}, // exempt from the proxy: the guarded dialer refuses 127.0.0.1
+	} {
+		mu.Lock()
+		connects = nil
+		mu.Unlock()
+		resp, err := client.Get(tt.url)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if refused := errors.Is(err, errNotPublic); refused != tt.wantRefused {
+			t.Errorf("GET %s = %v, want refused %v", tt.url, err, tt.wantRefused)
+		}
+		mu.Lock()
+		got := strings.Join(connects, ", ")
+		mu.Unlock()
+		if got != tt.wantConnect {
+			t.Errorf("GET %s: the proxy was asked %q, want %q", tt.url, got, tt.wantConnect)
+		}
+	}
+}

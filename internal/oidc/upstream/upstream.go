@@ -174,7 +174,7 @@ func New(opts ...Option) *Verifier {
 		v.issuers = noIssuers{}
 	}
 	v.public = &http.Client{
-		Transport:     publicOnlyTransport(v.client.Transport),
+		Transport:     publicOnlyTransport(v.client.Transport, defaultResolver),
 		CheckRedirect: v.client.CheckRedirect,
 		Timeout:       v.client.Timeout,
 	}
