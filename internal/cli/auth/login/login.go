@@ -260,7 +260,10 @@ func mapError(err error, reg session.Registry, kind session.MethodKind) error {
 		errors.Is(err, oidclogin.ErrStateMismatch):
 		return &cmdutil.AuthError{Err: &cmdutil.HintError{Err: fmt.Errorf("log in to %s: %w", reg.Host, err), Hint: "try again; the login was not completed"}}
 	case errors.Is(err, oidclogin.ErrNoProvider):
-		return fmt.Errorf("log in to %s: %w", reg.Host, err)
+		return &cmdutil.HintError{
+			Err:  fmt.Errorf("log in to %s: %w", reg.Host, err),
+			Hint: "people cannot log in there in a browser; use --identity-token or CI credentials, or ask its operator to set auth.login",
+		}
 	case errors.As(err, &netErr):
 		return &cmdutil.HintError{
 			Err:  fmt.Errorf("log in to %s: %w", reg.Host, err),
