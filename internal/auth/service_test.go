@@ -405,6 +405,11 @@ func TestTokenEndpointRequests(t *testing.T) {
 	if status, _ := do(t, req); status != 400 {
 		t.Errorf("wrong service = %d, want 400", status)
 	}
+	req, _ = http.NewRequest("GET", f.srv.URL+"/token?service="+service+"&scope=repository:acme/app:pull%ZZ", nil)
+	req.SetBasicAuth("ci", cred)
+	if status, body := do(t, req); status != 400 || body["error"] != "invalid_request" {
+		t.Errorf("malformed query = %d %v, want 400 invalid_request", status, body)
+	}
 }
 
 func TestMountSourceInChallenge(t *testing.T) {

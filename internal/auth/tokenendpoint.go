@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -41,7 +42,13 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 	oauth := r.Method == http.MethodPost
 	switch r.Method {
 	case http.MethodGet:
-		q := r.URL.Query()
+		// A query that does not parse would otherwise lose its scopes
+		// silently and get a token for nothing.
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			s.oauthError(w, r, http.StatusBadRequest, "invalid_request", "malformed query: "+err.Error(), nil)
+			return
+		}
 		service, scopes = q.Get("service"), q["scope"]
 		if _, pw, ok := r.BasicAuth(); ok {
 			cred = pw
