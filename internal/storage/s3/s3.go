@@ -152,7 +152,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 		o(s)
 	}
 
-	var loadOpts []func(*config.LoadOptions) error
+	loadOpts := []func(*config.LoadOptions) error{config.WithLogger(sdkLogger(s.log))}
 	if cfg.Region != "" {
 		loadOpts = append(loadOpts, config.WithRegion(cfg.Region))
 	}
@@ -185,6 +185,14 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
 	})
 	s.presign = s3.NewPresignClient(s.client)
 
+	// Without credentials every request fails with the SDK's account of
+	// each provider it tried; say what to set instead.
+	if awsCfg.Credentials != nil {
+		if _, err := awsCfg.Credentials.Retrieve(ctx); err != nil {
+			return nil, fmt.Errorf("new s3 store: bucket %q: no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "+
+				"(for R2, an API token's S3 access key id and secret), or AWS_PROFILE: %w", s.bucket, err)
+		}
+	}
 	if _, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.bucket)}); err != nil {
 		return nil, fmt.Errorf("new s3 store: bucket %q: %w", s.bucket, err)
 	}
