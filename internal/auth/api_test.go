@@ -309,3 +309,53 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestDeletedIdentityStopsItsAccessTokens checks that deleting an identity
+// stops the access tokens it was already given, not only new ones: on this
+// replica at once, on another once it reloads the identities.
+func TestDeletedIdentityStopsItsAccessTokens(t *testing.T) {
+	f := newAPIFixture(t)
+	owner := f.session(t, "400")
+	id := f.staticIdentity(ciIdentity("team-ci", "401", auth.RolePusher, "team/app"))
+	if status, body := f.api(t, "POST", "/api/v1/identities", owner, id); status != 201 {
+		t.Fatalf("POST = %d %v", status, body)
+	}
+	status, body := f.getToken(t, f.ciToken(t, "401"), "repository:team/app:pull,push")
+	if status != 200 {
+		t.Fatalf("/token = %d %v", status, body)
+	}
+	access := body["token"].(string)
+	if err := f.authorize(access, "team/app", "push"); err != nil {
+		t.Fatalf("push with the identity's token = %v", err)
+	}
+
+	replica, err := auth.NewService(f.opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := *f
+	g.svc = replica
+	if err := g.authorize(access, "team/app", "pull"); err != nil {
+		t.Fatalf("pull on the other replica = %v", err)
+	}
+
+	if status, body := f.api(t, "DELETE", "/api/v1/identities/team-ci", owner, nil); status != 204 {
+		t.Fatalf("DELETE = %d %v", status, body)
+	}
+	if got := challengeOf(t, f.authorize(access, "team/app", "pull")); !strings.Contains(got, `error="invalid_token"`) {
+		t.Errorf("challenge after the delete = %s, want invalid_token", got)
+	}
+	// Another replica notices at its next identity refresh.
+	f.clock.Advance(auth.DefaultIdentityRefresh + time.Second)
+	if got := challengeOf(t, g.authorize(access, "team/app", "pull")); !strings.Contains(got, `error="invalid_token"`) {
+		t.Errorf("other replica's challenge after its refresh = %s, want invalid_token", got)
+	}
+	// The owner's own token still works: only the deleted identity lost access.
+	status, body = f.getToken(t, owner, "repository:team/app:pull")
+	if status != 200 {
+		t.Fatalf("/token for the owner = %d %v", status, body)
+	}
+	if err := f.authorize(body["token"].(string), "team/app", "pull"); err != nil {
+		t.Errorf("owner's pull = %v", err)
+	}
+}

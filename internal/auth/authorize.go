@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -42,10 +43,42 @@ func (s *Service) Authorize(r *http.Request, a registry.Access, optional ...regi
 	if a.Type == TypeRegistry && a.Name == "" {
 		return nil // GET /v2/: any valid token
 	}
-	if s.publicPull(a) || grants(c.Access, a) {
+	if s.publicPull(a) {
 		return nil
 	}
+	if grants(c.Access, a) {
+		if s.allowedNow(r.Context(), c.Subject, a) {
+			return nil
+		}
+		s.log.InfoContext(r.Context(), "access token outlived its grant", "sub", c.Subject)
+		return s.challenge("invalid_token", a, optional...)
+	}
 	return s.challenge("insufficient_scope", a, optional...)
+}
+
+// allowedNow checks a, which an access token granted, against the roles
+// of the token's identities (its subject) as they are now: deleting an
+// identity stops its access tokens at once on this replica, and on the
+// others within DefaultIdentityRefresh, rather than when they expire.
+func (s *Service) allowedNow(ctx context.Context, sub string, a registry.Access) bool {
+	if sub == "" || sub == "anonymous" {
+		return false // an anonymous grant is a public pull, checked before
+	}
+	s.maybeRefresh(ctx)
+	roles := s.state.Load().rolesByID
+	for _, act := range a.Actions {
+		ok := false
+		for id := range strings.FieldsSeq(sub) {
+			if b, exists := roles[id]; exists && allowsAccess(b, a.Type, a.Name, act) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return len(a.Actions) > 0
 }
 
 // bearer returns the token of an "Authorization: Bearer" header, whether

@@ -218,6 +218,18 @@ func allows(bindings []RoleBinding, repo, action string) bool {
 	return slices.ContainsFunc(bindings, func(b RoleBinding) bool { return b.Role.Allows(action) && b.matches(repo) })
 }
 
+// allowsAccess reports whether bindings allow action on the resource of
+// type typ named name, as Grant would grant it.
+func allowsAccess(bindings []RoleBinding, typ, name, action string) bool {
+	switch {
+	case typ == TypeRepository:
+		return allows(bindings, name, action)
+	case typ == TypeRegistry && name == CatalogName:
+		return action == ActionAll && bindsAll(bindings)
+	}
+	return false
+}
+
 // bindsAll reports whether some binding gives a valid role on "*".
 func bindsAll(bindings []RoleBinding) bool {
 	return slices.ContainsFunc(bindings, func(b RoleBinding) bool {

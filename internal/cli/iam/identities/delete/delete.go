@@ -37,8 +37,8 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *DeleteOptions)
 		Short: "Stop trusting an identity",
 		Long: cmdutil.Heredoc(`
 			Delete an identity created through the API. Tokens it accepted are refused
-			from then on; session tokens already issued for it stop working as the
-			registry checks them.
+			from then on, and the session and access tokens already issued for it stop
+			working at once (on other replicas of the registry, within 30 seconds).
 
 			Deleting needs a session with the owner role on every repository the
 			identity's roles name. Identities of the registry's configuration file
