@@ -60,6 +60,9 @@ func (s *Service) Authorize(r *http.Request, a registry.Access, optional ...regi
 // of the token's identities (its subject) as they are now: deleting an
 // identity stops its access tokens at once on this replica, and on the
 // others within DefaultIdentityRefresh, rather than when they expire.
+// The subject is the space-separated ids of the identities mintAccess
+// granted for; any other kind of principal that gets access tokens must
+// be checked here too, or its tokens are refused.
 func (s *Service) allowedNow(ctx context.Context, sub string, a registry.Access) bool {
 	if sub == "" || sub == "anonymous" {
 		return false // an anonymous grant is a public pull, checked before
