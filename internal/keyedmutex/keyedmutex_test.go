@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestMutex(t *testing.T) {
@@ -57,5 +58,9 @@ func TestDifferentKeysDoNotBlock(t *testing.T) {
 		k.Lock("b")()
 		close(done)
 	}()
-	<-done // hangs (and the test times out) if "b" waited for "a"
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal(`locking "b" waited for the holder of "a"`)
+	}
 }
