@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -425,5 +426,51 @@ func TestMountSourceInChallenge(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+body["token"].(string))
 	if err := f.svc.Authorize(req, registry.Access{Type: "repository", Name: "acme/app", Actions: []string{"push"}}, from); err != nil {
 		t.Errorf("optional access was required: %v", err)
+	}
+}
+
+// TestMalformedCredentials: credentials that do not parse are refused as
+// wrong ones are (same status and body), never taken for anonymous; only a
+// request with no credentials at all is anonymous.
+func TestMalformedCredentials(t *testing.T) {
+	f := newFixture(t)
+	get := func(header ...string) (int, map[string]any) {
+		t.Helper()
+		q := url.Values{"service": {service}, "scope": {"repository:public/base:pull"}}
+		req, _ := http.NewRequest("GET", f.srv.URL+"/token?"+q.Encode(), nil)
+		for _, h := range header {
+			req.Header.Add("Authorization", h)
+		}
+		return do(t, req)
+	}
+	_, wrong := f.getToken(t, "not-a-token", "repository:public/base:pull")
+	for _, tt := range []struct {
+		name   string
+		header []string
+	}{
+		{"base64 that does not decode", []string{"Basic !!!!"}},
+		{"Basic without a colon", []string{"Basic " + base64.StdEncoding.EncodeToString([]byte("nocolon"))}},
+		{"Basic with an empty password", []string{"Basic " + base64.StdEncoding.EncodeToString([]byte("user:"))}},
+		{"Basic with nothing", []string{"Basic"}},
+		{"a bearer token", []string{"Bearer ....."}},
+		{"no scheme", []string{"sometoken"}},
+		{"two headers", []string{"Basic " + base64.StdEncoding.EncodeToString([]byte("a:b")), "Basic " + base64.StdEncoding.EncodeToString([]byte("c:d"))}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := get(tt.header...)
+			if status != 401 || fmt.Sprint(body) != fmt.Sprint(wrong) {
+				t.Errorf("/token with %q = %d %v, want 401 %v (as a wrong credential)", tt.header, status, body, wrong)
+			}
+		})
+	}
+	if status, body := get(); status != 200 || body["token"] == nil {
+		t.Errorf("/token with no credentials = %d %v, want 200 and an anonymous token", status, body)
+	}
+	for _, gt := range []string{"password", "refresh_token"} {
+		req, _ := http.NewRequest("POST", f.srv.URL+"/token", strings.NewReader(url.Values{"grant_type": {gt}, "service": {service}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if status, body := do(t, req); status != 401 || body["error"] != "invalid_grant" {
+			t.Errorf("POST grant_type=%s without a credential = %d %v, want 401 invalid_grant", gt, status, body)
+		}
 	}
 }

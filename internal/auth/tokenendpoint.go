@@ -50,8 +50,9 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		service, scopes = q.Get("service"), q["scope"]
-		if _, pw, ok := r.BasicAuth(); ok {
-			cred = pw
+		if cred, err = basicPassword(r); err != nil {
+			s.credentialError(w, r, oauth, err)
+			return
 		}
 	case http.MethodPost:
 		if err := parseForm(w, r); err != nil {
@@ -59,13 +60,20 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		service, scopes = r.PostForm.Get("service"), strings.Fields(r.PostForm.Get("scope"))
-		switch gt := r.PostForm.Get("grant_type"); gt {
+		gt := r.PostForm.Get("grant_type")
+		switch gt {
 		case "password":
 			cred = r.PostForm.Get("password")
 		case "refresh_token":
 			cred = r.PostForm.Get("refresh_token")
 		default:
 			s.oauthError(w, r, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be password or refresh_token", nil)
+			return
+		}
+		// The OAuth2 variant always carries a credential: an empty one is
+		// refused like a wrong one, never taken for anonymous.
+		if cred == "" {
+			s.credentialError(w, r, oauth, fmt.Errorf("%w: grant_type=%s without a credential", errBadCredentials, gt))
 			return
 		}
 	default:
@@ -100,6 +108,36 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 		Token: tok, AccessToken: tok, ExpiresIn: int(exp.Sub(now).Seconds()),
 		IssuedAt: now.UTC().Format(time.RFC3339), Scope: FormatScopes(granted),
 	})
+}
+
+// basicPassword returns the password of the request's HTTP Basic
+// credentials (RFC 7617), or "" when it sent no Authorization header: the
+// only anonymous request. A header that is there but does not parse — not
+// Basic, bad base64, no colon, an empty password, several headers — is an
+// error, answered like a wrong credential rather than with an anonymous
+// token, so a client with broken credentials learns it at once.
+func basicPassword(r *http.Request) (string, error) {
+	h := r.Header.Values("Authorization")
+	switch {
+	case len(h) == 0:
+		return "", nil
+	case len(h) > 1:
+		return "", fmt.Errorf("%w: several Authorization headers", errBadCredentials)
+	case len(h[0]) > maxAuthorizationHeader:
+		return "", fmt.Errorf("%w: Authorization header of %d bytes", errBadCredentials, len(h[0]))
+	}
+	_, pw, ok := r.BasicAuth()
+	if !ok {
+		// Nothing of the header is logged: any of it may be a secret.
+		if scheme, _, _ := strings.Cut(h[0], " "); !strings.EqualFold(scheme, "Basic") {
+			return "", fmt.Errorf("%w: an Authorization header that is not Basic", errBadCredentials)
+		}
+		return "", fmt.Errorf("%w: malformed Basic credentials", errBadCredentials)
+	}
+	if pw == "" {
+		return "", fmt.Errorf("%w: Basic credentials without a password", errBadCredentials)
+	}
+	return pw, nil
 }
 
 // mintAccess signs an access token granting exactly granted.
