@@ -104,11 +104,7 @@ func NewCache(open func() (*tokencache.Cache, error), opts ...CacheOption) *Cach
 
 // OpenDefault opens the token cache in tokencache.DefaultDir.
 func OpenDefault() (*tokencache.Cache, error) {
-	dir, err := tokencache.DefaultDir()
-	if err != nil {
-		return nil, err
-	}
-	return tokencache.Open(dir)
+	return tokencache.OpenDefault()
 }
 
 func (c *Cache) tokens() (*tokencache.Cache, error) {

@@ -167,11 +167,8 @@ func newOptions(opts []Option) (*options, error) {
 		o.minLife = tokencache.DefaultMinLife
 	}
 	if o.cache == nil {
-		dir, err := tokencache.DefaultDir()
-		if err != nil {
-			return nil, err
-		}
-		if o.cache, err = tokencache.Open(dir); err != nil {
+		var err error
+		if o.cache, err = tokencache.OpenDefault(); err != nil {
 			return nil, err
 		}
 	}

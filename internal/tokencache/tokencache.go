@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/chainctl/chainctl/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
@@ -22,6 +21,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/chainctl/chainctl/internal/atomicfile"
+	"github.com/chainctl/chainctl/internal/privdir"
 )
 
 const (
@@ -139,6 +141,21 @@ func DefaultDir() (string, error) {
 	return filepath.Join(base, "chainctl", "tokens"), nil
 }
 
+// OpenDefault opens the cache in DefaultDir. The chainctl directory that
+// holds it is chainctl's own too: created 0700, and tightened to 0700 when
+// it exists with looser modes (privdir.Ensure), so that other users can
+// neither list the registries cached there nor swap the tokens directory.
+func OpenDefault(opts ...Option) (*Cache, error) {
+	dir, err := DefaultDir()
+	if err != nil {
+		return nil, err
+	}
+	if err := privdir.Ensure(filepath.Dir(dir)); err != nil {
+		return nil, fmt.Errorf("open token cache: %w", err)
+	}
+	return Open(dir, opts...)
+}
+
 // Dir is the cache's absolute directory.
 func (c *Cache) Dir() string { return c.dir }
 
@@ -155,7 +172,7 @@ func (c *Cache) secureDir() error {
 	if !fi.IsDir() {
 		return fmt.Errorf("%w: %s is not a directory", ErrInsecure, c.dir)
 	}
-	if err := checkOwner(fi); err != nil {
+	if err := privdir.CheckOwner(fi); err != nil {
 		return fmt.Errorf("%w: directory %s: %v", ErrInsecure, c.dir, err)
 	}
 	if err := os.Chmod(c.dir, dirMode); err != nil {
@@ -180,7 +197,7 @@ func checkFile(path string) (fs.FileInfo, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%w: %s is not a regular file", ErrInsecure, path)
 	}
-	if err := checkOwner(fi); err != nil {
+	if err := privdir.CheckOwner(fi); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrInsecure, path, err)
 	}
 	return fi, nil

@@ -82,11 +82,7 @@ func DefaultRegistry() string {
 
 // Cache opens the token cache in its default directory.
 func Cache() (*tokencache.Cache, error) {
-	dir, err := tokencache.DefaultDir()
-	if err != nil {
-		return nil, err
-	}
-	return tokencache.Open(dir)
+	return tokencache.OpenDefault()
 }
 
 // EnvBrowser names the command that opens login URLs instead of the

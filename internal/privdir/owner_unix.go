@@ -1,6 +1,6 @@
 //go:build unix
 
-package tokencache
+package privdir
 
 import (
 	"fmt"
@@ -9,9 +9,9 @@ import (
 	"syscall"
 )
 
-// checkOwner refuses files owned by another user: someone else could read
-// or replace what we cache there.
-func checkOwner(fi fs.FileInfo) error {
+// CheckOwner refuses files owned by another user: someone else could read
+// or replace what chainctl keeps there.
+func CheckOwner(fi fs.FileInfo) error {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return nil
