@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/opencontainers/go-digest"
 )
 
 // Error is an error the client sees, rendered as OCI error JSON
@@ -78,6 +80,14 @@ func errBlobCollected(dgst string) *Error {
 
 func errManifestInvalid(msg string) *Error {
 	return newError(http.StatusBadRequest, "MANIFEST_INVALID", msg, nil)
+}
+
+// errDescriptorSize refuses a manifest whose descriptor of a blob or child
+// manifest declares a size other than the stored one.
+func errDescriptorSize(what string, dgst digest.Digest, declared, stored int64) *Error {
+	return newError(http.StatusBadRequest, "MANIFEST_INVALID",
+		fmt.Sprintf("descriptor of %s %s declares size %d, but it has %d bytes", what, dgst, declared, stored),
+		map[string]any{"digest": string(dgst), "size": declared, "stored_size": stored})
 }
 
 func errManifestUnknown(ref string) *Error {

@@ -62,6 +62,10 @@ type parsedManifest struct {
 	Annotations  map[string]string
 	Blobs        []digest.Digest // config and layers
 	Children     []digest.Digest // an index's manifests
+	// BlobSizes and ChildSizes are the sizes the descriptors of Blobs and
+	// Children declare, index for index.
+	BlobSizes  []int64
+	ChildSizes []int64
 }
 
 // parseManifest validates a manifest body against the Content-Type it was
@@ -111,6 +115,7 @@ func parseManifest(contentType string, body []byte) (*parsedManifest, error) {
 				return nil, err
 			}
 			p.Children = append(p.Children, dg)
+			p.ChildSizes = append(p.ChildSizes, d.Size)
 		}
 	} else {
 		if m.Config == nil {
@@ -124,6 +129,7 @@ func parseManifest(contentType string, body []byte) (*parsedManifest, error) {
 			return nil, err
 		}
 		p.Blobs = append(p.Blobs, dg)
+		p.BlobSizes = append(p.BlobSizes, m.Config.Size)
 		for i, d := range m.Layers {
 			dg, err := descriptorDigest(d, fmt.Sprintf("layers[%d]", i))
 			if err != nil {
@@ -131,6 +137,7 @@ func parseManifest(contentType string, body []byte) (*parsedManifest, error) {
 			}
 			if !nonDistributable(d.MediaType) {
 				p.Blobs = append(p.Blobs, dg)
+				p.BlobSizes = append(p.BlobSizes, d.Size)
 			}
 		}
 		if p.ArtifactType == "" {

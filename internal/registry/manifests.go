@@ -142,25 +142,33 @@ func (rg *registry) putManifest(w http.ResponseWriter, r *http.Request, rt route
 }
 
 // checkReferences refuses a manifest whose blobs (or, for an index, child
-// manifests) the repository does not hold. The subject need not exist: a
-// signature may be pushed before what it signs.
+// manifests) the repository does not hold, or whose descriptors declare
+// another size than what is stored: every client that pulled it would fail
+// its size check. The subject need not exist: a signature may be pushed
+// before what it signs.
 func (rg *registry) checkReferences(r *http.Request, repo string, p *parsedManifest) error {
-	for _, d := range p.Blobs {
-		_, err := rg.meta.BlobSize(r.Context(), repo, d)
+	for i, d := range p.Blobs {
+		size, err := rg.meta.BlobSize(r.Context(), repo, d)
 		if errors.Is(err, store.ErrNotFound) {
 			return errManifestBlobUnknown(string(d))
 		}
 		if err != nil {
 			return fmt.Errorf("check blob %s: %w", d, err)
 		}
+		if size != p.BlobSizes[i] {
+			return errDescriptorSize("blob", d, p.BlobSizes[i], size)
+		}
 	}
-	for _, d := range p.Children {
-		_, err := rg.meta.GetManifest(r.Context(), repo, d)
+	for i, d := range p.Children {
+		m, err := rg.meta.GetManifest(r.Context(), repo, d)
 		if errors.Is(err, store.ErrNotFound) {
 			return errManifestBlobUnknown(string(d))
 		}
 		if err != nil {
 			return fmt.Errorf("check manifest %s: %w", d, err)
+		}
+		if m.Size != p.ChildSizes[i] {
+			return errDescriptorSize("manifest", d, p.ChildSizes[i], m.Size)
 		}
 	}
 	return nil
