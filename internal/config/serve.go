@@ -26,7 +26,9 @@ type Serve struct {
 	Database Database
 	// Blobs says how blob downloads and abandoned uploads are handled.
 	Blobs Blobs
-	TLS   TLS
+	// Limits bound slow request bodies and open uploads.
+	Limits Limits
+	TLS    TLS
 	// ExternalURL is the URL clients reach the registry at, without a
 	// trailing slash: the base of the token realm (<ExternalURL>/token) and
 	// the registry's OIDC issuer. Default: http://<listen> (https with
@@ -136,7 +138,8 @@ func (t TLS) Enabled() bool { return t.CertFile != "" }
 
 // serveKeys are the settings Serve reads, in documentation order.
 var serveKeys = []string{KeyListen, KeyDataDir, KeyStorage, KeyDatabase, KeyTLSCert, KeyTLSKey, KeyExternalURL, KeyDev,
-	KeyBlobRedirect, KeyPresignTTL, KeyPublicBlobURL, KeyUploadTTL}
+	KeyBlobRedirect, KeyPresignTTL, KeyPublicBlobURL, KeyUploadTTL,
+	KeyBodyIdleTimeout, KeyBodyMinRate, KeyMaxUploadsPerPrincipal, KeyMaxUploadsPerRepo}
 
 // AddServeFlags defines the serve settings on fs, with defaults that do not
 // depend on the machine so that generated help and docs are stable.
@@ -149,6 +152,7 @@ func AddServeFlags(fs *pflag.FlagSet) {
 	fs.String(KeyExternalURL, "", "`url` clients reach the registry at, the base of its token realm and issuer; default: http(s)://<listen>"+env(KeyExternalURL))
 	fs.Bool(KeyDev, false, "run the embedded development identity provider, whose user owns every repository; loopback only"+env(KeyDev))
 	addBlobFlags(fs, env)
+	addLimitFlags(fs, env)
 }
 
 // AddBackendFlags defines only the settings that say where a registry's
@@ -259,6 +263,9 @@ func (o options) resolveServe(get func(string) string, af *authFile) (*Serve, er
 	}
 
 	if cfg.Blobs, err = resolveBlobs(get, cfg.Storage); err != nil {
+		return nil, err
+	}
+	if cfg.Limits, err = resolveLimits(get); err != nil {
 		return nil, err
 	}
 

@@ -137,11 +137,19 @@ type errorEntry struct {
 }
 
 // writeError is the one place errors become responses.
-func (rg *registry) writeError(w http.ResponseWriter, r *http.Request, err error) {
+// A failed request body is the client's fault whatever wrapped it (a store
+// error, an *Error of a handler that read the body): 400 or 408, logged at
+// INFO. Other errors that are not an *Error are ours: logged at ERROR, with
+// the request id the server's log handler adds from the context.
+func (rg *registry) writeError(w http.ResponseWriter, r *http.Request, rt route, err error) {
 	var e *Error
-	if !errors.As(err, &e) {
-		rg.log.ErrorContext(r.Context(), "internal error",
-			"method", r.Method, "path", r.URL.Path, "request_id", r.Header.Get("X-Request-Id"), "err", err)
+	var cf clientFault
+	switch {
+	case errors.As(err, &cf) && cf.ClientFault():
+		rg.log.InfoContext(r.Context(), "request body failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = bodyFailed(rt, cf)
+	case !errors.As(err, &e):
+		rg.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 		e = internalError(err)
 	}
 	h := w.Header()

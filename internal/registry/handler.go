@@ -63,8 +63,11 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, rt route) error
 func (rg *registry) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 	rt := parseRoute(r.URL.Path)
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = clientBody{r.Body}
+	}
 	if err := rg.dispatch(w, r, rt); err != nil {
-		rg.writeError(w, r, err)
+		rg.writeError(w, r, rt, err)
 	}
 }
 

@@ -97,7 +97,7 @@ func (rg *registry) putManifest(w http.ResponseWriter, r *http.Request, rt route
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxManifestSize+1))
 	if err != nil {
-		return errManifestInvalid("could not read manifest: " + err.Error())
+		return fmt.Errorf("read manifest: %w", err) // a client fault: writeError answers it
 	}
 	if len(body) > maxManifestSize {
 		return errTooLarge(fmt.Sprintf("manifest is larger than %d bytes", maxManifestSize))

@@ -43,9 +43,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		start := time.Now()
 		route := s.routeLabel(r)
 		rw := &responseWriter{ResponseWriter: w}
-		var body *countingBody
+		var body *requestBody
 		if r.Body != nil && r.Body != http.NoBody {
-			body = &countingBody{ReadCloser: r.Body}
+			body = newRequestBody(r.Body, rw, s.bodyLimits)
 			r.Body = body
 		}
 		s.metrics.inFlight.Inc()
@@ -145,16 +145,4 @@ func newRequestID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return hex.EncodeToString(b[:])
-}
-
-// countingBody counts the request body bytes the handler reads.
-type countingBody struct {
-	io.ReadCloser
-	n int64
-}
-
-func (b *countingBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	b.n += int64(n)
-	return n, err
 }

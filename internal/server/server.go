@@ -98,6 +98,7 @@ type Server struct {
 	ready           Pinger
 	routeName       func(*http.Request) string
 	shutdownTimeout time.Duration
+	bodyLimits      BodyLimits
 
 	metrics  *serverMetrics
 	handler  http.Handler

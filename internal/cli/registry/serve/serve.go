@@ -191,6 +191,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		server.WithLogger(log),
 		server.WithReadiness(meta),
 		server.WithRouteName(registry.RouteName),
+		server.WithBodyLimits(server.BodyLimits{IdleTimeout: cfg.Limits.BodyIdleTimeout, MinRate: cfg.Limits.BodyMinRate}),
 	}
 	sopts = append(sopts, authn.routes...)
 	if cfg.TLS.Enabled() {
