@@ -147,9 +147,9 @@ func (s *Service) apiCaller(r *http.Request) (*apiCaller, error) {
 		s.log.InfoContext(r.Context(), "refused API session token", "err", err)
 		return nil, apiErrorf(http.StatusUnauthorized, codeUnauthorized, "the session token is invalid or expired (run chainctl auth login)")
 	}
-	roles, ok := s.state.Load().rolesByID[c.Subject]
+	roles, ok := s.state.Load().sessionIdentity(c)
 	if !ok {
-		return nil, apiErrorf(http.StatusUnauthorized, codeUnauthorized, "the session's identity %q no longer exists", c.Subject)
+		return nil, apiErrorf(http.StatusUnauthorized, codeUnauthorized, "the session's identity %q no longer exists (run chainctl auth login)", c.Subject)
 	}
 	return &apiCaller{id: c.Subject, bindings: roles}, nil
 }
@@ -259,7 +259,7 @@ func (s *Service) createIdentity(w http.ResponseWriter, r *http.Request, caller 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	err = s.idStore.PutIdentity(ctx, store.StoredIdentity{ID: id.ID, Document: doc, Created: s.now().UTC(), CreatedBy: caller.id})
+	err = s.idStore.PutIdentity(ctx, store.StoredIdentity{ID: id.ID, Document: doc, Created: s.now().UTC(), CreatedBy: caller.id, Incarnation: newIncarnation()})
 	if errors.Is(err, store.ErrExists) {
 		return apiErrorf(http.StatusConflict, codeConflict, "identity %q already exists", id.ID)
 	}

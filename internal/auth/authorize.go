@@ -47,7 +47,7 @@ func (s *Service) Authorize(r *http.Request, a registry.Access, optional ...regi
 		return nil
 	}
 	if grants(c.Access, a) {
-		if s.allowedNow(r.Context(), c.Subject, a) {
+		if s.allowedNow(r.Context(), c, a) {
 			return nil
 		}
 		s.log.InfoContext(r.Context(), "access token outlived its grant", "sub", c.Subject)
@@ -59,16 +59,23 @@ func (s *Service) Authorize(r *http.Request, a registry.Access, optional ...regi
 // allowedNow checks a, which an access token granted, against the roles
 // of the token's identities (its subject) as they are now: deleting an
 // identity stops its access tokens at once on this replica, and on the
-// others within DefaultIdentityRefresh, rather than when they expire.
+// others within DefaultIdentityRefresh, rather than when they expire; and
+// each identity must still be the incarnation the token names, so that one
+// created again under the same id does not honour them either.
 // The subject is the space-separated ids of the identities mintAccess
 // granted for; any other kind of principal that gets access tokens must
 // be checked here too, or its tokens are refused.
-func (s *Service) allowedNow(ctx context.Context, sub string, a registry.Access) bool {
+func (s *Service) allowedNow(ctx context.Context, c *issuer.Claims, a registry.Access) bool {
+	sub := c.Subject
 	if sub == "" || sub == "anonymous" {
 		return false // an anonymous grant is a public pull, checked before
 	}
 	s.maybeRefresh(ctx)
-	roles := s.state.Load().rolesByID
+	st := s.state.Load()
+	if !st.currentIncarnations(strings.Fields(sub), c.Incarnations) {
+		return false
+	}
+	roles := st.rolesByID
 	for _, act := range a.Actions {
 		ok := false
 		for id := range strings.FieldsSeq(sub) {

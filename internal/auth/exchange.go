@@ -112,10 +112,12 @@ func (s *Service) serveExchange(w http.ResponseWriter, r *http.Request) {
 // which hands its development user a session without a browser.
 func (s *Service) MintSession(ctx context.Context, id string, act *issuer.Actor, ttl time.Duration) (string, error) {
 	s.maybeRefresh(ctx)
-	if _, ok := s.state.Load().rolesByID[id]; !ok {
+	st := s.state.Load()
+	if _, ok := st.rolesByID[id]; !ok {
 		return "", fmt.Errorf("mint session: no identity %q", id)
 	}
 	return s.signer.Sign(ctx, issuer.Claims{
 		Subject: id, Audience: []string{s.sessionAudience()}, Expiry: s.now().Add(min(ttl, s.maxSession)), Actor: act,
+		Incarnations: st.incarnationsOf([]string{id}),
 	})
 }

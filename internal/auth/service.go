@@ -72,15 +72,18 @@ type Service struct {
 // compiled is one immutable generation of the identities: the
 // configuration's and, with an identity store, the stored ones.
 type compiled struct {
-	loaded     bool  // the identity store has been read
-	version    int64 // the identity store's version that was read
-	matchers   []*Matcher
-	sources    []*keySource
-	sourceOf   map[string]*keySource
-	rolesByID  map[string][]RoleBinding
-	stored     map[string]store.StoredIdentity // the API's identities, by id (Document unset)
-	discovered []string                        // issuers whose keys are discovered
-	configured []string                        // of those, the ones a configured identity names
+	loaded    bool  // the identity store has been read
+	version   int64 // the identity store's version that was read
+	matchers  []*Matcher
+	sources   []*keySource
+	sourceOf  map[string]*keySource
+	rolesByID map[string][]RoleBinding
+	// incarnation is each identity's current incarnation (see
+	// incarnation.go), by id.
+	incarnation map[string]string
+	stored      map[string]store.StoredIdentity // the API's identities, by id (Document unset)
+	discovered  []string                        // issuers whose keys are discovered
+	configured  []string                        // of those, the ones a configured identity names
 
 	discoveredSource *keySource // the source of discovered issuers, if any
 }
@@ -204,19 +207,23 @@ func (s *Service) compile(stored []store.StoredIdentity) (*compiled, error) {
 		return nil, err
 	}
 	c := &compiled{
-		sourceOf:  map[string]*keySource{},
-		rolesByID: map[string][]RoleBinding{},
-		stored:    map[string]store.StoredIdentity{},
+		sourceOf:    map[string]*keySource{},
+		rolesByID:   map[string][]RoleBinding{},
+		incarnation: map[string]string{},
+		stored:      map[string]store.StoredIdentity{},
 	}
 	for _, m := range ms {
-		if err := s.add(c, m, true); err != nil {
+		if err := s.add(c, m, true, configuredIncarnation(m.id)); err != nil {
 			return nil, err
 		}
 	}
 	for _, st := range stored {
 		m, err := s.compileStored(c, st)
+		if err == nil && st.Incarnation == "" {
+			err = errors.New("it has no incarnation")
+		}
 		if err == nil {
-			err = s.add(c, m, false)
+			err = s.add(c, m, false, st.Incarnation)
 		}
 		if err != nil {
 			s.log.Warn("ignoring a stored identity", "identity", st.ID, "err", err)
@@ -244,9 +251,9 @@ func (s *Service) compileStored(c *compiled, st store.StoredIdentity) (*Matcher,
 }
 
 // add puts a compiled identity into c, with the key source that verifies
-// its tokens. configured says it comes from the server's configuration
-// rather than from the identities API.
-func (s *Service) add(c *compiled, m *Matcher, configured bool) error {
+// its tokens, as incarnation inc. configured says it comes from the
+// server's configuration rather than from the identities API.
+func (s *Service) add(c *compiled, m *Matcher, configured bool, inc string) error {
 	id := m.id
 	if len(id.IssuerKeys) > 0 {
 		v, err := s.newStatic(upstream.Issuer{URL: id.Issuer, JWKS: []byte(id.IssuerKeys)})
@@ -282,6 +289,7 @@ func (s *Service) add(c *compiled, m *Matcher, configured bool) error {
 	}
 	c.matchers = append(c.matchers, m)
 	c.rolesByID[id.ID] = slices.Clone(id.Roles)
+	c.incarnation[id.ID] = inc
 	return nil
 }
 
@@ -363,9 +371,10 @@ func (s *Service) sessionAudience() string { return s.service + "#session" }
 
 // principal is who a request's credentials name.
 type principal struct {
-	identities []string      // matched identity ids; empty for anonymous
-	actor      *issuer.Actor // the upstream iss/sub, when known
-	bindings   []RoleBinding // the role bindings of the identities
+	identities   []string          // matched identity ids; empty for anonymous
+	incarnations map[string]string // of those identities, when they were matched
+	actor        *issuer.Actor     // the upstream iss/sub, when known
+	bindings     []RoleBinding     // the role bindings of the identities
 }
 
 // errUnavailable marks failures the client may retry (an upstream issuer
@@ -388,11 +397,11 @@ func (s *Service) authenticate(ctx context.Context, cred string) (*principal, er
 	}
 	st := s.state.Load()
 	if c, err := s.signer.Verify(ctx, cred, s.sessionAudience()); err == nil {
-		roles, ok := st.rolesByID[c.Subject]
+		roles, ok := st.sessionIdentity(c)
 		if !ok {
-			return nil, fmt.Errorf("%w: session for identity %q, which no longer exists", errBadCredentials, c.Subject)
+			return nil, fmt.Errorf("%w: session for identity %q, which no longer exists as the identity it was issued to", errBadCredentials, c.Subject)
 		}
-		return &principal{identities: []string{c.Subject}, actor: c.Actor, bindings: roles}, nil
+		return &principal{identities: []string{c.Subject}, incarnations: c.Incarnations, actor: c.Actor, bindings: roles}, nil
 	}
 	results, tok, err := s.matchUpstream(ctx, st, cred)
 	if err != nil {
@@ -408,6 +417,7 @@ func (s *Service) authenticate(ctx context.Context, cred string) (*principal, er
 	if len(p.identities) == 0 {
 		return nil, fmt.Errorf("%w: token of %s for %q matches no identity", errBadCredentials, tok.Issuer, tok.Subject)
 	}
+	p.incarnations = st.incarnationsOf(p.identities)
 	return p, nil
 }
 

@@ -153,6 +153,7 @@ func (s *Service) mintAccess(ctx context.Context, p *principal, granted []Access
 	exp := s.now().Add(s.accessTTL)
 	tok, err := s.signer.Sign(ctx, issuer.Claims{
 		Subject: sub, Audience: []string{s.service}, Expiry: exp, Access: access, Actor: p.actor,
+		Incarnations: p.incarnations,
 	})
 	return tok, exp, err
 }

@@ -214,13 +214,19 @@ type StoredIdentity struct {
 	Created time.Time
 	// CreatedBy is the id of the identity that created it.
 	CreatedBy string
+	// Incarnation tells this identity apart from any other ever created
+	// under the same ID (one deleted before, one created after): tokens
+	// name it, so that re-creating an id never revives old tokens. It is
+	// chosen by the caller, unique per creation.
+	Incarnation string
 }
 
 // Identities keeps the identities created through the API. Every replica
 // sharing a store sees the same identities.
 type Identities interface {
 	// PutIdentity creates id. It returns ErrExists if id.ID is taken, and
-	// fails if id has no ID or Document. A zero id.Created means now.
+	// fails if id has no ID, Document or Incarnation. A zero id.Created
+	// means now.
 	PutIdentity(ctx context.Context, id StoredIdentity) error
 	// GetIdentity returns the identity, or ErrNotFound.
 	GetIdentity(ctx context.Context, id string) (*StoredIdentity, error)

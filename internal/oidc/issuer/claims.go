@@ -28,6 +28,10 @@ type Claims struct {
 	// Digest is the "sha256:<hex>" digest of the body a token accompanies,
 	// for signed event deliveries.
 	Digest string
+	// Incarnations names, for each identity the subject names, the
+	// incarnation of it the token was issued to ("inc"), so that an
+	// identity deleted and created again never honours the old tokens.
+	Incarnations map[string]string
 }
 
 // Access grants actions on one resource, e.g.
@@ -53,16 +57,17 @@ func (c *Claims) HasAudience(aud string) bool {
 // JSON package, which matches member names case-sensitively, unlike
 // encoding/json: "ISS" is not "iss".
 type wireClaims struct {
-	Issuer    string           `json:"iss,omitempty"`
-	Subject   string           `json:"sub,omitempty"`
-	Audience  jwt.Audience     `json:"aud,omitempty"`
-	Expiry    *jwt.NumericDate `json:"exp,omitempty"`
-	NotBefore *jwt.NumericDate `json:"nbf,omitempty"`
-	IssuedAt  *jwt.NumericDate `json:"iat,omitempty"`
-	ID        string           `json:"jti,omitempty"`
-	Access    []Access         `json:"access,omitempty"`
-	Actor     *Actor           `json:"act,omitempty"`
-	Digest    string           `json:"digest,omitempty"`
+	Issuer    string            `json:"iss,omitempty"`
+	Subject   string            `json:"sub,omitempty"`
+	Audience  jwt.Audience      `json:"aud,omitempty"`
+	Expiry    *jwt.NumericDate  `json:"exp,omitempty"`
+	NotBefore *jwt.NumericDate  `json:"nbf,omitempty"`
+	IssuedAt  *jwt.NumericDate  `json:"iat,omitempty"`
+	ID        string            `json:"jti,omitempty"`
+	Access    []Access          `json:"access,omitempty"`
+	Actor     *Actor            `json:"act,omitempty"`
+	Digest    string            `json:"digest,omitempty"`
+	Inc       map[string]string `json:"inc,omitempty"`
 }
 
 func (c *Claims) wire() *wireClaims {
@@ -77,21 +82,23 @@ func (c *Claims) wire() *wireClaims {
 		Access:    c.Access,
 		Actor:     c.Actor,
 		Digest:    c.Digest,
+		Inc:       c.Incarnations,
 	}
 }
 
 func (w *wireClaims) claims() *Claims {
 	return &Claims{
-		Issuer:    w.Issuer,
-		Subject:   w.Subject,
-		Audience:  w.Audience,
-		Expiry:    numericTime(w.Expiry),
-		NotBefore: numericTime(w.NotBefore),
-		IssuedAt:  numericTime(w.IssuedAt),
-		ID:        w.ID,
-		Access:    w.Access,
-		Actor:     w.Actor,
-		Digest:    w.Digest,
+		Issuer:       w.Issuer,
+		Subject:      w.Subject,
+		Audience:     w.Audience,
+		Expiry:       numericTime(w.Expiry),
+		NotBefore:    numericTime(w.NotBefore),
+		IssuedAt:     numericTime(w.IssuedAt),
+		ID:           w.ID,
+		Access:       w.Access,
+		Actor:        w.Actor,
+		Digest:       w.Digest,
+		Incarnations: w.Inc,
 	}
 }
 

@@ -17,15 +17,15 @@ import (
 // the identities version commit together, so a replica that sees the new
 // version also sees the identity.
 func (db *DB) PutIdentity(ctx context.Context, id store.StoredIdentity) error {
-	if id.ID == "" || len(id.Document) == 0 {
-		return errors.New("put identity: empty id or document")
+	if id.ID == "" || len(id.Document) == 0 || id.Incarnation == "" {
+		return errors.New("put identity: empty id, document or incarnation")
 	}
 	created := id.Created
 	if created.IsZero() {
 		created = time.Now()
 	}
 	err := db.write(ctx, func(tx pgx.Tx) error {
-		res, err := tx.Exec(ctx, sqlq.PutIdentity, id.ID, id.Document, rowcodec.Nanos(created), id.CreatedBy)
+		res, err := tx.Exec(ctx, sqlq.PutIdentity, id.ID, id.Document, rowcodec.Nanos(created), id.CreatedBy, id.Incarnation)
 		if err != nil {
 			return err
 		}
@@ -45,7 +45,7 @@ func (db *DB) PutIdentity(ctx context.Context, id store.StoredIdentity) error {
 func (db *DB) GetIdentity(ctx context.Context, id string) (*store.StoredIdentity, error) {
 	out := &store.StoredIdentity{ID: id}
 	var created int64
-	if err := db.pool.QueryRow(ctx, sqlq.GetIdentity, id).Scan(&out.Document, &created, &out.CreatedBy); err != nil {
+	if err := db.pool.QueryRow(ctx, sqlq.GetIdentity, id).Scan(&out.Document, &created, &out.CreatedBy, &out.Incarnation); err != nil {
 		return nil, fmt.Errorf("get identity %s: %w", id, notFound(err))
 	}
 	out.Created = rowcodec.FromNanos(created)

@@ -172,7 +172,7 @@ func TestReplicasIdentitiesVersion(t *testing.T) {
 	if err != nil {
 		t.Fatalf("IdentitiesVersion() = %v", err)
 	}
-	if err := a.PutIdentity(ctx, store.StoredIdentity{ID: "ci", Document: []byte(`{}`)}); err != nil {
+	if err := a.PutIdentity(ctx, store.StoredIdentity{ID: "ci", Document: []byte(`{}`), Incarnation: "1"}); err != nil {
 		t.Fatalf("PutIdentity() = %v", err)
 	}
 	v1, err := b.IdentitiesVersion(ctx)
@@ -193,7 +193,7 @@ func TestReplicasIdentitiesVersion(t *testing.T) {
 	const puts = 10
 	err = collect([]*DB{a, b}, 2, func(db *DB, r, g int) error {
 		for i := range puts {
-			if err := db.PutIdentity(ctx, store.StoredIdentity{ID: fmt.Sprintf("%d-%d-%d", r, g, i), Document: []byte(`{}`)}); err != nil {
+			if err := db.PutIdentity(ctx, store.StoredIdentity{ID: fmt.Sprintf("%d-%d-%d", r, g, i), Document: []byte(`{}`), Incarnation: "1"}); err != nil {
 				return err
 			}
 		}

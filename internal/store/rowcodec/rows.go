@@ -50,11 +50,12 @@ func SigningKey(r Rows) (store.SigningKey, error) {
 	return k, nil
 }
 
-// StoredIdentity scans a row of (id, document, created, created_by).
+// StoredIdentity scans a row of (id, document, created, created_by,
+// incarnation).
 func StoredIdentity(r Rows) (store.StoredIdentity, error) {
 	var id store.StoredIdentity
 	var created int64
-	if err := r.Scan(&id.ID, &id.Document, &created, &id.CreatedBy); err != nil {
+	if err := r.Scan(&id.ID, &id.Document, &created, &id.CreatedBy, &id.Incarnation); err != nil {
 		return store.StoredIdentity{}, err
 	}
 	id.Created = FromNanos(created)

@@ -13,15 +13,15 @@ import (
 
 // PutIdentity implements store.Identities.
 func (s *Store) PutIdentity(ctx context.Context, id store.StoredIdentity) error {
-	if id.ID == "" || len(id.Document) == 0 {
-		return errors.New("put identity: empty id or document")
+	if id.ID == "" || len(id.Document) == 0 || id.Incarnation == "" {
+		return errors.New("put identity: empty id, document or incarnation")
 	}
 	created := id.Created
 	if created.IsZero() {
 		created = time.Now()
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.StmtContext(ctx, s.q.putIdentity).ExecContext(ctx, id.ID, id.Document, rowcodec.Nanos(created), id.CreatedBy)
+		res, err := tx.StmtContext(ctx, s.q.putIdentity).ExecContext(ctx, id.ID, id.Document, rowcodec.Nanos(created), id.CreatedBy, id.Incarnation)
 		if err != nil {
 			return err
 		}
@@ -43,7 +43,7 @@ func (s *Store) PutIdentity(ctx context.Context, id store.StoredIdentity) error 
 func (s *Store) GetIdentity(ctx context.Context, id string) (*store.StoredIdentity, error) {
 	out := &store.StoredIdentity{ID: id}
 	var created int64
-	err := s.q.getIdentity.QueryRowContext(ctx, id).Scan(&out.Document, &created, &out.CreatedBy)
+	err := s.q.getIdentity.QueryRowContext(ctx, id).Scan(&out.Document, &created, &out.CreatedBy, &out.Incarnation)
 	if err != nil {
 		return nil, fmt.Errorf("get identity %s: %w", id, notFound(err))
 	}

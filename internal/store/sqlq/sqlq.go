@@ -68,9 +68,9 @@ ORDER BY started, id`
 	SigningKeys = `SELECT id, algorithm, private_key, created, retired FROM signing_keys
 ORDER BY created, id`
 
-	GetIdentity = `SELECT document, created, created_by FROM identities WHERE id = $1`
+	GetIdentity = `SELECT document, created, created_by, incarnation FROM identities WHERE id = $1`
 
-	ListIdentities = `SELECT id, document, created, created_by FROM identities ORDER BY id`
+	ListIdentities = `SELECT id, document, created, created_by, incarnation FROM identities ORDER BY id`
 
 	IdentitiesVersion = `SELECT version FROM identities_version WHERE singleton = 1`
 
@@ -129,8 +129,8 @@ WHERE id = $1`
 	DeleteSigningKey = `DELETE FROM signing_keys WHERE id = $1`
 
 	// Create-only: "no row changed" means the id is taken.
-	PutIdentity = `INSERT INTO identities (id, document, created, created_by)
-VALUES ($1, $2, $3, $4)
+	PutIdentity = `INSERT INTO identities (id, document, created, created_by, incarnation)
+VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (id) DO NOTHING`
 
 	DeleteIdentity = `DELETE FROM identities WHERE id = $1`

@@ -24,8 +24,8 @@ func testIdentities(t *testing.T, s store.Store) {
 	// order, to check the listing order.
 	t0 := time.Date(2025, 6, 1, 12, 0, 0, 123456789, time.UTC)
 	ids := []store.StoredIdentity{
-		{ID: "b-ci", Document: []byte(`{"id":"b-ci","issuer":"https://ci.example"}`), Created: t0, CreatedBy: "owner"},
-		{ID: "a-ci", Document: []byte(`{"id":"a-ci"}`), Created: t0.Add(time.Hour), CreatedBy: "other"},
+		{ID: "b-ci", Document: []byte(`{"id":"b-ci","issuer":"https://ci.example"}`), Created: t0, CreatedBy: "owner", Incarnation: "inc-b1"},
+		{ID: "a-ci", Document: []byte(`{"id":"a-ci"}`), Created: t0.Add(time.Hour), CreatedBy: "other", Incarnation: "inc-a1"},
 	}
 	for _, id := range ids {
 		if err := s.PutIdentity(ctx, id); err != nil {
@@ -49,11 +49,11 @@ func testIdentities(t *testing.T, s store.Store) {
 	wantNotFound(t, "GetIdentity(unknown)", err)
 
 	// Create-only: a taken id is ErrExists and changes nothing.
-	err = s.PutIdentity(ctx, store.StoredIdentity{ID: "a-ci", Document: []byte(`{"other":true}`), Created: t0})
+	err = s.PutIdentity(ctx, store.StoredIdentity{ID: "a-ci", Document: []byte(`{"other":true}`), Created: t0, Incarnation: "inc-a2"})
 	if !errors.Is(err, store.ErrExists) {
 		t.Errorf("PutIdentity(a-ci) again = %v, want ErrExists", err)
 	}
-	for _, bad := range []store.StoredIdentity{{Document: []byte(`{}`)}, {ID: "no-doc"}} {
+	for _, bad := range []store.StoredIdentity{{Document: []byte(`{}`), Incarnation: "i"}, {ID: "no-doc", Incarnation: "i"}, {ID: "no-incarnation", Document: []byte(`{}`)}} {
 		if err := s.PutIdentity(ctx, bad); err == nil || errors.Is(err, store.ErrExists) {
 			t.Errorf("PutIdentity(%q, %q) = %v, want an error other than ErrExists", bad.ID, bad.Document, err)
 		}
@@ -75,14 +75,15 @@ func testIdentities(t *testing.T, s store.Store) {
 	}
 	wantIdentities(t, s, ids[0])
 
-	// A deleted id can be created again; a zero creation time means now.
+	// A deleted id can be created again, as another incarnation; a zero
+	// creation time means now.
 	before := time.Now().Add(-time.Minute)
-	if err := s.PutIdentity(ctx, store.StoredIdentity{ID: "a-ci", Document: []byte(`{}`)}); err != nil {
+	if err := s.PutIdentity(ctx, store.StoredIdentity{ID: "a-ci", Document: []byte(`{}`), Incarnation: "inc-a3"}); err != nil {
 		t.Fatalf("PutIdentity(a-ci) after delete = %v", err)
 	}
 	got, err = s.GetIdentity(ctx, "a-ci")
-	if err != nil || got.Created.Before(before) {
-		t.Errorf("GetIdentity(a-ci) = %+v, %v, want one created about now", got, err)
+	if err != nil || got.Created.Before(before) || got.Incarnation != "inc-a3" {
+		t.Errorf("GetIdentity(a-ci) = %+v, %v, want incarnation inc-a3, created about now", got, err)
 	}
 }
 
@@ -105,9 +106,9 @@ func wantIdentities(t *testing.T, s store.Store, want ...store.StoredIdentity) {
 
 func diffIdentity(got, want store.StoredIdentity) string {
 	if got.ID != want.ID || string(got.Document) != string(want.Document) ||
-		!got.Created.Equal(want.Created) || got.CreatedBy != want.CreatedBy {
-		return "got " + got.ID + " " + string(got.Document) + " " + got.Created.String() + " " + got.CreatedBy +
-			", want " + want.ID + " " + string(want.Document) + " " + want.Created.String() + " " + want.CreatedBy
+		!got.Created.Equal(want.Created) || got.CreatedBy != want.CreatedBy || got.Incarnation != want.Incarnation {
+		return "got " + got.ID + " " + string(got.Document) + " " + got.Created.String() + " " + got.CreatedBy + " " + got.Incarnation +
+			", want " + want.ID + " " + string(want.Document) + " " + want.Created.String() + " " + want.CreatedBy + " " + want.Incarnation
 	}
 	return ""
 }
