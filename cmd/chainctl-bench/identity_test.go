@@ -86,7 +86,7 @@ func TestChainctlAcceptsBenchIdentity(t *testing.T) {
 				a.Actions = append(a.Actions, auth.ActionPush)
 			}
 		}
-		if err := svc.Authorize(r, a); err != nil {
+		if _, err := svc.Authorize(r, a); err != nil {
 			var re *registry.Error
 			if !errors.As(err, &re) {
 				t.Errorf("Authorize = %v, want a *registry.Error", err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
+	"github.com/chainctl/chainctl/internal/principal"
 	"github.com/chainctl/chainctl/internal/registry"
 )
 
@@ -23,37 +24,56 @@ var _ registry.Authorizer = (*Service)(nil)
 //
 // optional accesses (a mount's source repository) are never required; they
 // are added to the challenge's scope so that the client asks for them.
-func (s *Service) Authorize(r *http.Request, a registry.Access, optional ...registry.Access) error {
+//
+// The principal is the token's: its identities (as the incarnations it
+// names) and the upstream issuer and subject they act for; anonymous
+// without a token, and for a public pull whose token's identities are no
+// longer current.
+func (s *Service) Authorize(r *http.Request, a registry.Access, optional ...registry.Access) (principal.Principal, error) {
+	var anonymous principal.Principal
 	raw, present, err := bearer(r)
 	if err != nil {
 		s.log.InfoContext(r.Context(), "refused authorization header", "err", err)
-		return s.challenge("invalid_request", a, optional...)
+		return anonymous, s.challenge("invalid_request", a, optional...)
 	}
 	if !present {
 		if s.publicPull(a) {
-			return nil
+			return anonymous, nil
 		}
-		return s.challenge("", a, optional...)
+		return anonymous, s.challenge("", a, optional...)
 	}
 	c, err := s.signer.Verify(r.Context(), raw, s.service)
 	if err != nil {
 		s.log.InfoContext(r.Context(), "refused access token", "err", err)
-		return s.challenge("invalid_token", a, optional...)
+		return anonymous, s.challenge("invalid_token", a, optional...)
 	}
-	if a.Type == TypeRegistry && a.Name == "" {
-		return nil // GET /v2/: any valid token
-	}
-	if s.publicPull(a) {
-		return nil
+	if (a.Type == TypeRegistry && a.Name == "") || s.publicPull(a) {
+		// GET /v2/ takes any valid token; a public pull needs none.
+		if c.Subject != "anonymous" && s.state.Load().currentIncarnations(strings.Fields(c.Subject), c.Incarnations) {
+			return tokenPrincipal(c), nil
+		}
+		return anonymous, nil
 	}
 	if grants(c.Access, a) {
 		if s.allowedNow(r.Context(), c, a) {
-			return nil
+			return tokenPrincipal(c), nil
 		}
 		s.log.InfoContext(r.Context(), "access token outlived its grant", "sub", c.Subject)
-		return s.challenge("invalid_token", a, optional...)
+		return anonymous, s.challenge("invalid_token", a, optional...)
 	}
-	return s.challenge("insufficient_scope", a, optional...)
+	return anonymous, s.challenge("insufficient_scope", a, optional...)
+}
+
+// tokenPrincipal is who an access token that allowedNow accepted names.
+func tokenPrincipal(c *issuer.Claims) principal.Principal {
+	var p principal.Principal
+	for id := range strings.FieldsSeq(c.Subject) {
+		p.Identities = append(p.Identities, principal.Identity{ID: id, Incarnation: c.Incarnations[id]})
+	}
+	if c.Actor != nil {
+		p.Issuer, p.Subject = c.Actor.Issuer, c.Actor.Subject
+	}
+	return p
 }
 
 // allowedNow checks a, which an access token granted, against the roles

@@ -369,8 +369,8 @@ func (s *Service) LookupIssuer(_ context.Context, iss string) (upstream.Issuer, 
 // access-token audience, so that neither passes for the other.
 func (s *Service) sessionAudience() string { return s.service + "#session" }
 
-// principal is who a request's credentials name.
-type principal struct {
+// authenticated is who a credential names, with what it may do.
+type authenticated struct {
 	identities   []string          // matched identity ids; empty for anonymous
 	incarnations map[string]string // of those identities, when they were matched
 	actor        *issuer.Actor     // the upstream iss/sub, when known
@@ -388,9 +388,9 @@ var errBadCredentials = errors.New("invalid credentials")
 // authenticate resolves a credential: a session token of ours, or an
 // upstream ID token some identity accepts. An empty credential is
 // anonymous.
-func (s *Service) authenticate(ctx context.Context, cred string) (*principal, error) {
+func (s *Service) authenticate(ctx context.Context, cred string) (*authenticated, error) {
 	if cred == "" {
-		return &principal{}, nil
+		return &authenticated{}, nil
 	}
 	if len(cred) > upstream.MaxTokenSize {
 		return nil, fmt.Errorf("%w: credential of %d bytes", errBadCredentials, len(cred))
@@ -401,13 +401,13 @@ func (s *Service) authenticate(ctx context.Context, cred string) (*principal, er
 		if !ok {
 			return nil, fmt.Errorf("%w: session for identity %q, which no longer exists as the identity it was issued to", errBadCredentials, c.Subject)
 		}
-		return &principal{identities: []string{c.Subject}, incarnations: c.Incarnations, actor: c.Actor, bindings: roles}, nil
+		return &authenticated{identities: []string{c.Subject}, incarnations: c.Incarnations, actor: c.Actor, bindings: roles}, nil
 	}
 	results, tok, err := s.matchUpstream(ctx, st, cred)
 	if err != nil {
 		return nil, err
 	}
-	p := &principal{actor: &issuer.Actor{Issuer: tok.Issuer, Subject: tok.Subject}}
+	p := &authenticated{actor: &issuer.Actor{Issuer: tok.Issuer, Subject: tok.Subject}}
 	for _, r := range results {
 		if r.Matched && !slices.Contains(p.identities, r.ID) {
 			p.identities = append(p.identities, r.ID)

@@ -165,7 +165,8 @@ func (f *fixture) authorize(token, repo string, actions ...string) error {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	return f.svc.Authorize(req, registry.Access{Type: "repository", Name: repo, Actions: actions})
+	_, err := f.svc.Authorize(req, registry.Access{Type: "repository", Name: repo, Actions: actions})
+	return err
 }
 
 func challengeOf(t *testing.T, err error) string {
@@ -277,7 +278,8 @@ func TestRefusedCredentials(t *testing.T) {
 	}
 	req := httptest.NewRequest("GET", "/v2/", nil)
 	req.Header.Set("Authorization", "Bearer "+strings.Repeat("a", 17<<10))
-	challengeOf(t, f.svc.Authorize(req, registry.Access{Type: "repository", Name: "acme/app", Actions: []string{"pull"}}))
+	_, err := f.svc.Authorize(req, registry.Access{Type: "repository", Name: "acme/app", Actions: []string{"pull"}})
+	challengeOf(t, err)
 }
 
 func TestAccessTokenExpires(t *testing.T) {
@@ -417,15 +419,21 @@ func TestMountSourceInChallenge(t *testing.T) {
 	f := newFixture(t)
 	from := registry.Access{Type: "repository", Name: "acme/base", Actions: []string{"pull"}}
 	req := httptest.NewRequest("POST", "/v2/acme/app/blobs/uploads/", nil)
-	got := challengeOf(t, f.svc.Authorize(req, registry.Access{Type: "repository", Name: "acme/app", Actions: []string{"push"}}, from))
+	_, err := f.svc.Authorize(req, registry.Access{Type: "repository", Name: "acme/app", Actions: []string{"push"}}, from)
+	got := challengeOf(t, err)
 	if !strings.Contains(got, `scope="repository:acme/app:pull,push repository:acme/base:pull"`) {
 		t.Errorf("challenge = %s, want both scopes", got)
 	}
 	// A token without the optional pull still passes: the mount falls back.
 	_, body := f.getToken(t, f.ciToken(t, "200"), "repository:acme/app:pull,push repository:acme/base:pull")
 	req.Header.Set("Authorization", "Bearer "+body["token"].(string))
-	if err := f.svc.Authorize(req, registry.Access{Type: "repository", Name: "acme/app", Actions: []string{"push"}}, from); err != nil {
+	p, err := f.svc.Authorize(req, registry.Access{Type: "repository", Name: "acme/app", Actions: []string{"push"}}, from)
+	if err != nil {
 		t.Errorf("optional access was required: %v", err)
+	}
+	// The principal is who the token names: the identity and the CI job.
+	if got := p.String(); got != "identity app-ci ("+ciIssuer+" repo:acme/app:ref:refs/heads/main)" {
+		t.Errorf("principal = %s", got)
 	}
 }
 

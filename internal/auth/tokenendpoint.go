@@ -141,7 +141,7 @@ func basicPassword(r *http.Request) (string, error) {
 }
 
 // mintAccess signs an access token granting exactly granted.
-func (s *Service) mintAccess(ctx context.Context, p *principal, granted []Access) (string, time.Time, error) {
+func (s *Service) mintAccess(ctx context.Context, p *authenticated, granted []Access) (string, time.Time, error) {
 	sub := "anonymous"
 	if len(p.identities) > 0 {
 		sub = strings.Join(p.identities, " ")

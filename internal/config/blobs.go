@@ -32,6 +32,9 @@ const (
 const (
 	DefaultPresignTTL = 10 * time.Minute
 	DefaultUploadTTL  = 24 * time.Hour
+	// minUploadTTL leaves room for uploads recording their activity only
+	// once a minute.
+	minUploadTTL = 10 * time.Minute
 	// maxPresignTTL is SigV4's limit.
 	maxPresignTTL = 7 * 24 * time.Hour
 )
@@ -69,6 +72,9 @@ func resolveBlobs(get func(string) string, st Storage) (Blobs, error) {
 				return Blobs{}, fmt.Errorf("%s %q: want a positive duration such as 10m", key, v)
 			}
 		}
+	}
+	if b.UploadTTL < minUploadTTL {
+		return Blobs{}, fmt.Errorf("%s %s: at least %s; an upload being written records its activity once a minute", KeyUploadTTL, b.UploadTTL, minUploadTTL)
 	}
 	if b.PresignTTL > maxPresignTTL {
 		return Blobs{}, fmt.Errorf("%s %s: presigned URLs last at most 7 days (168h)", KeyPresignTTL, b.PresignTTL)

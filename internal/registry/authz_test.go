@@ -7,26 +7,32 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/chainctl/chainctl/internal/principal"
 	"github.com/chainctl/chainctl/internal/registry"
 )
 
 // denyRepos refuses every access to the listed repositories and records
-// what was asked.
+// what was asked. The principal is the identity the X-Test-As header
+// names, anonymous without one.
 type denyRepos struct {
 	mu     sync.Mutex
 	deny   []string
 	access []string
 }
 
-func (d *denyRepos) Authorize(r *http.Request, a registry.Access, _ ...registry.Access) error {
+func (d *denyRepos) Authorize(r *http.Request, a registry.Access, _ ...registry.Access) (principal.Principal, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.access = append(d.access, a.Type+":"+a.Name+":"+strings.Join(a.Actions, ","))
 	if slices.Contains(d.deny, a.Name) {
-		return &registry.Error{Status: 401, Code: "UNAUTHORIZED", Message: "authentication required",
+		return principal.Principal{}, &registry.Error{Status: 401, Code: "UNAUTHORIZED", Message: "authentication required",
 			Header: http.Header{"Www-Authenticate": {`Bearer realm="test"`}}}
 	}
-	return nil
+	var p principal.Principal
+	if as := r.Header.Get("X-Test-As"); as != "" {
+		p.Identities = []principal.Identity{{ID: as, Incarnation: "1"}}
+	}
+	return p, nil
 }
 
 func (d *denyRepos) setDeny(repos ...string) {

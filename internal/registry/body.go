@@ -4,6 +4,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
+
+	"github.com/chainctl/chainctl/internal/store"
 )
 
 // clientFault is an error that is the client's doing, not the registry's:
@@ -56,4 +59,50 @@ func bodyFailed(rt route, cf clientFault) *Error {
 	e := newError(status, code, msg, nil)
 	e.Header = http.Header{"Connection": {"close"}}
 	return e
+}
+
+// uploadTouchEvery is how often an upload being written records its
+// activity in the metadata store: uploads expire by their last activity,
+// and a write per chunk (or per read of a long chunk) would cost more than
+// the precision is worth. The upload TTL is far longer (at least 10m).
+const uploadTouchEvery = time.Minute
+
+// keepAlive records activity on upload u: now, unless that was done less
+// than uploadTouchEvery ago, and then every uploadTouchEvery while the
+// request body streams in, so that a chunk that takes longer than the
+// upload TTL (hours on a slow link) is never purged under its client.
+func (rg *registry) keepAlive(r *http.Request, u *store.Upload) {
+	ctx := r.Context()
+	touch := func(at time.Time) {
+		if err := rg.meta.TouchUpload(ctx, u.ID, at); err != nil && !errors.Is(err, store.ErrNotFound) {
+			rg.log.WarnContext(ctx, "record upload activity", "upload", u.ID, "err", err)
+		}
+	}
+	last := u.Updated
+	if now := rg.now(); now.Sub(last) >= uploadTouchEvery {
+		touch(now)
+		last = now
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &activityBody{ReadCloser: r.Body, last: last, now: rg.now, touch: touch}
+	}
+}
+
+// activityBody calls touch every uploadTouchEvery while bytes arrive.
+type activityBody struct {
+	io.ReadCloser
+	last  time.Time
+	now   func() time.Time
+	touch func(time.Time)
+}
+
+func (b *activityBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		if now := b.now(); now.Sub(b.last) >= uploadTouchEvery {
+			b.touch(now)
+			b.last = now
+		}
+	}
+	return n, err
 }

@@ -118,6 +118,14 @@ func errRangeInvalid(msg string) *Error {
 	return newError(http.StatusRequestedRangeNotSatisfiable, "BLOB_UPLOAD_INVALID", msg, nil)
 }
 
+// errTooManyUploads refuses a new upload session past a cap of open ones.
+func errTooManyUploads() *Error {
+	e := newError(http.StatusTooManyRequests, "TOOMANYREQUESTS",
+		"too many uploads open; finish or cancel some (abandoned ones expire after the registry's upload TTL of inactivity)", nil)
+	e.Header = http.Header{"Retry-After": {"30"}}
+	return e
+}
+
 func errUnsupported(msg string) *Error {
 	return newError(http.StatusMethodNotAllowed, "UNSUPPORTED", msg, nil)
 }

@@ -2,6 +2,8 @@ package registry
 
 import (
 	"net/http"
+
+	"github.com/chainctl/chainctl/internal/principal"
 )
 
 // Access is one scope of the Docker token specification: an action set on
@@ -13,8 +15,10 @@ type Access struct {
 }
 
 // Authorizer decides whether a request may perform an access. It returns
-// nil to allow, or an *Error (typically 401 with a WWW-Authenticate header,
-// or 403 DENIED) to refuse. Every route consults it before touching storage.
+// who is acting and nil to allow, or an *Error (typically 401 with a
+// WWW-Authenticate header, or 403 DENIED) to refuse. Every route consults
+// it before touching storage, and puts the principal in the request's
+// context (principal.FromContext) for what the handler records.
 //
 // optional are accesses the request can use if the caller has them but
 // does not need: a cross-repository mount reads its source repository when
@@ -22,7 +26,7 @@ type Access struct {
 // refuses for want of them, but names them in a challenge so that a client
 // asks for them too.
 type Authorizer interface {
-	Authorize(r *http.Request, a Access, optional ...Access) error
+	Authorize(r *http.Request, a Access, optional ...Access) (principal.Principal, error)
 }
 
 // WithAuthorizer puts an access check in front of every route. Without
@@ -33,7 +37,8 @@ func (rg *registry) authorize(r *http.Request, typ, name string, actions ...stri
 	if rg.authz == nil {
 		return nil
 	}
-	return rg.authz.Authorize(r, Access{Type: typ, Name: name, Actions: actions})
+	_, err := rg.authz.Authorize(r, Access{Type: typ, Name: name, Actions: actions})
+	return err
 }
 
 // mountSource is the pull of a mount's "from" repository, which an upload
@@ -69,6 +74,13 @@ func (rg *registry) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := rg.dispatch(w, r, rt); err != nil {
 		rg.writeError(w, r, rt, err)
 	}
+}
+
+// owner is the key of the principal acting in r (principal.Key): an
+// upload belongs to it. Without an authorizer everyone is anonymous, "".
+func owner(r *http.Request) string {
+	p, _ := principal.FromContext(r.Context())
+	return p.Key()
 }
 
 func (rg *registry) dispatch(w http.ResponseWriter, r *http.Request, rt route) error {
@@ -118,9 +130,11 @@ func (rg *registry) dispatch(w http.ResponseWriter, r *http.Request, rt route) e
 		return errUnsupported("method " + r.Method + " not allowed on this endpoint")
 	}
 	if rg.authz != nil {
-		if err := rg.authz.Authorize(r, Access{Type: "repository", Name: rt.name, Actions: []string{action}}, mountSource(r, rt)...); err != nil {
+		p, err := rg.authz.Authorize(r, Access{Type: "repository", Name: rt.name, Actions: []string{action}}, mountSource(r, rt)...)
+		if err != nil {
 			return err
 		}
+		r = r.WithContext(principal.NewContext(r.Context(), p))
 	}
 	return h(w, r, rt)
 }

@@ -16,8 +16,9 @@ type uploadSessions interface {
 	DeleteUpload(ctx context.Context, id string) error
 }
 
-// PurgeUploads discards upload sessions started before the given time,
-// bytes and record both, and returns how many it removed. Clients abandon
+// PurgeUploads discards upload sessions with no activity (a start, a
+// chunk) since the given time, bytes and record both, and returns how many
+// it removed. Clients abandon
 // uploads (a killed docker push); without this their bytes would stay on
 // disk for ever. The caller runs it periodically.
 func PurgeUploads(ctx context.Context, uploads storage.UploadStore, meta uploadSessions, before time.Time) (int, error) {

@@ -28,11 +28,13 @@ func TestPurgeUploads(t *testing.T) {
 	for _, u := range []store.Upload{
 		{ID: "old", Repository: "r", Started: now.Add(-48 * time.Hour)},
 		{ID: "new", Repository: "r", Started: now},
+		// Started long ago, but written to since: not abandoned.
+		{ID: "long", Repository: "r", Started: now.Add(-72 * time.Hour), Updated: now.Add(-time.Hour)},
 	} {
 		if err := blobs.StartUpload(ctx, u.ID); err != nil {
 			t.Fatal(err)
 		}
-		if err := meta.CreateUpload(ctx, u); err != nil {
+		if err := meta.CreateUpload(ctx, u, store.UploadCaps{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -46,7 +48,9 @@ func TestPurgeUploads(t *testing.T) {
 	if _, err := meta.GetUpload(ctx, "old"); err == nil {
 		t.Error("old upload's record survived the purge")
 	}
-	if _, err := blobs.UploadSize(ctx, "new"); err != nil {
-		t.Errorf("new upload was purged: %v", err)
+	for _, id := range []string{"new", "long"} {
+		if _, err := blobs.UploadSize(ctx, id); err != nil {
+			t.Errorf("%s upload was purged: %v", id, err)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -37,18 +38,28 @@ type BlobURLFunc func(r *http.Request, repo string, dgst digest.Digest) (string,
 // GETs, HEADs, an empty URL and any error from f are served as before.
 func WithBlobURL(f BlobURLFunc) Option { return func(r *registry) { r.blobURL = f } }
 
+// WithUploadCaps caps the upload sessions open at once per principal and
+// per repository; past a cap, starting one is answered 429 TOOMANYREQUESTS.
+// Default: no caps.
+func WithUploadCaps(c store.UploadCaps) Option { return func(r *registry) { r.uploadCaps = c } }
+
+// WithClock sets the clock uploads are stamped with, for tests.
+func WithClock(now func() time.Time) Option { return func(r *registry) { r.now = now } }
+
 type registry struct {
-	blobs   storage.Store
-	meta    store.Store
-	log     *slog.Logger
-	authz   Authorizer
-	blobURL BlobURLFunc
+	blobs      storage.Store
+	meta       store.Store
+	log        *slog.Logger
+	authz      Authorizer
+	blobURL    BlobURLFunc
+	uploadCaps store.UploadCaps
+	now        func() time.Time
 }
 
 // New returns the /v2/ API as an http.Handler. It serves only paths under
 // /v2/; the caller mounts health, metrics and auth endpoints beside it.
 func New(opts ...Option) (http.Handler, error) {
-	r := &registry{log: slog.New(slog.DiscardHandler)}
+	r := &registry{log: slog.New(slog.DiscardHandler), now: time.Now}
 	for _, o := range opts {
 		o(r)
 	}

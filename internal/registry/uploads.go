@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -57,13 +56,23 @@ func (rg *registry) startUpload(w http.ResponseWriter, r *http.Request, rt route
 	} else if q.Has("digest") {
 		return rg.putMonolithic(w, r, rt)
 	}
+	// The session is recorded first, so that a refusal (a cap reached)
+	// costs the blob store nothing.
 	id := newUploadID()
-	if err := rg.blobs.StartUpload(r.Context(), id); err != nil {
-		return fmt.Errorf("start upload: %w", err)
+	u := store.Upload{ID: id, Repository: rt.name, Owner: owner(r), Started: rg.now().UTC()}
+	err := rg.meta.CreateUpload(r.Context(), u, rg.uploadCaps)
+	if errors.Is(err, store.ErrTooManyUploads) {
+		rg.log.InfoContext(r.Context(), "refused an upload past a cap", "repository", rt.name, "err", err)
+		return errTooManyUploads()
 	}
-	if err := rg.meta.CreateUpload(r.Context(), store.Upload{ID: id, Repository: rt.name, Started: time.Now().UTC()}); err != nil {
-		_ = rg.blobs.CancelUpload(r.Context(), id)
+	if err != nil {
 		return fmt.Errorf("record upload: %w", err)
+	}
+	if err := rg.blobs.StartUpload(r.Context(), id); err != nil {
+		if derr := rg.meta.DeleteUpload(context.WithoutCancel(r.Context()), id); derr != nil {
+			rg.log.WarnContext(r.Context(), "forget an upload whose storage did not start", "upload", id, "err", derr)
+		}
+		return fmt.Errorf("start upload: %w", err)
 	}
 	writeUploadStatus(w, rt.name, id, 0, http.StatusAccepted)
 	return nil
@@ -170,13 +179,16 @@ func blobWriteError(err error, dgst digest.Digest) error {
 }
 
 // session returns the upload rt refers to. An upload belongs to the
-// repository it was started in; its id used under any other name is unknown.
+// repository it was started in and to the principal that started it: its
+// id used under another name, or by anyone else — even someone who may
+// push to the repository — is unknown, so one client can neither read,
+// continue, finish nor cancel another's upload.
 func (rg *registry) session(r *http.Request, rt route) (*store.Upload, error) {
 	if rt.ref == "" {
 		return nil, errBlobUploadUnknown("")
 	}
 	u, err := rg.meta.GetUpload(r.Context(), rt.ref)
-	if errors.Is(err, store.ErrNotFound) || err == nil && u.Repository != rt.name {
+	if errors.Is(err, store.ErrNotFound) || err == nil && (u.Repository != rt.name || u.Owner != owner(r)) {
 		return nil, errBlobUploadUnknown(rt.ref)
 	}
 	if err != nil {
@@ -192,6 +204,7 @@ func (rg *registry) patchUpload(w http.ResponseWriter, r *http.Request, rt route
 	if err != nil {
 		return err
 	}
+	rg.keepAlive(r, u)
 	size, err := rg.writeChunk(r, u.ID, true)
 	if err != nil {
 		return err
@@ -267,6 +280,7 @@ func (rg *registry) putUpload(w http.ResponseWriter, r *http.Request, rt route) 
 	if err != nil {
 		return err
 	}
+	rg.keepAlive(r, u)
 	dgst, err := queryDigest(r, "digest")
 	if err != nil {
 		return err

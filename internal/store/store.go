@@ -29,6 +29,9 @@ var (
 	// not linked in the repository, or a child manifest missing: nothing
 	// was stored and no tag moved.
 	ErrBlobUnknown = errors.New("referenced blob or manifest unknown")
+	// ErrTooManyUploads means CreateUpload found a cap of UploadCaps
+	// reached: nothing was recorded.
+	ErrTooManyUploads = errors.New("too many open uploads")
 )
 
 // Manifest is a manifest as stored: its bytes and what the registry needs
@@ -62,11 +65,27 @@ type Descriptor struct {
 	Annotations  map[string]string
 }
 
-// Upload is an upload session. It belongs to one repository.
+// Upload is an upload session. It belongs to one repository and to the
+// principal that started it.
 type Upload struct {
 	ID         string
 	Repository string
-	Started    time.Time
+	// Owner is the key of the principal that started the upload
+	// (principal.Key); "" for anonymous. Nobody else may use it.
+	Owner   string
+	Started time.Time
+	// Updated is the upload's last activity (its start, a chunk written):
+	// uploads expire by it.
+	Updated time.Time
+}
+
+// UploadCaps bound the upload sessions open at once. Zero means no cap.
+type UploadCaps struct {
+	// PerOwner caps the uploads of one owner; anonymous uploads (owner "")
+	// are not capped by it.
+	PerOwner int
+	// PerRepository caps the uploads of one repository, everyone's.
+	PerRepository int
 }
 
 // Blobs records which repositories hold which blobs. A blob is readable
@@ -125,14 +144,23 @@ type Lists interface {
 	Referrers(ctx context.Context, repo string, subject digest.Digest, artifactType string) ([]Descriptor, error)
 }
 
-// Uploads tracks upload sessions and the repository each belongs to.
+// Uploads tracks upload sessions, the repository and the owner of each.
 type Uploads interface {
-	CreateUpload(ctx context.Context, u Upload) error
+	// CreateUpload records u; the id must be new. A zero u.Started means
+	// now, a zero u.Updated u.Started. When u's owner or repository
+	// already has as many uploads open as caps allow, it returns
+	// ErrTooManyUploads and records nothing; the check and the insert are
+	// one transaction, so concurrent creations cannot overshoot a cap.
+	CreateUpload(ctx context.Context, u Upload, caps UploadCaps) error
 	// GetUpload returns the upload, or ErrNotFound.
 	GetUpload(ctx context.Context, id string) (*Upload, error)
+	// TouchUpload records activity on the upload at at; ErrNotFound if
+	// unknown.
+	TouchUpload(ctx context.Context, id string, at time.Time) error
 	// DeleteUpload forgets the upload; ErrNotFound if unknown.
 	DeleteUpload(ctx context.Context, id string) error
-	// ExpiredUploads lists uploads started before t, for cleanup.
+	// ExpiredUploads lists, least recently active first, the uploads with
+	// no activity since before, for cleanup.
 	ExpiredUploads(ctx context.Context, before time.Time) ([]Upload, error)
 }
 

@@ -62,15 +62,39 @@ func StoredIdentity(r Rows) (store.StoredIdentity, error) {
 	return id, nil
 }
 
-// Upload scans a row of (id, repository, started).
+// Upload scans a row of (id, repository, owner, started, updated).
 func Upload(r Rows) (store.Upload, error) {
 	var u store.Upload
-	var started int64
-	if err := r.Scan(&u.ID, &u.Repository, &started); err != nil {
+	var started, updated int64
+	if err := r.Scan(&u.ID, &u.Repository, &u.Owner, &started, &updated); err != nil {
 		return store.Upload{}, err
 	}
-	u.Started = FromNanos(started)
+	u.Started, u.Updated = FromNanos(started), FromNanos(updated)
 	return u, nil
+}
+
+// CheckUploadCaps returns ErrTooManyUploads when an owner with owned and
+// a repository with inRepo open uploads may not open another under caps.
+func CheckUploadCaps(caps store.UploadCaps, owner string, owned, inRepo int64) error {
+	switch {
+	case caps.PerOwner > 0 && owner != "" && owned >= int64(caps.PerOwner):
+		return fmt.Errorf("%w: the principal has %d open, the most allowed", store.ErrTooManyUploads, owned)
+	case caps.PerRepository > 0 && inRepo >= int64(caps.PerRepository):
+		return fmt.Errorf("%w: the repository has %d open, the most allowed", store.ErrTooManyUploads, inRepo)
+	}
+	return nil
+}
+
+// UploadTimes fills in an upload's default times: a zero Started is now, a
+// zero Updated is Started.
+func UploadTimes(u store.Upload) (started, updated int64) {
+	if u.Started.IsZero() {
+		u.Started = time.Now()
+	}
+	if u.Updated.IsZero() {
+		u.Updated = u.Started
+	}
+	return Nanos(u.Started), Nanos(u.Updated)
 }
 
 // Referrer scans a row of (media_type, artifact_type, digest, size,

@@ -43,7 +43,11 @@ func TestQueryPlans(t *testing.T) {
 			"USING COVERING INDEX tags_digest (repo_id=? AND digest=?)",
 		}},
 		{name: "expired uploads", query: sqlq.ExpiredUploads, want: []string{
-			"USING INDEX uploads_started (started<?)",
+			"USING INDEX uploads_updated (updated<?)",
+		}},
+		{name: "count uploads", query: sqlq.CountUploads, want: []string{
+			"USING COVERING INDEX uploads_owner (owner=?)",
+			"USING COVERING INDEX uploads_repository (repository=?)",
 		}},
 	}
 	for _, tt := range tests {

@@ -50,7 +50,8 @@ type statements struct {
 	touchBlob, manifestExists, insertRef          *sql.Stmt
 	putManifest, getTag, putTag                   *sql.Stmt
 	deleteManifestTags, deleteManifest, deleteTag *sql.Stmt
-	createUpload, deleteUpload                    *sql.Stmt
+	createUpload, deleteUpload, touchUpload       *sql.Stmt
+	countUploads                                  *sql.Stmt
 	putSigningKey, retireSigningKey               *sql.Stmt
 	deleteSigningKey                              *sql.Stmt
 	putIdentity, deleteIdentity                   *sql.Stmt
@@ -96,6 +97,8 @@ func prepare(ctx context.Context, r, w *sql.DB) (*statements, error) {
 		{w, &q.deleteTag, sqlq.DeleteTag},
 		{w, &q.createUpload, sqlq.CreateUpload},
 		{w, &q.deleteUpload, sqlq.DeleteUpload},
+		{w, &q.touchUpload, sqlq.TouchUpload},
+		{w, &q.countUploads, sqlq.CountUploads},
 		{w, &q.putSigningKey, sqlq.PutSigningKey},
 		{w, &q.retireSigningKey, sqlq.RetireSigningKey},
 		{w, &q.deleteSigningKey, sqlq.DeleteSigningKey},

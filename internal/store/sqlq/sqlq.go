@@ -58,11 +58,15 @@ JOIN repositories r ON r.id = m.repo_id
 WHERE r.name = $1 AND m.subject = $2 AND m.artifact_type = $3
 ORDER BY m.digest`
 
-	GetUpload = `SELECT repository, started FROM uploads WHERE id = $1`
+	GetUpload = `SELECT repository, owner, started, updated FROM uploads WHERE id = $1`
 
-	ExpiredUploads = `SELECT id, repository, started FROM uploads
-WHERE started < $1
-ORDER BY started, id`
+	ExpiredUploads = `SELECT id, repository, owner, started, updated FROM uploads
+WHERE updated < $1
+ORDER BY updated, id`
+
+	// Open uploads of an owner and of a repository, for UploadCaps.
+	CountUploads = `SELECT (SELECT count(*) FROM uploads WHERE owner = $1),
+       (SELECT count(*) FROM uploads WHERE repository = $2)`
 
 	// The table holds a handful of rows: a scan is the right plan.
 	SigningKeys = `SELECT id, algorithm, private_key, created, retired FROM signing_keys
@@ -113,7 +117,9 @@ ON CONFLICT (repo_id, digest) DO UPDATE SET
 	DeleteTag = `DELETE FROM tags
 WHERE repo_id = (SELECT id FROM repositories WHERE name = $1) AND name = $2`
 
-	CreateUpload = `INSERT INTO uploads (id, repository, started) VALUES ($1, $2, $3)`
+	CreateUpload = `INSERT INTO uploads (id, repository, owner, started, updated) VALUES ($1, $2, $3, $4, $5)`
+
+	TouchUpload = `UPDATE uploads SET updated = $2 WHERE id = $1`
 
 	DeleteUpload = `DELETE FROM uploads WHERE id = $1`
 

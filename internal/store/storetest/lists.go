@@ -112,7 +112,7 @@ func testRepositories(t *testing.T, s store.Store) {
 	if err := s.DeleteManifest(ctx, "deleted", deleted.Digest); err != nil {
 		t.Fatalf("DeleteManifest(deleted) = %v", err)
 	}
-	if err := s.CreateUpload(ctx, store.Upload{ID: "u1", Repository: "upload-only"}); err != nil {
+	if err := s.CreateUpload(ctx, store.Upload{ID: "u1", Repository: "upload-only"}, store.UploadCaps{}); err != nil {
 		t.Fatalf("CreateUpload(upload-only) = %v", err)
 	}
 

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Referrers", testReferrers},
 		{"Uploads", testUploads},
 		{"ExpiredUploads", testExpiredUploads},
+		{"UploadCaps", testUploadCaps},
 		{"SigningKeys", testSigningKeys},
 		{"SigningKeyRedacted", testSigningKeyRedacted},
 		{"Identities", testIdentities},

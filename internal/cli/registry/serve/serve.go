@@ -181,6 +181,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		registry.WithLogger(log),
 		registry.WithAuthorizer(authn.service),
 		registry.WithBlobURL(blobURL),
+		registry.WithUploadCaps(store.UploadCaps{PerOwner: cfg.Limits.MaxUploadsPerPrincipal, PerRepository: cfg.Limits.MaxUploadsPerRepo}),
 	)
 	if err != nil {
 		return err
