@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/chainctl/chainctl/internal/keywrap"
 	"github.com/chainctl/chainctl/internal/toolpath"
 )
 
@@ -38,6 +39,7 @@ type s3Backend struct {
 	dsn      string // the server's DSN, without search_path
 	schema   string
 	database string // --database: dsn with search_path=schema
+	kek      string // the key-encryption keyring the signing keys are sealed with
 }
 
 // findVersitygw returns versitygw's path from PATH, GOBIN or GOPATH/bin
@@ -98,6 +100,9 @@ func startS3Backend(ctx context.Context, dsn, dir string) (*s3Backend, error) {
 		secret: rand.Text() + rand.Text()[:14],
 		dsn:    dsn,
 		schema: fmt.Sprintf("chainctl_bench_%d_%s", os.Getpid(), strings.ToLower(rand.Text()[:10])),
+	}
+	if b.kek, err = keywrap.GenerateKey(); err != nil {
+		return nil, err
 	}
 	if b.database, err = withSearchPath(dsn, b.schema); err != nil {
 		return nil, err
@@ -170,6 +175,7 @@ func (b *s3Backend) env() []string {
 	return []string{
 		"AWS_ACCESS_KEY_ID=" + b.access, "AWS_SECRET_ACCESS_KEY=" + b.secret,
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=" + os.DevNull, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
+		"CHAINCTL_KEY_ENCRYPTION_KEY=" + b.kek,
 	}
 }
 

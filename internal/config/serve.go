@@ -28,7 +28,9 @@ type Serve struct {
 	Blobs Blobs
 	// Limits bound slow request bodies and open uploads.
 	Limits Limits
-	TLS    TLS
+	// KeyEncryption says which keys seal the signing keys at rest.
+	KeyEncryption KeyEncryption
+	TLS           TLS
 	// ExternalURL is the URL clients reach the registry at, without a
 	// trailing slash: the base of the token realm (<ExternalURL>/token) and
 	// the registry's OIDC issuer. Default: http://<listen> (https with
@@ -139,7 +141,7 @@ func (t TLS) Enabled() bool { return t.CertFile != "" }
 // serveKeys are the settings Serve reads, in documentation order.
 var serveKeys = []string{KeyListen, KeyDataDir, KeyStorage, KeyDatabase, KeyTLSCert, KeyTLSKey, KeyExternalURL, KeyDev,
 	KeyBlobRedirect, KeyPresignTTL, KeyPublicBlobURL, KeyUploadTTL,
-	KeyBodyIdleTimeout, KeyBodyMinRate, KeyMaxUploadsPerPrincipal, KeyMaxUploadsPerRepo}
+	KeyBodyIdleTimeout, KeyBodyMinRate, KeyMaxUploadsPerPrincipal, KeyMaxUploadsPerRepo, KeyKEKFile}
 
 // AddServeFlags defines the serve settings on fs, with defaults that do not
 // depend on the machine so that generated help and docs are stable.
@@ -153,6 +155,7 @@ func AddServeFlags(fs *pflag.FlagSet) {
 	fs.Bool(KeyDev, false, "run the embedded development identity provider, whose user owns every repository; loopback only"+env(KeyDev))
 	addBlobFlags(fs, env)
 	addLimitFlags(fs, env)
+	addKEKFlags(fs, env)
 }
 
 // AddBackendFlags defines only the settings that say where a registry's
@@ -266,6 +269,9 @@ func (o options) resolveServe(get func(string) string, af *authFile) (*Serve, er
 		return nil, err
 	}
 	if cfg.Limits, err = resolveLimits(get); err != nil {
+		return nil, err
+	}
+	if cfg.KeyEncryption, err = o.resolveKEK(get, cfg); err != nil {
 		return nil, err
 	}
 

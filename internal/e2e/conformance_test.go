@@ -47,7 +47,9 @@ func TestConformance(t *testing.T) {
 	}{
 		{"defaults", nil, nil},
 		{"cancel-and-digest-headers", strict, nil},
-		{"postgres", strict, func(t *testing.T) *server { return startServer(t, "--database", pgtest.Schema(t)) }},
+		{"postgres", strict, func(t *testing.T) *server {
+			return startServer(t, "--database", pgtest.Schema(t), "--key-encryption-key-file", kekFile(t))
+		}},
 		// Blob GETs answer 307 to a presigned bucket URL...
 		{"s3-postgres", nil, func(t *testing.T) *server { return newS3Backend(t).serve(t) }},
 		// ...whose response, from the bucket, cannot carry the

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/opencontainers/go-digest"
 
+	"github.com/chainctl/chainctl/internal/keywrap"
 	"github.com/chainctl/chainctl/internal/storage/s3/s3test"
 	"github.com/chainctl/chainctl/internal/store/postgres/pgtest"
 )
@@ -57,12 +58,18 @@ func newS3BackendParts(t *testing.T, partSize string) *s3Backend {
 			t.Errorf("R2 would have refused: %q", v)
 		}
 	})
+	kek, err := keywrap.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &s3Backend{
 		storage:  "s3://" + bucket + "/registry?endpoint=" + url.QueryEscape(proxy.URL) + "&region=auto&path_style=true" + partParam,
 		database: pgtest.Schema(t),
 		env: []string{
 			"AWS_ACCESS_KEY_ID=" + gw.AccessKey, "AWS_SECRET_ACCESS_KEY=" + gw.SecretKey,
 			"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=" + os.DevNull, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
+			// Replicas on one database share the keys that seal its signing keys.
+			"CHAINCTL_KEY_ENCRYPTION_KEY=" + kek,
 		},
 		proxy:  proxy,
 		client: gw.Client(),

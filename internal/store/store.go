@@ -174,8 +174,14 @@ type SigningKey struct {
 	ID string
 	// Algorithm is the JWS algorithm the key signs with, e.g. "ES256".
 	Algorithm string
-	// PrivateKey is the private key, PKCS #8 DER.
+	// PrivateKey is the private key: PKCS #8 DER when KEK is "", else
+	// that DER sealed under the key-encryption key KEK names (package
+	// keywrap). The store keeps both opaque.
 	PrivateKey []byte
+	// KEK names the key-encryption key PrivateKey is sealed with; "" for a
+	// key stored in the clear (only by versions before encryption at rest,
+	// and in tests).
+	KEK string
 	// Created is when the key was made; the newest active key signs.
 	Created time.Time
 	// Retired is when the key stopped signing; zero while it is active. A
@@ -200,6 +206,7 @@ func (k SigningKey) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("id", k.ID),
 		slog.String("algorithm", k.Algorithm),
+		slog.String("kek", k.KEK),
 		slog.Time("created", k.Created),
 		slog.String("retired", retiredString(k.Retired)),
 	)
@@ -228,6 +235,11 @@ type SigningKeys interface {
 	RetireSigningKey(ctx context.Context, id string, at time.Time) error
 	// DeleteSigningKey removes the key; ErrNotFound if there is none.
 	DeleteSigningKey(ctx context.Context, id string) error
+	// RewrapSigningKey replaces the private key of key id, provided it is
+	// still sealed under fromKEK, with privateKey sealed under toKEK. It
+	// returns ErrNotFound if there is no such key or it is sealed under
+	// another KEK by now (another replica re-wrapped it first).
+	RewrapSigningKey(ctx context.Context, id, fromKEK, toKEK string, privateKey []byte) error
 }
 
 // StoredIdentity is an identity created through the API, as stored. The

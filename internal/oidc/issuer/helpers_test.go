@@ -35,7 +35,7 @@ var t0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
 func newClock() *fakeclock.Clock { return fakeclock.New(t0) }
 
-// memKeys is an in-memory store.SigningKeys with the store's semantics
+// memKeys is an in-memory KeyStore with the store's semantics
 // (see storetest), a read counter, and a switch that makes it fail.
 type memKeys struct {
 	mu    sync.Mutex
@@ -44,7 +44,7 @@ type memKeys struct {
 	fail  bool
 }
 
-var _ store.SigningKeys = (*memKeys)(nil)
+var _ KeyStore = (*memKeys)(nil)
 
 var errStoreDown = errors.New("store down")
 
@@ -156,7 +156,7 @@ func (m *memKeys) activeIDs(t *testing.T) []string {
 }
 
 // newTestIssuer returns an issuer on st with clk and the test issuer URL.
-func newTestIssuer(t testing.TB, st store.SigningKeys, clk *fakeclock.Clock, opts ...Option) *Issuer {
+func newTestIssuer(t testing.TB, st KeyStore, clk *fakeclock.Clock, opts ...Option) *Issuer {
 	t.Helper()
 	opts = append([]Option{WithIssuerURL(testIssuer), WithClock(clk.Now)}, opts...)
 	i, err := New(t.Context(), st, opts...)

@@ -113,10 +113,21 @@ func WithRotationAge(d time.Duration) Option { return func(o *options) { o.rotat
 // The default is DefaultVerifyCacheSize; zero or less turns the cache off.
 func WithVerifyCacheSize(n int) Option { return func(o *options) { o.cacheSize = n } }
 
+// KeyStore is what the issuer needs of the metadata store: its signing
+// keys, with store.SigningKeys' semantics. The private keys it gets and
+// puts are PKCS #8 DER; sealing them at rest is the job of what stands
+// between (keywrap.SealedKeys).
+type KeyStore interface {
+	PutSigningKey(ctx context.Context, k store.SigningKey) error
+	SigningKeys(ctx context.Context) ([]store.SigningKey, error)
+	RetireSigningKey(ctx context.Context, id string, at time.Time) error
+	DeleteSigningKey(ctx context.Context, id string) error
+}
+
 // Issuer signs and verifies the registry's tokens. It is safe for
 // concurrent use.
 type Issuer struct {
-	store       store.SigningKeys
+	store       KeyStore
 	log         *slog.Logger
 	now         func() time.Time
 	url         string
@@ -141,7 +152,7 @@ type Issuer struct {
 //
 // The caller should run MaybeRotate every minute or so: it rotates when
 // the key is due and brings in key changes made by other replicas.
-func New(ctx context.Context, keys store.SigningKeys, opts ...Option) (*Issuer, error) {
+func New(ctx context.Context, keys KeyStore, opts ...Option) (*Issuer, error) {
 	o := options{
 		logger:      slog.New(slog.DiscardHandler),
 		now:         time.Now,

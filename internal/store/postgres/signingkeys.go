@@ -25,7 +25,7 @@ func (db *DB) PutSigningKey(ctx context.Context, k store.SigningKey) error {
 		created = time.Now()
 	}
 	if _, err := db.pool.Exec(ctx, sqlq.PutSigningKey,
-		k.ID, k.Algorithm, k.PrivateKey, rowcodec.Nanos(created), retiredNanos(k.Retired)); err != nil {
+		k.ID, k.Algorithm, k.PrivateKey, k.KEK, rowcodec.Nanos(created), retiredNanos(k.Retired)); err != nil {
 		return fmt.Errorf("put signing key %s: %w", k.ID, err)
 	}
 	return nil
@@ -68,6 +68,21 @@ func (db *DB) DeleteSigningKey(ctx context.Context, id string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("delete signing key %s: %w", id, err)
+	}
+	return nil
+}
+
+// RewrapSigningKey implements store.SigningKeys.
+func (db *DB) RewrapSigningKey(ctx context.Context, id, fromKEK, toKEK string, privateKey []byte) error {
+	if len(privateKey) == 0 {
+		return fmt.Errorf("rewrap signing key %s: empty private key", id)
+	}
+	res, err := db.pool.Exec(ctx, sqlq.RewrapSigningKey, id, fromKEK, toKEK, privateKey)
+	if err == nil {
+		err = affectedOne(res)
+	}
+	if err != nil {
+		return fmt.Errorf("rewrap signing key %s: %w", id, err)
 	}
 	return nil
 }

@@ -36,11 +36,12 @@ func Nanos(t time.Time) int64 { return t.UnixNano() }
 // FromNanos is the inverse of Nanos.
 func FromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
 
-// SigningKey scans a row of (id, algorithm, private_key, created, retired).
+// SigningKey scans a row of (id, algorithm, private_key, kek, created,
+// retired).
 func SigningKey(r Rows) (store.SigningKey, error) {
 	var k store.SigningKey
 	var created, retired int64
-	if err := r.Scan(&k.ID, &k.Algorithm, &k.PrivateKey, &created, &retired); err != nil {
+	if err := r.Scan(&k.ID, &k.Algorithm, &k.PrivateKey, &k.KEK, &created, &retired); err != nil {
 		return store.SigningKey{}, err
 	}
 	k.Created = FromNanos(created)

@@ -53,7 +53,7 @@ type statements struct {
 	createUpload, deleteUpload, touchUpload       *sql.Stmt
 	countUploads                                  *sql.Stmt
 	putSigningKey, retireSigningKey               *sql.Stmt
-	deleteSigningKey                              *sql.Stmt
+	deleteSigningKey, rewrapSigningKey            *sql.Stmt
 	putIdentity, deleteIdentity                   *sql.Stmt
 	bumpIdentitiesVersion                         *sql.Stmt
 }
@@ -102,6 +102,7 @@ func prepare(ctx context.Context, r, w *sql.DB) (*statements, error) {
 		{w, &q.putSigningKey, sqlq.PutSigningKey},
 		{w, &q.retireSigningKey, sqlq.RetireSigningKey},
 		{w, &q.deleteSigningKey, sqlq.DeleteSigningKey},
+		{w, &q.rewrapSigningKey, sqlq.RewrapSigningKey},
 		{w, &q.putIdentity, sqlq.PutIdentity},
 		{w, &q.deleteIdentity, sqlq.DeleteIdentity},
 		{w, &q.bumpIdentitiesVersion, sqlq.BumpIdentitiesVersion},

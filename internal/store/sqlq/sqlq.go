@@ -69,7 +69,7 @@ ORDER BY updated, id`
        (SELECT count(*) FROM uploads WHERE repository = $2)`
 
 	// The table holds a handful of rows: a scan is the right plan.
-	SigningKeys = `SELECT id, algorithm, private_key, created, retired FROM signing_keys
+	SigningKeys = `SELECT id, algorithm, private_key, kek, created, retired FROM signing_keys
 ORDER BY created, id`
 
 	GetIdentity = `SELECT document, created, created_by, incarnation FROM identities WHERE id = $1`
@@ -123,8 +123,13 @@ WHERE repo_id = (SELECT id FROM repositories WHERE name = $1) AND name = $2`
 
 	DeleteUpload = `DELETE FROM uploads WHERE id = $1`
 
-	PutSigningKey = `INSERT INTO signing_keys (id, algorithm, private_key, created, retired)
-VALUES ($1, $2, $3, $4, $5)`
+	PutSigningKey = `INSERT INTO signing_keys (id, algorithm, private_key, kek, created, retired)
+VALUES ($1, $2, $3, $4, $5, $6)`
+
+	// Compare-and-swap on the KEK: replicas re-wrapping at once change a
+	// row once.
+	RewrapSigningKey = `UPDATE signing_keys SET private_key = $4, kek = $3
+WHERE id = $1 AND kek = $2`
 
 	// Matches the row even when it is already retired, so that "no row
 	// changed" means "no such key"; the first retirement time stays.

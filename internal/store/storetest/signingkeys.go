@@ -26,7 +26,7 @@ func testSigningKeys(t *testing.T, s store.Store) {
 		{ID: "k2", Algorithm: "ES256", PrivateKey: []byte{0x30, 0x02, 0x00, 0xff}, Created: t0.Add(time.Hour)},
 		{ID: "k1", Algorithm: "ES256", PrivateKey: []byte{0x30, 0x01, 0x00}, Created: t0},
 		// Same creation time as k2: ordered after it by id.
-		{ID: "k3", Algorithm: "ES384", PrivateKey: []byte{0x30, 0x03}, Created: t0.Add(time.Hour), Retired: t0.Add(2 * time.Hour)},
+		{ID: "k3", Algorithm: "ES384", PrivateKey: []byte{0x30, 0x03}, KEK: "local:0123", Created: t0.Add(time.Hour), Retired: t0.Add(2 * time.Hour)},
 	}
 	for _, k := range keys {
 		if err := s.PutSigningKey(ctx, k); err != nil {
@@ -78,6 +78,21 @@ func testSigningKeys(t *testing.T, s store.Store) {
 	wantNotFound(t, "DeleteSigningKey(k1) twice", s.DeleteSigningKey(ctx, "k1"))
 	wantNotFound(t, "RetireSigningKey(k1) after delete", s.RetireSigningKey(ctx, "k1", retired))
 	wantKeys(t, s, keys[0], keys[2])
+
+	// Re-wrapping swaps the private key and its KEK only while the key is
+	// still under the KEK the caller read it with.
+	if err := s.RewrapSigningKey(ctx, "k2", "", "local:aa", []byte{0xee, 0x01}); err != nil {
+		t.Fatalf("RewrapSigningKey(k2, clear → local:aa) = %v", err)
+	}
+	wantNotFound(t, "RewrapSigningKey(k2) from a KEK it is no longer under",
+		s.RewrapSigningKey(ctx, "k2", "", "local:bb", []byte{0xee, 0x02}))
+	wantNotFound(t, "RewrapSigningKey(unknown)", s.RewrapSigningKey(ctx, "unknown", "", "local:aa", []byte{1}))
+	if err := s.RewrapSigningKey(ctx, "k3", "local:0123", "local:aa", nil); err == nil {
+		t.Error("RewrapSigningKey(k3, empty private key) = nil, want an error")
+	}
+	k2 := keys[0]
+	k2.PrivateKey, k2.KEK = []byte{0xee, 0x01}, "local:aa"
+	wantKeys(t, s, k2, keys[2])
 
 	// A zero creation time means now.
 	before := time.Now().Add(-time.Minute)
@@ -132,7 +147,7 @@ func wantKeys(t *testing.T, s store.Store, want ...store.SigningKey) {
 	}
 	for i := range want {
 		g, w := got[i], want[i]
-		if g.ID != w.ID || g.Algorithm != w.Algorithm || !bytes.Equal(g.PrivateKey, w.PrivateKey) ||
+		if g.ID != w.ID || g.Algorithm != w.Algorithm || !bytes.Equal(g.PrivateKey, w.PrivateKey) || g.KEK != w.KEK ||
 			!g.Created.Equal(w.Created) || !g.Retired.Equal(w.Retired) {
 			t.Errorf("SigningKeys()[%d] = %v (private key %x), want %v (private key %x)",
 				i, g, g.PrivateKey, w, w.PrivateKey)

@@ -100,7 +100,14 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 		return err
 	}
 	defer db.Close()
-	iss, err := issuer.New(ctx, db,
+	// Say what sealing the keys did (a key-encryption key created, keys
+	// sealed); the issuer's own log lines are left out.
+	log := cmdutil.NewLogger(opts.IO.ErrOut, opts.IO.IsStderrTTY(), false)
+	keys, _, err := backend.SigningKeys(ctx, cfg, db, log)
+	if err != nil {
+		return err
+	}
+	iss, err := issuer.New(ctx, keys,
 		issuer.WithIssuerURL(cfg.ExternalURL),
 		issuer.WithMaxTokenLifetime(max(cfg.Auth.MaxSessionTTL, cfg.Auth.AccessTokenTTL)),
 		issuer.WithLogger(slog.New(slog.DiscardHandler)))

@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -38,9 +39,10 @@ func TestNewCmdRotate(t *testing.T) {
 func Test_rotateRun(t *testing.T) {
 	dir := t.TempDir()
 	cfg := &config.Serve{
-		ExternalURL: "http://127.0.0.1:5000",
-		Database:    config.Database{Type: config.DatabaseSQLite, Path: filepath.Join(dir, "registry.db")},
-		Auth:        config.Auth{AccessTokenTTL: config.DefaultAccessTokenTTL, MaxSessionTTL: config.DefaultMaxSessionTTL},
+		ExternalURL:   "http://127.0.0.1:5000",
+		Database:      config.Database{Type: config.DatabaseSQLite, Path: filepath.Join(dir, "registry.db")},
+		KeyEncryption: config.KeyEncryption{File: filepath.Join(dir, config.DefaultKEKFileName), Default: true},
+		Auth:          config.Auth{AccessTokenTTL: config.DefaultAccessTokenTTL, MaxSessionTTL: config.DefaultMaxSessionTTL},
 	}
 	kids := map[string]bool{}
 	for i := range 2 {
@@ -70,6 +72,10 @@ func Test_rotateRun(t *testing.T) {
 	for _, k := range keys {
 		if k.Active() {
 			active++
+		}
+		// Sealed at rest: what the database holds is no private key.
+		if _, err := x509.ParsePKCS8PrivateKey(k.PrivateKey); err == nil || k.KEK == "" {
+			t.Errorf("stored %v: sealed under %q; parses as a private key: %v", k, k.KEK, err == nil)
 		}
 	}
 	// The first start's key and the two rotations: three keys, one active.

@@ -3,14 +3,15 @@ package serve
 import (
 	"context"
 	"fmt"
-	"github.com/chainctl/chainctl/internal/atomicfile"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"time"
 
+	"github.com/chainctl/chainctl/internal/atomicfile"
 	"github.com/chainctl/chainctl/internal/auth"
+	"github.com/chainctl/chainctl/internal/cli/registry/backend"
 	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/oidc/devidp"
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
@@ -40,7 +41,11 @@ type authStack struct {
 // through /api/v1/identities.
 func buildAuth(ctx context.Context, cfg *config.Serve, externalURL string, meta store.Store, log *slog.Logger) (*authStack, error) {
 	a := cfg.Auth
-	iss, err := issuer.New(ctx, meta,
+	keys, sealed, err := backend.SigningKeys(ctx, cfg, meta, log)
+	if err != nil {
+		return nil, err
+	}
+	iss, err := issuer.New(ctx, keys,
 		issuer.WithIssuerURL(externalURL),
 		issuer.WithTokenEndpoint(externalURL+"/oauth/token"),
 		issuer.WithMaxTokenLifetime(max(a.MaxSessionTTL, a.AccessTokenTTL)),
@@ -48,6 +53,15 @@ func buildAuth(ctx context.Context, cfg *config.Serve, externalURL string, meta 
 		issuer.WithLogger(log))
 	if err != nil {
 		return nil, fmt.Errorf("start the token issuer: %w", err)
+	}
+	if sealed.ClearActive > 0 {
+		// Whoever copied the database before holds those keys: retire
+		// them. Tokens they signed keep verifying until they expire.
+		kid, err := iss.Rotate(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("retire signing keys that were stored in the clear: %w", err)
+		}
+		log.Info("rotated the signing key: the previous ones were stored in the clear", "kid", kid)
 	}
 	st := &authStack{issuer: iss}
 	identities := slices.Clone(a.Identities)

@@ -267,11 +267,12 @@ func Test_serveRunAddressInUse(t *testing.T) {
 // --data-dir dataDir, with no configuration file.
 func testConfig(dataDir string) *config.Serve {
 	return &config.Serve{
-		Listen:      "127.0.0.1:0",
-		ExternalURL: "http://127.0.0.1:0",
-		DataDir:     dataDir,
-		Storage:     config.Storage{Type: config.StorageFile, Path: filepath.Join(dataDir, "blobs")},
-		Database:    config.Database{Type: config.DatabaseSQLite, Path: filepath.Join(dataDir, "registry.db")},
+		Listen:        "127.0.0.1:0",
+		ExternalURL:   "http://127.0.0.1:0",
+		DataDir:       dataDir,
+		Storage:       config.Storage{Type: config.StorageFile, Path: filepath.Join(dataDir, "blobs")},
+		Database:      config.Database{Type: config.DatabaseSQLite, Path: filepath.Join(dataDir, "registry.db")},
+		KeyEncryption: config.KeyEncryption{File: filepath.Join(dataDir, config.DefaultKEKFileName), Default: true},
 		Auth: config.Auth{
 			Service:        "127.0.0.1:0",
 			AccessTokenTTL: config.DefaultAccessTokenTTL,
