@@ -49,9 +49,21 @@ func TestArgv0(t *testing.T) {
 		{name: "helper get", bin: helper, args: []string{"get"}, stdin: "localhost:5000\n", wantCode: 1, wantOut: "credentials not found in native keychain\n"},
 		{name: "helper list", bin: helper, args: []string{"list"}, wantOut: "{}\n"},
 	}
+	// A home of its own and nothing else from the environment: the
+	// developer's cached credentials and configuration, or a CI job's
+	// ambient ones, must not change what the helper answers.
+	home := t.TempDir()
+	env := []string{"HOME=" + home, "USERPROFILE=" + home, "XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
+		"XDG_CACHE_HOME=" + filepath.Join(home, "cache"), "LocalAppData=" + filepath.Join(home, "local"), "AppData=" + filepath.Join(home, "roaming")}
+	for _, name := range []string{"PATH", "TMPDIR", "SystemRoot", "GOCOVERDIR"} {
+		if v, ok := os.LookupEnv(name); ok {
+			env = append(env, name+"="+v)
+		}
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.CommandContext(t.Context(), tt.bin, tt.args...)
+			cmd.Env = env
 			cmd.Stdin = strings.NewReader(tt.stdin)
 			var stdout bytes.Buffer
 			cmd.Stdout = &stdout

@@ -113,7 +113,7 @@ func Login(ctx context.Context, registry string, m Method, opts ...Option) (*Res
 
 // idToken obtains the identity token for m and records who it names.
 func (o *options) idToken(ctx context.Context, cfg *login.Config, m Method, res *Result) (string, error) {
-	lopts := append([]login.Option{login.WithHTTPClient(o.client), login.WithClock(o.now), login.WithLogger(o.logger)}, o.loginOpts...)
+	lopts := append([]login.Option{login.WithHTTPClient(o.client), login.WithClock(o.now)}, o.loginOpts...)
 	var raw string
 	switch m.Kind {
 	case Browser, Device:

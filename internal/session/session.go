@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -113,7 +112,6 @@ type options struct {
 	loginOpts   []login.Option
 	identity    string
 	now         func() time.Time
-	logger      *slog.Logger
 }
 
 // WithHTTPClient sets the client for the registry and identity provider
@@ -133,10 +131,6 @@ func WithAmbientEnv(env ambient.Env, opts ...ambient.Option) Option {
 	return func(o *options) { o.env, o.ambientOpts = env, opts }
 }
 
-// WithIdentity names the registry identity to act as when a token matches
-// several.
-func WithIdentity(id string) Option { return func(o *options) { o.identity = id } }
-
 // WithLoginOptions passes options (prompter, browser opener, timeouts) to
 // login.Browser and login.Device.
 func WithLoginOptions(opts ...login.Option) Option {
@@ -145,9 +139,6 @@ func WithLoginOptions(opts ...login.Option) Option {
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
-
-// WithLogger sets the logger (default: discard). Tokens are never logged.
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 func newOptions(opts []Option) (*options, error) {
 	o := &options{now: time.Now}
@@ -159,9 +150,6 @@ func newOptions(opts []Option) (*options, error) {
 	}
 	if o.now == nil {
 		o.now = time.Now
-	}
-	if o.logger == nil {
-		o.logger = slog.New(slog.DiscardHandler)
 	}
 	if o.minLife <= 0 {
 		o.minLife = tokencache.DefaultMinLife
@@ -200,14 +188,13 @@ func Resolve(ctx context.Context, registry string, opts ...Option) (tokencache.E
 		if env == nil {
 			env = ambient.OSEnv()
 		}
-		name, tok, err := ambient.Detect(ctx, env, cfg.Service, o.ambientOpts...)
+		_, tok, err := ambient.Detect(ctx, env, cfg.Service, o.ambientOpts...)
 		if errors.Is(err, ambient.ErrNone) {
 			return tokencache.Entry{}, &LoginRequiredError{Host: reg.Host}
 		}
 		if err != nil {
 			return tokencache.Entry{}, err
 		}
-		o.logger.DebugContext(ctx, "exchanging ambient credentials", "provider", name, "registry", reg.Host)
 		return o.exchange(ctx, cfg, tok)
 	})
 }

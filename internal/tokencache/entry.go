@@ -43,14 +43,9 @@ func (e Entry) validate() error {
 	return nil
 }
 
-// Usable reports whether e may be handed out now: it has a token and at
-// least minLife of life left. An entry without expiry is usable only if it
-// is KindStored. A negative minLife counts as zero.
-func Usable(e Entry, minLife time.Duration) bool {
-	return e.UsableAt(time.Now(), minLife)
-}
-
-// UsableAt is Usable at the given time.
+// UsableAt reports whether e may be handed out at now: it has a token and
+// at least minLife of life left. An entry without expiry is usable only if
+// it is KindStored. A negative minLife counts as zero.
 func (e Entry) UsableAt(now time.Time, minLife time.Duration) bool {
 	if e.Token == "" {
 		return false

@@ -38,12 +38,6 @@ func TestUsableAt(t *testing.T) {
 			}
 		})
 	}
-	if !Usable(Entry{Kind: KindSession, Token: "t", Expiry: time.Now().Add(time.Hour)}, DefaultMinLife) {
-		t.Errorf("Usable(1h left, %v) = false, want true", DefaultMinLife)
-	}
-	if Usable(Entry{Kind: KindSession, Token: "t", Expiry: time.Now().Add(4 * time.Minute)}, DefaultMinLife) {
-		t.Errorf("Usable(4m left, %v) = true, want false", DefaultMinLife)
-	}
 }
 
 func TestEntryNeverShowsToken(t *testing.T) {

@@ -39,8 +39,9 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions)
 			Show the cached session of a registry: the identity it acts as and when it
 			expires. It reads only the local cache and makes no network request.
 
-			Exit status: 0 when a session that has not expired is cached, 1 otherwise (also
-			with -o json, whose "logged_in" field says the same).
+			Exit status: 0 when a session that has not expired is cached, 4 otherwise (as
+			for every command that finds you not logged in; also with -o json, whose
+			"logged_in" field says the same), 1 when the cache cannot be read.
 		`),
 		Example: cmdutil.Examples(`
 			$ chainctl auth status --registry registry.example.com
@@ -104,7 +105,9 @@ func statusRun(_ context.Context, opts *StatusOptions) error {
 		return err
 	}
 	if !ok {
-		return cmdutil.ErrSilent
+		// Not logged in: exit 4, as every other command that finds no
+		// session does; what to do was printed above.
+		return &cmdutil.AuthError{Err: cmdutil.ErrSilent}
 	}
 	return nil
 }

@@ -88,8 +88,9 @@ func Test_statusRun(t *testing.T) {
 			if tt.wantOK && err != nil {
 				t.Fatalf("statusRun() = %v, want nil", err)
 			}
-			if !tt.wantOK && !errors.Is(err, cmdutil.ErrSilent) {
-				t.Fatalf("statusRun() = %v, want ErrSilent (exit 1)", err)
+			var authErr *cmdutil.AuthError
+			if !tt.wantOK && (!errors.Is(err, cmdutil.ErrSilent) || !errors.As(err, &authErr)) {
+				t.Fatalf("statusRun() = %v, want a silent AuthError (exit 4)", err)
 			}
 			for _, w := range tt.wantOut {
 				if !strings.Contains(stdout.String(), w) {
