@@ -11,12 +11,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/netip"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/chainctl/chainctl/internal/egress"
 	"github.com/chainctl/chainctl/internal/oidc/upstream"
 	"github.com/chainctl/chainctl/internal/store"
 )
@@ -509,24 +508,22 @@ func (s *Service) writeAPIError(w http.ResponseWriter, r *http.Request, err erro
 }
 
 // publicIssuer refuses, for identities created through the API, a
-// discovered issuer the registry should not be made to fetch from: plain
-// HTTP, or a literal loopback, private, link-local or unspecified
-// address. The server configuration may name such issuers (a development
+// discovered issuer the registry should not be made to fetch from: one
+// that egress.CheckURL refuses (not https; a localhost name; a literal
+// loopback, private, link-local, CGNAT, unspecified or other non-public
+// address). The server configuration may name such issuers (a development
 // provider, an IdP on the operator's network); an owner of a few
-// repositories must not point the server at its internal network.
+// repositories must not point the server at its internal network. Where a
+// host name resolves is checked when the keys are fetched
+// (upstream.Issuer.PublicOnly).
 func publicIssuer(issuer string) error {
-	u, err := url.Parse(issuer)
-	if err != nil || u.Scheme != "https" {
-		return fmt.Errorf("issuer %s: identities created through the API must name an https issuer, or carry issuer_keys", issuer)
+	err := egress.CheckURL(issuer, true)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, egress.ErrNotPublic):
+		return fmt.Errorf("issuer: %w; a loopback, private, link-local or other non-public issuer can only be configured in the server configuration, or the identity must carry issuer_keys", err)
+	default:
+		return fmt.Errorf("issuer: %w; identities created through the API must name a public https issuer, or carry issuer_keys", err)
 	}
-	host := u.Hostname()
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
-		return fmt.Errorf("issuer %s: a loopback issuer can only be configured in the server configuration", issuer)
-	}
-	if ip, err := netip.ParseAddr(host); err == nil {
-		if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsLinkLocalMulticast() {
-			return fmt.Errorf("issuer %s: a loopback, private or link-local address can only be configured in the server configuration", issuer)
-		}
-	}
-	return nil
 }

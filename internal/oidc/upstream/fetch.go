@@ -16,6 +16,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/chainctl/chainctl/internal/egress"
 )
 
 const (
@@ -118,7 +120,7 @@ func (v *Verifier) getJSON(ctx context.Context, client *http.Client, u string, d
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
-		if errors.Is(err, errRedirect) || errors.Is(err, errNotPublic) {
+		if errors.Is(err, errRedirect) || errors.Is(err, egress.ErrNotPublic) {
 			return fmt.Errorf("%w: %w", ErrIssuer, err)
 		}
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)

@@ -21,12 +21,14 @@ type Issuer struct {
 	// in configuration. The issuer is then never contacted; this is for CI
 	// systems whose issuer the registry cannot reach.
 	JWKS []byte
-	// PublicOnly restricts discovery and key fetches to public addresses.
-	// It is for issuers that only identities created through the API name,
-	// not the server's configuration: whatever their URL's host resolves
-	// to is checked when each connection is made (so a name that resolves,
-	// or is re-pointed, to a loopback, private, link-local or other
-	// special-purpose address is refused), and no proxy is used.
+	// PublicOnly restricts discovery and key fetches to public addresses
+	// (see egress.PublicOnly). It is for issuers that only identities
+	// created through the API name, not the server's configuration:
+	// whatever their URL's host resolves to is checked when each
+	// connection is made (so a name that resolves, or is re-pointed, to a
+	// loopback, private, link-local or other special-purpose address is
+	// refused), and through an egress proxy it is checked before the proxy
+	// is asked to connect.
 	PublicOnly bool
 }
 

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/chainctl/chainctl/internal/egress"
 )
 
 const (
@@ -174,7 +176,7 @@ func New(opts ...Option) *Verifier {
 		v.issuers = noIssuers{}
 	}
 	v.public = &http.Client{
-		Transport:     publicOnlyTransport(v.client.Transport, defaultResolver),
+		Transport:     egress.PublicOnly(v.client.Transport, egress.WithDialTimeout(defaultFetchTimeout)),
 		CheckRedirect: v.client.CheckRedirect,
 		Timeout:       v.client.Timeout,
 	}
