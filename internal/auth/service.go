@@ -57,7 +57,7 @@ type Service struct {
 	sessionTTL time.Duration
 	maxSession time.Duration
 	identities []Identity // from the configuration: read-only
-	idStore    store.Identities
+	idStore    IdentityStore
 	refresh    time.Duration // how often idStore's version is checked
 
 	// state is the compiled identities, swapped whole on every change so
@@ -128,11 +128,22 @@ func WithIdentities(ids ...Identity) ServiceOption {
 	return func(v *Service) { v.identities = append(v.identities, ids...) }
 }
 
+// IdentityStore is what the token service needs of the metadata store:
+// the identities created through the API, with store.Identities'
+// semantics.
+type IdentityStore interface {
+	PutIdentity(ctx context.Context, id store.StoredIdentity) error
+	ListIdentities(ctx context.Context) ([]store.StoredIdentity, error)
+	DeleteIdentity(ctx context.Context, id string) error
+	// IdentitiesVersion changes whenever an identity is put or deleted.
+	IdentitiesVersion(ctx context.Context) (int64, error)
+}
+
 // WithIdentityStore adds the identities kept in st (those created through
 // /api/v1/identities) to the configured ones, and lets the API create and
 // delete them. Changes made through this service apply at once; changes
 // by other replicas are noticed within DefaultIdentityRefresh.
-func WithIdentityStore(st store.Identities) ServiceOption {
+func WithIdentityStore(st IdentityStore) ServiceOption {
 	return func(v *Service) { v.idStore = st }
 }
 

@@ -22,7 +22,7 @@ type Option func(*registry)
 func WithBlobStore(s storage.Store) Option { return func(r *registry) { r.blobs = s } }
 
 // WithMetadata sets the metadata store. Required.
-func WithMetadata(s store.Store) Option { return func(r *registry) { r.meta = s } }
+func WithMetadata(s Metadata) Option { return func(r *registry) { r.meta = s } }
 
 // WithLogger sets the logger for errors the client does not see.
 func WithLogger(l *slog.Logger) Option { return func(r *registry) { r.log = l } }
@@ -48,7 +48,7 @@ func WithClock(now func() time.Time) Option { return func(r *registry) { r.now =
 
 type registry struct {
 	blobs      storage.Store
-	meta       store.Store
+	meta       Metadata
 	log        *slog.Logger
 	authz      Authorizer
 	blobURL    BlobURLFunc
