@@ -45,20 +45,24 @@ type upstreamVerifier interface {
 // (/token) and exchanges upstream ID tokens for session tokens
 // (/oauth/token, RFC 8693).
 type Service struct {
-	signer     signer
-	discovery  upstreamVerifier // upstream issuers whose keys are discovered
-	newStatic  func(upstream.Issuer) (upstreamVerifier, error)
-	log        *slog.Logger
-	now        func() time.Time
-	service    string
-	realm      string
-	public     []RepositoryPattern
-	accessTTL  time.Duration
-	sessionTTL time.Duration
-	maxSession time.Duration
-	identities []Identity // from the configuration: read-only
-	idStore    IdentityStore
-	refresh    time.Duration // how often idStore's version is checked
+	signer    signer
+	discovery upstreamVerifier // upstream issuers whose keys are discovered
+	// discover and discoveryOpts build discovery (WithDiscovery).
+	discover      bool
+	discoveryOpts []upstream.Option
+	login         *LoginConfig // served at LoginConfigPath, when set
+	newStatic     func(upstream.Issuer) (upstreamVerifier, error)
+	log           *slog.Logger
+	now           func() time.Time
+	service       string
+	realm         string
+	public        []RepositoryPattern
+	accessTTL     time.Duration
+	sessionTTL    time.Duration
+	maxSession    time.Duration
+	identities    []Identity // from the configuration: read-only
+	idStore       IdentityStore
+	refresh       time.Duration // how often idStore's version is checked
 
 	// state is the compiled identities, swapped whole on every change so
 	// that readers never lock.
@@ -108,6 +112,17 @@ func WithSigner(s signer) ServiceOption { return func(v *Service) { v.signer = s
 // WithUpstream sets the verifier for issuers whose keys are discovered
 // over HTTPS; static-key identities get verifiers of their own.
 func WithUpstream(u upstreamVerifier) ServiceOption { return func(v *Service) { v.discovery = u } }
+
+// WithDiscovery makes the service verify the tokens of issuers whose keys
+// are discovered over HTTPS with a verifier of its own, built with opts
+// and asking the service (LookupIssuer) which issuers its identities name:
+// no other issuer is ever fetched. WithUpstream replaces it.
+func WithDiscovery(opts ...upstream.Option) ServiceOption {
+	return func(v *Service) { v.discover, v.discoveryOpts = true, opts }
+}
+
+// WithLoginConfig serves c at LoginConfigPath (see Routes).
+func WithLoginConfig(c LoginConfig) ServiceOption { return func(v *Service) { v.login = &c } }
 
 // WithServiceName sets the "service" of challenges and the audience of
 // access tokens and, by default, of upstream tokens. Required.
@@ -184,6 +199,11 @@ func NewService(opts ...ServiceOption) (*Service, error) {
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.discovery == nil && s.discover {
+		// The issuers option goes last, so that it is the one that holds.
+		opts := append(slices.Clone(s.discoveryOpts), upstream.WithIssuers(upstream.IssuerProviderFunc(s.LookupIssuer)))
+		s.discovery = upstream.New(opts...)
 	}
 	switch {
 	case s.signer == nil:
@@ -475,13 +495,34 @@ func (s *Service) publicBindings() []RoleBinding {
 	return []RoleBinding{{Role: RoleViewer, Repositories: s.public}}
 }
 
-// Handler serves the token endpoints: /token (Docker token
-// authentication, GET and the OAuth2 POST variant), /oauth/token (RFC
-// 8693 token exchange) and the management API under /api/v1/.
+// Route is an endpoint of the service: where it is mounted, the name
+// metrics and logs know it by, and its handler.
+type Route struct {
+	Path, Name string
+	Handler    http.Handler
+}
+
+// Routes are the service's endpoints, the one place they are listed:
+// /token (Docker token authentication, GET and the OAuth2 POST variant),
+// /oauth/token (RFC 8693 token exchange), the management API under
+// /api/v1/, and, with WithLoginConfig, LoginConfigPath.
+func (s *Service) Routes() []Route {
+	routes := []Route{
+		{Path: "/token", Name: "token", Handler: http.HandlerFunc(s.serveToken)},
+		{Path: "/oauth/token", Name: "token-exchange", Handler: http.HandlerFunc(s.serveExchange)},
+		{Path: APIPrefix, Name: "api", Handler: s.apiHandler()},
+	}
+	if s.login != nil {
+		routes = append(routes, Route{Path: LoginConfigPath, Name: "oidc", Handler: LoginConfigHandler(*s.login)})
+	}
+	return routes
+}
+
+// Handler serves Routes on one mux.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/token", s.serveToken)
-	mux.HandleFunc("/oauth/token", s.serveExchange)
-	mux.Handle(APIPrefix, s.apiHandler())
+	for _, r := range s.Routes() {
+		mux.Handle(r.Path, r.Handler)
+	}
 	return mux
 }

@@ -88,13 +88,13 @@ func buildAuth(ctx context.Context, cfg *config.Serve, externalURL string, meta 
 			}
 		}
 	}
-	var svc *auth.Service
-	issuers := upstream.IssuerProviderFunc(func(ctx context.Context, iss string) (upstream.Issuer, bool, error) {
-		return svc.LookupIssuer(ctx, iss)
-	})
-	svc, err = auth.NewService(
+	login.Service = a.Service
+	login.TokenEndpoint = externalURL + "/token"
+	login.TokenExchangeEndpoint = externalURL + "/oauth/token"
+	svc, err := auth.NewService(
 		auth.WithSigner(iss),
-		auth.WithUpstream(upstream.New(upstream.WithIssuers(issuers), upstream.WithLogger(log))),
+		auth.WithDiscovery(upstream.WithLogger(log)),
+		auth.WithLoginConfig(login),
 		auth.WithServiceName(a.Service),
 		auth.WithRealm(externalURL+"/token"),
 		auth.WithPublicRepositories(a.PublicRepositories...),
@@ -109,17 +109,12 @@ func buildAuth(ctx context.Context, cfg *config.Serve, externalURL string, meta 
 		return nil, fmt.Errorf("auth: %w", err)
 	}
 	st.service = svc
-	login.Service = a.Service
-	login.TokenEndpoint = externalURL + "/token"
-	login.TokenExchangeEndpoint = externalURL + "/oauth/token"
-	tokens := st.service.Handler()
+	for _, r := range svc.Routes() {
+		st.routes = append(st.routes, server.WithRoute(r.Path, r.Name, r.Handler))
+	}
 	st.routes = append(st.routes,
-		server.WithRoute("/token", "token", tokens),
-		server.WithRoute("/oauth/token", "token-exchange", tokens),
-		server.WithRoute(auth.APIPrefix, "api", tokens),
 		server.WithRoute(issuer.DiscoveryPath, "oidc", iss.Handler()),
 		server.WithRoute(issuer.JWKSPath, "oidc", iss.Handler()),
-		server.WithRoute(auth.LoginConfigPath, "oidc", auth.LoginConfigHandler(login)),
 	)
 	return st, nil
 }
