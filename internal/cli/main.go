@@ -5,8 +5,6 @@ import (
 	"os"
 
 	"github.com/chainctl/chainctl/internal/cli/auth/credentialhelper"
-	"github.com/chainctl/chainctl/internal/cli/auth/shared"
-
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/credhelper"
 	"github.com/chainctl/chainctl/internal/iostreams"
@@ -34,6 +32,6 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) ExitCode {
 func CredentialHelperMain(ctx context.Context, args []string) ExitCode {
 	// No cobra tree is built here: docker runs the helper for every pull
 	// and push, so it only opens the token cache and reads one file.
-	h := credentialhelper.NewHelper(version.Get().Version, credhelper.OpenDefault, shared.DefaultRegistry)
+	h := credentialhelper.NewHelper(version.Get().Version, credhelper.OpenDefault, credentialhelper.DefaultRegistry(loadUserConfig))
 	return ExitCode(h.Run(ctx, args, os.Stdin, os.Stdout, os.Stderr))
 }

@@ -5,15 +5,22 @@
 package cmdutil
 
 import (
+	"context"
 	"net/http"
 
-	"github.com/chainctl/chainctl/internal/iostreams"
 	"github.com/spf13/pflag"
+
+	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/session"
+	"github.com/chainctl/chainctl/internal/tokencache"
 )
 
 // Factory gives commands their dependencies. Commands copy what they need
-// into their XOptions struct in NewCmdX, and read lazily evaluated values
-// (Globals) only in RunE, after flags are parsed.
+// into their XOptions struct in NewCmdX and call the functions only in
+// RunE or xRun, after flags are parsed: none of them is evaluated before a
+// command asks, and internal/cli.NewFactory computes each value at most
+// once per run (per argument, where there is one). Tests set fakes.
 type Factory struct {
 	IOStreams *iostreams.IOStreams
 	// Globals are the root command's persistent flags.
@@ -23,6 +30,29 @@ type Factory struct {
 	// HTTPClient returns the client for calls to a registry's API, with
 	// timeouts set. Tests replace it with one on a stub transport.
 	HTTPClient func() (*http.Client, error)
+
+	// UserConfig returns the user configuration file (`chainctl config`);
+	// a missing file is the zero config.User.
+	UserConfig func() (config.User, error)
+	// TokenCache opens the per-registry token cache in its default
+	// directory.
+	TokenCache func() (*tokencache.Cache, error)
+	// Registry returns the registry a command talks to: flag (the value
+	// of the command's --registry), else $CHAINCTL_REGISTRY, else
+	// UserConfig's registry. With none of them it returns a *HintError
+	// naming the three; an address session.ParseRegistry refuses is a
+	// *FlagError.
+	Registry func(flag string) (session.Registry, error)
+	// Session returns the login session of reg: the token cache's entry
+	// while it has $CHAINCTL_TOKEN_MIN_LIFE left, else one exchanged from
+	// ambient CI credentials. Not being logged in is an *AuthError (exit
+	// 4) whose hint names the `chainctl auth login` to run; a registry
+	// that does not answer is a *HintError saying so. (The iam commands
+	// look at --token-file and $CHAINCTL_TOKEN before they ask.)
+	Session func(ctx context.Context, reg session.Registry) (tokencache.Entry, error)
+	// OpenBrowser asks the desktop to open url, best effort: the caller
+	// prints the URL whatever happens.
+	OpenBrowser func(ctx context.Context, url string) error
 }
 
 // Globals are the flags every command accepts.

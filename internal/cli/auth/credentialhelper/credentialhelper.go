@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/chainctl/chainctl/internal/cli/auth/shared"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/credhelper"
 	"github.com/chainctl/chainctl/internal/iostreams"
 	"github.com/chainctl/chainctl/internal/session"
@@ -24,6 +24,8 @@ type CredentialHelperOptions struct {
 	IO *iostreams.IOStreams
 	// OpenCache opens the token cache (credhelper.OpenDefault outside tests).
 	OpenCache func() (*tokencache.Cache, error)
+	// UserConfig is the user configuration, for its default registry.
+	UserConfig func() (config.User, error)
 	// Action is get, store, erase or list.
 	Action string
 }
@@ -31,7 +33,7 @@ type CredentialHelperOptions struct {
 // NewCmdCredentialHelper returns `chainctl auth credential-helper`. runF
 // replaces credentialHelperRun in tests.
 func NewCmdCredentialHelper(f *cmdutil.Factory, runF func(context.Context, *CredentialHelperOptions) error) *cobra.Command {
-	opts := &CredentialHelperOptions{IO: f.IOStreams, OpenCache: credhelper.OpenDefault}
+	opts := &CredentialHelperOptions{IO: f.IOStreams, OpenCache: credhelper.OpenDefault, UserConfig: f.UserConfig}
 	cmd := &cobra.Command{
 		Use:   "credential-helper <get|store|erase|list>",
 		Short: "Answer docker's credential-helper protocol",
@@ -88,6 +90,23 @@ func NewHelper(version string, open func() (*tokencache.Cache, error), defaultRe
 	return &credhelper.Helper{Source: c, Store: c, Version: version}
 }
 
+// DefaultRegistry returns the registry of the user's configuration file
+// (`chainctl config set registry`) as userConfig reads it, or "" when
+// there is none or it cannot be read: the credential helper then answers
+// only for hosts it has entries for.
+func DefaultRegistry(userConfig func() (config.User, error)) func() string {
+	return func() string {
+		if userConfig == nil {
+			return ""
+		}
+		u, err := userConfig()
+		if err != nil {
+			return ""
+		}
+		return u.Registry
+	}
+}
+
 // resolveSession is the helper's credhelper.Resolver: session.Resolve on
 // the helper's own cache, with ambient credentials from the environment.
 func resolveSession(ctx context.Context, registry string, tc *tokencache.Cache, minLife time.Duration) (tokencache.Entry, error) {
@@ -110,7 +129,7 @@ func registryFor(defaultRegistry func() string) func(host string) string {
 }
 
 func credentialHelperRun(ctx context.Context, opts *CredentialHelperOptions) error {
-	h := NewHelper(version.Get().Version, opts.OpenCache, shared.DefaultRegistry)
+	h := NewHelper(version.Get().Version, opts.OpenCache, DefaultRegistry(opts.UserConfig))
 	h.Name = "chainctl auth credential-helper"
 	if code := h.Run(ctx, []string{opts.Action}, opts.IO.In, opts.IO.Out, opts.IO.ErrOut); code != 0 {
 		// The helper has printed the protocol's answer on stdout; an

@@ -17,7 +17,6 @@ import (
 
 	"github.com/chainctl/chainctl/internal/cli/auth/shared"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
-	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/iostreams"
 	"github.com/chainctl/chainctl/internal/oidc/ambient"
 	oidclogin "github.com/chainctl/chainctl/internal/oidc/login"
@@ -33,8 +32,8 @@ type LoginOptions struct {
 	IO         *iostreams.IOStreams
 	HTTPClient func() (*http.Client, error)
 	Cache      func() (*tokencache.Cache, error)
-	UserConfig func() (config.User, error)
-	LookupEnv  func(string) (string, bool)
+	// Registry resolves RegistryFlag (Factory.Registry).
+	Registry func(flag string) (session.Registry, error)
 	// OpenBrowser opens a URL; nil means none can be opened.
 	OpenBrowser func(ctx context.Context, url string) error
 	// Ambient is where ambient credentials are looked for (nil: the OS).
@@ -51,8 +50,8 @@ type LoginOptions struct {
 // NewCmdLogin returns `chainctl auth login`. runF replaces loginRun in tests.
 func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) error) *cobra.Command {
 	opts := &LoginOptions{
-		IO: f.IOStreams, HTTPClient: f.HTTPClient, LookupEnv: f.LookupEnv,
-		Cache: shared.Cache, UserConfig: shared.UserConfig, OpenBrowser: shared.OpenBrowser,
+		IO: f.IOStreams, HTTPClient: f.HTTPClient, Cache: f.TokenCache,
+		Registry: f.Registry, OpenBrowser: f.OpenBrowser,
 	}
 	cmd := &cobra.Command{
 		Use:   "login",
@@ -118,7 +117,7 @@ func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) e
 }
 
 func loginRun(ctx context.Context, opts *LoginOptions) error {
-	reg, err := shared.ResolveRegistry(opts.RegistryFlag, opts.LookupEnv, opts.UserConfig)
+	reg, err := opts.Registry(opts.RegistryFlag)
 	if err != nil {
 		return err
 	}

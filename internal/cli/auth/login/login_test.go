@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
-	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/iostreams"
 	"github.com/chainctl/chainctl/internal/oidc/ambient"
 	"github.com/chainctl/chainctl/internal/session"
@@ -133,7 +132,7 @@ func Test_loginRun(t *testing.T) {
 			opts.IO = ios
 			opts.HTTPClient = reg.HTTPClient
 			opts.Cache = func() (*tokencache.Cache, error) { return cache, nil }
-			opts.UserConfig = func() (config.User, error) { return config.User{Registry: sessiontest.Host}, nil }
+			opts.Registry = registryOr(sessiontest.Host)
 			opts.Ambient = tt.env
 			if opts.Ambient == nil {
 				opts.Ambient = sessiontest.Env{}
@@ -195,7 +194,7 @@ func TestLoginUnreachable(t *testing.T) {
 		IO: ios, IdentityToken: "x.y.z", RegistryFlag: addr,
 		HTTPClient: func() (*http.Client, error) { return &http.Client{}, nil },
 		Cache:      func() (*tokencache.Cache, error) { return cache, nil },
-		UserConfig: func() (config.User, error) { return config.User{}, nil },
+		Registry:   registryOr(""),
 		Ambient:    sessiontest.Env{},
 	}
 	err = loginRun(t.Context(), &opts)
@@ -203,6 +202,16 @@ func TestLoginUnreachable(t *testing.T) {
 	var ae *cmdutil.AuthError
 	if !errors.As(err, &he) || !strings.Contains(he.Hint, "cannot reach http://"+addr) || errors.As(err, &ae) {
 		t.Errorf("loginRun() = %v, want a non-auth error hinting that %s cannot be reached", err, addr)
+	}
+}
+
+// registryOr stands in for Factory.Registry: the flag, else def.
+func registryOr(def string) func(string) (session.Registry, error) {
+	return func(flag string) (session.Registry, error) {
+		if flag == "" {
+			flag = def
+		}
+		return session.ParseRegistry(flag)
 	}
 }
 

@@ -9,18 +9,18 @@ import (
 
 	"github.com/chainctl/chainctl/internal/cli/auth/shared"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
-	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/session"
 	"github.com/chainctl/chainctl/internal/tokencache"
 )
 
 // LogoutOptions are the inputs of `chainctl auth logout`.
 type LogoutOptions struct {
-	IO         *iostreams.IOStreams
-	Cache      func() (*tokencache.Cache, error)
-	UserConfig func() (config.User, error)
-	LookupEnv  func(string) (string, bool)
-	Output     cmdutil.OutputFormat
+	IO    *iostreams.IOStreams
+	Cache func() (*tokencache.Cache, error)
+	// Registry resolves RegistryFlag (Factory.Registry).
+	Registry func(flag string) (session.Registry, error)
+	Output   cmdutil.OutputFormat
 
 	RegistryFlag string
 	All          bool
@@ -28,7 +28,7 @@ type LogoutOptions struct {
 
 // NewCmdLogout returns `chainctl auth logout`. runF replaces logoutRun in tests.
 func NewCmdLogout(f *cmdutil.Factory, runF func(context.Context, *LogoutOptions) error) *cobra.Command {
-	opts := &LogoutOptions{IO: f.IOStreams, LookupEnv: f.LookupEnv, Cache: shared.Cache, UserConfig: shared.UserConfig}
+	opts := &LogoutOptions{IO: f.IOStreams, Cache: f.TokenCache, Registry: f.Registry}
 	cmd := &cobra.Command{
 		Use:   "logout",
 		Short: "Forget the cached session of a registry",
@@ -69,7 +69,7 @@ func logoutRun(_ context.Context, opts *LogoutOptions) error {
 			return err
 		}
 	} else {
-		reg, err := shared.ResolveRegistry(opts.RegistryFlag, opts.LookupEnv, opts.UserConfig)
+		reg, err := opts.Registry(opts.RegistryFlag)
 		if err != nil {
 			return err
 		}

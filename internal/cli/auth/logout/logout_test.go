@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
-	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/session"
 	"github.com/chainctl/chainctl/internal/tokencache"
 )
 
@@ -73,7 +73,12 @@ func Test_logoutRun(t *testing.T) {
 			opts := tt.opts
 			opts.IO = ios
 			opts.Cache = func() (*tokencache.Cache, error) { return cache, nil }
-			opts.UserConfig = func() (config.User, error) { return config.User{Registry: "a.test"}, nil }
+			opts.Registry = func(flag string) (session.Registry, error) {
+				if flag == "" {
+					flag = "a.test"
+				}
+				return session.ParseRegistry(flag)
+			}
 			if err := logoutRun(context.Background(), &opts); err != nil {
 				t.Fatalf("logoutRun() = %v", err)
 			}

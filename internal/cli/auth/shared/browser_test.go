@@ -24,8 +24,8 @@ func TestOpenBrowserEnv(t *testing.T) {
 	}
 	const u = "http://127.0.0.1:1/authorize?a=b&c=d"
 
-	if err := openBrowser(context.Background(), env(map[string]string{EnvBrowser: script + " --new-window"}), u); err != nil {
-		t.Fatalf("openBrowser() = %v", err)
+	if err := OpenBrowser(context.Background(), env(map[string]string{EnvBrowser: script + " --new-window"}), u); err != nil {
+		t.Fatalf("OpenBrowser() = %v", err)
 	}
 	b, err := os.ReadFile(got)
 	if err != nil {
@@ -35,17 +35,17 @@ func TestOpenBrowserEnv(t *testing.T) {
 		t.Errorf("browser got args %q, want %q", b, want)
 	}
 
-	err = openBrowser(context.Background(), env(map[string]string{EnvBrowser: "false"}), u)
+	err = OpenBrowser(context.Background(), env(map[string]string{EnvBrowser: "false"}), u)
 	if err == nil || !strings.Contains(err.Error(), EnvBrowser) {
-		t.Errorf("openBrowser(false) = %v, want an error naming $%s", err, EnvBrowser)
+		t.Errorf("OpenBrowser(false) = %v, want an error naming $%s", err, EnvBrowser)
 	}
-	err = openBrowser(context.Background(), env(map[string]string{EnvBrowser: filepath.Join(dir, "missing")}), u)
+	err = OpenBrowser(context.Background(), env(map[string]string{EnvBrowser: filepath.Join(dir, "missing")}), u)
 	if err == nil {
-		t.Error("openBrowser(missing command) = nil, want an error")
+		t.Error("OpenBrowser(missing command) = nil, want an error")
 	}
 	if runtime.GOOS == "linux" {
-		if err := openBrowser(context.Background(), env(map[string]string{EnvBrowser: "  "}), u); err == nil || !strings.Contains(err.Error(), "no display") {
-			t.Errorf("openBrowser(blank %s, no display) = %v, want no display", EnvBrowser, err)
+		if err := OpenBrowser(context.Background(), env(map[string]string{EnvBrowser: "  "}), u); err == nil || !strings.Contains(err.Error(), "no display") {
+			t.Errorf("OpenBrowser(blank %s, no display) = %v, want no display", EnvBrowser, err)
 		}
 	}
 }

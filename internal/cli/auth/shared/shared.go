@@ -1,5 +1,8 @@
-// Package shared is what the `chainctl auth` commands share: which
-// registry a command talks to, the token cache, and opening a browser.
+// Package shared is what every command that calls a registry shares:
+// --registry and how the registry is chosen, how the login session is
+// found, the hints that name `chainctl auth login`, and opening a browser.
+// internal/cli.NewFactory builds the Factory's Registry, Session and
+// OpenBrowser on these functions; commands take those from the Factory.
 package shared
 
 import (
@@ -7,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -18,7 +20,6 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/session"
-	"github.com/chainctl/chainctl/internal/tokencache"
 )
 
 // EnvRegistry overrides the configured default registry.
@@ -59,32 +60,6 @@ func ResolveRegistry(flag string, lookupEnv func(string) (string, bool), userCon
 	return reg, nil
 }
 
-// UserConfig loads the user configuration file from its default place.
-func UserConfig() (config.User, error) {
-	path, err := config.UserConfigPath()
-	if err != nil {
-		return config.User{}, err
-	}
-	return config.LoadUser(path)
-}
-
-// DefaultRegistry is the registry of the user's configuration file
-// (`chainctl config set registry`), or "" when there is none or it cannot
-// be read: the credential helper then answers only for hosts it has
-// entries for.
-func DefaultRegistry() string {
-	u, err := UserConfig()
-	if err != nil {
-		return ""
-	}
-	return u.Registry
-}
-
-// Cache opens the token cache in its default directory.
-func Cache() (*tokencache.Cache, error) {
-	return tokencache.OpenDefault()
-}
-
 // EnvBrowser names the command that opens login URLs instead of the
 // desktop's browser: its value is split on white space and the URL is
 // appended as the last argument (CHAINCTL_BROWSER="firefox --new-window").
@@ -92,13 +67,9 @@ const EnvBrowser = "CHAINCTL_BROWSER"
 
 // OpenBrowser asks the desktop to open url, best effort: the command in
 // $CHAINCTL_BROWSER when set, else xdg-open on Linux and BSDs (only with a
-// display), open on macOS, rundll32 on Windows. The caller prints the URL
-// whatever happens.
-func OpenBrowser(ctx context.Context, url string) error {
-	return openBrowser(ctx, os.LookupEnv, url)
-}
-
-func openBrowser(ctx context.Context, lookupEnv func(string) (string, bool), url string) error {
+// display), open on macOS, rundll32 on Windows. lookupEnv reads the
+// environment. The caller prints the URL whatever happens.
+func OpenBrowser(ctx context.Context, lookupEnv func(string) (string, bool), url string) error {
 	if v, ok := lookupEnv(EnvBrowser); ok && strings.TrimSpace(v) != "" {
 		return runBrowser(ctx, strings.Fields(v), url)
 	}

@@ -11,27 +11,28 @@ import (
 
 	"github.com/chainctl/chainctl/internal/cli/auth/shared"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
-	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/credhelper"
 	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/session"
 	"github.com/chainctl/chainctl/internal/tokencache"
 )
 
 // StatusOptions are the inputs of `chainctl auth status`.
 type StatusOptions struct {
-	IO         *iostreams.IOStreams
-	Cache      func() (*tokencache.Cache, error)
-	UserConfig func() (config.User, error)
-	LookupEnv  func(string) (string, bool)
-	Now        func() time.Time
-	Output     cmdutil.OutputFormat
+	IO    *iostreams.IOStreams
+	Cache func() (*tokencache.Cache, error)
+	// Registry resolves RegistryFlag (Factory.Registry).
+	Registry  func(flag string) (session.Registry, error)
+	LookupEnv func(string) (string, bool)
+	Now       func() time.Time
+	Output    cmdutil.OutputFormat
 
 	RegistryFlag string
 }
 
 // NewCmdStatus returns `chainctl auth status`. runF replaces statusRun in tests.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
-	opts := &StatusOptions{IO: f.IOStreams, LookupEnv: f.LookupEnv, Cache: shared.Cache, UserConfig: shared.UserConfig, Now: time.Now}
+	opts := &StatusOptions{IO: f.IOStreams, LookupEnv: f.LookupEnv, Cache: f.TokenCache, Registry: f.Registry, Now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show whether you are logged in to a registry",
@@ -71,7 +72,7 @@ type statusJSON struct {
 }
 
 func statusRun(_ context.Context, opts *StatusOptions) error {
-	reg, err := shared.ResolveRegistry(opts.RegistryFlag, opts.LookupEnv, opts.UserConfig)
+	reg, err := opts.Registry(opts.RegistryFlag)
 	if err != nil {
 		return err
 	}

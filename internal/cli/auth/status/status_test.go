@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
-	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/session"
 	"github.com/chainctl/chainctl/internal/tokencache"
 )
 
@@ -78,8 +78,8 @@ func Test_statusRun(t *testing.T) {
 				LookupEnv: func(k string) (string, bool) {
 					return tt.minLife, k == "CHAINCTL_TOKEN_MIN_LIFE" && tt.minLife != ""
 				},
-				Cache:      func() (*tokencache.Cache, error) { return cache, nil },
-				UserConfig: func() (config.User, error) { return config.User{Registry: "registry.test"}, nil },
+				Cache:    func() (*tokencache.Cache, error) { return cache, nil },
+				Registry: func(string) (session.Registry, error) { return session.ParseRegistry("registry.test") },
 			}
 			if tt.json {
 				opts.Output = cmdutil.OutputJSON

@@ -12,9 +12,7 @@ import (
 
 	"github.com/chainctl/chainctl/internal/cli/auth/shared"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
-	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/iostreams"
-	"github.com/chainctl/chainctl/internal/oidc/ambient"
 	"github.com/chainctl/chainctl/internal/session"
 	"github.com/chainctl/chainctl/internal/tokencache"
 )
@@ -23,11 +21,10 @@ import (
 type TokenOptions struct {
 	IO         *iostreams.IOStreams
 	HTTPClient func() (*http.Client, error)
-	Cache      func() (*tokencache.Cache, error)
-	UserConfig func() (config.User, error)
-	LookupEnv  func(string) (string, bool)
-	// Ambient is where ambient credentials are looked for (nil: the OS).
-	Ambient ambient.Env
+	// Registry resolves RegistryFlag (Factory.Registry).
+	Registry func(flag string) (session.Registry, error)
+	// Session finds the login session (Factory.Session).
+	Session func(ctx context.Context, reg session.Registry) (tokencache.Entry, error)
 
 	RegistryFlag string
 	Scopes       []string
@@ -35,7 +32,7 @@ type TokenOptions struct {
 
 // NewCmdToken returns `chainctl auth token`. runF replaces tokenRun in tests.
 func NewCmdToken(f *cmdutil.Factory, runF func(context.Context, *TokenOptions) error) *cobra.Command {
-	opts := &TokenOptions{IO: f.IOStreams, HTTPClient: f.HTTPClient, LookupEnv: f.LookupEnv, Cache: shared.Cache, UserConfig: shared.UserConfig}
+	opts := &TokenOptions{IO: f.IOStreams, HTTPClient: f.HTTPClient, Registry: f.Registry, Session: f.Session}
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Print a session or access token, for scripts",
@@ -76,24 +73,20 @@ func NewCmdToken(f *cmdutil.Factory, runF func(context.Context, *TokenOptions) e
 }
 
 func tokenRun(ctx context.Context, opts *TokenOptions) error {
-	reg, err := shared.ResolveRegistry(opts.RegistryFlag, opts.LookupEnv, opts.UserConfig)
+	reg, err := opts.Registry(opts.RegistryFlag)
 	if err != nil {
 		return err
 	}
-	hc, err := opts.HTTPClient()
-	if err != nil {
-		return err
-	}
-	cache, err := opts.Cache()
-	if err != nil {
-		return err
-	}
-	e, err := shared.Session(ctx, reg, shared.SessionOptions{HTTPClient: hc, Cache: cache, LookupEnv: opts.LookupEnv, Ambient: opts.Ambient})
+	e, err := opts.Session(ctx, reg)
 	if err != nil {
 		return err
 	}
 	tok := e.Token
 	if len(opts.Scopes) > 0 {
+		hc, err := opts.HTTPClient()
+		if err != nil {
+			return err
+		}
 		tok, _, err = session.AccessToken(ctx, reg.URL, e, opts.Scopes, session.WithHTTPClient(hc))
 		if errors.Is(err, session.ErrUnauthorized) {
 			return &cmdutil.AuthError{Err: &cmdutil.HintError{Err: err, Hint: shared.LoginHint(reg)}}

@@ -6,9 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chainctl/chainctl/internal/cli/auth/shared"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
-	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/session"
 	"github.com/chainctl/chainctl/internal/session/sessiontest"
 	"github.com/chainctl/chainctl/internal/tokencache"
 )
@@ -78,10 +79,12 @@ func Test_tokenRun(t *testing.T) {
 				}
 			}
 			opts := &TokenOptions{
-				IO: ios, HTTPClient: reg.HTTPClient, Ambient: sessiontest.Env{}, Scopes: tt.scopes,
-				Cache:      func() (*tokencache.Cache, error) { return cache, nil },
-				UserConfig: func() (config.User, error) { return config.User{}, nil },
-				LookupEnv:  sessiontest.Env{"CHAINCTL_REGISTRY": sessiontest.Host}.LookupEnv,
+				IO: ios, HTTPClient: reg.HTTPClient, Scopes: tt.scopes,
+				Registry: func(string) (session.Registry, error) { return session.ParseRegistry(sessiontest.Host) },
+				// The Factory's Session, without the process's CI credentials.
+				Session: func(ctx context.Context, r session.Registry) (tokencache.Entry, error) {
+					return shared.Session(ctx, r, shared.SessionOptions{HTTPClient: reg.Client(), Cache: cache, Ambient: sessiontest.Env{}})
+				},
 			}
 			err = tokenRun(context.Background(), opts)
 			var ae *cmdutil.AuthError

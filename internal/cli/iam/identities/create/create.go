@@ -7,16 +7,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/chainctl/chainctl/internal/auth"
+	"github.com/chainctl/chainctl/internal/cli/api"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/iam/identities/shared"
-	"github.com/chainctl/chainctl/internal/iostreams"
 )
 
 // maxIssuerKeys caps the --issuer-keys file; the registry refuses larger
@@ -26,11 +25,7 @@ const maxIssuerKeys = 64 << 10
 // CreateOptions are the inputs of `chainctl iam identities create` and of
 // its presets, which differ only in how they build Identity.
 type CreateOptions struct {
-	IO         *iostreams.IOStreams
-	HTTPClient func() (*http.Client, error)
-	Registry   string
-	Token      func() (string, error)
-	Output     cmdutil.OutputFormat
+	api.Remote
 
 	// Identity is the identity to create, from the flags.
 	Identity auth.Identity
@@ -66,8 +61,7 @@ const sessionHelp = `
 // NewCmdCreate returns `chainctl iam identities create` with its presets
 // as subcommands. runF replaces createRun in tests, for the presets too.
 func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions) error) *cobra.Command {
-	opts := &CreateOptions{IO: f.IOStreams, HTTPClient: f.HTTPClient}
-	var remote shared.Remote
+	opts := &CreateOptions{}
 	var (
 		roles, claims, claimPatterns []string
 	)
@@ -113,47 +107,6 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 			    --claim-pattern 'pipeline_slug=release-.*' --role pusher:acme/*
 		`),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id := &opts.Identity
-			if id.ID == "" {
-				if id.Name == "" {
-					return cmdutil.FlagErrorf("pass --name (and optionally --id)")
-				}
-				id.ID = DeriveID("", id.Name)
-			}
-			if id.Issuer == "" {
-				return cmdutil.FlagErrorf("--issuer is required")
-			}
-			for _, c := range claims {
-				m, err := parseClaim("--claim", c)
-				if err != nil {
-					return err
-				}
-				id.Claims = append(id.Claims, auth.ClaimMatch{Name: m[0], Value: m[1]})
-			}
-			for _, c := range claimPatterns {
-				m, err := parseClaim("--claim-pattern", c)
-				if err != nil {
-					return err
-				}
-				id.Claims = append(id.Claims, auth.ClaimMatch{Name: m[0], Pattern: m[1]})
-			}
-			bindings, err := ParseRoles(roles)
-			if err != nil {
-				return err
-			}
-			id.Roles = bindings
-			reg, token, err := remote.Resolve(cmd.Context(), f.LookupEnv, f.HTTPClient)
-			if err != nil {
-				return err
-			}
-			opts.Registry, opts.Token = reg, token
-			opts.Output = f.Globals.Output
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return createRun(cmd.Context(), opts)
-		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Identity.ID, "id", "", "identity id: a-z, 0-9, '.', '_', '-' (default: derived from --name)")
@@ -168,11 +121,48 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 	addRoleFlag(cmd, &roles)
 	fl.StringVar(&opts.IssuerKeysFile, "issuer-keys", "", "JWKS `FILE` with the issuer's public keys (the issuer is then never fetched)")
 	cmd.MarkFlagsMutuallyExclusive("subject", "subject-pattern")
-	remote.AddFlags(fl)
+	api.Command(f, cmd, opts, func([]string) error {
+		return completeIdentity(&opts.Identity, claims, claimPatterns, roles)
+	}, runF, createRun)
 
 	cmd.AddCommand(newCmdGitHub(f, runF))
 	cmd.AddCommand(newCmdGitLab(f, runF))
 	return cmd
+}
+
+// completeIdentity checks the flags of `create` and completes id from
+// them: the id derived from the name when not given, the --claim and
+// --claim-pattern conditions, and the --role bindings.
+func completeIdentity(id *auth.Identity, claims, claimPatterns, roles []string) error {
+	if id.ID == "" {
+		if id.Name == "" {
+			return cmdutil.FlagErrorf("pass --name (and optionally --id)")
+		}
+		id.ID = DeriveID("", id.Name)
+	}
+	if id.Issuer == "" {
+		return cmdutil.FlagErrorf("--issuer is required")
+	}
+	for _, c := range claims {
+		m, err := parseClaim("--claim", c)
+		if err != nil {
+			return err
+		}
+		id.Claims = append(id.Claims, auth.ClaimMatch{Name: m[0], Value: m[1]})
+	}
+	for _, c := range claimPatterns {
+		m, err := parseClaim("--claim-pattern", c)
+		if err != nil {
+			return err
+		}
+		id.Claims = append(id.Claims, auth.ClaimMatch{Name: m[0], Pattern: m[1]})
+	}
+	bindings, err := ParseRoles(roles)
+	if err != nil {
+		return err
+	}
+	id.Roles = bindings
+	return nil
 }
 
 func addRoleFlag(cmd *cobra.Command, roles *[]string) {
@@ -261,11 +251,11 @@ func createRun(ctx context.Context, opts *CreateOptions) error {
 	if err := id.Validate(auth.IdentityOptions{Audience: placeholderAudience}); err != nil {
 		return err
 	}
-	client, err := shared.Connect(opts.HTTPClient, opts.Registry, opts.Token)
+	client, err := opts.Connect(ctx)
 	if err != nil {
 		return err
 	}
-	created, err := client.Create(ctx, id)
+	created, err := shared.CreateIdentity(ctx, client, id)
 	if err != nil {
 		return shared.MapError(err, "")
 	}

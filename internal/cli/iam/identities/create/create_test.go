@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/chainctl/chainctl/internal/auth"
+	"github.com/chainctl/chainctl/internal/cli/api/apitest"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
-	"github.com/chainctl/chainctl/internal/cli/iam/identities/shared/sharedtest"
 	"github.com/chainctl/chainctl/internal/iostreams"
 )
 
@@ -55,7 +55,7 @@ func TestNewCmdCreate(t *testing.T) {
 				Claims: []auth.ClaimMatch{{Name: "repository_owner_id", Value: "456"}, {Name: "repository_id", Value: "123"},
 					{Name: "ref", Value: "refs/heads/main"}},
 				Roles: pusher},
-			wantRegistry: sharedtest.URL,
+			wantRegistry: apitest.URL,
 		},
 		{
 			name: "gitlab preset",
@@ -65,7 +65,7 @@ func TestNewCmdCreate(t *testing.T) {
 				Claims: []auth.ClaimMatch{{Name: "project_path", Value: "group/sub/proj"}, {Name: "ref_type", Value: "branch"},
 					{Name: "ref", Value: "main"}},
 				Roles: pusher},
-			wantRegistry: sharedtest.URL,
+			wantRegistry: apitest.URL,
 		},
 		{name: "bad role syntax", args: []string{"--name", "a", "--issuer", "https://i.example", "--role", "pusher"}, wantFlagErr: true, wantErr: "want ROLE:PATTERN"},
 		{name: "unknown role", args: []string{"--name", "a", "--issuer", "https://i.example", "--role", "admin:team/*"}, wantFlagErr: true, wantErr: "unknown role"},
@@ -81,8 +81,7 @@ func TestNewCmdCreate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
-			f := &cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{Output: cmdutil.OutputTable},
-				LookupEnv: sharedtest.LookupEnv(tt.env)}
+			f := apitest.Factory(ios, cmdutil.OutputTable, tt.env)
 			var got *CreateOptions
 			cmd := NewCmdCreate(f, func(_ context.Context, o *CreateOptions) error { got = o; return nil })
 			cmd.SetArgs(tt.args)
@@ -144,7 +143,7 @@ func Test_createRun(t *testing.T) {
 	tests := []struct {
 		name      string
 		identity  auth.Identity
-		stubs     []sharedtest.Stub
+		stubs     []apitest.Stub
 		output    cmdutil.OutputFormat
 		tty       bool
 		want      string
@@ -154,33 +153,33 @@ func Test_createRun(t *testing.T) {
 	}{
 		{
 			name: "table piped", identity: valid,
-			stubs: []sharedtest.Stub{{Method: "POST", Path: "/api/v1/identities", WantBody: wantBody, Status: 201, Body: storedJSON}},
+			stubs: []apitest.Stub{{Method: "POST", Path: "/api/v1/identities", WantBody: wantBody, Status: 201, Body: storedJSON}},
 			want: "id           ci\nname         CI\nissuer       https://idp.example.com\nissuer keys  discovered from the issuer\n" +
 				"subject      build\naudience     (the registry's service name)\nclaims       env=prod\n" +
 				"roles        pusher:team/*,x\nsource       api\ncreated      2026-01-02T03:04:05Z\ncreated by   alice\n",
 		},
 		{
 			name: "table on a terminal", identity: valid, tty: true, wantStyle: true,
-			stubs: []sharedtest.Stub{{Method: "POST", Path: "/api/v1/identities", WantBody: wantBody, Status: 201, Body: storedJSON}},
+			stubs: []apitest.Stub{{Method: "POST", Path: "/api/v1/identities", WantBody: wantBody, Status: 201, Body: storedJSON}},
 		},
 		{
 			name: "json", identity: valid, output: cmdutil.OutputJSON,
-			stubs: []sharedtest.Stub{{Method: "POST", Path: "/api/v1/identities", Status: 201, Body: storedJSON}},
+			stubs: []apitest.Stub{{Method: "POST", Path: "/api/v1/identities", Status: 201, Body: storedJSON}},
 			want:  `"created_by": "alice"`,
 		},
 		{
 			name: "conflict shows the message", identity: valid,
-			stubs:   []sharedtest.Stub{{Method: "POST", Path: "/api/v1/identities", Status: 409, Body: `{"error":"conflict","message":"identity \"ci\" already exists"}`}},
+			stubs:   []apitest.Stub{{Method: "POST", Path: "/api/v1/identities", Status: 409, Body: `{"error":"conflict","message":"identity \"ci\" already exists"}`}},
 			wantErr: `identity "ci" already exists`,
 		},
 		{
 			name: "unauthorized", identity: valid, wantAuth: true,
-			stubs:   []sharedtest.Stub{{Method: "POST", Path: "/api/v1/identities", Status: 401, Body: `{"error":"unauthorized","message":"session expired"}`}},
+			stubs:   []apitest.Stub{{Method: "POST", Path: "/api/v1/identities", Status: 401, Body: `{"error":"unauthorized","message":"session expired"}`}},
 			wantErr: "session expired",
 		},
 		{
 			name: "forbidden", identity: valid, wantAuth: true,
-			stubs:   []sharedtest.Stub{{Method: "POST", Path: "/api/v1/identities", Status: 403, Body: `{"error":"forbidden","message":"not an owner of team/*"}`}},
+			stubs:   []apitest.Stub{{Method: "POST", Path: "/api/v1/identities", Status: 403, Body: `{"error":"forbidden","message":"not an owner of team/*"}`}},
 			wantErr: "not an owner of team/*",
 		},
 		{
@@ -196,14 +195,10 @@ func Test_createRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			reg := sharedtest.New(t, tt.stubs...)
+			reg := apitest.New(t, tt.stubs...)
 			ios, _, out, _ := iostreams.Test()
 			ios.SetStdoutTTY(tt.tty)
-			opts := &CreateOptions{IO: ios, HTTPClient: reg.HTTPClient, Registry: sharedtest.URL,
-				Token: sharedtest.TokenSource, Output: tt.output, Identity: tt.identity}
-			if opts.Output == "" {
-				opts.Output = cmdutil.OutputTable
-			}
+			opts := &CreateOptions{Remote: reg.Remote(ios, tt.output), Identity: tt.identity}
 			err := createRun(t.Context(), opts)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -226,7 +221,7 @@ func Test_createRun(t *testing.T) {
 			if got := strings.Contains(out.String(), "\x1b["); got != tt.wantStyle {
 				t.Errorf("styled = %v, want %v", got, tt.wantStyle)
 			}
-			if strings.Contains(out.String(), sharedtest.Token) {
+			if strings.Contains(out.String(), apitest.Token) {
 				t.Errorf("output contains the session token")
 			}
 		})
@@ -239,11 +234,10 @@ func Test_createRunIssuerKeys(t *testing.T) {
 	if err := os.WriteFile(file, []byte(jwks), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	reg := sharedtest.New(t, sharedtest.Stub{Method: "POST", Path: "/api/v1/identities", Status: 201, Body: storedJSON,
+	reg := apitest.New(t, apitest.Stub{Method: "POST", Path: "/api/v1/identities", Status: 201, Body: storedJSON,
 		WantBody: `{"id":"ci","issuer":"https://idp.example.com","subject":"b","issuer_keys":` + jwks + `,"roles":[{"role":"viewer","repositories":["a"]}]}`})
 	ios, _, _, _ := iostreams.Test()
-	opts := &CreateOptions{IO: ios, HTTPClient: reg.HTTPClient, Registry: sharedtest.URL, Token: sharedtest.TokenSource,
-		Output: cmdutil.OutputJSON, IssuerKeysFile: file,
+	opts := &CreateOptions{Remote: reg.Remote(ios, cmdutil.OutputJSON), IssuerKeysFile: file,
 		Identity: auth.Identity{ID: "ci", Issuer: "https://idp.example.com", Subject: "b",
 			Roles: []auth.RoleBinding{{Role: auth.RoleViewer, Repositories: []auth.RepositoryPattern{"a"}}}}}
 	if err := createRun(t.Context(), opts); err != nil {

@@ -6,15 +6,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chainctl/chainctl/internal/auth"
+	"github.com/chainctl/chainctl/internal/cli/api"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
-	"github.com/chainctl/chainctl/internal/cli/iam/identities/shared"
 )
 
 // presetFlags are the flags every preset has besides its own.
 type presetFlags struct {
 	id, name, audience string
 	roles              []string
-	remote             shared.Remote
 }
 
 func (p *presetFlags) add(cmd *cobra.Command, idHelp string) {
@@ -23,16 +22,15 @@ func (p *presetFlags) add(cmd *cobra.Command, idHelp string) {
 	fl.StringVar(&p.name, "name", "", "description for people (default: the repository or project path)")
 	fl.StringVar(&p.audience, "audience", "", "value \"aud\" must contain (default: the registry's service name)")
 	addRoleFlag(cmd, &p.roles)
-	p.remote.AddFlags(fl)
 }
 
-// finish completes a preset's identity from the common flags and runs
-// the command.
-func (p *presetFlags) finish(cmd *cobra.Command, f *cmdutil.Factory, opts *CreateOptions, id auth.Identity, idPrefix string,
-	runF func(context.Context, *CreateOptions) error) error {
+// complete finishes a preset's identity from the common flags: the roles,
+// the name, the id (derived from idPrefix and the name when not given)
+// and the audience.
+func (p *presetFlags) complete(id auth.Identity, idPrefix string) (auth.Identity, error) {
 	bindings, err := ParseRoles(p.roles)
 	if err != nil {
-		return err
+		return auth.Identity{}, err
 	}
 	id.Roles = bindings
 	if p.name != "" {
@@ -43,21 +41,11 @@ func (p *presetFlags) finish(cmd *cobra.Command, f *cmdutil.Factory, opts *Creat
 		id.ID = DeriveID(idPrefix, id.Name)
 	}
 	id.Audience = p.audience
-	opts.Identity = id
-	reg, token, err := p.remote.Resolve(cmd.Context(), f.LookupEnv, f.HTTPClient)
-	if err != nil {
-		return err
-	}
-	opts.Registry, opts.Token = reg, token
-	opts.Output = f.Globals.Output
-	if runF != nil {
-		return runF(cmd.Context(), opts)
-	}
-	return createRun(cmd.Context(), opts)
+	return id, nil
 }
 
 func newCmdGitHub(f *cmdutil.Factory, runF func(context.Context, *CreateOptions) error) *cobra.Command {
-	opts := &CreateOptions{IO: f.IOStreams, HTTPClient: f.HTTPClient}
+	opts := &CreateOptions{}
 	var p presetFlags
 	var repository, repositoryID, ownerID, ref string
 	cmd := &cobra.Command{
@@ -86,13 +74,6 @@ func newCmdGitHub(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 			    --role pusher:acme/*
 		`),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := auth.GitHubActions(repository, repositoryID, ownerID, ref)
-			if err != nil {
-				return &cmdutil.FlagError{Err: err}
-			}
-			return p.finish(cmd, f, opts, id, "github-", runF)
-		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&repository, "repository", "", "the repository, `OWNER/REPO` (required)")
@@ -100,11 +81,18 @@ func newCmdGitHub(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 	fl.StringVar(&ownerID, "owner-id", "", "the owner's numeric `ID` (required)")
 	fl.StringVar(&ref, "ref", "", "only workflows on this full `REF`, such as refs/heads/main")
 	p.add(cmd, "identity id (default: github-OWNER-REPO)")
-	return cmd
+	return api.Command(f, cmd, opts, func([]string) error {
+		id, err := auth.GitHubActions(repository, repositoryID, ownerID, ref)
+		if err != nil {
+			return &cmdutil.FlagError{Err: err}
+		}
+		opts.Identity, err = p.complete(id, "github-")
+		return err
+	}, runF, createRun)
 }
 
 func newCmdGitLab(f *cmdutil.Factory, runF func(context.Context, *CreateOptions) error) *cobra.Command {
-	opts := &CreateOptions{IO: f.IOStreams, HTTPClient: f.HTTPClient}
+	opts := &CreateOptions{}
 	var p presetFlags
 	var projectPath, refType, ref, issuer string
 	cmd := &cobra.Command{
@@ -133,13 +121,6 @@ func newCmdGitLab(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 			    --project-path platform/images --role editor:platform/*
 		`),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := auth.GitLab(projectPath, refType, ref, issuer)
-			if err != nil {
-				return &cmdutil.FlagError{Err: err}
-			}
-			return p.finish(cmd, f, opts, id, "gitlab-", runF)
-		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&projectPath, "project-path", "", "the project, `GROUP/[SUBGROUP/...]PROJECT` (required)")
@@ -148,5 +129,12 @@ func newCmdGitLab(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 	fl.StringVar(&issuer, "issuer", "", "the GitLab instance's `URL` (default "+auth.GitLabIssuer+")")
 	_ = cmd.RegisterFlagCompletionFunc("ref-type", cobra.FixedCompletions([]string{"branch", "tag"}, cobra.ShellCompDirectiveNoFileComp))
 	p.add(cmd, "identity id (default: gitlab-GROUP-PROJECT)")
-	return cmd
+	return api.Command(f, cmd, opts, func([]string) error {
+		id, err := auth.GitLab(projectPath, refType, ref, issuer)
+		if err != nil {
+			return &cmdutil.FlagError{Err: err}
+		}
+		opts.Identity, err = p.complete(id, "gitlab-")
+		return err
+	}, runF, createRun)
 }

@@ -5,23 +5,18 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/chainctl/chainctl/internal/cli/api"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/iam/identities/shared"
-	"github.com/chainctl/chainctl/internal/iostreams"
 )
 
 // DeleteOptions are the inputs of `chainctl iam identities delete`.
 type DeleteOptions struct {
-	IO         *iostreams.IOStreams
-	HTTPClient func() (*http.Client, error)
-	Registry   string
-	Token      func() (string, error)
-	Output     cmdutil.OutputFormat
+	api.Remote
 
 	ID  string
 	Yes bool
@@ -30,8 +25,7 @@ type DeleteOptions struct {
 // NewCmdDelete returns `chainctl iam identities delete`. runF replaces
 // deleteRun in tests.
 func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *DeleteOptions) error) *cobra.Command {
-	opts := &DeleteOptions{IO: f.IOStreams, HTTPClient: f.HTTPClient}
-	var remote shared.Remote
+	opts := &DeleteOptions{}
 	cmd := &cobra.Command{
 		Use:   "delete ID",
 		Short: "Stop trusting an identity",
@@ -55,30 +49,19 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *DeleteOptions)
 			$ chainctl iam identities delete github-acme-app --yes
 		`),
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.ID = args[0]
-			if !opts.Yes && !opts.IO.CanPrompt() {
-				return cmdutil.FlagErrorf("--yes is required when not running interactively")
-			}
-			reg, token, err := remote.Resolve(cmd.Context(), f.LookupEnv, f.HTTPClient)
-			if err != nil {
-				return err
-			}
-			opts.Registry, opts.Token = reg, token
-			opts.Output = f.Globals.Output
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return deleteRun(cmd.Context(), opts)
-		},
 	}
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "delete without asking for confirmation")
-	remote.AddFlags(cmd.Flags())
-	return cmd
+	return api.Command(f, cmd, opts, func(args []string) error {
+		opts.ID = args[0]
+		if !opts.Yes && !opts.IO.CanPrompt() {
+			return cmdutil.FlagErrorf("--yes is required when not running interactively")
+		}
+		return nil
+	}, runF, deleteRun)
 }
 
 func deleteRun(ctx context.Context, opts *DeleteOptions) error {
-	client, err := shared.Connect(opts.HTTPClient, opts.Registry, opts.Token)
+	client, err := opts.Connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -92,7 +75,7 @@ func deleteRun(ctx context.Context, opts *DeleteOptions) error {
 			return cmdutil.ErrCancel
 		}
 	}
-	if err := client.Delete(ctx, opts.ID); err != nil {
+	if err := shared.DeleteIdentity(ctx, client, opts.ID); err != nil {
 		return shared.MapError(err, opts.ID)
 	}
 	if opts.Output == cmdutil.OutputJSON {

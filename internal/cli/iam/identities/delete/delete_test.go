@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chainctl/chainctl/internal/cli/api/apitest"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
-	"github.com/chainctl/chainctl/internal/cli/iam/identities/shared/sharedtest"
 	"github.com/chainctl/chainctl/internal/iostreams"
 )
 
@@ -29,7 +29,7 @@ func TestNewCmdDelete(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			ios.SetStdinTTY(tt.tty)
 			ios.SetStdoutTTY(tt.tty)
-			f := &cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{Output: cmdutil.OutputTable}, LookupEnv: sharedtest.LookupEnv(nil)}
+			f := apitest.Factory(ios, cmdutil.OutputTable, nil)
 			var got *DeleteOptions
 			cmd := NewCmdDelete(f, func(_ context.Context, o *DeleteOptions) error { got = o; return nil })
 			cmd.SetArgs(tt.args)
@@ -54,39 +54,34 @@ func TestNewCmdDelete(t *testing.T) {
 }
 
 func Test_deleteRun(t *testing.T) {
-	del := sharedtest.Stub{Method: "DELETE", Path: "/api/v1/identities/ci", Status: 204}
+	del := apitest.Stub{Method: "DELETE", Path: "/api/v1/identities/ci", Status: 204}
 	tests := []struct {
 		name       string
 		yes        bool
 		tty        bool
 		stdin      string
-		stubs      []sharedtest.Stub
+		stubs      []apitest.Stub
 		output     cmdutil.OutputFormat
 		want       string
 		wantErr    error
 		wantErrMsg string
 	}{
-		{name: "yes piped is quiet", yes: true, stubs: []sharedtest.Stub{del}, want: ""},
-		{name: "confirmed on a terminal", tty: true, stdin: "y\n", stubs: []sharedtest.Stub{del}, want: "Deleted identity \x1b[1mci"},
+		{name: "yes piped is quiet", yes: true, stubs: []apitest.Stub{del}, want: ""},
+		{name: "confirmed on a terminal", tty: true, stdin: "y\n", stubs: []apitest.Stub{del}, want: "Deleted identity \x1b[1mci"},
 		{name: "declined", tty: true, stdin: "n\n", wantErr: cmdutil.ErrCancel},
 		{name: "no answer", tty: true, stdin: "", wantErr: cmdutil.ErrCancel},
-		{name: "json", yes: true, output: cmdutil.OutputJSON, stubs: []sharedtest.Stub{del}, want: `"deleted": true`},
-		{name: "not found", yes: true, stubs: []sharedtest.Stub{{Method: "DELETE", Path: "/api/v1/identities/ci", Status: 404, Body: `{"error":"not_found","message":"x"}`}}, wantErrMsg: `no identity "ci"`},
-		{name: "config identity", yes: true, stubs: []sharedtest.Stub{{Method: "DELETE", Path: "/api/v1/identities/ci", Status: 409, Body: `{"error":"conflict","message":"identity \"ci\" comes from the configuration file"}`}}, wantErrMsg: "comes from the configuration file"},
+		{name: "json", yes: true, output: cmdutil.OutputJSON, stubs: []apitest.Stub{del}, want: `"deleted": true`},
+		{name: "not found", yes: true, stubs: []apitest.Stub{{Method: "DELETE", Path: "/api/v1/identities/ci", Status: 404, Body: `{"error":"not_found","message":"x"}`}}, wantErrMsg: `no identity "ci"`},
+		{name: "config identity", yes: true, stubs: []apitest.Stub{{Method: "DELETE", Path: "/api/v1/identities/ci", Status: 409, Body: `{"error":"conflict","message":"identity \"ci\" comes from the configuration file"}`}}, wantErrMsg: "comes from the configuration file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			reg := sharedtest.New(t, tt.stubs...)
+			reg := apitest.New(t, tt.stubs...)
 			ios, in, out, _ := iostreams.Test()
 			in.WriteString(tt.stdin)
 			ios.SetStdinTTY(tt.tty)
 			ios.SetStdoutTTY(tt.tty)
-			output := tt.output
-			if output == "" {
-				output = cmdutil.OutputTable
-			}
-			err := deleteRun(t.Context(), &DeleteOptions{IO: ios, HTTPClient: reg.HTTPClient, Registry: sharedtest.URL,
-				Token: sharedtest.TokenSource, Output: output, ID: "ci", Yes: tt.yes})
+			err := deleteRun(t.Context(), &DeleteOptions{Remote: reg.Remote(ios, tt.output), ID: "ci", Yes: tt.yes})
 			switch {
 			case tt.wantErr != nil:
 				if !errors.Is(err, tt.wantErr) {

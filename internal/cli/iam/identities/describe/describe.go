@@ -3,22 +3,17 @@ package describe
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/spf13/cobra"
 
+	"github.com/chainctl/chainctl/internal/cli/api"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/iam/identities/shared"
-	"github.com/chainctl/chainctl/internal/iostreams"
 )
 
 // DescribeOptions are the inputs of `chainctl iam identities describe`.
 type DescribeOptions struct {
-	IO         *iostreams.IOStreams
-	HTTPClient func() (*http.Client, error)
-	Registry   string
-	Token      func() (string, error)
-	Output     cmdutil.OutputFormat
+	api.Remote
 
 	ID string
 }
@@ -26,8 +21,7 @@ type DescribeOptions struct {
 // NewCmdDescribe returns `chainctl iam identities describe`. runF replaces
 // describeRun in tests.
 func NewCmdDescribe(f *cmdutil.Factory, runF func(context.Context, *DescribeOptions) error) *cobra.Command {
-	opts := &DescribeOptions{IO: f.IOStreams, HTTPClient: f.HTTPClient}
-	var remote shared.Remote
+	opts := &DescribeOptions{}
 	cmd := &cobra.Command{
 		Use:   "describe ID",
 		Short: "Show every field of one identity",
@@ -49,30 +43,19 @@ func NewCmdDescribe(f *cmdutil.Factory, runF func(context.Context, *DescribeOpti
 			$ chainctl iam identities describe github-acme-app -o json | jq .roles
 		`),
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.ID = args[0]
-			reg, token, err := remote.Resolve(cmd.Context(), f.LookupEnv, f.HTTPClient)
-			if err != nil {
-				return err
-			}
-			opts.Registry, opts.Token = reg, token
-			opts.Output = f.Globals.Output
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return describeRun(cmd.Context(), opts)
-		},
 	}
-	remote.AddFlags(cmd.Flags())
-	return cmd
+	return api.Command(f, cmd, opts, func(args []string) error {
+		opts.ID = args[0]
+		return nil
+	}, runF, describeRun)
 }
 
 func describeRun(ctx context.Context, opts *DescribeOptions) error {
-	client, err := shared.Connect(opts.HTTPClient, opts.Registry, opts.Token)
+	client, err := opts.Connect(ctx)
 	if err != nil {
 		return err
 	}
-	id, err := client.Get(ctx, opts.ID)
+	id, err := shared.GetIdentity(ctx, client, opts.ID)
 	if err != nil {
 		return shared.MapError(err, opts.ID)
 	}

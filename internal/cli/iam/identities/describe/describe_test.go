@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chainctl/chainctl/internal/cli/api/apitest"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
-	"github.com/chainctl/chainctl/internal/cli/iam/identities/shared/sharedtest"
 	"github.com/chainctl/chainctl/internal/iostreams"
 )
 
@@ -24,7 +24,7 @@ func TestNewCmdDescribe(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
-			f := &cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{Output: cmdutil.OutputTable}, LookupEnv: sharedtest.LookupEnv(nil)}
+			f := apitest.Factory(ios, cmdutil.OutputTable, nil)
 			var got *DescribeOptions
 			cmd := NewCmdDescribe(f, func(_ context.Context, o *DescribeOptions) error { got = o; return nil })
 			cmd.SetArgs(tt.args)
@@ -66,14 +66,9 @@ func Test_describeRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// The id is path-escaped: a "/" stays inside one segment.
-			reg := sharedtest.New(t, sharedtest.Stub{Method: "GET", Path: "/api/v1/identities/a%2Fb", Status: tt.status, Body: tt.body})
+			reg := apitest.New(t, apitest.Stub{Method: "GET", Path: "/api/v1/identities/a%2Fb", Status: tt.status, Body: tt.body})
 			ios, _, out, _ := iostreams.Test()
-			output := tt.output
-			if output == "" {
-				output = cmdutil.OutputTable
-			}
-			err := describeRun(t.Context(), &DescribeOptions{IO: ios, HTTPClient: reg.HTTPClient, Registry: sharedtest.URL,
-				Token: sharedtest.TokenSource, Output: output, ID: "a/b"})
+			err := describeRun(t.Context(), &DescribeOptions{Remote: reg.Remote(ios, tt.output), ID: "a/b"})
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("describeRun() = %v, want %q", err, tt.wantErr)

@@ -3,30 +3,24 @@ package list
 
 import (
 	"context"
-	"net/http"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/chainctl/chainctl/internal/cli/api"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/iam/identities/shared"
-	"github.com/chainctl/chainctl/internal/iostreams"
 )
 
 // ListOptions are the inputs of `chainctl iam identities list`.
 type ListOptions struct {
-	IO         *iostreams.IOStreams
-	HTTPClient func() (*http.Client, error)
-	Registry   string
-	Token      func() (string, error)
-	Output     cmdutil.OutputFormat
+	api.Remote
 }
 
 // NewCmdList returns `chainctl iam identities list`. runF replaces
 // listRun in tests.
 func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
-	opts := &ListOptions{IO: f.IOStreams, HTTPClient: f.HTTPClient}
-	var remote shared.Remote
+	opts := &ListOptions{}
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
@@ -53,29 +47,16 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 			$ chainctl iam identities list -o json | jq -r '.[] | select(.source == "api") | .id'
 		`),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			reg, token, err := remote.Resolve(cmd.Context(), f.LookupEnv, f.HTTPClient)
-			if err != nil {
-				return err
-			}
-			opts.Registry, opts.Token = reg, token
-			opts.Output = f.Globals.Output
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return listRun(cmd.Context(), opts)
-		},
 	}
-	remote.AddFlags(cmd.Flags())
-	return cmd
+	return api.Command(f, cmd, opts, nil, runF, listRun)
 }
 
 func listRun(ctx context.Context, opts *ListOptions) error {
-	client, err := shared.Connect(opts.HTTPClient, opts.Registry, opts.Token)
+	client, err := opts.Connect(ctx)
 	if err != nil {
 		return err
 	}
-	ids, err := client.List(ctx)
+	ids, err := shared.ListIdentities(ctx, client)
 	if err != nil {
 		return shared.MapError(err, "")
 	}

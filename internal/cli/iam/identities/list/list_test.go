@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chainctl/chainctl/internal/cli/api/apitest"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
-	"github.com/chainctl/chainctl/internal/cli/iam/identities/shared/sharedtest"
 	"github.com/chainctl/chainctl/internal/iostreams"
 )
 
@@ -28,8 +28,7 @@ func TestNewCmdList(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
-			f := &cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{Output: tt.output},
-				LookupEnv: func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }}
+			f := apitest.Factory(ios, tt.output, tt.env)
 			var got *ListOptions
 			cmd := NewCmdList(f, func(_ context.Context, o *ListOptions) error { got = o; return nil })
 			cmd.SetArgs(tt.args)
@@ -84,15 +83,10 @@ func Test_listRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			reg := sharedtest.New(t, sharedtest.Stub{Method: "GET", Path: "/api/v1/identities", Status: tt.status, Body: tt.body})
+			reg := apitest.New(t, apitest.Stub{Method: "GET", Path: "/api/v1/identities", Status: tt.status, Body: tt.body})
 			ios, _, out, _ := iostreams.Test()
 			ios.SetStdoutTTY(tt.tty)
-			output := tt.output
-			if output == "" {
-				output = cmdutil.OutputTable
-			}
-			err := listRun(t.Context(), &ListOptions{IO: ios, HTTPClient: reg.HTTPClient, Registry: sharedtest.URL,
-				Token: sharedtest.TokenSource, Output: output})
+			err := listRun(t.Context(), &ListOptions{Remote: reg.Remote(ios, tt.output)})
 			if tt.wantErr != "" {
 				var ae *cmdutil.AuthError
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || errors.As(err, &ae) != tt.wantAuth {

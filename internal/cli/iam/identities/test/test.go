@@ -5,12 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/chainctl/chainctl/internal/cli/api"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/iam/identities/shared"
 	"github.com/chainctl/chainctl/internal/iostreams"
@@ -21,11 +21,7 @@ const maxIDToken = 64 << 10
 
 // TestOptions are the inputs of `chainctl iam identities test`.
 type TestOptions struct {
-	IO         *iostreams.IOStreams
-	HTTPClient func() (*http.Client, error)
-	Registry   string
-	Token      func() (string, error)
-	Output     cmdutil.OutputFormat
+	api.Remote
 
 	// TokenFile names the file holding the upstream ID token; "-" is
 	// standard input.
@@ -35,8 +31,7 @@ type TestOptions struct {
 // NewCmdTest returns `chainctl iam identities test`. runF replaces testRun
 // in tests.
 func NewCmdTest(f *cmdutil.Factory, runF func(context.Context, *TestOptions) error) *cobra.Command {
-	opts := &TestOptions{IO: f.IOStreams, HTTPClient: f.HTTPClient}
-	var remote shared.Remote
+	opts := &TestOptions{}
 	cmd := &cobra.Command{
 		Use:   "test [FILE | -]",
 		Short: "Show which identities accept an OIDC token, and why the others do not",
@@ -72,27 +67,16 @@ func NewCmdTest(f *cmdutil.Factory, runF func(context.Context, *TestOptions) err
 			    chainctl iam identities test -
 		`),
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.TokenFile = "-"
-			if len(args) == 1 {
-				opts.TokenFile = args[0]
-			} else if opts.IO.IsStdinTTY() {
-				return cmdutil.FlagErrorf("give the token's FILE, or pipe it in and pass -")
-			}
-			reg, token, err := remote.Resolve(cmd.Context(), f.LookupEnv, f.HTTPClient)
-			if err != nil {
-				return err
-			}
-			opts.Registry, opts.Token = reg, token
-			opts.Output = f.Globals.Output
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return testRun(cmd.Context(), opts)
-		},
 	}
-	remote.AddFlags(cmd.Flags())
-	return cmd
+	return api.Command(f, cmd, opts, func(args []string) error {
+		opts.TokenFile = "-"
+		if len(args) == 1 {
+			opts.TokenFile = args[0]
+		} else if opts.IO.IsStdinTTY() {
+			return cmdutil.FlagErrorf("give the token's FILE, or pipe it in and pass -")
+		}
+		return nil
+	}, runF, testRun)
 }
 
 func readIDToken(opts *TestOptions) (string, error) {
@@ -125,11 +109,11 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 	if err != nil {
 		return err
 	}
-	client, err := shared.Connect(opts.HTTPClient, opts.Registry, opts.Token)
+	client, err := opts.Connect(ctx)
 	if err != nil {
 		return err
 	}
-	res, err := client.Test(ctx, idToken)
+	res, err := shared.TestToken(ctx, client, idToken)
 	if err != nil {
 		return shared.MapError(err, "")
 	}

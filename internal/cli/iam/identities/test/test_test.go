@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chainctl/chainctl/internal/cli/api/apitest"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
-	"github.com/chainctl/chainctl/internal/cli/iam/identities/shared/sharedtest"
 	"github.com/chainctl/chainctl/internal/iostreams"
 )
 
@@ -30,7 +30,7 @@ func TestNewCmdTest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			ios.SetStdinTTY(tt.stdinTTY)
-			f := &cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{Output: cmdutil.OutputTable}, LookupEnv: sharedtest.LookupEnv(nil)}
+			f := apitest.Factory(ios, cmdutil.OutputTable, nil)
 			var got *TestOptions
 			cmd := NewCmdTest(f, func(_ context.Context, o *TestOptions) error { got = o; return nil })
 			cmd.SetArgs(tt.args)
@@ -94,17 +94,12 @@ func Test_testRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			reg := sharedtest.New(t, sharedtest.Stub{Method: "POST", Path: "/api/v1/identities/test",
+			reg := apitest.New(t, apitest.Stub{Method: "POST", Path: "/api/v1/identities/test",
 				WantBody: `{"token":"` + upstream + `"}`, Status: tt.status, Body: tt.body})
 			ios, in, out, _ := iostreams.Test()
 			in.WriteString(upstream + "\n")
 			ios.SetStdoutTTY(tt.tty)
-			output := tt.output
-			if output == "" {
-				output = cmdutil.OutputTable
-			}
-			err := testRun(t.Context(), &TestOptions{IO: ios, HTTPClient: reg.HTTPClient, Registry: sharedtest.URL,
-				Token: sharedtest.TokenSource, Output: output, TokenFile: "-"})
+			err := testRun(t.Context(), &TestOptions{Remote: reg.Remote(ios, tt.output), TokenFile: "-"})
 			if tt.wantAuth {
 				var ae *cmdutil.AuthError
 				if !errors.As(err, &ae) {
@@ -126,7 +121,7 @@ func Test_testRun(t *testing.T) {
 			if got := strings.Contains(out.String(), "\x1b["); got != tt.wantStyle {
 				t.Errorf("styled = %v, want %v", got, tt.wantStyle)
 			}
-			if strings.Contains(out.String(), upstream) || strings.Contains(out.String(), sharedtest.Token) {
+			if strings.Contains(out.String(), upstream) || strings.Contains(out.String(), apitest.Token) {
 				t.Errorf("output contains a token")
 			}
 		})
@@ -138,11 +133,10 @@ func Test_testRunFromFile(t *testing.T) {
 	if err := os.WriteFile(file, []byte("  "+upstream+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	reg := sharedtest.New(t, sharedtest.Stub{Method: "POST", Path: "/api/v1/identities/test",
+	reg := apitest.New(t, apitest.Stub{Method: "POST", Path: "/api/v1/identities/test",
 		WantBody: `{"token":"` + upstream + `"}`, Status: 200, Body: `{"issuer":"i","subject":"s","results":[{"id":"a","matched":true}]}`})
 	ios, _, _, _ := iostreams.Test()
-	if err := testRun(t.Context(), &TestOptions{IO: ios, HTTPClient: reg.HTTPClient, Registry: sharedtest.URL,
-		Token: sharedtest.TokenSource, Output: cmdutil.OutputTable, TokenFile: file}); err != nil {
+	if err := testRun(t.Context(), &TestOptions{Remote: reg.Remote(ios, ""), TokenFile: file}); err != nil {
 		t.Fatalf("testRun() = %v", err)
 	}
 
@@ -151,8 +145,7 @@ func Test_testRunFromFile(t *testing.T) {
 	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := testRun(t.Context(), &TestOptions{IO: ios, Registry: sharedtest.URL, Token: sharedtest.TokenSource,
-		Output: cmdutil.OutputTable, TokenFile: empty}); err == nil || !strings.Contains(err.Error(), "empty") {
+	if err := testRun(t.Context(), &TestOptions{Remote: apitest.New(t).Remote(ios, ""), TokenFile: empty}); err == nil || !strings.Contains(err.Error(), "empty") {
 		t.Errorf("testRun(empty file) = %v, want an error saying it is empty", err)
 	}
 }

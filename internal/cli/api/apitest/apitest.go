@@ -1,9 +1,10 @@
-// Package sharedtest stubs the registry's identities API at the HTTP
-// transport, for the tests of the identities commands.
-package sharedtest
+// Package apitest stubs a registry's /api/v1 at the HTTP transport, and
+// the Factory, for the tests of commands built on package api.
+package apitest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,20 +12,30 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+
+	"github.com/chainctl/chainctl/internal/cli/api"
+	"github.com/chainctl/chainctl/internal/cli/auth/shared"
+	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/session"
+	"github.com/chainctl/chainctl/internal/tokencache"
 )
 
-// URL and Token are what tests put in the options: the registry and the
-// session token the stub expects as a bearer credential.
+// URL and Token are the registry and the session token the stub expects
+// as a bearer credential.
 const (
 	URL   = "https://registry.test"
 	Token = "s3cret-session-token"
 )
 
-// TokenSource returns Token, as the options' Token does.
-func TokenSource() (string, error) { return Token, nil }
+// TokenSource returns Token, as a Remote's Token does.
+func TokenSource(context.Context) (string, error) { return Token, nil }
 
 // Stub is one expected request and its canned response.
 type Stub struct {
+	// Method and Path are matched exactly; Path is under URL and holds
+	// any query, such as "/api/v1/identities/a%2Fb".
 	Method, Path string
 	// WantBody, if set, is JSON the request body must equal (compared
 	// as decoded values).
@@ -59,8 +70,17 @@ func New(t *testing.T, stubs ...Stub) *Registry {
 	return r
 }
 
-// HTTPClient returns a client on r, as the options' HTTPClient does.
+// HTTPClient returns a client on r, in the Factory's shape.
 func (r *Registry) HTTPClient() (*http.Client, error) { return &http.Client{Transport: r}, nil }
+
+// Remote returns an api.Remote for a run function's tests: ios, output
+// (table if empty), URL, Token, and the HTTP client on r.
+func (r *Registry) Remote(ios *iostreams.IOStreams, output cmdutil.OutputFormat) api.Remote {
+	if output == "" {
+		output = cmdutil.OutputTable
+	}
+	return api.Remote{IO: ios, HTTPClient: r.HTTPClient, Output: output, Registry: URL, Token: TokenSource}
+}
 
 // RoundTrip implements http.RoundTripper.
 func (r *Registry) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -104,17 +124,23 @@ func (r *Registry) RoundTrip(req *http.Request) (*http.Response, error) {
 	return nil, fmt.Errorf("no stub for %s %s", req.Method, req.URL)
 }
 
-// LookupEnv returns a Factory.LookupEnv over env in which
-// CHAINCTL_REGISTRY is URL unless env sets it, so that commands resolve a
-// registry without reading the user's configuration file.
-func LookupEnv(env map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) {
-		if v, ok := env[k]; ok {
-			return v, true
-		}
-		if k == "CHAINCTL_REGISTRY" {
-			return URL, true
-		}
-		return "", false
+// Factory returns a Factory for NewCmdX tests, with fakes: LookupEnv reads
+// env; the user configuration names URL as the registry, so Registry
+// answers --registry, else env's $CHAINCTL_REGISTRY, else URL; Session
+// answers Token. Nothing reads the user's files or the process
+// environment, and nothing is sent.
+func Factory(ios *iostreams.IOStreams, output cmdutil.OutputFormat, env map[string]string) *cmdutil.Factory {
+	f := &cmdutil.Factory{
+		IOStreams:  ios,
+		Globals:    &cmdutil.Globals{Output: output},
+		LookupEnv:  func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		UserConfig: func() (config.User, error) { return config.User{Registry: URL}, nil },
+		Session: func(context.Context, session.Registry) (tokencache.Entry, error) {
+			return tokencache.Entry{Kind: tokencache.KindSession, Token: Token}, nil
+		},
 	}
+	f.Registry = func(flag string) (session.Registry, error) {
+		return shared.ResolveRegistry(flag, f.LookupEnv, f.UserConfig)
+	}
+	return f
 }
