@@ -17,6 +17,7 @@ import (
 
 	"github.com/chainctl/chainctl/internal/egress"
 	"github.com/chainctl/chainctl/internal/oidc/upstream"
+	"github.com/chainctl/chainctl/internal/policy"
 	"github.com/chainctl/chainctl/internal/store"
 )
 
@@ -56,14 +57,14 @@ func apiErrorf(status int, code, format string, args ...any) *apiError {
 // session token.
 type apiCaller struct {
 	id       string
-	bindings []RoleBinding
+	bindings []policy.RoleBinding
 }
 
 // apiIdentity is an identity as the API shows it: the identity's own
 // fields, where it comes from ("config" or "api") and, for those created
 // through the API, when and by whom.
 type apiIdentity struct {
-	Identity
+	policy.Identity
 	Source    string `json:"source"`
 	Created   string `json:"created,omitempty"`
 	CreatedBy string `json:"created_by,omitempty"`
@@ -155,19 +156,19 @@ func (s *Service) apiCaller(r *http.Request) (*apiCaller, error) {
 
 // visible reports whether the caller manages every repository pattern of
 // roles, and so may see, and delete, an identity holding them.
-func (c *apiCaller) visible(roles []RoleBinding) bool {
-	return len(roles) > 0 && CanGrant(c.bindings, roles) == nil
+func (c *apiCaller) visible(roles []policy.RoleBinding) bool {
+	return len(roles) > 0 && policy.CanGrant(c.bindings, roles) == nil
 }
 
 // owner reports whether the caller is an owner of anything: only owners
 // manage identities.
 func (c *apiCaller) owner() bool {
-	return slices.ContainsFunc(c.bindings, func(b RoleBinding) bool { return b.Role == RoleOwner })
+	return slices.ContainsFunc(c.bindings, func(b policy.RoleBinding) bool { return b.Role == policy.RoleOwner })
 }
 
-func (s *Service) describe(st *compiled, m *Matcher) apiIdentity {
+func (s *Service) describe(st *compiled, m *policy.Matcher) apiIdentity {
 	out := apiIdentity{Identity: m.Identity(), Source: sourceConfig}
-	if meta, ok := st.stored[m.id.ID]; ok {
+	if meta, ok := st.stored[m.ID()]; ok {
 		out.Source, out.CreatedBy = sourceAPI, meta.CreatedBy
 		out.Created = meta.Created.UTC().Format(time.RFC3339)
 	}
@@ -178,7 +179,7 @@ func (s *Service) listIdentities(w http.ResponseWriter, caller *apiCaller) error
 	st := s.state.Load()
 	out := []apiIdentity{}
 	for _, m := range st.matchers {
-		if caller.visible(m.id.Roles) {
+		if caller.visible(m.Identity().Roles) {
 			out = append(out, s.describe(st, m))
 		}
 	}
@@ -188,9 +189,9 @@ func (s *Service) listIdentities(w http.ResponseWriter, caller *apiCaller) error
 // lookup finds the identity id among those the caller may see. An
 // identity unknown here may be another replica's recent creation, so the
 // store is checked before answering not found.
-func (s *Service) lookup(ctx context.Context, caller *apiCaller, id string) (*compiled, *Matcher, error) {
-	find := func(st *compiled) *Matcher {
-		i := slices.IndexFunc(st.matchers, func(m *Matcher) bool { return m.id.ID == id })
+func (s *Service) lookup(ctx context.Context, caller *apiCaller, id string) (*compiled, *policy.Matcher, error) {
+	find := func(st *compiled) *policy.Matcher {
+		i := slices.IndexFunc(st.matchers, func(m *policy.Matcher) bool { return m.ID() == id })
 		if i < 0 {
 			return nil
 		}
@@ -205,7 +206,7 @@ func (s *Service) lookup(ctx context.Context, caller *apiCaller, id string) (*co
 		st = s.state.Load()
 		m = find(st)
 	}
-	if m == nil || !caller.visible(m.id.Roles) {
+	if m == nil || !caller.visible(m.Identity().Roles) {
 		return nil, nil, apiErrorf(http.StatusNotFound, codeNotFound, "no identity %q that you manage", id)
 	}
 	return st, m, nil
@@ -224,14 +225,14 @@ func (s *Service) createIdentity(w http.ResponseWriter, r *http.Request, caller 
 	if !caller.owner() {
 		return apiErrorf(http.StatusForbidden, codeForbidden, "only owners of repositories may create identities")
 	}
-	var id Identity
+	var id policy.Identity
 	if err := decodeJSON(w, r, &id); err != nil {
 		return err
 	}
 	if id.ID == "" {
 		id.ID = newIdentityID()
 	}
-	if err := id.Validate(IdentityOptions{Audience: s.service}); err != nil {
+	if err := id.Validate(policy.IdentityOptions{Audience: s.service}); err != nil {
 		return apiErrorf(http.StatusBadRequest, codeInvalid, "%v", err)
 	}
 	if len(id.IssuerKeys) > 0 {
@@ -243,10 +244,10 @@ func (s *Service) createIdentity(w http.ResponseWriter, r *http.Request, caller 
 	} else if err := publicIssuer(id.Issuer); err != nil {
 		return apiErrorf(http.StatusBadRequest, codeInvalid, "%v", err)
 	}
-	if err := CanGrant(caller.bindings, id.Roles); err != nil {
+	if err := policy.CanGrant(caller.bindings, id.Roles); err != nil {
 		return apiErrorf(http.StatusForbidden, codeForbidden, "%v", err)
 	}
-	if slices.ContainsFunc(s.identities, func(c Identity) bool { return c.ID == id.ID }) {
+	if slices.ContainsFunc(s.identities, func(c policy.Identity) bool { return c.ID == id.ID }) {
 		return apiErrorf(http.StatusConflict, codeConflict, "identity %q is defined in the server configuration", id.ID)
 	}
 	if s.idStore == nil {
@@ -269,7 +270,7 @@ func (s *Service) createIdentity(w http.ResponseWriter, r *http.Request, caller 
 		return err
 	}
 	st := s.state.Load()
-	i := slices.IndexFunc(st.matchers, func(m *Matcher) bool { return m.id.ID == id.ID })
+	i := slices.IndexFunc(st.matchers, func(m *policy.Matcher) bool { return m.ID() == id.ID })
 	if i < 0 {
 		return fmt.Errorf("identity %s was stored but did not compile", id.ID)
 	}
@@ -288,7 +289,7 @@ func (s *Service) deleteIdentity(ctx context.Context, w http.ResponseWriter, cal
 	if _, ok := st.stored[id]; !ok {
 		return apiErrorf(http.StatusConflict, codeConflict, "identity %q is defined in the server configuration; remove it there", id)
 	}
-	if err := CanGrant(caller.bindings, m.id.Roles); err != nil {
+	if err := policy.CanGrant(caller.bindings, m.Identity().Roles); err != nil {
 		return apiErrorf(http.StatusForbidden, codeForbidden, "%v", err)
 	}
 	s.mu.Lock()
@@ -317,10 +318,10 @@ type testRequest struct {
 // testAnswer says which identities a token matches. Error is set, and
 // Results empty, when the token could not be verified at all.
 type testAnswer struct {
-	Issuer  string   `json:"issuer,omitempty"`
-	Subject string   `json:"subject,omitempty"`
-	Results []Result `json:"results,omitempty"`
-	Error   string   `json:"error,omitempty"`
+	Issuer  string          `json:"issuer,omitempty"`
+	Subject string          `json:"subject,omitempty"`
+	Results []policy.Result `json:"results,omitempty"`
+	Error   string          `json:"error,omitempty"`
 }
 
 // testIdentities verifies an upstream token and matches it against every
@@ -339,7 +340,7 @@ func (s *Service) testIdentities(w http.ResponseWriter, r *http.Request, caller 
 	ans := s.diagnose(r.Context(), caller, strings.TrimSpace(req.Token))
 	if ans.Error == "" && ans.Results == nil {
 		// Verified, but the caller sees no identity: an empty list, not none.
-		return writeAPIJSON(w, http.StatusOK, map[string]any{"issuer": ans.Issuer, "subject": ans.Subject, "results": []Result{}})
+		return writeAPIJSON(w, http.StatusOK, map[string]any{"issuer": ans.Issuer, "subject": ans.Subject, "results": []policy.Result{}})
 	}
 	return writeAPIJSON(w, http.StatusOK, ans)
 }
@@ -353,14 +354,14 @@ func (s *Service) diagnose(ctx context.Context, caller *apiCaller, raw string) t
 		return testAnswer{Error: "the token cannot be read: " + err.Error()}
 	}
 	st := s.state.Load()
-	var visible []*Matcher
+	var visible []*policy.Matcher
 	var sources []*keySource
 	for _, m := range st.matchers {
-		if !caller.visible(m.id.Roles) {
+		if !caller.visible(m.Identity().Roles) {
 			continue
 		}
 		visible = append(visible, m)
-		if src := st.sourceOf[m.id.ID]; m.id.Issuer == iss && !slices.Contains(sources, src) {
+		if src := st.sourceOf[m.ID()]; m.Identity().Issuer == iss && !slices.Contains(sources, src) {
 			sources = append(sources, src)
 		}
 	}
@@ -391,18 +392,18 @@ func (s *Service) diagnose(ctx context.Context, caller *apiCaller, raw string) t
 	}
 	ans := testAnswer{Issuer: verified[first].Issuer, Subject: verified[first].Subject}
 	for _, m := range visible {
-		src := st.sourceOf[m.id.ID]
+		src := st.sourceOf[m.ID()]
 		if tok, ok := verified[src]; ok {
-			ans.Results = append(ans.Results, m.Match(Token{Issuer: tok.Issuer, Keys: src.keys, Claims: tok.Claims}))
+			ans.Results = append(ans.Results, m.Match(policy.Token{Issuer: tok.Issuer, Keys: src.keys, Claims: tok.Claims}))
 			continue
 		}
 		if cause, ok := causes[src]; ok {
-			ans.Results = append(ans.Results, Result{ID: m.id.ID, Name: m.id.Name, Failures: []Failure{{
-				Check: CheckIssuerKeys, Kind: KindMismatch, Reason: "the token does not verify " + cause}}})
+			ans.Results = append(ans.Results, policy.Result{ID: m.ID(), Name: m.Identity().Name, Failures: []policy.Failure{{
+				Check: policy.CheckIssuerKeys, Kind: policy.KindMismatch, Reason: "the token does not verify " + cause}}})
 			continue
 		}
 		tok := verified[first]
-		ans.Results = append(ans.Results, m.Match(Token{Issuer: tok.Issuer, Keys: first.keys, Claims: tok.Claims}))
+		ans.Results = append(ans.Results, m.Match(policy.Token{Issuer: tok.Issuer, Keys: first.keys, Claims: tok.Claims}))
 	}
 	return ans
 }
@@ -413,7 +414,7 @@ func keySourceName(src *keySource, iss string) string {
 	if len(src.keys) > 0 {
 		var ids []string
 		for _, m := range src.matchers {
-			ids = append(ids, m.id.ID)
+			ids = append(ids, m.ID())
 		}
 		return "with the issuer_keys of identity " + strings.Join(ids, ", ")
 	}

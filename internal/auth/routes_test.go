@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/chainctl/chainctl/internal/auth"
+	"github.com/chainctl/chainctl/internal/policy"
 )
 
 // TestRoutes: the service lists its endpoints once, with the names the
@@ -44,8 +45,8 @@ func TestRoutes(t *testing.T) {
 // a verifier for them; WithDiscovery makes one that the service itself
 // tells which issuers may be fetched.
 func TestWithDiscovery(t *testing.T) {
-	id := auth.Identity{ID: "corp-alice", Issuer: "https://idp.corp.example", Subject: "alice",
-		Roles: []auth.RoleBinding{{Role: auth.RoleViewer, Repositories: []auth.RepositoryPattern{"team/app"}}}}
+	id := policy.Identity{ID: "corp-alice", Issuer: "https://idp.corp.example", Subject: "alice",
+		Roles: []policy.RoleBinding{{Role: policy.RoleViewer, Repositories: []policy.RepositoryPattern{"team/app"}}}}
 	if _, err := auth.NewService(fixtureOptions(t, auth.WithIdentities(id))...); err == nil {
 		t.Error("NewService with a discovered issuer and no verifier = nil error")
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/chainctl/chainctl/internal/oidc/devidp"
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
 	"github.com/chainctl/chainctl/internal/oidc/upstream"
+	"github.com/chainctl/chainctl/internal/policy"
 	"github.com/chainctl/chainctl/internal/server"
 	"github.com/chainctl/chainctl/internal/store"
 )
@@ -71,10 +72,10 @@ func buildAuth(ctx context.Context, cfg *config.Serve, externalURL string, meta 
 		if err != nil {
 			return nil, fmt.Errorf("start the development identity provider: %w", err)
 		}
-		identities = append(identities, auth.Identity{
+		identities = append(identities, policy.Identity{
 			ID: devIdentityID, Name: "development user (--dev)",
 			Issuer: st.dev.Issuer(), Subject: st.dev.User().Subject, Audience: st.dev.ClientID(),
-			Roles: []auth.RoleBinding{{Role: auth.RoleOwner, Repositories: []auth.RepositoryPattern{auth.PatternAll}}},
+			Roles: []policy.RoleBinding{{Role: policy.RoleOwner, Repositories: []policy.RepositoryPattern{policy.PatternAll}}},
 		})
 		login = auth.LoginConfig{Issuer: st.dev.Issuer(), ClientID: st.dev.ClientID(), Scopes: st.dev.Scopes()}
 		st.routes = append(st.routes, server.WithRoute("/dev-idp/", "dev-idp", st.dev.Handler()))

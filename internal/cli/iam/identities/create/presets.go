@@ -5,9 +5,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/chainctl/chainctl/internal/auth"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/iam/identities/shared"
+	"github.com/chainctl/chainctl/internal/policy"
 )
 
 // presetFlags are the flags every preset has besides its own.
@@ -28,7 +28,7 @@ func (p *presetFlags) add(cmd *cobra.Command, idHelp string) {
 
 // finish completes a preset's identity from the common flags and runs
 // the command.
-func (p *presetFlags) finish(cmd *cobra.Command, f *cmdutil.Factory, opts *CreateOptions, id auth.Identity, idPrefix string,
+func (p *presetFlags) finish(cmd *cobra.Command, f *cmdutil.Factory, opts *CreateOptions, id policy.Identity, idPrefix string,
 	runF func(context.Context, *CreateOptions) error) error {
 	bindings, err := ParseRoles(p.roles)
 	if err != nil {
@@ -87,7 +87,7 @@ func newCmdGitHub(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 		`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := auth.GitHubActions(repository, repositoryID, ownerID, ref)
+			id, err := policy.GitHubActions(repository, repositoryID, ownerID, ref)
 			if err != nil {
 				return &cmdutil.FlagError{Err: err}
 			}
@@ -134,7 +134,7 @@ func newCmdGitLab(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 		`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := auth.GitLab(projectPath, refType, ref, issuer)
+			id, err := policy.GitLab(projectPath, refType, ref, issuer)
 			if err != nil {
 				return &cmdutil.FlagError{Err: err}
 			}
@@ -145,7 +145,7 @@ func newCmdGitLab(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 	fl.StringVar(&projectPath, "project-path", "", "the project, `GROUP/[SUBGROUP/...]PROJECT` (required)")
 	fl.StringVar(&refType, "ref-type", "", "only jobs on a branch or a tag")
 	fl.StringVar(&ref, "ref", "", "only jobs on this branch or tag `NAME`, such as main (needs --ref-type)")
-	fl.StringVar(&issuer, "issuer", "", "the GitLab instance's `URL` (default "+auth.GitLabIssuer+")")
+	fl.StringVar(&issuer, "issuer", "", "the GitLab instance's `URL` (default "+policy.GitLabIssuer+")")
 	_ = cmd.RegisterFlagCompletionFunc("ref-type", cobra.FixedCompletions([]string{"branch", "tag"}, cobra.ShellCompDirectiveNoFileComp))
 	p.add(cmd, "identity id (default: gitlab-GROUP-PROJECT)")
 	return cmd

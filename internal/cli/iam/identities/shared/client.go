@@ -15,7 +15,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/chainctl/chainctl/internal/auth"
+	"github.com/chainctl/chainctl/internal/policy"
 )
 
 // maxResponse caps the size of a response body the client reads.
@@ -25,7 +25,7 @@ const maxResponse = 4 << 20
 // from ("config" for the server's configuration file, "api" for one made
 // through the API), and, for API identities, when and by whom it was made.
 type Identity struct {
-	auth.Identity
+	policy.Identity
 	Source string `json:"source,omitempty"`
 	// Created is an RFC 3339 time; it is kept as text so that an
 	// identity without one (from the configuration) still decodes.
@@ -150,7 +150,7 @@ func (c *Client) Get(ctx context.Context, id string) (*Identity, error) {
 }
 
 // Create stores id and returns it as stored.
-func (c *Client) Create(ctx context.Context, id auth.Identity) (*Identity, error) {
+func (c *Client) Create(ctx context.Context, id policy.Identity) (*Identity, error) {
 	var out Identity
 	if err := c.do(ctx, http.MethodPost, "identities", id, &out); err != nil {
 		return nil, err
