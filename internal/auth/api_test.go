@@ -10,12 +10,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chainctl/chainctl/internal/apiv1"
 	"github.com/chainctl/chainctl/internal/auth"
 	"github.com/chainctl/chainctl/internal/policy"
 )
 
 // newAPIFixture adds two owners to the fixture: team-owner of team/* (CI
 // repository 400) and other-owner of other/* (500).
+// withAPI serves the service's own routes and the management API over
+// it, as registry serve mounts them.
+func withAPI(svc *auth.Service) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", svc.Handler())
+	mux.Handle(apiv1.Prefix, apiv1.New(svc, apiv1.WithRealm(service)))
+	return mux
+}
+
 func newAPIFixture(t *testing.T) *fixture {
 	t.Helper()
 	return newFixtureWith(t, func(f *fixture) []auth.ServiceOption {
@@ -217,7 +227,7 @@ func TestIdentitiesOtherReplica(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(replica.Handler())
+	srv := httptest.NewServer(withAPI(replica))
 	defer srv.Close()
 	g := *f
 	g.srv = srv

@@ -32,7 +32,7 @@ var _ registry.Authorizer = (*Service)(nil)
 // longer current.
 func (s *Service) Authorize(r *http.Request, a policy.Access, optional ...policy.Access) (principal.Principal, error) {
 	var anonymous principal.Principal
-	raw, present, err := bearer(r)
+	raw, present, err := BearerToken(r)
 	if err != nil {
 		s.log.InfoContext(r.Context(), "refused authorization header", "err", err)
 		return anonymous, s.challenge("invalid_request", a, optional...)
@@ -112,9 +112,9 @@ func (s *Service) allowedNow(ctx context.Context, c *issuer.Claims, a policy.Acc
 	return len(a.Actions) > 0
 }
 
-// bearer returns the token of an "Authorization: Bearer" header, whether
+// BearerToken returns the token of an "Authorization: Bearer" header, whether
 // one was sent, and an error for a malformed or oversized header.
-func bearer(r *http.Request) (string, bool, error) {
+func BearerToken(r *http.Request) (string, bool, error) {
 	h := r.Header.Values("Authorization")
 	if len(h) == 0 {
 		return "", false, nil

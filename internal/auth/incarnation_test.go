@@ -107,7 +107,7 @@ func TestConfiguredIdentityIncarnation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := *f
 			g.svc = restarted(tt.edit)
-			g.srv = httptest.NewServer(g.svc.Handler())
+			g.srv = httptest.NewServer(withAPI(g.svc))
 			defer g.srv.Close()
 			status, body := g.getToken(t, session, "repository:acme/app:pull")
 			if tt.ok != (status == 200) {

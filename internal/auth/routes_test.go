@@ -18,7 +18,7 @@ func TestRoutes(t *testing.T) {
 	f := newFixtureWith(t, func(*fixture) []auth.ServiceOption {
 		return []auth.ServiceOption{auth.WithLoginConfig(login)}
 	})
-	want := map[string]string{"/token": "token", "/oauth/token": "token-exchange", auth.APIPrefix: "api", auth.LoginConfigPath: "oidc"}
+	want := map[string]string{"/token": "token", "/oauth/token": "token-exchange", auth.LoginConfigPath: "oidc"}
 	routes := f.svc.Routes()
 	if len(routes) != len(want) {
 		t.Errorf("Routes() = %d routes, want %d", len(routes), len(want))

@@ -512,13 +512,13 @@ type Route struct {
 
 // Routes are the service's endpoints, the one place they are listed:
 // /token (Docker token authentication, GET and the OAuth2 POST variant),
-// /oauth/token (RFC 8693 token exchange), the management API under
-// /api/v1/, and, with WithLoginConfig, LoginConfigPath.
+// /oauth/token (RFC 8693 token exchange) and, with WithLoginConfig,
+// LoginConfigPath. The management API over the service's identity
+// operations is internal/apiv1's.
 func (s *Service) Routes() []Route {
 	routes := []Route{
 		{Path: "/token", Name: "token", Handler: http.HandlerFunc(s.serveToken)},
 		{Path: "/oauth/token", Name: "token-exchange", Handler: http.HandlerFunc(s.serveExchange)},
-		{Path: APIPrefix, Name: "api", Handler: s.apiHandler()},
 	}
 	if s.login != nil {
 		routes = append(routes, Route{Path: LoginConfigPath, Name: "oidc", Handler: LoginConfigHandler(*s.login)})

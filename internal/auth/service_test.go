@@ -125,7 +125,7 @@ func newFixtureWith(t *testing.T, more func(f *fixture) []auth.ServiceOption) *f
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv = httptest.NewServer(f.svc.Handler())
+	f.srv = httptest.NewServer(withAPI(f.svc))
 	t.Cleanup(f.srv.Close)
 	return f
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/chainctl/chainctl/internal/apiv1"
 	"github.com/chainctl/chainctl/internal/atomicfile"
 	"github.com/chainctl/chainctl/internal/auth"
 	"github.com/chainctl/chainctl/internal/cli/registry/backend"
@@ -113,6 +114,7 @@ func buildAuth(ctx context.Context, cfg *config.Serve, externalURL string, meta 
 	for _, r := range svc.Routes() {
 		st.routes = append(st.routes, server.WithRoute(r.Path, r.Name, r.Handler))
 	}
+	st.routes = append(st.routes, server.WithRoute(apiv1.Prefix, "api", apiv1.New(svc, apiv1.WithRealm(a.Service), apiv1.WithLogger(log))))
 	st.routes = append(st.routes,
 		server.WithRoute(issuer.DiscoveryPath, "oidc", iss.Handler()),
 		server.WithRoute(issuer.JWKSPath, "oidc", iss.Handler()),
