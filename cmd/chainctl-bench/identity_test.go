@@ -16,6 +16,7 @@ import (
 
 	"github.com/chainctl/chainctl/internal/auth"
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
+	"github.com/chainctl/chainctl/internal/policy"
 	"github.com/chainctl/chainctl/internal/registry"
 	"github.com/chainctl/chainctl/internal/store/sqlite"
 )
@@ -24,8 +25,8 @@ import (
 // writes.
 type benchConfigFile struct {
 	Auth struct {
-		PublicRepositories []auth.RepositoryPattern `yaml:"public_repositories"`
-		Identities         []auth.Identity          `yaml:"identities"`
+		PublicRepositories []policy.RepositoryPattern `yaml:"public_repositories"`
+		Identities         []policy.Identity          `yaml:"identities"`
 	} `yaml:"auth"`
 }
 
@@ -79,11 +80,11 @@ func TestChainctlAcceptsBenchIdentity(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/token", svc.Handler())
 	mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) {
-		a := registry.Access{Type: auth.TypeRegistry}
+		a := policy.Access{Type: policy.TypeRegistry}
 		if r.URL.Path != "/v2/" {
-			a = registry.Access{Type: auth.TypeRepository, Name: repoOfPath(r.URL.Path), Actions: []string{auth.ActionPull}}
+			a = policy.Access{Type: policy.TypeRepository, Name: repoOfPath(r.URL.Path), Actions: []string{policy.ActionPull}}
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
-				a.Actions = append(a.Actions, auth.ActionPush)
+				a.Actions = append(a.Actions, policy.ActionPush)
 			}
 		}
 		if _, err := svc.Authorize(r, a); err != nil {

@@ -10,23 +10,34 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chainctl/chainctl/internal/apiv1"
 	"github.com/chainctl/chainctl/internal/auth"
+	"github.com/chainctl/chainctl/internal/policy"
 )
 
 // newAPIFixture adds two owners to the fixture: team-owner of team/* (CI
 // repository 400) and other-owner of other/* (500).
+// withAPI serves the service's own routes and the management API over
+// it, as registry serve mounts them.
+func withAPI(svc *auth.Service) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", svc.Handler())
+	mux.Handle(apiv1.Prefix, apiv1.New(svc, apiv1.WithRealm(service)))
+	return mux
+}
+
 func newAPIFixture(t *testing.T) *fixture {
 	t.Helper()
 	return newFixtureWith(t, func(f *fixture) []auth.ServiceOption {
 		return []auth.ServiceOption{auth.WithIdentities(
-			f.staticIdentity(ciIdentity("team-owner", "400", auth.RoleOwner, "team/*")),
-			f.staticIdentity(ciIdentity("other-owner", "500", auth.RoleOwner, "other/*")),
+			f.staticIdentity(ciIdentity("team-owner", "400", policy.RoleOwner, "team/*")),
+			f.staticIdentity(ciIdentity("other-owner", "500", policy.RoleOwner, "other/*")),
 		)}
 	})
 }
 
-func (f *fixture) staticIdentity(id auth.Identity) auth.Identity {
-	id.IssuerKeys = auth.JWKS(f.ci.jwks)
+func (f *fixture) staticIdentity(id policy.Identity) policy.Identity {
+	id.IssuerKeys = policy.JWKS(f.ci.jwks)
 	return id
 }
 
@@ -88,11 +99,11 @@ func ids(body map[string]any) []string {
 func TestIdentitiesAPI(t *testing.T) {
 	f := newAPIFixture(t)
 	owner, other, pusher := f.session(t, "400"), f.session(t, "500"), f.session(t, "200")
-	teamCI := f.staticIdentity(ciIdentity("team-ci", "401", auth.RolePusher, "team/app"))
-	anySubject := f.staticIdentity(auth.Identity{ID: "any", Issuer: ciIssuer,
-		Roles: []auth.RoleBinding{{Role: auth.RoleViewer, Repositories: []auth.RepositoryPattern{"team/app"}}}})
-	onOther := f.staticIdentity(ciIdentity("sneaky", "402", auth.RoleOwner, "other/app"))
-	dupOfConfig := f.staticIdentity(ciIdentity("app-ci", "403", auth.RoleViewer, "team/x"))
+	teamCI := f.staticIdentity(ciIdentity("team-ci", "401", policy.RolePusher, "team/app"))
+	anySubject := f.staticIdentity(policy.Identity{ID: "any", Issuer: ciIssuer,
+		Roles: []policy.RoleBinding{{Role: policy.RoleViewer, Repositories: []policy.RepositoryPattern{"team/app"}}}})
+	onOther := f.staticIdentity(ciIdentity("sneaky", "402", policy.RoleOwner, "other/app"))
+	dupOfConfig := f.staticIdentity(ciIdentity("app-ci", "403", policy.RoleViewer, "team/x"))
 
 	tests := []struct {
 		name      string
@@ -181,7 +192,7 @@ func TestIdentitiesAPI(t *testing.T) {
 
 func TestIdentitiesAPIGeneratesID(t *testing.T) {
 	f := newAPIFixture(t)
-	id := f.staticIdentity(ciIdentity("", "401", auth.RoleViewer, "team/*"))
+	id := f.staticIdentity(ciIdentity("", "401", policy.RoleViewer, "team/*"))
 	status, body := f.api(t, "POST", "/api/v1/identities", f.session(t, "400"), id)
 	if got, _ := body["id"].(string); status != 201 || !strings.HasPrefix(got, "id-") {
 		t.Fatalf("POST without an id = %d %v, want 201 with a generated id", status, body)
@@ -216,7 +227,7 @@ func TestIdentitiesOtherReplica(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(replica.Handler())
+	srv := httptest.NewServer(withAPI(replica))
 	defer srv.Close()
 	g := *f
 	g.srv = srv
@@ -224,7 +235,7 @@ func TestIdentitiesOtherReplica(t *testing.T) {
 	if status, _ := g.getToken(t, f.ciToken(t, "401"), "repository:team/app:pull"); status != 401 {
 		t.Fatalf("replica /token before the identity exists = %d, want 401", status)
 	}
-	id := f.staticIdentity(ciIdentity("team-ci", "401", auth.RoleViewer, "team/app"))
+	id := f.staticIdentity(ciIdentity("team-ci", "401", policy.RoleViewer, "team/app"))
 	if status, body := f.api(t, "POST", "/api/v1/identities", f.session(t, "400"), id); status != 201 {
 		t.Fatalf("POST = %d %v", status, body)
 	}
@@ -237,7 +248,7 @@ func TestIdentitiesOtherReplica(t *testing.T) {
 func TestIdentitiesTest(t *testing.T) {
 	f := newAPIFixture(t)
 	owner := f.session(t, "400")
-	id := f.staticIdentity(ciIdentity("team-ci", "401", auth.RolePusher, "team/app"))
+	id := f.staticIdentity(ciIdentity("team-ci", "401", policy.RolePusher, "team/app"))
 	if status, body := f.api(t, "POST", "/api/v1/identities", owner, id); status != 201 {
 		t.Fatalf("POST = %d %v", status, body)
 	}
@@ -316,7 +327,7 @@ func mustJSON(t *testing.T, v any) string {
 func TestDeletedIdentityStopsItsAccessTokens(t *testing.T) {
 	f := newAPIFixture(t)
 	owner := f.session(t, "400")
-	id := f.staticIdentity(ciIdentity("team-ci", "401", auth.RolePusher, "team/app"))
+	id := f.staticIdentity(ciIdentity("team-ci", "401", policy.RolePusher, "team/app"))
 	if status, body := f.api(t, "POST", "/api/v1/identities", owner, id); status != 201 {
 		t.Fatalf("POST = %d %v", status, body)
 	}

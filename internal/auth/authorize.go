@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
+	"github.com/chainctl/chainctl/internal/policy"
 	"github.com/chainctl/chainctl/internal/principal"
 	"github.com/chainctl/chainctl/internal/registry"
 )
@@ -29,9 +30,9 @@ var _ registry.Authorizer = (*Service)(nil)
 // names) and the upstream issuer and subject they act for; anonymous
 // without a token, and for a public pull whose token's identities are no
 // longer current.
-func (s *Service) Authorize(r *http.Request, a registry.Access, optional ...registry.Access) (principal.Principal, error) {
+func (s *Service) Authorize(r *http.Request, a policy.Access, optional ...policy.Access) (principal.Principal, error) {
 	var anonymous principal.Principal
-	raw, present, err := bearer(r)
+	raw, present, err := BearerToken(r)
 	if err != nil {
 		s.log.InfoContext(r.Context(), "refused authorization header", "err", err)
 		return anonymous, s.challenge("invalid_request", a, optional...)
@@ -47,7 +48,7 @@ func (s *Service) Authorize(r *http.Request, a registry.Access, optional ...regi
 		s.log.InfoContext(r.Context(), "refused access token", "err", err)
 		return anonymous, s.challenge("invalid_token", a, optional...)
 	}
-	if (a.Type == TypeRegistry && a.Name == "") || s.publicPull(a) {
+	if (a.Type == policy.TypeRegistry && a.Name == "") || s.publicPull(a) {
 		// GET /v2/ takes any valid token; a public pull needs none.
 		if c.Subject != "anonymous" && s.state.Load().currentIncarnations(strings.Fields(c.Subject), c.Incarnations) {
 			return tokenPrincipal(c), nil
@@ -85,7 +86,7 @@ func tokenPrincipal(c *issuer.Claims) principal.Principal {
 // The subject is the space-separated ids of the identities mintAccess
 // granted for; any other kind of principal that gets access tokens must
 // be checked here too, or its tokens are refused.
-func (s *Service) allowedNow(ctx context.Context, c *issuer.Claims, a registry.Access) bool {
+func (s *Service) allowedNow(ctx context.Context, c *issuer.Claims, a policy.Access) bool {
 	sub := c.Subject
 	if sub == "" || sub == "anonymous" {
 		return false // an anonymous grant is a public pull, checked before
@@ -99,7 +100,7 @@ func (s *Service) allowedNow(ctx context.Context, c *issuer.Claims, a registry.A
 	for _, act := range a.Actions {
 		ok := false
 		for id := range strings.FieldsSeq(sub) {
-			if b, exists := roles[id]; exists && allowsAccess(b, a.Type, a.Name, act) {
+			if b, exists := roles[id]; exists && policy.AllowsAccess(b, a.Type, a.Name, act) {
 				ok = true
 				break
 			}
@@ -111,9 +112,9 @@ func (s *Service) allowedNow(ctx context.Context, c *issuer.Claims, a registry.A
 	return len(a.Actions) > 0
 }
 
-// bearer returns the token of an "Authorization: Bearer" header, whether
+// BearerToken returns the token of an "Authorization: Bearer" header, whether
 // one was sent, and an error for a malformed or oversized header.
-func bearer(r *http.Request) (string, bool, error) {
+func BearerToken(r *http.Request) (string, bool, error) {
 	h := r.Header.Values("Authorization")
 	if len(h) == 0 {
 		return "", false, nil
@@ -131,27 +132,27 @@ func bearer(r *http.Request) (string, bool, error) {
 // PublicPull reports whether anyone, without a token, may pull from repo
 // (auth.public_repositories).
 func (s *Service) PublicPull(repo string) bool {
-	return s.publicPull(registry.Access{Type: TypeRepository, Name: repo, Actions: []string{ActionPull}})
+	return s.publicPull(policy.Access{Type: policy.TypeRepository, Name: repo, Actions: []string{policy.ActionPull}})
 }
 
 // publicPull reports whether a is a pull of a public repository.
-func (s *Service) publicPull(a registry.Access) bool {
-	if a.Type != TypeRepository || len(a.Actions) == 0 {
+func (s *Service) publicPull(a policy.Access) bool {
+	if a.Type != policy.TypeRepository || len(a.Actions) == 0 {
 		return false
 	}
 	for _, act := range a.Actions {
-		if act != ActionPull {
+		if act != policy.ActionPull {
 			return false
 		}
 	}
-	return slices.ContainsFunc(s.public, func(p RepositoryPattern) bool { return p.Match(a.Name) })
+	return slices.ContainsFunc(s.public, func(p policy.RepositoryPattern) bool { return p.Match(a.Name) })
 }
 
 // grants reports whether the access claim covers every action of a.
-func grants(claim []issuer.Access, a registry.Access) bool {
+func grants(claim []policy.Access, a policy.Access) bool {
 	for _, act := range a.Actions {
-		ok := slices.ContainsFunc(claim, func(g issuer.Access) bool {
-			return g.Type == a.Type && g.Name == a.Name && (slices.Contains(g.Actions, act) || slices.Contains(g.Actions, ActionAll))
+		ok := slices.ContainsFunc(claim, func(g policy.Access) bool {
+			return g.Type == a.Type && g.Name == a.Name && (slices.Contains(g.Actions, act) || slices.Contains(g.Actions, policy.ActionAll))
 		})
 		if !ok {
 			return false
@@ -163,21 +164,21 @@ func grants(claim []issuer.Access, a registry.Access) bool {
 // challenge is the 401 that tells a client where to get a token and for
 // which scope (RFC 6750 §3 as profiled by Docker token authentication).
 // A push asks for pull too: clients need both for a push.
-func (s *Service) challenge(errCode string, a registry.Access, optional ...registry.Access) *registry.Error {
+func (s *Service) challenge(errCode string, a policy.Access, optional ...policy.Access) *registry.Error {
 	v := `Bearer realm="` + s.realm + `",service="` + s.service + `"`
-	var scopes []Access
-	for _, x := range append([]registry.Access{a}, optional...) {
+	var scopes []policy.Access
+	for _, x := range append([]policy.Access{a}, optional...) {
 		if x.Name == "" {
 			continue
 		}
 		actions := slices.Clone(x.Actions)
-		if slices.Contains(actions, ActionPush) && !slices.Contains(actions, ActionPull) {
-			actions = append([]string{ActionPull}, actions...)
+		if slices.Contains(actions, policy.ActionPush) && !slices.Contains(actions, policy.ActionPull) {
+			actions = append([]string{policy.ActionPull}, actions...)
 		}
-		scopes = append(scopes, Access{Type: x.Type, Name: x.Name, Actions: actions})
+		scopes = append(scopes, policy.Access{Type: x.Type, Name: x.Name, Actions: actions})
 	}
 	if len(scopes) > 0 {
-		v += `,scope="` + FormatScopes(scopes) + `"`
+		v += `,scope="` + policy.FormatScopes(scopes) + `"`
 	}
 	if errCode != "" {
 		v += `,error="` + errCode + `"`

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
+	"github.com/chainctl/chainctl/internal/policy"
 )
 
 // An identity's incarnation tells it apart from every other identity ever
@@ -32,10 +33,10 @@ func newIncarnation() string {
 
 // configuredIncarnation is the incarnation of a configured identity: the
 // fingerprint of its matching conditions.
-func configuredIncarnation(id Identity) string {
+func configuredIncarnation(id policy.Identity) string {
 	b, _ := json.Marshal(struct {
 		Issuer, IssuerKeys, Subject, SubjectPattern, Audience string
-		Claims                                                []ClaimMatch
+		Claims                                                []policy.ClaimMatch
 		AllowAnySubject                                       bool
 	}{id.Issuer, string(id.IssuerKeys), id.Subject, id.SubjectPattern, id.Audience, id.Claims, id.AllowAnySubject})
 	sum := sha256.Sum256(b)
@@ -70,7 +71,7 @@ func (c *compiled) incarnationsOf(ids []string) map[string]string {
 // sessionIdentity checks a verified session token against the identities
 // as they are now: its identity must exist as the incarnation it was
 // issued to. It returns that identity's role bindings.
-func (c *compiled) sessionIdentity(claims *issuer.Claims) ([]RoleBinding, bool) {
+func (c *compiled) sessionIdentity(claims *issuer.Claims) ([]policy.RoleBinding, bool) {
 	roles, ok := c.rolesByID[claims.Subject]
 	if !ok || !c.currentIncarnations([]string{claims.Subject}, claims.Incarnations) {
 		return nil, false

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chainctl/chainctl/internal/auth"
+	"github.com/chainctl/chainctl/internal/policy"
 )
 
 // TestRecreatedIdentityDoesNotReviveTokens: an identity deleted and
@@ -18,7 +19,7 @@ func TestRecreatedIdentityDoesNotReviveTokens(t *testing.T) {
 	owner := f.session(t, "400")
 	create := func(repoID string) {
 		t.Helper()
-		id := f.staticIdentity(ciIdentity("gamma", repoID, auth.RolePusher, "team/app"))
+		id := f.staticIdentity(ciIdentity("gamma", repoID, policy.RolePusher, "team/app"))
 		if status, body := f.api(t, "POST", "/api/v1/identities", owner, id); status != 201 {
 			t.Fatalf("POST gamma = %d %v", status, body)
 		}
@@ -78,9 +79,9 @@ func TestRecreatedIdentityDoesNotReviveTokens(t *testing.T) {
 func TestConfiguredIdentityIncarnation(t *testing.T) {
 	f := newFixture(t)
 	session := exchange(t, f, f.ciToken(t, "200"), "app-ci").AccessToken
-	restarted := func(edit func(*auth.Identity)) *auth.Service {
+	restarted := func(edit func(*policy.Identity)) *auth.Service {
 		t.Helper()
-		id := f.staticIdentity(ciIdentity("app-ci", "200", auth.RolePusher, "acme/app"))
+		id := f.staticIdentity(ciIdentity("app-ci", "200", policy.RolePusher, "acme/app"))
 		edit(&id)
 		svc, err := auth.NewService(auth.WithSigner(f.iss), auth.WithServiceName(service),
 			auth.WithRealm("https://"+service+"/token"), auth.WithServiceClock(f.clock.Now), auth.WithIdentities(id))
@@ -91,22 +92,22 @@ func TestConfiguredIdentityIncarnation(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		edit func(*auth.Identity)
+		edit func(*policy.Identity)
 		ok   bool
 	}{
-		{"unchanged", func(*auth.Identity) {}, true},
-		{"renamed, roles changed", func(id *auth.Identity) {
+		{"unchanged", func(*policy.Identity) {}, true},
+		{"renamed, roles changed", func(id *policy.Identity) {
 			id.Name = "the app's CI"
-			id.Roles = []auth.RoleBinding{{Role: auth.RoleViewer, Repositories: []auth.RepositoryPattern{"acme/*"}}}
+			id.Roles = []policy.RoleBinding{{Role: policy.RoleViewer, Repositories: []policy.RepositoryPattern{"acme/*"}}}
 		}, true},
-		{"another repository id", func(id *auth.Identity) { id.Claims[1].Value = "201" }, false},
-		{"a subject pinned", func(id *auth.Identity) { id.Subject = "repo:acme/app:ref:refs/heads/main" }, false},
+		{"another repository id", func(id *policy.Identity) { id.Claims[1].Value = "201" }, false},
+		{"a subject pinned", func(id *policy.Identity) { id.Subject = "repo:acme/app:ref:refs/heads/main" }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := *f
 			g.svc = restarted(tt.edit)
-			g.srv = httptest.NewServer(g.svc.Handler())
+			g.srv = httptest.NewServer(withAPI(g.svc))
 			defer g.srv.Close()
 			status, body := g.getToken(t, session, "repository:acme/app:pull")
 			if tt.ok != (status == 200) {

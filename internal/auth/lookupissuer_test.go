@@ -5,6 +5,7 @@ import (
 
 	"github.com/chainctl/chainctl/internal/auth"
 	"github.com/chainctl/chainctl/internal/oidc/upstream"
+	"github.com/chainctl/chainctl/internal/policy"
 )
 
 // TestLookupIssuerPublicOnly checks that keys of an issuer only identities
@@ -13,18 +14,18 @@ import (
 // operator's network) is not restricted, even when the API names it too.
 func TestLookupIssuerPublicOnly(t *testing.T) {
 	const corp, partner = "https://idp.corp.example", "https://ci.partner.example"
-	viewer := []auth.RoleBinding{{Role: auth.RoleViewer, Repositories: []auth.RepositoryPattern{"team/app"}}}
+	viewer := []policy.RoleBinding{{Role: policy.RoleViewer, Repositories: []policy.RepositoryPattern{"team/app"}}}
 	f := newFixtureWith(t, func(f *fixture) []auth.ServiceOption {
 		return []auth.ServiceOption{
 			auth.WithUpstream(upstream.New()),
 			auth.WithIdentities(
-				f.staticIdentity(ciIdentity("team-owner", "400", auth.RoleOwner, "team/*")),
-				auth.Identity{ID: "corp-alice", Issuer: corp, Subject: "alice", Roles: viewer},
+				f.staticIdentity(ciIdentity("team-owner", "400", policy.RoleOwner, "team/*")),
+				policy.Identity{ID: "corp-alice", Issuer: corp, Subject: "alice", Roles: viewer},
 			),
 		}
 	})
 	owner := f.session(t, "400")
-	for _, id := range []auth.Identity{
+	for _, id := range []policy.Identity{
 		{ID: "partner-ci", Issuer: partner, Subject: "pipeline-1", Roles: viewer},
 		{ID: "corp-bob", Issuer: corp, Subject: "bob", Roles: viewer},
 	} {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/chainctl/chainctl/internal/auth"
+	"github.com/chainctl/chainctl/internal/policy"
 )
 
 // TestRoutes: the service lists its endpoints once, with the names the
@@ -17,7 +18,7 @@ func TestRoutes(t *testing.T) {
 	f := newFixtureWith(t, func(*fixture) []auth.ServiceOption {
 		return []auth.ServiceOption{auth.WithLoginConfig(login)}
 	})
-	want := map[string]string{"/token": "token", "/oauth/token": "token-exchange", auth.APIPrefix: "api", auth.LoginConfigPath: "oidc"}
+	want := map[string]string{"/token": "token", "/oauth/token": "token-exchange", auth.LoginConfigPath: "oidc"}
 	routes := f.svc.Routes()
 	if len(routes) != len(want) {
 		t.Errorf("Routes() = %d routes, want %d", len(routes), len(want))
@@ -44,8 +45,8 @@ func TestRoutes(t *testing.T) {
 // a verifier for them; WithDiscovery makes one that the service itself
 // tells which issuers may be fetched.
 func TestWithDiscovery(t *testing.T) {
-	id := auth.Identity{ID: "corp-alice", Issuer: "https://idp.corp.example", Subject: "alice",
-		Roles: []auth.RoleBinding{{Role: auth.RoleViewer, Repositories: []auth.RepositoryPattern{"team/app"}}}}
+	id := policy.Identity{ID: "corp-alice", Issuer: "https://idp.corp.example", Subject: "alice",
+		Roles: []policy.RoleBinding{{Role: policy.RoleViewer, Repositories: []policy.RepositoryPattern{"team/app"}}}}
 	if _, err := auth.NewService(fixtureOptions(t, auth.WithIdentities(id))...); err == nil {
 		t.Error("NewService with a discovered issuer and no verifier = nil error")
 	}

@@ -1,3 +1,10 @@
+// Package auth is the registry's token service: it authenticates
+// credentials (session tokens of the registry's own issuer, upstream OIDC
+// tokens some identity accepts), mints access and session tokens within
+// what internal/policy grants, answers /token (Docker token
+// authentication) and /oauth/token (RFC 8693 token exchange), authorizes
+// every registry request (registry.Authorizer) and keeps the identities
+// created through the management API under /api/v1/.
 package auth
 
 import (
@@ -15,6 +22,7 @@ import (
 
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
 	"github.com/chainctl/chainctl/internal/oidc/upstream"
+	"github.com/chainctl/chainctl/internal/policy"
 	"github.com/chainctl/chainctl/internal/store"
 )
 
@@ -56,11 +64,11 @@ type Service struct {
 	now           func() time.Time
 	service       string
 	realm         string
-	public        []RepositoryPattern
+	public        []policy.RepositoryPattern
 	accessTTL     time.Duration
 	sessionTTL    time.Duration
 	maxSession    time.Duration
-	identities    []Identity // from the configuration: read-only
+	identities    []policy.Identity // from the configuration: read-only
 	idStore       IdentityStore
 	refresh       time.Duration // how often idStore's version is checked
 
@@ -78,10 +86,10 @@ type Service struct {
 type compiled struct {
 	loaded    bool  // the identity store has been read
 	version   int64 // the identity store's version that was read
-	matchers  []*Matcher
+	matchers  []*policy.Matcher
 	sources   []*keySource
 	sourceOf  map[string]*keySource
-	rolesByID map[string][]RoleBinding
+	rolesByID map[string][]policy.RoleBinding
 	// incarnation is each identity's current incarnation (see
 	// incarnation.go), by id.
 	incarnation map[string]string
@@ -98,9 +106,9 @@ type compiled struct {
 type keySource struct {
 	verifier  upstreamVerifier
 	issuers   []string
-	keys      JWKS
+	keys      policy.JWKS
 	audiences []string
-	matchers  []*Matcher
+	matchers  []*policy.Matcher
 }
 
 // ServiceOption configures NewService.
@@ -134,12 +142,12 @@ func WithRealm(url string) ServiceOption { return func(v *Service) { v.realm = u
 
 // WithPublicRepositories lets anyone pull, without a token, from
 // repositories matching the patterns.
-func WithPublicRepositories(ps ...RepositoryPattern) ServiceOption {
+func WithPublicRepositories(ps ...policy.RepositoryPattern) ServiceOption {
 	return func(v *Service) { v.public = append(v.public, ps...) }
 }
 
 // WithIdentities sets the identities whose upstream tokens are accepted.
-func WithIdentities(ids ...Identity) ServiceOption {
+func WithIdentities(ids ...policy.Identity) ServiceOption {
 	return func(v *Service) { v.identities = append(v.identities, ids...) }
 }
 
@@ -233,18 +241,18 @@ func NewService(opts ...ServiceOption) (*Service, error) {
 // stored one that no longer compiles (the configuration changed under
 // it) is logged and left out, so that it cannot take the others down.
 func (s *Service) compile(stored []store.StoredIdentity) (*compiled, error) {
-	ms, err := CompileAll(s.identities, IdentityOptions{Audience: s.service})
+	ms, err := policy.CompileAll(s.identities, policy.IdentityOptions{Audience: s.service})
 	if err != nil {
 		return nil, err
 	}
 	c := &compiled{
 		sourceOf:    map[string]*keySource{},
-		rolesByID:   map[string][]RoleBinding{},
+		rolesByID:   map[string][]policy.RoleBinding{},
 		incarnation: map[string]string{},
 		stored:      map[string]store.StoredIdentity{},
 	}
 	for _, m := range ms {
-		if err := s.add(c, m, true, configuredIncarnation(m.id)); err != nil {
+		if err := s.add(c, m, true, configuredIncarnation(m.Identity())); err != nil {
 			return nil, err
 		}
 	}
@@ -267,8 +275,8 @@ func (s *Service) compile(stored []store.StoredIdentity) (*compiled, error) {
 }
 
 // compileStored decodes and compiles an identity of the store.
-func (s *Service) compileStored(c *compiled, st store.StoredIdentity) (*Matcher, error) {
-	var id Identity
+func (s *Service) compileStored(c *compiled, st store.StoredIdentity) (*policy.Matcher, error) {
+	var id policy.Identity
 	if err := json.Unmarshal(st.Document, &id); err != nil {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
@@ -278,21 +286,21 @@ func (s *Service) compileStored(c *compiled, st store.StoredIdentity) (*Matcher,
 	if _, dup := c.rolesByID[id.ID]; dup {
 		return nil, errors.New("the configuration defines an identity with this id")
 	}
-	return id.Compile(IdentityOptions{Audience: s.service})
+	return id.Compile(policy.IdentityOptions{Audience: s.service})
 }
 
 // add puts a compiled identity into c, with the key source that verifies
 // its tokens, as incarnation inc. configured says it comes from the
 // server's configuration rather than from the identities API.
-func (s *Service) add(c *compiled, m *Matcher, configured bool, inc string) error {
-	id := m.id
+func (s *Service) add(c *compiled, m *policy.Matcher, configured bool, inc string) error {
+	id := m.Identity()
 	if len(id.IssuerKeys) > 0 {
 		v, err := s.newStatic(upstream.Issuer{URL: id.Issuer, JWKS: []byte(id.IssuerKeys)})
 		if err != nil {
 			return fmt.Errorf("identity %s: %w", id.ID, err)
 		}
 		src := &keySource{verifier: v, issuers: []string{id.Issuer},
-			keys: id.IssuerKeys, audiences: []string{m.Audience()}, matchers: []*Matcher{m}}
+			keys: id.IssuerKeys, audiences: []string{m.Audience()}, matchers: []*policy.Matcher{m}}
 		c.sources = append(c.sources, src)
 		c.sourceOf[id.ID] = src
 	} else {
@@ -402,10 +410,10 @@ func (s *Service) sessionAudience() string { return s.service + "#session" }
 
 // authenticated is who a credential names, with what it may do.
 type authenticated struct {
-	identities   []string          // matched identity ids; empty for anonymous
-	incarnations map[string]string // of those identities, when they were matched
-	actor        *issuer.Actor     // the upstream iss/sub, when known
-	bindings     []RoleBinding     // the role bindings of the identities
+	identities   []string             // matched identity ids; empty for anonymous
+	incarnations map[string]string    // of those identities, when they were matched
+	actor        *issuer.Actor        // the upstream iss/sub, when known
+	bindings     []policy.RoleBinding // the role bindings of the identities
 }
 
 // errUnavailable marks failures the client may retry (an upstream issuer
@@ -456,11 +464,11 @@ func (s *Service) authenticate(ctx context.Context, cred string) (*authenticated
 // accept it and matches the verified token against that source's
 // identities. It returns the results of the first source that verified
 // the token.
-func (s *Service) matchUpstream(ctx context.Context, st *compiled, raw string) ([]Result, *upstream.Token, error) {
+func (s *Service) matchUpstream(ctx context.Context, st *compiled, raw string) ([]policy.Result, *upstream.Token, error) {
 	var causes []string
 	retry := false
 	var first *upstream.Token
-	var results []Result
+	var results []policy.Result
 	for _, src := range st.sources {
 		for _, aud := range src.audiences {
 			tok, err := src.verifier.Verify(ctx, raw, upstream.Expectation{Issuers: src.issuers, Audience: aud})
@@ -472,7 +480,7 @@ func (s *Service) matchUpstream(ctx context.Context, st *compiled, raw string) (
 			if first == nil {
 				first = tok
 			}
-			results = append(results, Match(src.matchers, Token{Issuer: tok.Issuer, Keys: src.keys, Claims: tok.Claims})...)
+			results = append(results, policy.Match(src.matchers, policy.Token{Issuer: tok.Issuer, Keys: src.keys, Claims: tok.Claims})...)
 		}
 	}
 	if first != nil {
@@ -488,11 +496,11 @@ func (s *Service) matchUpstream(ctx context.Context, st *compiled, raw string) (
 }
 
 // publicBindings is what anyone may do: pull public repositories.
-func (s *Service) publicBindings() []RoleBinding {
+func (s *Service) publicBindings() []policy.RoleBinding {
 	if len(s.public) == 0 {
 		return nil
 	}
-	return []RoleBinding{{Role: RoleViewer, Repositories: s.public}}
+	return []policy.RoleBinding{{Role: policy.RoleViewer, Repositories: s.public}}
 }
 
 // Route is an endpoint of the service: where it is mounted, the name
@@ -504,13 +512,13 @@ type Route struct {
 
 // Routes are the service's endpoints, the one place they are listed:
 // /token (Docker token authentication, GET and the OAuth2 POST variant),
-// /oauth/token (RFC 8693 token exchange), the management API under
-// /api/v1/, and, with WithLoginConfig, LoginConfigPath.
+// /oauth/token (RFC 8693 token exchange) and, with WithLoginConfig,
+// LoginConfigPath. The management API over the service's identity
+// operations is internal/apiv1's.
 func (s *Service) Routes() []Route {
 	routes := []Route{
 		{Path: "/token", Name: "token", Handler: http.HandlerFunc(s.serveToken)},
 		{Path: "/oauth/token", Name: "token-exchange", Handler: http.HandlerFunc(s.serveExchange)},
-		{Path: APIPrefix, Name: "api", Handler: s.apiHandler()},
 	}
 	if s.login != nil {
 		routes = append(routes, Route{Path: LoginConfigPath, Name: "oidc", Handler: LoginConfigHandler(*s.login)})

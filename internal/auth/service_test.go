@@ -25,6 +25,7 @@ import (
 	"github.com/chainctl/chainctl/internal/fakeclock"
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
 	"github.com/chainctl/chainctl/internal/oidc/upstream"
+	"github.com/chainctl/chainctl/internal/policy"
 	"github.com/chainctl/chainctl/internal/registry"
 	"github.com/chainctl/chainctl/internal/store/sqlite"
 )
@@ -80,10 +81,10 @@ type fixture struct {
 	opts  []auth.ServiceOption // what svc was made with
 }
 
-func ciIdentity(id, repoID string, role auth.Role, repos ...auth.RepositoryPattern) auth.Identity {
-	return auth.Identity{ID: id, Issuer: ciIssuer,
-		Claims: []auth.ClaimMatch{{Name: "repository_owner_id", Value: "100"}, {Name: "repository_id", Value: repoID}},
-		Roles:  []auth.RoleBinding{{Role: role, Repositories: repos}}}
+func ciIdentity(id, repoID string, role policy.Role, repos ...policy.RepositoryPattern) policy.Identity {
+	return policy.Identity{ID: id, Issuer: ciIssuer,
+		Claims: []policy.ClaimMatch{{Name: "repository_owner_id", Value: "100"}, {Name: "repository_id", Value: repoID}},
+		Roles:  []policy.RoleBinding{{Role: role, Repositories: repos}}}
 }
 
 func newFixture(t *testing.T, opts ...auth.ServiceOption) *fixture {
@@ -107,15 +108,15 @@ func newFixtureWith(t *testing.T, more func(f *fixture) []auth.ServiceOption) *f
 	if err != nil {
 		t.Fatal(err)
 	}
-	withKeys := func(id auth.Identity) auth.Identity { id.IssuerKeys = auth.JWKS(f.ci.jwks); return id }
+	withKeys := func(id policy.Identity) policy.Identity { id.IssuerKeys = policy.JWKS(f.ci.jwks); return id }
 	base := []auth.ServiceOption{
 		auth.WithSigner(f.iss), auth.WithServiceName(service), auth.WithRealm("https://" + service + "/token"),
 		auth.WithServiceClock(f.clock.Now), auth.WithPublicRepositories("public/*"),
 		auth.WithIdentities(
-			withKeys(ciIdentity("app-ci", "200", auth.RolePusher, "acme/app")),
-			withKeys(ciIdentity("app-viewer", "201", auth.RoleViewer, "acme/app")),
-			withKeys(ciIdentity("two-a", "300", auth.RoleViewer, "acme/a")),
-			withKeys(ciIdentity("two-b", "300", auth.RolePusher, "acme/b")),
+			withKeys(ciIdentity("app-ci", "200", policy.RolePusher, "acme/app")),
+			withKeys(ciIdentity("app-viewer", "201", policy.RoleViewer, "acme/app")),
+			withKeys(ciIdentity("two-a", "300", policy.RoleViewer, "acme/a")),
+			withKeys(ciIdentity("two-b", "300", policy.RolePusher, "acme/b")),
 		),
 		auth.WithIdentityStore(db),
 	}
@@ -124,7 +125,7 @@ func newFixtureWith(t *testing.T, more func(f *fixture) []auth.ServiceOption) *f
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv = httptest.NewServer(f.svc.Handler())
+	f.srv = httptest.NewServer(withAPI(f.svc))
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -165,7 +166,7 @@ func (f *fixture) authorize(token, repo string, actions ...string) error {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	_, err := f.svc.Authorize(req, registry.Access{Type: "repository", Name: repo, Actions: actions})
+	_, err := f.svc.Authorize(req, policy.Access{Type: "repository", Name: repo, Actions: actions})
 	return err
 }
 
@@ -278,7 +279,7 @@ func TestRefusedCredentials(t *testing.T) {
 	}
 	req := httptest.NewRequest("GET", "/v2/", nil)
 	req.Header.Set("Authorization", "Bearer "+strings.Repeat("a", 17<<10))
-	_, err := f.svc.Authorize(req, registry.Access{Type: "repository", Name: "acme/app", Actions: []string{"pull"}})
+	_, err := f.svc.Authorize(req, policy.Access{Type: "repository", Name: "acme/app", Actions: []string{"pull"}})
 	challengeOf(t, err)
 }
 
@@ -372,9 +373,9 @@ func (unavailable) Verify(context.Context, string, upstream.Expectation) (*upstr
 }
 
 func TestUpstreamUnavailable(t *testing.T) {
-	f := newFixture(t, auth.WithUpstream(unavailable{}), auth.WithIdentities(auth.Identity{
+	f := newFixture(t, auth.WithUpstream(unavailable{}), auth.WithIdentities(policy.Identity{
 		ID: "idp-user", Issuer: "https://idp.example.com", Subject: "alice",
-		Roles: []auth.RoleBinding{{Role: auth.RoleViewer, Repositories: []auth.RepositoryPattern{"alice/*"}}},
+		Roles: []policy.RoleBinding{{Role: policy.RoleViewer, Repositories: []policy.RepositoryPattern{"alice/*"}}},
 	}))
 	status, body := f.getToken(t, "eyJhbGciOiJFUzI1NiJ9.e30.sig", "repository:alice/x:pull")
 	if status != 503 {
@@ -417,9 +418,9 @@ func TestTokenEndpointRequests(t *testing.T) {
 
 func TestMountSourceInChallenge(t *testing.T) {
 	f := newFixture(t)
-	from := registry.Access{Type: "repository", Name: "acme/base", Actions: []string{"pull"}}
+	from := policy.Access{Type: "repository", Name: "acme/base", Actions: []string{"pull"}}
 	req := httptest.NewRequest("POST", "/v2/acme/app/blobs/uploads/", nil)
-	_, err := f.svc.Authorize(req, registry.Access{Type: "repository", Name: "acme/app", Actions: []string{"push"}}, from)
+	_, err := f.svc.Authorize(req, policy.Access{Type: "repository", Name: "acme/app", Actions: []string{"push"}}, from)
 	got := challengeOf(t, err)
 	if !strings.Contains(got, `scope="repository:acme/app:pull,push repository:acme/base:pull"`) {
 		t.Errorf("challenge = %s, want both scopes", got)
@@ -427,7 +428,7 @@ func TestMountSourceInChallenge(t *testing.T) {
 	// A token without the optional pull still passes: the mount falls back.
 	_, body := f.getToken(t, f.ciToken(t, "200"), "repository:acme/app:pull,push repository:acme/base:pull")
 	req.Header.Set("Authorization", "Bearer "+body["token"].(string))
-	p, err := f.svc.Authorize(req, registry.Access{Type: "repository", Name: "acme/app", Actions: []string{"push"}}, from)
+	p, err := f.svc.Authorize(req, policy.Access{Type: "repository", Name: "acme/app", Actions: []string{"push"}}, from)
 	if err != nil {
 		t.Errorf("optional access was required: %v", err)
 	}

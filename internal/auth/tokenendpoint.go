@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
+	"github.com/chainctl/chainctl/internal/policy"
 )
 
 // maxFormSize bounds a token request body; a request is a few hundred
@@ -85,7 +86,7 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 		s.oauthError(w, r, http.StatusBadRequest, "invalid_request", fmt.Sprintf("this registry is service %q", s.service), nil)
 		return
 	}
-	requested, err := ParseScopes(scopes)
+	requested, err := policy.ParseScopes(scopes)
 	if err != nil {
 		s.oauthError(w, r, http.StatusBadRequest, "invalid_scope", err.Error(), nil)
 		return
@@ -96,7 +97,7 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 		s.credentialError(w, r, oauth, err)
 		return
 	}
-	granted := Grant(requested, append(slices.Clone(p.bindings), s.publicBindings()...))
+	granted := policy.Grant(requested, append(slices.Clone(p.bindings), s.publicBindings()...))
 	tok, exp, err := s.mintAccess(r.Context(), p, granted)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "sign access token", "err", err)
@@ -106,7 +107,7 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	writeTokenJSON(w, tokenResponse{
 		Token: tok, AccessToken: tok, ExpiresIn: int(exp.Sub(now).Seconds()),
-		IssuedAt: now.UTC().Format(time.RFC3339), Scope: FormatScopes(granted),
+		IssuedAt: now.UTC().Format(time.RFC3339), Scope: policy.FormatScopes(granted),
 	})
 }
 
@@ -141,14 +142,14 @@ func basicPassword(r *http.Request) (string, error) {
 }
 
 // mintAccess signs an access token granting exactly granted.
-func (s *Service) mintAccess(ctx context.Context, p *authenticated, granted []Access) (string, time.Time, error) {
+func (s *Service) mintAccess(ctx context.Context, p *authenticated, granted []policy.Access) (string, time.Time, error) {
 	sub := "anonymous"
 	if len(p.identities) > 0 {
 		sub = strings.Join(p.identities, " ")
 	}
-	access := make([]issuer.Access, 0, len(granted))
+	access := make([]policy.Access, 0, len(granted))
 	for _, g := range granted {
-		access = append(access, issuer.Access{Type: g.Type, Name: g.Name, Actions: g.Actions})
+		access = append(access, policy.Access{Type: g.Type, Name: g.Name, Actions: g.Actions})
 	}
 	exp := s.now().Add(s.accessTTL)
 	tok, err := s.signer.Sign(ctx, issuer.Claims{

@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/chainctl/chainctl/internal/auth"
+	"github.com/chainctl/chainctl/internal/policy"
 )
 
 // The defaults of the auth section.
@@ -29,7 +29,7 @@ type Auth struct {
 	// audience of identities. Default: the host[:port] of ExternalURL.
 	Service string
 	// PublicRepositories may be pulled without credentials.
-	PublicRepositories []auth.RepositoryPattern
+	PublicRepositories []policy.RepositoryPattern
 	// AccessTokenTTL is the lifetime of access tokens from /token.
 	AccessTokenTTL time.Duration
 	// SessionTTL is the default lifetime of session tokens from
@@ -41,8 +41,8 @@ type Auth struct {
 	// turns automatic rotation off.
 	KeyRotation time.Duration
 	// Identities are the upstream tokens the registry trusts, each
-	// validated (auth.CompileAll) with Service as the default audience.
-	Identities []auth.Identity
+	// validated (policy.CompileAll) with Service as the default audience.
+	Identities []policy.Identity
 	// Login is the provider `chainctl auth login` uses, announced at
 	// /.well-known/chainctl-configuration; zero if none is configured.
 	Login Login
@@ -58,14 +58,14 @@ type Login struct {
 // authFile is the auth section as written; durations are Go duration
 // strings ("5m", "12h"), "" when unset.
 type authFile struct {
-	Service            string                   `yaml:"service"`
-	PublicRepositories []auth.RepositoryPattern `yaml:"public_repositories"`
-	AccessTokenTTL     string                   `yaml:"access_token_ttl"`
-	SessionTTL         string                   `yaml:"session_ttl"`
-	MaxSessionTTL      string                   `yaml:"max_session_ttl"`
-	KeyRotation        string                   `yaml:"key_rotation"`
-	Identities         []auth.Identity          `yaml:"identities"`
-	Login              Login                    `yaml:"login"`
+	Service            string                     `yaml:"service"`
+	PublicRepositories []policy.RepositoryPattern `yaml:"public_repositories"`
+	AccessTokenTTL     string                     `yaml:"access_token_ttl"`
+	SessionTTL         string                     `yaml:"session_ttl"`
+	MaxSessionTTL      string                     `yaml:"max_session_ttl"`
+	KeyRotation        string                     `yaml:"key_rotation"`
+	Identities         []policy.Identity          `yaml:"identities"`
+	Login              Login                      `yaml:"login"`
 }
 
 // resolveAuth fills in the defaults of the auth section f (nil if the file
@@ -131,7 +131,7 @@ func resolveAuth(f *authFile, externalURL string) (Auth, error) {
 		return Auth{}, fmt.Errorf("auth.max_session_ttl (%s) is shorter than auth.session_ttl (%s): a session could never last as long as its default; raise max_session_ttl", a.MaxSessionTTL, a.SessionTTL)
 	}
 
-	if _, err := auth.CompileAll(a.Identities, auth.IdentityOptions{Audience: a.Service}); err != nil {
+	if _, err := policy.CompileAll(a.Identities, policy.IdentityOptions{Audience: a.Service}); err != nil {
 		return Auth{}, fmt.Errorf("auth.identities: %w", err)
 	}
 

@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chainctl/chainctl/internal/auth"
+	"github.com/chainctl/chainctl/internal/policy"
 )
 
 // ciKeys is a public EC key set, as a CI system publishes it, in the
-// canonical form auth.JWKS keeps (compact, members sorted).
+// canonical form policy.JWKS keeps (compact, members sorted).
 const ciKeys = `{"keys":[{"alg":"ES256","crv":"P-256","kid":"ci-1","kty":"EC","use":"sig",` +
 	`"x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}`
 
@@ -72,30 +72,30 @@ func TestLoadServeAuth(t *testing.T) {
 	}
 	full := Auth{
 		Service:            "registry.example.com",
-		PublicRepositories: []auth.RepositoryPattern{"chainguard/*", "base"},
+		PublicRepositories: []policy.RepositoryPattern{"chainguard/*", "base"},
 		AccessTokenTTL:     2 * time.Minute,
 		SessionTTL:         30 * time.Minute,
 		MaxSessionTTL:      8 * time.Hour,
 		KeyRotation:        7 * 24 * time.Hour,
-		Identities: []auth.Identity{
+		Identities: []policy.Identity{
 			{
 				ID:         "ci-app",
 				Name:       "acme/app on main",
-				Issuer:     auth.GitHubActionsIssuer,
-				IssuerKeys: auth.JWKS(ciKeys),
-				Claims: []auth.ClaimMatch{
+				Issuer:     policy.GitHubActionsIssuer,
+				IssuerKeys: policy.JWKS(ciKeys),
+				Claims: []policy.ClaimMatch{
 					{Name: "repository_owner_id", Value: "1342004"},
 					{Name: "repository_id", Value: "607464311"},
 					{Name: "ref", Pattern: "refs/heads/(main|release-.*)"},
 				},
-				Roles: []auth.RoleBinding{{Role: auth.RolePusher, Repositories: []auth.RepositoryPattern{"acme/*"}}},
+				Roles: []policy.RoleBinding{{Role: policy.RolePusher, Repositories: []policy.RepositoryPattern{"acme/*"}}},
 			},
 			{
 				ID:       "alice",
 				Issuer:   "https://accounts.example.com",
 				Subject:  "248289761001",
 				Audience: "chainctl",
-				Roles:    []auth.RoleBinding{{Role: auth.RoleOwner, Repositories: []auth.RepositoryPattern{auth.PatternAll}}},
+				Roles:    []policy.RoleBinding{{Role: policy.RoleOwner, Repositories: []policy.RepositoryPattern{policy.PatternAll}}},
 			},
 		},
 		Login: Login{Issuer: "https://accounts.example.com", ClientID: "chainctl"},
@@ -124,15 +124,15 @@ func TestLoadServeAuth(t *testing.T) {
 		{name: "issuer keys as a string of JSON", file: "auth:\n  identities:\n    - id: ci\n      issuer: https://ci.example.com\n" +
 			"      issuer_keys: '" + ciKeys + "'\n      subject: build\n      roles: [{role: viewer, repositories: [app]}]\n",
 			want: with(func(a *Auth) {
-				a.Identities = []auth.Identity{{ID: "ci", Issuer: "https://ci.example.com", IssuerKeys: auth.JWKS(ciKeys), Subject: "build",
-					Roles: []auth.RoleBinding{{Role: auth.RoleViewer, Repositories: []auth.RepositoryPattern{"app"}}}}}
+				a.Identities = []policy.Identity{{ID: "ci", Issuer: "https://ci.example.com", IssuerKeys: policy.JWKS(ciKeys), Subject: "build",
+					Roles: []policy.RoleBinding{{Role: policy.RoleViewer, Repositories: []policy.RepositoryPattern{"app"}}}}}
 			})},
 		{name: "anchors and merge keys", file: "auth:\n  identities:\n" +
 			"    - &person {id: alice, issuer: https://idp.example.com, subject: alice, roles: [{role: owner, repositories: ['*']}]}\n" +
 			"    - {<<: *person, id: bob, subject: bob}\n",
 			want: with(func(a *Auth) {
-				owner := []auth.RoleBinding{{Role: auth.RoleOwner, Repositories: []auth.RepositoryPattern{"*"}}}
-				a.Identities = []auth.Identity{
+				owner := []policy.RoleBinding{{Role: policy.RoleOwner, Repositories: []policy.RepositoryPattern{"*"}}}
+				a.Identities = []policy.Identity{
 					{ID: "alice", Issuer: "https://idp.example.com", Subject: "alice", Roles: owner},
 					{ID: "bob", Issuer: "https://idp.example.com", Subject: "bob", Roles: owner},
 				}

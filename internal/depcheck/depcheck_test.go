@@ -100,6 +100,27 @@ func TestLayering(t *testing.T) {
 	}
 }
 
+// TestPolicyIsPure: the authorization model (internal/policy) is rules
+// only: it depends on no other package of the module, so that nothing it
+// decides can hang on storage, HTTP or token verification.
+func TestPolicyIsPure(t *testing.T) {
+	found := false
+	for _, p := range listPackages(t) {
+		if p.ImportPath != module+"/internal/policy" {
+			continue
+		}
+		found = true
+		for _, d := range p.Deps {
+			if strings.HasPrefix(d, module+"/") {
+				t.Errorf("internal/policy depends on %s; it must stay pure rules", d)
+			}
+		}
+	}
+	if !found {
+		t.Error("go list did not report internal/policy")
+	}
+}
+
 // TestOnlyConfigImportsViper: configuration is read in one place and passed
 // down as typed values.
 func TestOnlyConfigImportsViper(t *testing.T) {

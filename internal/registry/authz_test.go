@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/chainctl/chainctl/internal/policy"
 	"github.com/chainctl/chainctl/internal/principal"
 	"github.com/chainctl/chainctl/internal/registry"
 )
@@ -20,7 +21,7 @@ type denyRepos struct {
 	access []string
 }
 
-func (d *denyRepos) Authorize(r *http.Request, a registry.Access, _ ...registry.Access) (principal.Principal, error) {
+func (d *denyRepos) Authorize(r *http.Request, a policy.Access, _ ...policy.Access) (principal.Principal, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.access = append(d.access, a.Type+":"+a.Name+":"+strings.Join(a.Actions, ","))

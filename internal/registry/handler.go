@@ -3,16 +3,9 @@ package registry
 import (
 	"net/http"
 
+	"github.com/chainctl/chainctl/internal/policy"
 	"github.com/chainctl/chainctl/internal/principal"
 )
-
-// Access is one scope of the Docker token specification: an action set on
-// a resource, e.g. repository "library/alpine" with ["pull"].
-type Access struct {
-	Type    string   // "repository" or "registry"
-	Name    string   // the repository name, or "catalog"
-	Actions []string // "pull", "push", "delete", "*"
-}
 
 // Authorizer decides whether a request may perform an access. It returns
 // who is acting and nil to allow, or an *Error (typically 401 with a
@@ -26,7 +19,7 @@ type Access struct {
 // refuses for want of them, but names them in a challenge so that a client
 // asks for them too.
 type Authorizer interface {
-	Authorize(r *http.Request, a Access, optional ...Access) (principal.Principal, error)
+	Authorize(r *http.Request, a policy.Access, optional ...policy.Access) (principal.Principal, error)
 }
 
 // WithAuthorizer puts an access check in front of every route. Without
@@ -37,22 +30,22 @@ func (rg *registry) authorize(r *http.Request, typ, name string, actions ...stri
 	if rg.authz == nil {
 		return nil
 	}
-	_, err := rg.authz.Authorize(r, Access{Type: typ, Name: name, Actions: actions})
+	_, err := rg.authz.Authorize(r, policy.Access{Type: typ, Name: name, Actions: actions})
 	return err
 }
 
 // mountSource is the pull of a mount's "from" repository, which an upload
 // POST may use: named in challenges so clients ask for it.
-func mountSource(r *http.Request, rt route) []Access {
+func mountSource(r *http.Request, rt route) []policy.Access {
 	if rt.kind != RouteUpload || r.Method != http.MethodPost {
 		return nil
 	}
 	q := r.URL.Query()
 	from := q.Get("from")
-	if !q.Has("mount") || from == "" || validateName(from) != nil || from == rt.name {
+	if !q.Has("mount") || from == "" || policy.CheckRepository(from) != nil || from == rt.name {
 		return nil
 	}
-	return []Access{{Type: "repository", Name: from, Actions: []string{"pull"}}}
+	return []policy.Access{{Type: "repository", Name: from, Actions: []string{"pull"}}}
 }
 
 // canRead reports whether the caller may pull from repo, without failing
@@ -109,7 +102,7 @@ func (rg *registry) dispatch(w http.ResponseWriter, r *http.Request, rt route) e
 	case RouteUnknown:
 		return errNotFound()
 	}
-	if err := validateName(rt.name); err != nil {
+	if err := policy.CheckRepository(rt.name); err != nil {
 		return errNameInvalid(rt.name, err.Error())
 	}
 	var h handlerFunc
@@ -130,7 +123,7 @@ func (rg *registry) dispatch(w http.ResponseWriter, r *http.Request, rt route) e
 		return errUnsupported("method " + r.Method + " not allowed on this endpoint")
 	}
 	if rg.authz != nil {
-		p, err := rg.authz.Authorize(r, Access{Type: "repository", Name: rt.name, Actions: []string{action}}, mountSource(r, rt)...)
+		p, err := rg.authz.Authorize(r, policy.Access{Type: "repository", Name: rt.name, Actions: []string{action}}, mountSource(r, rt)...)
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/chainctl/chainctl/internal/policy"
 )
 
 // The seed corpora below run as ordinary tests; `go test -fuzz FuzzX`
@@ -16,18 +18,18 @@ func FuzzRepositoryName(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
-		err := validateName(name)
+		err := policy.CheckRepository(name)
 		if err != nil {
 			return
 		}
 		// A valid name is safe to embed in storage keys and URLs.
-		if len(name) > maxNameLength || strings.Contains(name, "..") || strings.HasPrefix(name, "/") ||
+		if len(name) > 255 || strings.Contains(name, "..") || strings.HasPrefix(name, "/") ||
 			strings.HasSuffix(name, "/") || strings.Contains(name, "//") {
-			t.Fatalf("validateName(%q) accepted an unsafe name", name)
+			t.Fatalf("CheckRepository(%q) accepted an unsafe name", name)
 		}
 		for _, c := range []byte(name) {
-			if !(isAlnum(c) || c == '.' || c == '_' || c == '-' || c == '/') {
-				t.Fatalf("validateName(%q) accepted byte %q", name, c)
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' || c == '/') {
+				t.Fatalf("CheckRepository(%q) accepted byte %q", name, c)
 			}
 		}
 	})

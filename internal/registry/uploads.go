@@ -12,6 +12,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/chainctl/chainctl/internal/policy"
 	"github.com/chainctl/chainctl/internal/storage"
 	"github.com/chainctl/chainctl/internal/store"
 )
@@ -89,7 +90,7 @@ func (rg *registry) mount(w http.ResponseWriter, r *http.Request, rt route) (boo
 	}
 	var candidates []string
 	if from := q.Get("from"); from != "" {
-		if err := validateName(from); err != nil {
+		if err := policy.CheckRepository(from); err != nil {
 			return false, errNameInvalid(from, err.Error())
 		}
 		candidates = []string{from}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/chainctl/chainctl/internal/policy"
 )
 
 // Claims is the claims set of a token this issuer signs (RFC 7519 section
@@ -21,7 +23,7 @@ type Claims struct {
 
 	// Access is what an access token grants, in the shape of the Docker
 	// token authentication specification ("access" claim).
-	Access []Access
+	Access []policy.Access
 	// Actor is who a session token was exchanged for: the upstream issuer
 	// and subject (RFC 8693 section 4.1, "act").
 	Actor *Actor
@@ -32,14 +34,6 @@ type Claims struct {
 	// incarnation of it the token was issued to ("inc"), so that an
 	// identity deleted and created again never honours the old tokens.
 	Incarnations map[string]string
-}
-
-// Access grants actions on one resource, e.g.
-// {"type":"repository","name":"team/app","actions":["pull","push"]}.
-type Access struct {
-	Type    string   `json:"type"`
-	Name    string   `json:"name"`
-	Actions []string `json:"actions"`
 }
 
 // Actor is the "act" claim (RFC 8693 section 4.1).
@@ -64,7 +58,7 @@ type wireClaims struct {
 	NotBefore *jwt.NumericDate  `json:"nbf,omitempty"`
 	IssuedAt  *jwt.NumericDate  `json:"iat,omitempty"`
 	ID        string            `json:"jti,omitempty"`
-	Access    []Access          `json:"access,omitempty"`
+	Access    []policy.Access   `json:"access,omitempty"`
 	Actor     *Actor            `json:"act,omitempty"`
 	Digest    string            `json:"digest,omitempty"`
 	Inc       map[string]string `json:"inc,omitempty"`

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chainctl/chainctl/internal/policy"
 	"github.com/chainctl/chainctl/internal/store"
 	"github.com/chainctl/chainctl/internal/store/sqlite"
 )
@@ -370,7 +371,7 @@ func TestSign(t *testing.T) {
 		Audience: []string{testAudience, "other"},
 		Expiry:   now.Add(5 * time.Minute),
 		ID:       "fixed-id",
-		Access:   []Access{{Type: "repository", Name: "team/app", Actions: []string{"pull", "push"}}},
+		Access:   []policy.Access{{Type: "repository", Name: "team/app", Actions: []string{"pull", "push"}}},
 		Actor:    &Actor{Issuer: "https://token.actions.githubusercontent.com", Subject: "repo:o/r:ref:refs/heads/main"},
 		Digest:   "sha256:" + strings.Repeat("a", 64),
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/chainctl/chainctl/internal/auth"
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
 	"github.com/chainctl/chainctl/internal/oidc/login"
+	"github.com/chainctl/chainctl/internal/policy"
 	"github.com/chainctl/chainctl/internal/store/sqlite"
 )
 
@@ -139,9 +140,9 @@ func TestLoginEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ident := func(id string, repo auth.RepositoryPattern) auth.Identity {
-		return auth.Identity{ID: id, Issuer: env.cfg.Issuer, IssuerKeys: auth.JWKS(keys), Subject: "dev",
-			Audience: env.cfg.ClientID, Roles: []auth.RoleBinding{{Role: auth.RoleViewer, Repositories: []auth.RepositoryPattern{repo}}}}
+	ident := func(id string, repo policy.RepositoryPattern) policy.Identity {
+		return policy.Identity{ID: id, Issuer: env.cfg.Issuer, IssuerKeys: policy.JWKS(keys), Subject: "dev",
+			Audience: env.cfg.ClientID, Roles: []policy.RoleBinding{{Role: policy.RoleViewer, Repositories: []policy.RepositoryPattern{repo}}}}
 	}
 	svc, err := auth.NewService(auth.WithSigner(iss), auth.WithServiceName("registry.test"),
 		auth.WithRealm("https://registry.test/token"),

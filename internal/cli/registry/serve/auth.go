@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/chainctl/chainctl/internal/apiv1"
 	"github.com/chainctl/chainctl/internal/atomicfile"
 	"github.com/chainctl/chainctl/internal/auth"
 	"github.com/chainctl/chainctl/internal/cli/registry/backend"
@@ -16,6 +17,7 @@ import (
 	"github.com/chainctl/chainctl/internal/oidc/devidp"
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
 	"github.com/chainctl/chainctl/internal/oidc/upstream"
+	"github.com/chainctl/chainctl/internal/policy"
 	"github.com/chainctl/chainctl/internal/server"
 	"github.com/chainctl/chainctl/internal/store"
 )
@@ -71,10 +73,10 @@ func buildAuth(ctx context.Context, cfg *config.Serve, externalURL string, meta 
 		if err != nil {
 			return nil, fmt.Errorf("start the development identity provider: %w", err)
 		}
-		identities = append(identities, auth.Identity{
+		identities = append(identities, policy.Identity{
 			ID: devIdentityID, Name: "development user (--dev)",
 			Issuer: st.dev.Issuer(), Subject: st.dev.User().Subject, Audience: st.dev.ClientID(),
-			Roles: []auth.RoleBinding{{Role: auth.RoleOwner, Repositories: []auth.RepositoryPattern{auth.PatternAll}}},
+			Roles: []policy.RoleBinding{{Role: policy.RoleOwner, Repositories: []policy.RepositoryPattern{policy.PatternAll}}},
 		})
 		login = auth.LoginConfig{Issuer: st.dev.Issuer(), ClientID: st.dev.ClientID(), Scopes: st.dev.Scopes()}
 		st.routes = append(st.routes, server.WithRoute("/dev-idp/", "dev-idp", st.dev.Handler()))
@@ -112,6 +114,7 @@ func buildAuth(ctx context.Context, cfg *config.Serve, externalURL string, meta 
 	for _, r := range svc.Routes() {
 		st.routes = append(st.routes, server.WithRoute(r.Path, r.Name, r.Handler))
 	}
+	st.routes = append(st.routes, server.WithRoute(apiv1.Prefix, "api", apiv1.New(svc, apiv1.WithRealm(a.Service), apiv1.WithLogger(log))))
 	st.routes = append(st.routes,
 		server.WithRoute(issuer.DiscoveryPath, "oidc", iss.Handler()),
 		server.WithRoute(issuer.JWKSPath, "oidc", iss.Handler()),

@@ -12,10 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/chainctl/chainctl/internal/auth"
 	"github.com/chainctl/chainctl/internal/cli/api"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/iam/identities/shared"
+	"github.com/chainctl/chainctl/internal/policy"
 )
 
 // maxIssuerKeys caps the --issuer-keys file; the registry refuses larger
@@ -28,7 +28,7 @@ type CreateOptions struct {
 	api.Remote
 
 	// Identity is the identity to create, from the flags.
-	Identity auth.Identity
+	Identity policy.Identity
 	// IssuerKeysFile, if set, names a JWKS file read into
 	// Identity.IssuerKeys.
 	IssuerKeysFile string
@@ -133,7 +133,7 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 // completeIdentity checks the flags of `create` and completes id from
 // them: the id derived from the name when not given, the --claim and
 // --claim-pattern conditions, and the --role bindings.
-func completeIdentity(id *auth.Identity, claims, claimPatterns, roles []string) error {
+func completeIdentity(id *policy.Identity, claims, claimPatterns, roles []string) error {
 	if id.ID == "" {
 		if id.Name == "" {
 			return cmdutil.FlagErrorf("pass --name (and optionally --id)")
@@ -148,14 +148,14 @@ func completeIdentity(id *auth.Identity, claims, claimPatterns, roles []string) 
 		if err != nil {
 			return err
 		}
-		id.Claims = append(id.Claims, auth.ClaimMatch{Name: m[0], Value: m[1]})
+		id.Claims = append(id.Claims, policy.ClaimMatch{Name: m[0], Value: m[1]})
 	}
 	for _, c := range claimPatterns {
 		m, err := parseClaim("--claim-pattern", c)
 		if err != nil {
 			return err
 		}
-		id.Claims = append(id.Claims, auth.ClaimMatch{Name: m[0], Pattern: m[1]})
+		id.Claims = append(id.Claims, policy.ClaimMatch{Name: m[0], Pattern: m[1]})
 	}
 	bindings, err := ParseRoles(roles)
 	if err != nil {
@@ -169,7 +169,7 @@ func addRoleFlag(cmd *cobra.Command, roles *[]string) {
 	cmd.Flags().StringArrayVar(roles, "role", nil, "`ROLE:PATTERN[,PATTERN...]`: viewer, pusher, editor or owner on repositories (repeatable, required)")
 	_ = cmd.RegisterFlagCompletionFunc("role", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		var out []string
-		for _, r := range auth.Roles() {
+		for _, r := range policy.Roles() {
 			out = append(out, string(r)+":")
 		}
 		return out, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
@@ -179,20 +179,20 @@ func addRoleFlag(cmd *cobra.Command, roles *[]string) {
 // ParseRoles parses --role values, ROLE:PATTERN[,PATTERN...], into role
 // bindings. It returns a *cmdutil.FlagError for bad syntax, an unknown role
 // or an invalid pattern, and if there are none.
-func ParseRoles(values []string) ([]auth.RoleBinding, error) {
+func ParseRoles(values []string) ([]policy.RoleBinding, error) {
 	if len(values) == 0 {
 		return nil, cmdutil.FlagErrorf("at least one --role ROLE:PATTERN is required, such as --role pusher:team/*")
 	}
-	var out []auth.RoleBinding
+	var out []policy.RoleBinding
 	for _, v := range values {
 		role, pats, ok := strings.Cut(v, ":")
 		if !ok || strings.TrimSpace(role) == "" || strings.TrimSpace(pats) == "" {
 			return nil, cmdutil.FlagErrorf("--role %q: want ROLE:PATTERN[,PATTERN...], such as pusher:team/*", v)
 		}
-		b := auth.RoleBinding{Role: auth.Role(strings.TrimSpace(role))}
+		b := policy.RoleBinding{Role: policy.Role(strings.TrimSpace(role))}
 		for _, p := range strings.Split(pats, ",") {
 			if p = strings.TrimSpace(p); p != "" {
-				b.Repositories = append(b.Repositories, auth.RepositoryPattern(p))
+				b.Repositories = append(b.Repositories, policy.RepositoryPattern(p))
 			}
 		}
 		if err := b.Validate(); err != nil {
@@ -248,7 +248,7 @@ func createRun(ctx context.Context, opts *CreateOptions) error {
 		}
 		id.IssuerKeys = keys
 	}
-	if err := id.Validate(auth.IdentityOptions{Audience: placeholderAudience}); err != nil {
+	if err := id.Validate(policy.IdentityOptions{Audience: placeholderAudience}); err != nil {
 		return err
 	}
 	client, err := opts.Connect(ctx)
@@ -269,7 +269,7 @@ func createRun(ctx context.Context, opts *CreateOptions) error {
 	return shared.PrintIdentity(opts.IO, created)
 }
 
-func readIssuerKeys(path string) (auth.JWKS, error) {
+func readIssuerKeys(path string) (policy.JWKS, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("issuer keys: %w", err)
@@ -282,7 +282,7 @@ func readIssuerKeys(path string) (auth.JWKS, error) {
 	if len(b) > maxIssuerKeys {
 		return nil, fmt.Errorf("issuer keys: %s is larger than %d bytes", path, maxIssuerKeys)
 	}
-	var keys auth.JWKS
+	var keys policy.JWKS
 	if err := json.Unmarshal(b, &keys); err != nil {
 		return nil, fmt.Errorf("issuer keys: %s: %w", path, err)
 	}

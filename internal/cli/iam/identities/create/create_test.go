@@ -9,19 +9,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chainctl/chainctl/internal/auth"
 	"github.com/chainctl/chainctl/internal/cli/api/apitest"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/policy"
 )
 
 func TestNewCmdCreate(t *testing.T) {
-	pusher := []auth.RoleBinding{{Role: auth.RolePusher, Repositories: []auth.RepositoryPattern{"team/*"}}}
+	pusher := []policy.RoleBinding{{Role: policy.RolePusher, Repositories: []policy.RepositoryPattern{"team/*"}}}
 	tests := []struct {
 		name         string
 		args         []string
 		env          map[string]string
-		want         auth.Identity
+		want         policy.Identity
 		wantRegistry string
 		wantFlagErr  bool
 		wantErr      string
@@ -31,11 +31,11 @@ func TestNewCmdCreate(t *testing.T) {
 			args: []string{"--name", "Alice Smith", "--issuer", "https://idp.example.com", "--subject", "alice",
 				"--audience", "reg", "--claim", "email=a@example.com", "--claim-pattern", "groups=dev-.*",
 				"--role", "pusher:team/*", "--role", "viewer:a/b, c/*", "--registry", "https://r.example.com"},
-			want: auth.Identity{ID: "alice-smith", Name: "Alice Smith", Issuer: "https://idp.example.com", Subject: "alice",
+			want: policy.Identity{ID: "alice-smith", Name: "Alice Smith", Issuer: "https://idp.example.com", Subject: "alice",
 				Audience: "reg",
-				Claims:   []auth.ClaimMatch{{Name: "email", Value: "a@example.com"}, {Name: "groups", Pattern: "dev-.*"}},
-				Roles: []auth.RoleBinding{pusher[0],
-					{Role: auth.RoleViewer, Repositories: []auth.RepositoryPattern{"a/b", "c/*"}}}},
+				Claims:   []policy.ClaimMatch{{Name: "email", Value: "a@example.com"}, {Name: "groups", Pattern: "dev-.*"}},
+				Roles: []policy.RoleBinding{pusher[0],
+					{Role: policy.RoleViewer, Repositories: []policy.RepositoryPattern{"a/b", "c/*"}}}},
 			wantRegistry: "https://r.example.com",
 		},
 		{
@@ -43,16 +43,16 @@ func TestNewCmdCreate(t *testing.T) {
 			args: []string{"--id", "ci", "--issuer", "https://idp.example.com", "--subject-pattern", "x-.*",
 				"--allow-any-subject", "--role", "owner:*"},
 			env: map[string]string{"CHAINCTL_REGISTRY": "http://127.0.0.1:5000"},
-			want: auth.Identity{ID: "ci", Issuer: "https://idp.example.com", SubjectPattern: "x-.*", AllowAnySubject: true,
-				Roles: []auth.RoleBinding{{Role: auth.RoleOwner, Repositories: []auth.RepositoryPattern{"*"}}}},
+			want: policy.Identity{ID: "ci", Issuer: "https://idp.example.com", SubjectPattern: "x-.*", AllowAnySubject: true,
+				Roles: []policy.RoleBinding{{Role: policy.RoleOwner, Repositories: []policy.RepositoryPattern{"*"}}}},
 			wantRegistry: "http://127.0.0.1:5000",
 		},
 		{
 			name: "github preset",
 			args: []string{"github", "--repository", "Acme/App", "--repository-id", "123", "--owner-id", "456",
 				"--ref", "refs/heads/main", "--role", "pusher:team/*"},
-			want: auth.Identity{ID: "github-acme-app", Name: "Acme/App", Issuer: auth.GitHubActionsIssuer,
-				Claims: []auth.ClaimMatch{{Name: "repository_owner_id", Value: "456"}, {Name: "repository_id", Value: "123"},
+			want: policy.Identity{ID: "github-acme-app", Name: "Acme/App", Issuer: policy.GitHubActionsIssuer,
+				Claims: []policy.ClaimMatch{{Name: "repository_owner_id", Value: "456"}, {Name: "repository_id", Value: "123"},
 					{Name: "ref", Value: "refs/heads/main"}},
 				Roles: pusher},
 			wantRegistry: apitest.URL,
@@ -61,8 +61,8 @@ func TestNewCmdCreate(t *testing.T) {
 			name: "gitlab preset",
 			args: []string{"gitlab", "--project-path", "group/sub/proj", "--ref-type", "branch", "--ref", "main",
 				"--issuer", "https://gitlab.example.com", "--id", "gl", "--role", "pusher:team/*"},
-			want: auth.Identity{ID: "gl", Name: "group/sub/proj", Issuer: "https://gitlab.example.com",
-				Claims: []auth.ClaimMatch{{Name: "project_path", Value: "group/sub/proj"}, {Name: "ref_type", Value: "branch"},
+			want: policy.Identity{ID: "gl", Name: "group/sub/proj", Issuer: "https://gitlab.example.com",
+				Claims: []policy.ClaimMatch{{Name: "project_path", Value: "group/sub/proj"}, {Name: "ref_type", Value: "branch"},
 					{Name: "ref", Value: "main"}},
 				Roles: pusher},
 			wantRegistry: apitest.URL,
@@ -108,7 +108,7 @@ func TestNewCmdCreate(t *testing.T) {
 			if got.Registry != tt.wantRegistry {
 				t.Errorf("Registry = %q, want %q", got.Registry, tt.wantRegistry)
 			}
-			if err := got.Identity.Validate(auth.IdentityOptions{Audience: "x"}); err != nil {
+			if err := got.Identity.Validate(policy.IdentityOptions{Audience: "x"}); err != nil {
 				t.Errorf("Validate() = %v", err)
 			}
 		})
@@ -135,14 +135,14 @@ const storedJSON = `{"id":"ci","name":"CI","issuer":"https://idp.example.com","s
 	"source":"api","created":"2026-01-02T03:04:05Z","created_by":"alice"}`
 
 func Test_createRun(t *testing.T) {
-	valid := auth.Identity{ID: "ci", Name: "CI", Issuer: "https://idp.example.com", Subject: "build",
-		Claims: []auth.ClaimMatch{{Name: "env", Value: "prod"}},
-		Roles:  []auth.RoleBinding{{Role: auth.RolePusher, Repositories: []auth.RepositoryPattern{"team/*", "x"}}}}
+	valid := policy.Identity{ID: "ci", Name: "CI", Issuer: "https://idp.example.com", Subject: "build",
+		Claims: []policy.ClaimMatch{{Name: "env", Value: "prod"}},
+		Roles:  []policy.RoleBinding{{Role: policy.RolePusher, Repositories: []policy.RepositoryPattern{"team/*", "x"}}}}
 	wantBody := `{"id":"ci","name":"CI","issuer":"https://idp.example.com","subject":"build",
 		"claims":[{"name":"env","value":"prod"}],"roles":[{"role":"pusher","repositories":["team/*","x"]}]}`
 	tests := []struct {
 		name      string
-		identity  auth.Identity
+		identity  policy.Identity
 		stubs     []apitest.Stub
 		output    cmdutil.OutputFormat
 		tty       bool
@@ -184,12 +184,12 @@ func Test_createRun(t *testing.T) {
 		},
 		{
 			name:     "refused locally, nothing sent",
-			identity: auth.Identity{ID: "ci", Issuer: "https://idp.example.com", Roles: valid.Roles},
+			identity: policy.Identity{ID: "ci", Issuer: "https://idp.example.com", Roles: valid.Roles},
 			wantErr:  "allow_any_subject",
 		},
 		{
 			name:     "http issuer refused locally",
-			identity: auth.Identity{ID: "ci", Issuer: "http://idp.example.com", Subject: "x", Roles: valid.Roles},
+			identity: policy.Identity{ID: "ci", Issuer: "http://idp.example.com", Subject: "x", Roles: valid.Roles},
 			wantErr:  "want https",
 		},
 	}
@@ -238,8 +238,8 @@ func Test_createRunIssuerKeys(t *testing.T) {
 		WantBody: `{"id":"ci","issuer":"https://idp.example.com","subject":"b","issuer_keys":` + jwks + `,"roles":[{"role":"viewer","repositories":["a"]}]}`})
 	ios, _, _, _ := iostreams.Test()
 	opts := &CreateOptions{Remote: reg.Remote(ios, cmdutil.OutputJSON), IssuerKeysFile: file,
-		Identity: auth.Identity{ID: "ci", Issuer: "https://idp.example.com", Subject: "b",
-			Roles: []auth.RoleBinding{{Role: auth.RoleViewer, Repositories: []auth.RepositoryPattern{"a"}}}}}
+		Identity: policy.Identity{ID: "ci", Issuer: "https://idp.example.com", Subject: "b",
+			Roles: []policy.RoleBinding{{Role: policy.RoleViewer, Repositories: []policy.RepositoryPattern{"a"}}}}}
 	if err := createRun(t.Context(), opts); err != nil {
 		t.Fatalf("createRun() = %v", err)
 	}

@@ -5,9 +5,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/chainctl/chainctl/internal/auth"
 	"github.com/chainctl/chainctl/internal/cli/api"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/policy"
 )
 
 // presetFlags are the flags every preset has besides its own.
@@ -27,10 +27,10 @@ func (p *presetFlags) add(cmd *cobra.Command, idHelp string) {
 // complete finishes a preset's identity from the common flags: the roles,
 // the name, the id (derived from idPrefix and the name when not given)
 // and the audience.
-func (p *presetFlags) complete(id auth.Identity, idPrefix string) (auth.Identity, error) {
+func (p *presetFlags) complete(id policy.Identity, idPrefix string) (policy.Identity, error) {
 	bindings, err := ParseRoles(p.roles)
 	if err != nil {
-		return auth.Identity{}, err
+		return policy.Identity{}, err
 	}
 	id.Roles = bindings
 	if p.name != "" {
@@ -82,7 +82,7 @@ func newCmdGitHub(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 	fl.StringVar(&ref, "ref", "", "only workflows on this full `REF`, such as refs/heads/main")
 	p.add(cmd, "identity id (default: github-OWNER-REPO)")
 	return api.Command(f, cmd, opts, func([]string) error {
-		id, err := auth.GitHubActions(repository, repositoryID, ownerID, ref)
+		id, err := policy.GitHubActions(repository, repositoryID, ownerID, ref)
 		if err != nil {
 			return &cmdutil.FlagError{Err: err}
 		}
@@ -126,11 +126,11 @@ func newCmdGitLab(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 	fl.StringVar(&projectPath, "project-path", "", "the project, `GROUP/[SUBGROUP/...]PROJECT` (required)")
 	fl.StringVar(&refType, "ref-type", "", "only jobs on a branch or a tag")
 	fl.StringVar(&ref, "ref", "", "only jobs on this branch or tag `NAME`, such as main (needs --ref-type)")
-	fl.StringVar(&issuer, "issuer", "", "the GitLab instance's `URL` (default "+auth.GitLabIssuer+")")
+	fl.StringVar(&issuer, "issuer", "", "the GitLab instance's `URL` (default "+policy.GitLabIssuer+")")
 	_ = cmd.RegisterFlagCompletionFunc("ref-type", cobra.FixedCompletions([]string{"branch", "tag"}, cobra.ShellCompDirectiveNoFileComp))
 	p.add(cmd, "identity id (default: gitlab-GROUP-PROJECT)")
 	return api.Command(f, cmd, opts, func([]string) error {
-		id, err := auth.GitLab(projectPath, refType, ref, issuer)
+		id, err := policy.GitLab(projectPath, refType, ref, issuer)
 		if err != nil {
 			return &cmdutil.FlagError{Err: err}
 		}

@@ -8,15 +8,15 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/chainctl/chainctl/internal/auth"
 	"github.com/chainctl/chainctl/internal/cli/api"
+	"github.com/chainctl/chainctl/internal/policy"
 )
 
 // Identity is an identity as the API returns it: the rule, where it comes
 // from ("config" for the server's configuration file, "api" for one made
 // through the API), and, for API identities, when and by whom it was made.
 type Identity struct {
-	auth.Identity
+	policy.Identity
 	Source string `json:"source,omitempty"`
 	// Created is an RFC 3339 time; it is kept as text so that an
 	// identity without one (from the configuration) still decodes.
@@ -73,7 +73,7 @@ func GetIdentity(ctx context.Context, c *api.Client, id string) (*Identity, erro
 }
 
 // CreateIdentity stores id and returns it as stored.
-func CreateIdentity(ctx context.Context, c *api.Client, id auth.Identity) (*Identity, error) {
+func CreateIdentity(ctx context.Context, c *api.Client, id policy.Identity) (*Identity, error) {
 	var out Identity
 	if err := c.Do(ctx, http.MethodPost, "identities", id, &out); err != nil {
 		return nil, err

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/chainctl/chainctl/internal/auth"
 	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/policy"
 )
 
 // PrintIdentity writes every field of id as aligned key/value lines, the
@@ -68,7 +68,7 @@ func PrintIdentity(ios *iostreams.IOStreams, id *Identity) error {
 }
 
 // ClaimString writes a claim condition as name=value or name~pattern.
-func ClaimString(c auth.ClaimMatch) string {
+func ClaimString(c policy.ClaimMatch) string {
 	if c.Pattern != "" {
 		return c.Name + "~" + c.Pattern
 	}
@@ -77,7 +77,7 @@ func ClaimString(c auth.ClaimMatch) string {
 
 // RoleString writes a role binding as ROLE:PATTERN[,PATTERN...], the
 // syntax of --role.
-func RoleString(b auth.RoleBinding) string {
+func RoleString(b policy.RoleBinding) string {
 	pats := make([]string, len(b.Repositories))
 	for i, p := range b.Repositories {
 		pats[i] = string(p)
@@ -87,7 +87,7 @@ func RoleString(b auth.RoleBinding) string {
 
 // Principal summarises who an identity accepts: the subject, the subject
 // pattern (prefixed "~"), else its claim conditions, else "(any)".
-func Principal(id auth.Identity) string {
+func Principal(id policy.Identity) string {
 	switch {
 	case id.Subject != "":
 		return id.Subject

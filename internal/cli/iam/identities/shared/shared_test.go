@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chainctl/chainctl/internal/auth"
 	"github.com/chainctl/chainctl/internal/cli/api"
 	"github.com/chainctl/chainctl/internal/cli/api/apitest"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/policy"
 )
 
 // TestClient checks each typed call's method, path (an id is one escaped
@@ -39,8 +39,8 @@ func TestClient(t *testing.T) {
 	if err != nil || id.ID != "a/b" || id.CreatedBy != "alice" {
 		t.Errorf("GetIdentity(a/b) = %+v, %v", id, err)
 	}
-	created, err := CreateIdentity(ctx, c, auth.Identity{ID: "ci", Issuer: "https://i.example", Subject: "s",
-		Roles: []auth.RoleBinding{{Role: auth.RoleViewer, Repositories: []auth.RepositoryPattern{"a"}}}})
+	created, err := CreateIdentity(ctx, c, policy.Identity{ID: "ci", Issuer: "https://i.example", Subject: "s",
+		Roles: []policy.RoleBinding{{Role: policy.RoleViewer, Repositories: []policy.RepositoryPattern{"a"}}}})
 	if err != nil || created.ID != "ci" || created.Source != "api" {
 		t.Errorf("CreateIdentity() = %+v, %v", created, err)
 	}

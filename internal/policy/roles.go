@@ -1,4 +1,4 @@
-package auth
+package policy
 
 import (
 	"errors"
@@ -80,7 +80,7 @@ func (p RepositoryPattern) parse() (name string, all bool, err error) {
 		return "", true, nil
 	}
 	base, prefix := strings.CutSuffix(s, "/*")
-	if err := checkRepository(base); err != nil {
+	if err := CheckRepository(base); err != nil {
 		if strings.Contains(base, "*") {
 			return "", false, fmt.Errorf("repository pattern %q: a wildcard may only be a whole final path component (team/*) or the whole pattern (*)", s)
 		}
@@ -218,9 +218,9 @@ func allows(bindings []RoleBinding, repo, action string) bool {
 	return slices.ContainsFunc(bindings, func(b RoleBinding) bool { return b.Role.Allows(action) && b.matches(repo) })
 }
 
-// allowsAccess reports whether bindings allow action on the resource of
+// AllowsAccess reports whether bindings allow action on the resource of
 // type typ named name, as Grant would grant it.
-func allowsAccess(bindings []RoleBinding, typ, name, action string) bool {
+func AllowsAccess(bindings []RoleBinding, typ, name, action string) bool {
 	switch {
 	case typ == TypeRepository:
 		return allows(bindings, name, action)

@@ -1,13 +1,16 @@
-// Package auth holds the registry's authorization model as pure logic:
-// Docker token scopes, roles bound to repository patterns, the
-// intersection of what a client asks for with what its roles allow, and
-// identities — the rules that decide which upstream OIDC tokens the
-// registry trusts — with matching that explains every mismatch.
+// Package policy is the registry's authorization model as pure logic:
+// the Docker token scope grammar (one Access type, used by the registry's
+// routes, the token service and the tokens' "access" claim), the
+// repository-name grammar the registry enforces on every request, roles
+// bound to repository patterns, the intersection of what a client asks for
+// with what its roles allow, and identities — the rules that decide which
+// upstream OIDC tokens the registry trusts — with matching that explains
+// every mismatch.
 //
 // Nothing here serves HTTP, verifies signatures or touches storage: token
-// verification lives in internal/oidc, and the token service that wires
-// these pieces to /token and /oauth/token builds on this package.
-package auth
+// verification lives in internal/oidc, and the token service that applies
+// these rules (internal/auth) builds on this package.
+package policy
 
 import (
 	"errors"
@@ -123,7 +126,7 @@ func ParseScope(s string) (Access, error) {
 	}
 	switch a.Type {
 	case TypeRepository:
-		if err := checkRepository(name); err != nil {
+		if err := CheckRepository(name); err != nil {
 			return Access{}, fmt.Errorf("%w %q: repository name: %v", ErrInvalidScope, s, err)
 		}
 	case TypeRegistry:
@@ -205,12 +208,14 @@ func mergeScope(out []Access, a Access) []Access {
 //
 //	[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*
 //
-// It agrees with internal/registry's own check, which runs on every
-// request before the registry consults its Authorizer.
-func ValidRepository(name string) bool { return checkRepository(name) == nil }
+// internal/registry checks every request's name with it before it
+// consults its Authorizer.
+func ValidRepository(name string) bool { return CheckRepository(name) == nil }
 
-// checkRepository is ValidRepository with a reason.
-func checkRepository(name string) error {
+// CheckRepository is ValidRepository with the reason a name is refused.
+// It is hand-written rather than a regexp because the registry runs it on
+// every request.
+func CheckRepository(name string) error {
 	if name == "" {
 		return errors.New("empty name")
 	}

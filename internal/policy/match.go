@@ -1,4 +1,4 @@
-package auth
+package policy
 
 import (
 	"bytes"
@@ -29,6 +29,9 @@ type claimMatcher struct {
 
 // Identity returns a copy of the identity m was compiled from.
 func (m *Matcher) Identity() Identity { return m.id.clone() }
+
+// ID returns the id of the identity m matches for.
+func (m *Matcher) ID() string { return m.id.ID }
 
 // Audience returns the audience tokens must carry: the identity's own, or
 // the default it was compiled with.

@@ -1,0 +1,71 @@
+package apiv1
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+)
+
+// maxBody bounds a request body: an identity with its key set, or one
+// token.
+const maxBody = 64 << 10
+
+// Error codes.
+const (
+	codeUnauthorized = "unauthorized"
+	codeForbidden    = "forbidden"
+	codeNotFound     = "not_found"
+	codeInvalid      = "invalid"
+	codeConflict     = "conflict"
+)
+
+// Error is an answer other than success, from the API itself (a body that
+// does not decode, an unknown endpoint).
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func errorf(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// decodeJSON reads a JSON request body of at most maxBody bytes into dst,
+// refusing other content types, unknown fields and trailing data.
+func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return errorf(http.StatusUnsupportedMediaType, codeInvalid, "Content-Type must be application/json")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err = dec.Decode(dst)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = errors.New("trailing data after the JSON value")
+		}
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return errorf(http.StatusRequestEntityTooLarge, codeInvalid, "the body is larger than %d KiB", maxBody>>10)
+	case err != nil:
+		return errorf(http.StatusBadRequest, codeInvalid, "the body is not valid: %v", err)
+	}
+	return nil
+}
+
+// writeJSON answers v with status; management answers are never cached.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
