@@ -16,8 +16,9 @@ import (
 // Linking again keeps the size recorded first (a digest has one size) and
 // refreshes the link's touched time. It is ordered against TombstoneBlob
 // of the same digest (the single writer, or Dialect.LockBlob), so that one
-// runs wholly before or after the other.
-func (s *Store) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, size int64) error {
+// runs wholly before or after the other. Each of also runs in the same
+// transaction after the link (see store.TxFunc).
+func (s *Store) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, size int64, also ...store.TxFunc) error {
 	if repo == "" || dgst == "" {
 		return errors.New("link blob: empty repository or digest")
 	}
@@ -42,8 +43,10 @@ func (s *Store) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, s
 		if err != nil {
 			return err
 		}
-		_, err = s.run(ctx, tx, linkBlob).ExecContext(ctx, id, dgst.String(), size, nanos(now))
-		return err
+		if _, err = s.run(ctx, tx, linkBlob).ExecContext(ctx, id, dgst.String(), size, nanos(now)); err != nil {
+			return err
+		}
+		return runAlso(ctx, tx, also)
 	})
 	if err != nil {
 		return fmt.Errorf("link blob %s in %s: %w", dgst, repo, err)

@@ -26,8 +26,9 @@ const (
 // Dialect.ForUpdate, or the single writer), so each sees as previous the
 // digest it replaced. Putting a manifest the repository already holds
 // keeps its creation time and refreshes the other fields. A zero
-// m.Created means now.
-func (s *Store) PutManifest(ctx context.Context, m *store.Manifest, tag string) (digest.Digest, error) {
+// m.Created means now. Each of also runs in the same transaction after
+// the manifest and tag (see store.TxFunc).
+func (s *Store) PutManifest(ctx context.Context, m *store.Manifest, tag string, also ...store.TxFunc) (digest.Digest, error) {
 	now := time.Now()
 	row, err := encodeManifest(m, now)
 	if err != nil {
@@ -53,14 +54,13 @@ func (s *Store) PutManifest(ctx context.Context, m *store.Manifest, tag string) 
 		if err := s.insertRefs(ctx, tx, id, m); err != nil {
 			return s.retryOnForeignKey(err)
 		}
-		if tag == "" {
-			return nil
+		if tag != "" {
+			previous, err = s.moveTag(ctx, tx, id, tag, m.Digest.String(), nanos(now))
+			if err != nil {
+				return s.retryOnForeignKey(fmt.Errorf("tag %s: %w", tag, err))
+			}
 		}
-		previous, err = s.moveTag(ctx, tx, id, tag, m.Digest.String(), nanos(now))
-		if err != nil {
-			return s.retryOnForeignKey(fmt.Errorf("tag %s: %w", tag, err))
-		}
-		return nil
+		return runAlso(ctx, tx, also)
 	})
 	if err != nil {
 		return "", fmt.Errorf("put manifest %s@%s: %w", m.Repository, m.Digest, err)
