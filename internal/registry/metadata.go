@@ -21,7 +21,7 @@ type Metadata interface {
 
 // blobLinks says which repositories hold which blobs.
 type blobLinks interface {
-	LinkBlob(ctx context.Context, repo string, dgst digest.Digest, size int64) error
+	LinkBlob(ctx context.Context, repo string, dgst digest.Digest, size int64, also ...store.TxFunc) error
 	BlobSize(ctx context.Context, repo string, dgst digest.Digest) (int64, error)
 	UnlinkBlob(ctx context.Context, repo string, dgst digest.Digest) error
 	BlobRepositories(ctx context.Context, dgst digest.Digest, n int) ([]string, error)
@@ -29,7 +29,7 @@ type blobLinks interface {
 
 // manifestStore keeps manifests and the tags that point at them.
 type manifestStore interface {
-	PutManifest(ctx context.Context, m *store.Manifest, tag string) (previous digest.Digest, err error)
+	PutManifest(ctx context.Context, m *store.Manifest, tag string, also ...store.TxFunc) (previous digest.Digest, err error)
 	GetManifest(ctx context.Context, repo string, dgst digest.Digest) (*store.Manifest, error)
 	GetTaggedManifest(ctx context.Context, repo, tag string) (*store.Manifest, error)
 	DeleteManifest(ctx context.Context, repo string, dgst digest.Digest) error

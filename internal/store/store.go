@@ -88,14 +88,38 @@ type UploadCaps struct {
 	PerRepository int
 }
 
+// Tx is a store write's transaction, as a TxFunc sees it: a way to write
+// rows of the caller's own that commit, or roll back, with the store's.
+type Tx interface {
+	// Exec runs one SQL statement in the transaction, with $1, $2, ...
+	// placeholders, and returns how many rows it changed. The statement
+	// must mean the same on every backend's database (SQLite and
+	// PostgreSQL) and touch only the caller's own tables.
+	Exec(ctx context.Context, query string, args ...any) (int64, error)
+}
+
+// TxFunc writes in the transaction of a store write (PutManifest,
+// LinkBlob), after the write's own statements succeeded and before it
+// commits: what it writes commits exactly when the write does, so a row
+// recording the write (an outbox event) exists if and only if the write
+// was acknowledged. If it returns an error, nothing commits and the write
+// returns that error, wrapped. It does not run when the write fails
+// before it (ErrBlobUnknown, ErrBlobDeleted). A backend may run the
+// transaction again after a conflict with a concurrent one, and a TxFunc
+// with it, so it must not keep state from an earlier attempt. It must not
+// call the store: the transaction holds locks the store would wait for.
+type TxFunc func(ctx context.Context, tx Tx) error
+
 // Blobs records which repositories hold which blobs. A blob is readable
 // only through repositories it was pushed or mounted into.
 type Blobs interface {
 	// LinkBlob records that repo holds the blob dgst of the given size and
 	// marks the link touched now (see Collector). Linking twice is not an
 	// error. It returns ErrBlobDeleted, linking nothing, while dgst has a
-	// tombstone (its bytes are being garbage collected).
-	LinkBlob(ctx context.Context, repo string, dgst digest.Digest, size int64) error
+	// tombstone (its bytes are being garbage collected). Each of also
+	// runs, in order, in the same transaction after the link is written
+	// (see TxFunc).
+	LinkBlob(ctx context.Context, repo string, dgst digest.Digest, size int64, also ...TxFunc) error
 	// BlobSize returns the size of dgst if repo holds it, else ErrNotFound.
 	BlobSize(ctx context.Context, repo string, dgst digest.Digest) (int64, error)
 	// UnlinkBlob removes repo's link to dgst; ErrNotFound if there was none.
@@ -114,7 +138,9 @@ type Manifests interface {
 	// every manifest in m.Children stored there, else it returns
 	// ErrBlobUnknown; the links are marked touched now in the same
 	// transaction, so garbage collection cannot remove them under it.
-	PutManifest(ctx context.Context, m *Manifest, tag string) (previous digest.Digest, err error)
+	// Each of also runs, in order, in the same transaction after the
+	// manifest and tag are written (see TxFunc).
+	PutManifest(ctx context.Context, m *Manifest, tag string, also ...TxFunc) (previous digest.Digest, err error)
 	// GetManifest returns the manifest repo holds under dgst, or ErrNotFound.
 	GetManifest(ctx context.Context, repo string, dgst digest.Digest) (*Manifest, error)
 	// ResolveTag returns the digest tag points at in repo, or ErrNotFound.

@@ -19,7 +19,7 @@ import (
 
 	"github.com/chainctl/chainctl/internal/store"
 	"github.com/chainctl/chainctl/internal/store/postgres/pgtest"
-	"github.com/chainctl/chainctl/internal/store/sqlmigrate"
+	"github.com/chainctl/chainctl/internal/store/sqlstore"
 	"github.com/chainctl/chainctl/internal/store/storetest"
 )
 
@@ -64,9 +64,9 @@ func TestMigrationsMatchSQLite(t *testing.T) {
 			want = append(want, e.Name())
 		}
 	}
-	ms, err := sqlmigrate.Load(migrations, "migrations")
+	ms, err := sqlstore.LoadMigrations(migrations, "migrations")
 	if err != nil {
-		t.Fatalf("sqlmigrate.Load = %v", err)
+		t.Fatalf("LoadMigrations = %v", err)
 	}
 	var got []string
 	for _, m := range ms {
@@ -80,7 +80,7 @@ func TestMigrationsMatchSQLite(t *testing.T) {
 func countMigrations(t *testing.T, db *DB) int {
 	t.Helper()
 	var n int
-	if err := db.pool.QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+	if err := db.db.QueryRowContext(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
 		t.Fatalf("count schema_migrations: %v", err)
 	}
 	return n
@@ -89,9 +89,9 @@ func countMigrations(t *testing.T, db *DB) int {
 func TestOpenMigratesOnce(t *testing.T) {
 	ctx := t.Context()
 	dsn := newSchema(t)
-	ms, err := sqlmigrate.Load(migrations, "migrations")
+	ms, err := sqlstore.LoadMigrations(migrations, "migrations")
 	if err != nil {
-		t.Fatalf("sqlmigrate.Load = %v", err)
+		t.Fatalf("LoadMigrations = %v", err)
 	}
 	m := &store.Manifest{Repository: "app", Digest: digest.FromString("m"), MediaType: "x", Content: []byte("m"), Size: 1}
 	for i := range 3 {
@@ -137,7 +137,7 @@ func TestConcurrentOpen(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	ms, _ := sqlmigrate.Load(migrations, "migrations")
+	ms, _ := sqlstore.LoadMigrations(migrations, "migrations")
 	if n := countMigrations(t, dbs[0]); n != len(ms) {
 		t.Errorf("%d rows in schema_migrations, want %d", n, len(ms))
 	}
@@ -147,7 +147,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	ctx := t.Context()
 	dsn := newSchema(t)
 	db := open(t, dsn)
-	if _, err := db.pool.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied) VALUES (999999, 'future.sql', 0)`); err != nil {
+	if _, err := db.db.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied) VALUES (999999, 'future.sql', 0)`); err != nil {
 		t.Fatalf("insert future migration: %v", err)
 	}
 	if db2, err := Open(ctx, dsn); err == nil {
@@ -170,7 +170,7 @@ func TestPutManifestAtomic(t *testing.T) {
 BEGIN RAISE EXCEPTION 'injected failure'; END $$`,
 		`CREATE TRIGGER fail_tag BEFORE UPDATE ON tags FOR EACH ROW EXECUTE FUNCTION fail_tag()`,
 	} {
-		if _, err := db.pool.Exec(ctx, sql); err != nil {
+		if _, err := db.db.ExecContext(ctx, sql); err != nil {
 			t.Fatalf("create trigger: %v", err)
 		}
 	}
@@ -225,7 +225,7 @@ func TestOpenHidesPassword(t *testing.T) {
 func TestUpgradeForGC(t *testing.T) {
 	ctx := t.Context()
 	dsn := newSchema(t)
-	ms, err := sqlmigrate.Load(migrations, "migrations")
+	ms, err := sqlstore.LoadMigrations(migrations, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -158,7 +158,7 @@ func TestReplicasCreateRepositories(t *testing.T) {
 		t.Fatalf("Repositories() = %q, %v, want %d names", names, err, repos)
 	}
 	var rows int
-	if err := b.pool.QueryRow(ctx, `SELECT count(*) FROM repositories`).Scan(&rows); err != nil || rows != repos {
+	if err := b.db.QueryRowContext(ctx, `SELECT count(*) FROM repositories`).Scan(&rows); err != nil || rows != repos {
 		t.Errorf("repositories table has %d rows, %v, want %d", rows, err, repos)
 	}
 }

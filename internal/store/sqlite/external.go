@@ -66,11 +66,3 @@ func (e *externalWrites) close() error {
 	defer e.mu.Unlock()
 	return e.conn.Close()
 }
-
-// cacheCheck drops the read cache when another process wrote since the
-// last check. Lookups call it before consulting the cache.
-func (s *Store) cacheCheck(ctx context.Context) {
-	if s.ext.changed(ctx) {
-		s.cache.invalidate()
-	}
-}

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chainctl/chainctl/internal/store/sqlq"
+	"github.com/chainctl/chainctl/internal/store/sqlstore"
 )
 
 // TestQueryPlans checks that the registry's queries are indexed lookups,
@@ -17,35 +17,35 @@ func TestQueryPlans(t *testing.T) {
 		query string
 		want  []string // substrings of the plan, in any order
 	}{
-		{name: "resolve tag", query: sqlq.ResolveTag, want: []string{
+		{name: "resolve tag", query: sqlstore.QResolveTag, want: []string{
 			"SEARCH r USING COVERING INDEX sqlite_autoindex_repositories_1 (name=?)",
 			"SEARCH t USING PRIMARY KEY (repo_id=? AND name=?)",
 		}},
-		{name: "get manifest", query: sqlq.GetManifest, want: []string{
+		{name: "get manifest", query: sqlstore.QGetManifest, want: []string{
 			"SEARCH m USING INDEX sqlite_autoindex_manifests_1 (repo_id=? AND digest=?)",
 		}},
-		{name: "blob size", query: sqlq.BlobSize, want: []string{
+		{name: "blob size", query: sqlstore.QBlobSize, want: []string{
 			"SEARCH b USING PRIMARY KEY (repo_id=? AND digest=?)",
 		}},
-		{name: "blob referenced", query: sqlq.BlobReferenced, want: []string{
+		{name: "blob referenced", query: sqlstore.QBlobReferenced, want: []string{
 			"USING COVERING INDEX blob_links_digest (digest=?)",
 		}},
-		{name: "tags", query: sqlq.Tags, want: []string{
+		{name: "tags", query: sqlstore.QTags, want: []string{
 			"SEARCH t USING PRIMARY KEY (repo_id=? AND name>?)",
 		}},
-		{name: "referrers", query: sqlq.Referrers, want: []string{
+		{name: "referrers", query: sqlstore.QReferrers, want: []string{
 			"SEARCH m USING INDEX manifests_subject (repo_id=? AND subject=?)",
 		}},
-		{name: "referrers by type", query: sqlq.ReferrersByType, want: []string{
+		{name: "referrers by type", query: sqlstore.QReferrersByType, want: []string{
 			"SEARCH m USING INDEX manifests_subject (repo_id=? AND subject=?)",
 		}},
 		{name: "delete a manifest's tags", query: qDeleteManifestTags, want: []string{
 			"USING COVERING INDEX tags_digest (repo_id=? AND digest=?)",
 		}},
-		{name: "expired uploads", query: sqlq.ExpiredUploads, want: []string{
+		{name: "expired uploads", query: sqlstore.QExpiredUploads, want: []string{
 			"USING INDEX uploads_updated (updated<?)",
 		}},
-		{name: "count uploads", query: sqlq.CountUploads, want: []string{
+		{name: "count uploads", query: sqlstore.QCountUploads, want: []string{
 			"USING COVERING INDEX uploads_owner (owner=?)",
 			"USING COVERING INDEX uploads_repository (repository=?)",
 		}},

@@ -5,12 +5,16 @@
 // connection, so concurrent pushes queue in database/sql instead of
 // failing with SQLITE_BUSY; reads go through a separate pool of read-only
 // connections, which WAL lets run alongside the writer. Every query is
-// prepared once at Open.
+// prepared once at Open. The store itself is package sqlstore's; this
+// package opens the file and supplies SQLite's dialect: the single writer
+// orders every write, so nothing is locked or retried, and lookups on the
+// pull path are cached in the process.
 package sqlite
 
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,42 +29,77 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/sqlstore"
 )
 
 var _ store.Store = (*Store)(nil)
+
+// migrations are the schema changes, applied in the order of their
+// numeric prefix (0001_init.sql, 0002_...). A released file never changes;
+// a change to the schema is a new file, with a twin of the same version in
+// the PostgreSQL backend.
+//
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name    TEXT    NOT NULL,
+    applied INTEGER NOT NULL
+)`
+
+// qDeleteManifestTags deletes a manifest's tags. Without statistics SQLite
+// would delete by scanning all of the repository's tags; the subquery
+// makes it use tags_digest.
+const qDeleteManifestTags = `DELETE FROM tags
+WHERE repo_id = $1 AND name IN (SELECT name FROM tags WHERE repo_id = $1 AND digest = $2)`
+
+// dialect is SQLite's: one writer connection whose transactions begin
+// IMMEDIATE (see dsn) orders every write, so there are no row locks and
+// nothing to retry; lookups are cached and run detached from
+// cancellation.
+func dialect() *sqlstore.Dialect {
+	return &sqlstore.Dialect{
+		Name:                  "sqlite",
+		Prepare:               true,
+		DetachLookups:         true,
+		Cache:                 true,
+		DeleteManifestTags:    qDeleteManifestTags,
+		CreateMigrationsTable: createMigrationsTable,
+		Scrub:                 checkpoint,
+	}
+}
+
+// checkpoint empties the write-ahead log after a signing key was
+// re-wrapped: the old form is still in the log, or in the database's page
+// until a checkpoint rewrites it, so that neither file keeps it. Rare
+// (sealing, KEK rotation), so the cost does not matter; readers in the way
+// only delay it.
+func checkpoint(ctx context.Context, w *sql.DB) error {
+	_, err := w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	return err
+}
 
 // busyTimeout is how long a connection waits for a lock held by another
 // process (or a WAL checkpoint) before SQLITE_BUSY.
 const busyTimeout = 10 * time.Second
 
 // Option configures Open.
-type Option func(*options)
-
-type options struct {
-	logger *slog.Logger
-}
+type Option = sqlstore.Option
 
 // WithLogger sets the logger for migrations and maintenance messages. The
 // default discards them.
-func WithLogger(l *slog.Logger) Option {
-	return func(o *options) {
-		if l != nil {
-			o.logger = l
-		}
-	}
-}
+func WithLogger(l *slog.Logger) Option { return sqlstore.WithLogger(l) }
 
 // Store is a store.Store backed by a SQLite database file. It is safe for
 // concurrent use, also by several processes on one file.
 type Store struct {
-	log *slog.Logger
-	w   *sql.DB // one connection: every write
-	r   *sql.DB // read-only connections: every read
-	q   *statements
-	// cache answers pull-path lookups without a query; writes clear it,
-	// and so does ext when another process (registry gc) wrote.
-	cache *readCache
-	ext   *externalWrites
+	*sqlstore.Store
+	w *sql.DB // one connection: every write
+	r *sql.DB // read-only connections: every read
+	// ext tells the store's read cache when another process (registry
+	// gc) wrote.
+	ext *externalWrites
 }
 
 // Open opens the database at path, creating it (mode 0600, and its
@@ -68,10 +107,7 @@ type Store struct {
 // one transaction. Reopening an up-to-date database changes nothing. Open
 // fails if the database was migrated by a newer chainctl.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	o := options{logger: slog.New(slog.DiscardHandler)}
-	for _, opt := range opts {
-		opt(&o)
-	}
+	o := sqlstore.ApplyOptions(opts)
 	if path == "" {
 		return nil, errors.New("open sqlite: empty path")
 	}
@@ -83,7 +119,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 
-	s := &Store{log: o.logger, cache: newReadCache()}
+	s := &Store{}
 	ok := false
 	defer func() {
 		if !ok {
@@ -100,7 +136,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s.w.SetMaxIdleConns(1)
 	s.w.SetConnMaxLifetime(0)
 	s.w.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, s.w, s.log); err != nil {
+	if err := sqlstore.Migrate(ctx, s.w, dialect(), migrations, "migrations", o.Logger); err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 
@@ -113,10 +149,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s.r.SetConnMaxLifetime(0)
 	s.r.SetConnMaxIdleTime(0)
 
-	if s.q, err = prepare(ctx, s.r, s.w); err != nil {
+	if s.ext, err = newExternalWrites(ctx, s.r); err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	if s.ext, err = newExternalWrites(ctx, s.r); err != nil {
+	if s.Store, err = sqlstore.New(ctx, sqlstore.Config{
+		Dialect: dialect(), Reader: s.r, Writer: s.w, Logger: o.Logger, Changed: s.ext.changed,
+	}); err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	ok = true
@@ -166,80 +204,25 @@ func dsn(path string, readOnly bool) string {
 	return (&url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}).String()
 }
 
-// Ping implements store.Store. It checks both connection pools.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.r.PingContext(ctx); err != nil {
-		return fmt.Errorf("ping sqlite reader: %w", err)
-	}
-	if err := s.w.PingContext(ctx); err != nil {
-		return fmt.Errorf("ping sqlite writer: %w", err)
-	}
-	return nil
-}
-
 // Close implements store.Store. It releases the prepared statements and
 // both pools; the Store is unusable afterwards.
 func (s *Store) Close() error {
 	var errs []error
-	if s.q != nil {
-		errs = append(errs, s.q.close())
-	}
 	if s.ext != nil {
-		errs = append(errs, s.ext.close())
-	}
-	if s.r != nil {
-		errs = append(errs, s.r.Close())
-	}
-	if s.w != nil {
-		errs = append(errs, s.w.Close())
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("close sqlite: %w", err)
-	}
-	return nil
-}
-
-// write runs fn in one write transaction on the single writer connection
-// and commits it, or rolls it back when fn fails.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
-			s.log.WarnContext(ctx, "rollback failed", "err", rerr)
+		if err := s.ext.close(); err != nil {
+			errs = append(errs, fmt.Errorf("close sqlite: %w", err))
 		}
-		if errors.Is(err, store.ErrBlobUnknown) || errors.Is(err, store.ErrBlobDeleted) {
-			// Garbage collection in another process removed what the
-			// cache may still hold; the client will retry.
-			s.cache.invalidate()
+	}
+	if s.Store != nil {
+		return errors.Join(append(errs, s.Store.Close())...)
+	}
+	// Open failed before the store was made.
+	for _, db := range []*sql.DB{s.r, s.w} {
+		if db != nil {
+			if err := db.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close sqlite: %w", err))
+			}
 		}
-		return err
 	}
-	// Invalidate even when Commit fails: whether it took effect is unknown.
-	defer s.cache.invalidate()
-	return tx.Commit()
-}
-
-// lookupCtx returns the context for a single indexed read. database/sql
-// watches a cancelable context with a goroutine per query, which costs
-// several times what the lookup itself does (about 8µs against 2µs). A
-// lookup takes microseconds and WAL readers never wait for the writer, so
-// the read runs without ctx's cancellation; a ctx that is already done
-// still fails it before it starts. Values of ctx stay visible.
-func lookupCtx(ctx context.Context) (context.Context, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return context.WithoutCancel(ctx), nil
-}
-
-// notFound maps sql.ErrNoRows to store.ErrNotFound and leaves other errors
-// as they are.
-func notFound(err error) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.ErrNotFound
-	}
-	return err
+	return errors.Join(errs...)
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chainctl/chainctl/internal/store"
-	"github.com/chainctl/chainctl/internal/store/sqlmigrate"
+	"github.com/chainctl/chainctl/internal/store/sqlstore"
 	"github.com/chainctl/chainctl/internal/store/storetest"
 )
 
@@ -42,9 +42,9 @@ func TestStore(t *testing.T) {
 func TestOpenMigratesOnce(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "registry.db")
-	ms, err := sqlmigrate.Load(migrations, "migrations")
+	ms, err := sqlstore.LoadMigrations(migrations, "migrations")
 	if err != nil {
-		t.Fatalf("sqlmigrate.Load = %v", err)
+		t.Fatalf("LoadMigrations = %v", err)
 	}
 	m := &store.Manifest{Repository: "app", Digest: digest.FromString("m"), MediaType: "x", Content: []byte("m"), Size: 1}
 
@@ -277,7 +277,7 @@ func TestOpenUnusualPath(t *testing.T) {
 func TestUpgradeForGC(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "registry.db")
-	ms, err := sqlmigrate.Load(migrations, "migrations")
+	ms, err := sqlstore.LoadMigrations(migrations, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,6 +58,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CollectManifests", testCollectManifests},
 		{"CollectBlobLinks", testCollectBlobLinks},
 		{"Tombstones", testTombstones},
+		{"TxSeamPutManifest", testTxSeamPutManifest},
+		{"TxSeamLinkBlob", testTxSeamLinkBlob},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -31,7 +31,7 @@ func DSN() string {
 
 // requireOrSkip skips, or fails when CHAINCTL_TEST_REQUIRE_ALL=1, so that
 // CI cannot go green by skipping.
-func requireOrSkip(t *testing.T, format string, args ...any) {
+func requireOrSkip(t testing.TB, format string, args ...any) {
 	t.Helper()
 	if os.Getenv("CHAINCTL_TEST_REQUIRE_ALL") == "1" {
 		t.Fatalf(format+" (CHAINCTL_TEST_REQUIRE_ALL=1)", args...)
@@ -41,7 +41,7 @@ func requireOrSkip(t *testing.T, format string, args ...any) {
 
 // Exec runs statements on the test server outside any store, or
 // skips the test when the server is unreachable.
-func Exec(t *testing.T, sql ...string) {
+func Exec(t testing.TB, sql ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -72,7 +72,7 @@ func redacted(dsn string) string {
 // Schema creates an empty, uniquely named schema, drops it when the
 // test ends, and returns a DSN whose connections use it: parallel tests
 // and parallel runs never share tables.
-func Schema(t *testing.T) string {
+func Schema(t testing.TB) string {
 	t.Helper()
 	name := fmt.Sprintf("chainctl_test_%d_%016x", os.Getpid(), rand.Uint64())
 	ident := pgx.Identifier{name}.Sanitize()
@@ -81,7 +81,7 @@ func Schema(t *testing.T) string {
 	return withSearchPath(t, DSN(), name)
 }
 
-func withSearchPath(t *testing.T, dsn, schema string) string {
+func withSearchPath(t testing.TB, dsn, schema string) string {
 	t.Helper()
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/chainctl/chainctl/internal/store"
-	"github.com/chainctl/chainctl/internal/store/rowcodec"
 )
 
-// PutIdentity implements store.Identities.
+// PutIdentity implements store.Identities. The identity and the bump of
+// the identities version commit together, so a replica that sees the new
+// version also sees the identity.
 func (s *Store) PutIdentity(ctx context.Context, id store.StoredIdentity) error {
 	if id.ID == "" || len(id.Document) == 0 || id.Incarnation == "" {
 		return errors.New("put identity: empty id, document or incarnation")
@@ -20,17 +21,15 @@ func (s *Store) PutIdentity(ctx context.Context, id store.StoredIdentity) error 
 	if created.IsZero() {
 		created = time.Now()
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.StmtContext(ctx, s.q.putIdentity).ExecContext(ctx, id.ID, id.Document, rowcodec.Nanos(created), id.CreatedBy, id.Incarnation)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		n, err := affected(s.run(ctx, tx, putIdentity).ExecContext(ctx, id.ID, id.Document, nanos(created), id.CreatedBy, id.Incarnation))
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
+		if n == 0 {
 			return store.ErrExists
 		}
-		_, err = tx.StmtContext(ctx, s.q.bumpIdentitiesVersion).ExecContext(ctx)
+		_, err = s.run(ctx, tx, bumpIdentitiesVersion).ExecContext(ctx)
 		return err
 	})
 	if err != nil {
@@ -43,22 +42,17 @@ func (s *Store) PutIdentity(ctx context.Context, id store.StoredIdentity) error 
 func (s *Store) GetIdentity(ctx context.Context, id string) (*store.StoredIdentity, error) {
 	out := &store.StoredIdentity{ID: id}
 	var created int64
-	err := s.q.getIdentity.QueryRowContext(ctx, id).Scan(&out.Document, &created, &out.CreatedBy, &out.Incarnation)
+	err := s.run(ctx, nil, getIdentity).QueryRowContext(ctx, id).Scan(&out.Document, &created, &out.CreatedBy, &out.Incarnation)
 	if err != nil {
 		return nil, fmt.Errorf("get identity %s: %w", id, notFound(err))
 	}
-	out.Created = rowcodec.FromNanos(created)
+	out.Created = fromNanos(created)
 	return out, nil
 }
 
 // ListIdentities implements store.Identities.
 func (s *Store) ListIdentities(ctx context.Context) ([]store.StoredIdentity, error) {
-	rows, err := s.q.listIdentities.QueryContext(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list identities: %w", err)
-	}
-	defer rows.Close()
-	out, err := rowcodec.Collect(rows, rowcodec.StoredIdentity)
+	out, err := collect(ctx, s.run(ctx, nil, listIdentities), scanIdentity)
 	if err != nil {
 		return nil, fmt.Errorf("list identities: %w", err)
 	}
@@ -67,15 +61,15 @@ func (s *Store) ListIdentities(ctx context.Context) ([]store.StoredIdentity, err
 
 // DeleteIdentity implements store.Identities.
 func (s *Store) DeleteIdentity(ctx context.Context, id string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.StmtContext(ctx, s.q.deleteIdentity).ExecContext(ctx, id)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.run(ctx, tx, deleteIdentity).ExecContext(ctx, id)
 		if err != nil {
 			return err
 		}
 		if err := affectedOne(res); err != nil {
 			return err
 		}
-		_, err = tx.StmtContext(ctx, s.q.bumpIdentitiesVersion).ExecContext(ctx)
+		_, err = s.run(ctx, tx, bumpIdentitiesVersion).ExecContext(ctx)
 		return err
 	})
 	if err != nil {
@@ -84,10 +78,11 @@ func (s *Store) DeleteIdentity(ctx context.Context, id string) error {
 	return nil
 }
 
-// IdentitiesVersion implements store.Identities.
+// IdentitiesVersion implements store.Identities. It reads the database
+// every time: another replica may have changed the identities.
 func (s *Store) IdentitiesVersion(ctx context.Context) (int64, error) {
 	var v int64
-	if err := s.q.identitiesVersion.QueryRowContext(ctx).Scan(&v); err != nil {
+	if err := s.run(ctx, nil, identitiesVersion).QueryRowContext(ctx).Scan(&v); err != nil {
 		return 0, fmt.Errorf("identities version: %w", err)
 	}
 	return v, nil

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/chainctl/chainctl/internal/store"
-	"github.com/chainctl/chainctl/internal/store/rowcodec"
-	"github.com/chainctl/chainctl/internal/store/sqlq"
 )
 
 // Errors from this file name the key by id only: the private key never
@@ -16,7 +14,7 @@ import (
 // for these statements quote at most the id, in a unique violation.)
 
 // PutSigningKey implements store.SigningKeys.
-func (db *DB) PutSigningKey(ctx context.Context, k store.SigningKey) error {
+func (s *Store) PutSigningKey(ctx context.Context, k store.SigningKey) error {
 	if k.ID == "" || k.Algorithm == "" || len(k.PrivateKey) == 0 {
 		return errors.New("put signing key: empty id, algorithm or private key")
 	}
@@ -24,21 +22,16 @@ func (db *DB) PutSigningKey(ctx context.Context, k store.SigningKey) error {
 	if created.IsZero() {
 		created = time.Now()
 	}
-	if _, err := db.pool.Exec(ctx, sqlq.PutSigningKey,
-		k.ID, k.Algorithm, k.PrivateKey, k.KEK, rowcodec.Nanos(created), retiredNanos(k.Retired)); err != nil {
+	if _, err := s.run(ctx, nil, putSigningKey).ExecContext(ctx,
+		k.ID, k.Algorithm, k.PrivateKey, k.KEK, nanos(created), retiredNanos(k.Retired)); err != nil {
 		return fmt.Errorf("put signing key %s: %w", k.ID, err)
 	}
 	return nil
 }
 
 // SigningKeys implements store.SigningKeys.
-func (db *DB) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
-	rows, err := db.pool.Query(ctx, sqlq.SigningKeys)
-	if err != nil {
-		return nil, fmt.Errorf("signing keys: %w", err)
-	}
-	defer rows.Close()
-	out, err := rowcodec.Collect(rows, rowcodec.SigningKey)
+func (s *Store) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
+	out, err := collect(ctx, s.run(ctx, nil, listSigningKeys), scanSigningKey)
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
@@ -46,45 +39,46 @@ func (db *DB) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
 }
 
 // RetireSigningKey implements store.SigningKeys.
-func (db *DB) RetireSigningKey(ctx context.Context, id string, at time.Time) error {
+func (s *Store) RetireSigningKey(ctx context.Context, id string, at time.Time) error {
 	if at.IsZero() {
 		return fmt.Errorf("retire signing key %s: zero retirement time", id)
 	}
-	res, err := db.pool.Exec(ctx, sqlq.RetireSigningKey, id, rowcodec.Nanos(at))
-	if err == nil {
-		err = affectedOne(res)
-	}
-	if err != nil {
+	if err := s.execOne(ctx, retireSigningKey, id, nanos(at)); err != nil {
 		return fmt.Errorf("retire signing key %s: %w", id, err)
 	}
 	return nil
 }
 
 // DeleteSigningKey implements store.SigningKeys.
-func (db *DB) DeleteSigningKey(ctx context.Context, id string) error {
-	res, err := db.pool.Exec(ctx, sqlq.DeleteSigningKey, id)
-	if err == nil {
-		err = affectedOne(res)
-	}
-	if err != nil {
+func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
+	if err := s.execOne(ctx, deleteSigningKey, id); err != nil {
 		return fmt.Errorf("delete signing key %s: %w", id, err)
 	}
 	return nil
 }
 
 // RewrapSigningKey implements store.SigningKeys.
-func (db *DB) RewrapSigningKey(ctx context.Context, id, fromKEK, toKEK string, privateKey []byte) error {
+func (s *Store) RewrapSigningKey(ctx context.Context, id, fromKEK, toKEK string, privateKey []byte) error {
 	if len(privateKey) == 0 {
 		return fmt.Errorf("rewrap signing key %s: empty private key", id)
 	}
-	res, err := db.pool.Exec(ctx, sqlq.RewrapSigningKey, id, fromKEK, toKEK, privateKey)
-	if err == nil {
-		err = affectedOne(res)
-	}
-	if err != nil {
+	if err := s.execOne(ctx, rewrapSigningKey, id, fromKEK, toKEK, privateKey); err != nil {
 		return fmt.Errorf("rewrap signing key %s: %w", id, err)
 	}
+	s.scrub(ctx, id)
 	return nil
+}
+
+// scrub runs Dialect.Scrub after a key's private part was replaced. A
+// failure leaves the old bytes on disk a while longer; it is
+// logged, not returned, since the write itself committed.
+func (s *Store) scrub(ctx context.Context, id string) {
+	if s.d.Scrub == nil {
+		return
+	}
+	if err := s.d.Scrub(ctx, s.w); err != nil {
+		s.log.WarnContext(ctx, "scrub after replacing a signing key", "kid", id, "err", err)
+	}
 }
 
 // retiredNanos is the retired column's form of t: 0 for an active key.
@@ -92,5 +86,5 @@ func retiredNanos(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
-	return rowcodec.Nanos(t)
+	return nanos(t)
 }

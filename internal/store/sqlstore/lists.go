@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -8,38 +8,31 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chainctl/chainctl/internal/store"
-	"github.com/chainctl/chainctl/internal/store/rowcodec"
 )
 
-// Tags implements store.Lists. Names sort by bytes. A repository exists
-// from its first blob link or manifest on, and keeps existing when they
-// are gone: ErrNotFound means the name was never used, and a repository
+// Tags implements store.Lists. Names sort by bytes (PostgreSQL's
+// columns are COLLATE "C"). A repository exists from its first blob link
+// or manifest on, and keeps existing when they are gone: ErrNotFound means the name was never used, and a repository
 // without tags yields an empty list. n <= 0 returns an empty list.
 func (s *Store) Tags(ctx context.Context, repo, last string, n int) ([]string, error) {
-	rows, err := s.q.tags.QueryContext(ctx, repo, last, max(n, 1))
+	names, err := collect(ctx, s.run(ctx, nil, tags), func(r scanner) (sql.NullString, error) {
+		var tag sql.NullString
+		err := r.Scan(&tag)
+		return tag, err
+	}, repo, last, max(n, 1))
 	if err != nil {
 		return nil, fmt.Errorf("list tags of %s: %w", repo, err)
 	}
-	defer rows.Close()
-	tags := []string{}
-	found := false
-	for rows.Next() {
-		found = true
-		var tag sql.NullString
-		if err := rows.Scan(&tag); err != nil {
-			return nil, fmt.Errorf("list tags of %s: %w", repo, err)
-		}
-		if tag.Valid && n > 0 {
-			tags = append(tags, tag.String)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list tags of %s: %w", repo, err)
-	}
-	if !found {
+	if len(names) == 0 {
 		return nil, fmt.Errorf("list tags of %s: %w", repo, store.ErrNotFound)
 	}
-	return tags, nil
+	out := []string{}
+	for _, name := range names {
+		if name.Valid && n > 0 {
+			out = append(out, name.String)
+		}
+	}
+	return out, nil
 }
 
 // Repositories implements store.Lists. It lists the repositories that hold
@@ -49,7 +42,7 @@ func (s *Store) Repositories(ctx context.Context, last string, n int) ([]string,
 	if n <= 0 {
 		return []string{}, nil
 	}
-	names, err := s.queryStrings(ctx, s.q.repositories, last, n)
+	names, err := collect(ctx, s.run(ctx, nil, repositories), scanString, last, n)
 	if err != nil {
 		return nil, fmt.Errorf("list repositories: %w", err)
 	}
@@ -62,18 +55,13 @@ func (s *Store) Referrers(ctx context.Context, repo string, subject digest.Diges
 	if subject == "" {
 		return []store.Descriptor{}, nil
 	}
-	var rows *sql.Rows
+	var out []store.Descriptor
 	var err error
 	if artifactType == "" {
-		rows, err = s.q.referrers.QueryContext(ctx, repo, subject.String())
+		out, err = collect(ctx, s.run(ctx, nil, referrers), scanReferrer, repo, subject.String())
 	} else {
-		rows, err = s.q.referrersByType.QueryContext(ctx, repo, subject.String(), artifactType)
+		out, err = collect(ctx, s.run(ctx, nil, referrersByType), scanReferrer, repo, subject.String(), artifactType)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("referrers of %s@%s: %w", repo, subject, err)
-	}
-	defer rows.Close()
-	out, err := rowcodec.Collect(rows, rowcodec.Referrer)
 	if err != nil {
 		return nil, fmt.Errorf("referrers of %s@%s: %w", repo, subject, err)
 	}

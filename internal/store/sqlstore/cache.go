@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"sync"
@@ -24,6 +24,8 @@ const (
 // one other writer, `registry gc`, only deletes; the server notices its
 // commits within externalCheckEvery (see externalWrites), and a push that
 // finds a cached link gone clears the cache at once.
+//
+// A nil *readCache caches nothing: lookups miss and puts are dropped.
 type readCache struct {
 	mu        sync.Mutex
 	gen       uint64
@@ -50,6 +52,9 @@ func cacheKey(repo, s string) string { return repo + "\x00" + s }
 
 // generation returns the value a lookup passes to put after its query.
 func (c *readCache) generation() uint64 {
+	if c == nil {
+		return 0
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.gen
@@ -57,6 +62,9 @@ func (c *readCache) generation() uint64 {
 
 // invalidate forgets everything; called after every committed write.
 func (c *readCache) invalidate() {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
@@ -76,6 +84,9 @@ func (c *readCache) admit(gen uint64, n int) bool {
 }
 
 func (c *readCache) tag(repo, tag string) (digest.Digest, bool) {
+	if c == nil {
+		return "", false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	d, ok := c.tags[cacheKey(repo, tag)]
@@ -83,6 +94,9 @@ func (c *readCache) tag(repo, tag string) (digest.Digest, bool) {
 }
 
 func (c *readCache) putTag(gen uint64, repo, tag string, d digest.Digest) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.admit(gen, 0) {
@@ -93,6 +107,9 @@ func (c *readCache) putTag(gen uint64, repo, tag string, d digest.Digest) {
 // manifest returns a copy of the cached manifest; its slices and map are
 // shared and must not be modified.
 func (c *readCache) manifest(repo string, d digest.Digest) (*store.Manifest, bool) {
+	if c == nil {
+		return nil, false
+	}
 	c.mu.Lock()
 	m, ok := c.manifests[cacheKey(repo, string(d))]
 	c.mu.Unlock()
@@ -104,6 +121,9 @@ func (c *readCache) manifest(repo string, d digest.Digest) (*store.Manifest, boo
 }
 
 func (c *readCache) putManifest(gen uint64, m *store.Manifest) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.admit(gen, len(m.Content)) {
@@ -114,6 +134,9 @@ func (c *readCache) putManifest(gen uint64, m *store.Manifest) {
 }
 
 func (c *readCache) blob(repo string, d digest.Digest) (int64, bool) {
+	if c == nil {
+		return 0, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n, ok := c.blobs[cacheKey(repo, string(d))]
@@ -121,6 +144,9 @@ func (c *readCache) blob(repo string, d digest.Digest) (int64, bool) {
 }
 
 func (c *readCache) putBlob(gen uint64, repo string, d digest.Digest, size int64) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.admit(gen, 0) {

@@ -1,0 +1,222 @@
+package sqlstore
+
+// The SQL both databases run, word for word: $n placeholders, ON CONFLICT
+// upserts, EXISTS and the same schema (see each backend's migrations).
+// What must differ (row locks, a plan hint) comes from the Dialect.
+const (
+	// Reads: one indexed lookup each.
+	QBlobSize = `SELECT b.size FROM blob_links b
+JOIN repositories r ON r.id = b.repo_id
+WHERE r.name = $1 AND b.digest = $2`
+
+	QBlobRepositories = `SELECT r.name FROM blob_links b
+JOIN repositories r ON r.id = b.repo_id
+WHERE b.digest = $1
+ORDER BY r.name
+LIMIT $2`
+
+	QBlobReferenced = `SELECT EXISTS (SELECT 1 FROM blob_links WHERE digest = $1)`
+
+	QGetManifest = `SELECT m.media_type, m.artifact_type, m.subject, m.size, m.content,
+       m.annotations, m.blobs, m.children, m.created
+FROM manifests m
+JOIN repositories r ON r.id = m.repo_id
+WHERE r.name = $1 AND m.digest = $2`
+
+	// QGetTaggedManifest is QResolveTag and QGetManifest in one round trip:
+	// the digest, then QGetManifest's columns.
+	QGetTaggedManifest = `SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.size, m.content,
+       m.annotations, m.blobs, m.children, m.created
+FROM tags t
+JOIN repositories r ON r.id = t.repo_id
+JOIN manifests m ON m.repo_id = t.repo_id AND m.digest = t.digest
+WHERE r.name = $1 AND t.name = $2`
+
+	QResolveTag = `SELECT t.digest FROM tags t
+JOIN repositories r ON r.id = t.repo_id
+WHERE r.name = $1 AND t.name = $2`
+
+	// QTags yields one row with a NULL name when the repository exists but
+	// has no tags after $2, and no row when it does not exist: one query
+	// tells "empty" from "unknown".
+	QTags = `SELECT t.name FROM repositories r
+LEFT JOIN tags t ON t.repo_id = r.id AND t.name > $2
+WHERE r.name = $1
+ORDER BY t.name
+LIMIT $3`
+
+	QRepositories = `SELECT r.name FROM repositories r
+WHERE r.name > $1
+  AND (EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id)
+       OR EXISTS (SELECT 1 FROM blob_links b WHERE b.repo_id = r.id))
+ORDER BY r.name
+LIMIT $2`
+
+	QReferrers = `SELECT m.media_type, m.artifact_type, m.digest, m.size, m.annotations
+FROM manifests m
+JOIN repositories r ON r.id = m.repo_id
+WHERE r.name = $1 AND m.subject = $2
+ORDER BY m.digest`
+
+	QReferrersByType = `SELECT m.media_type, m.artifact_type, m.digest, m.size, m.annotations
+FROM manifests m
+JOIN repositories r ON r.id = m.repo_id
+WHERE r.name = $1 AND m.subject = $2 AND m.artifact_type = $3
+ORDER BY m.digest`
+
+	QGetUpload = `SELECT repository, owner, started, updated FROM uploads WHERE id = $1`
+
+	QExpiredUploads = `SELECT id, repository, owner, started, updated FROM uploads
+WHERE updated < $1
+ORDER BY updated, id`
+
+	// Open uploads of an owner and of a repository, for UploadCaps.
+	QCountUploads = `SELECT (SELECT count(*) FROM uploads WHERE owner = $1),
+       (SELECT count(*) FROM uploads WHERE repository = $2)`
+
+	// The table holds a handful of rows: a scan is the right plan.
+	QListSigningKeys = `SELECT id, algorithm, private_key, kek, created, retired FROM signing_keys
+ORDER BY created, id`
+
+	QGetIdentity = `SELECT document, created, created_by, incarnation FROM identities WHERE id = $1`
+
+	QListIdentities = `SELECT id, document, created, created_by, incarnation FROM identities ORDER BY id`
+
+	QIdentitiesVersion = `SELECT version FROM identities_version WHERE singleton = 1`
+
+	// Writes.
+	QRepoID = `SELECT id FROM repositories WHERE name = $1`
+
+	// No row back means another transaction inserted the name first; it
+	// has committed by then (ON CONFLICT waits for it), so QRepoID finds it.
+	QInsertRepo = `INSERT INTO repositories (name) VALUES ($1)
+ON CONFLICT (name) DO NOTHING
+RETURNING id`
+
+	// Linking again keeps the size but refreshes touched.
+	QLinkBlob = `INSERT INTO blob_links (repo_id, digest, size, touched) VALUES ($1, $2, $3, $4)
+ON CONFLICT (repo_id, digest) DO UPDATE SET touched = excluded.touched`
+
+	QTombstoneSince = `SELECT since FROM blob_tombstones WHERE digest = $1`
+
+	QRemoveTombstone = `DELETE FROM blob_tombstones WHERE digest = $1`
+
+	// No row changed means the blob is not linked in the repository.
+	QTouchBlob = `UPDATE blob_links SET touched = $3 WHERE repo_id = $1 AND digest = $2`
+
+	QInsertRef = `INSERT INTO manifest_refs (repo_id, manifest, kind, ref) VALUES ($1, $2, $3, $4)
+ON CONFLICT DO NOTHING`
+
+	QUnlinkBlob = `DELETE FROM blob_links
+WHERE repo_id = (SELECT id FROM repositories WHERE name = $1) AND digest = $2`
+
+	// Same digest, same bytes: a second put refreshes what was parsed from
+	// them but keeps the original creation time.
+	QPutManifest = `INSERT INTO manifests
+    (repo_id, digest, media_type, artifact_type, subject, size, content,
+     annotations, blobs, children, created)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (repo_id, digest) DO UPDATE SET
+    media_type = excluded.media_type,
+    artifact_type = excluded.artifact_type,
+    subject = excluded.subject,
+    annotations = excluded.annotations,
+    blobs = excluded.blobs,
+    children = excluded.children`
+
+	QDeleteManifest = `DELETE FROM manifests WHERE repo_id = $1 AND digest = $2`
+
+	// A manifest's row, locked by the Dialect's suffix where the database
+	// has row locks: QManifestExists + ForShare for a child that a manifest
+	// being stored lists, + ForUpdate before deleting it.
+	QManifestExists = `SELECT 1 FROM manifests WHERE repo_id = $1 AND digest = $2`
+
+	// Moving a tag: lock the row (Dialect.ForUpdate) and read what it
+	// points at, then update it; if there is no row, insert one, and if
+	// another transaction inserted it meanwhile (no row changed), start
+	// over with the lock.
+	QGetTag = `SELECT digest FROM tags WHERE repo_id = $1 AND name = $2`
+
+	QUpdateTag = `UPDATE tags SET digest = $3, updated = $4 WHERE repo_id = $1 AND name = $2`
+
+	QInsertTag = `INSERT INTO tags (repo_id, name, digest, updated) VALUES ($1, $2, $3, $4)
+ON CONFLICT (repo_id, name) DO NOTHING`
+
+	// QDeleteManifestTags is the plain form; a Dialect may replace it with
+	// one its planner serves better.
+	QDeleteManifestTags = `DELETE FROM tags WHERE repo_id = $1 AND digest = $2`
+
+	QDeleteTag = `DELETE FROM tags
+WHERE repo_id = (SELECT id FROM repositories WHERE name = $1) AND name = $2`
+
+	QCreateUpload = `INSERT INTO uploads (id, repository, owner, started, updated) VALUES ($1, $2, $3, $4, $5)`
+
+	QTouchUpload = `UPDATE uploads SET updated = $2 WHERE id = $1`
+
+	QDeleteUpload = `DELETE FROM uploads WHERE id = $1`
+
+	QPutSigningKey = `INSERT INTO signing_keys (id, algorithm, private_key, kek, created, retired)
+VALUES ($1, $2, $3, $4, $5, $6)`
+
+	// Compare-and-swap on the KEK: replicas re-wrapping at once change a
+	// row once.
+	QRewrapSigningKey = `UPDATE signing_keys SET private_key = $4, kek = $3
+WHERE id = $1 AND kek = $2`
+
+	// Matches the row even when it is already retired, so that "no row
+	// changed" means "no such key"; the first retirement time stays.
+	QRetireSigningKey = `UPDATE signing_keys
+SET retired = CASE WHEN retired = 0 THEN $2 ELSE retired END
+WHERE id = $1`
+
+	QDeleteSigningKey = `DELETE FROM signing_keys WHERE id = $1`
+
+	// Create-only: "no row changed" means the id is taken.
+	QPutIdentity = `INSERT INTO identities (id, document, created, created_by, incarnation)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (id) DO NOTHING`
+
+	QDeleteIdentity = `DELETE FROM identities WHERE id = $1`
+
+	QBumpIdentitiesVersion = `UPDATE identities_version SET version = version + 1 WHERE singleton = 1`
+)
+
+// Queries of registry gc (store.Collector). A manifest is collectable
+// when no tag points at it, no manifest of its repository lists it as a
+// child (manifest_refs kind 1) and its subject is not stored in the
+// repository; a blob link when no manifest of the repository lists the
+// blob (kind 0).
+const (
+	QManifestCandidates = `SELECT r.name, m.digest, m.size
+FROM manifests m
+JOIN repositories r ON r.id = m.repo_id
+WHERE m.created < $1 AND (r.name, m.digest) > ($2, $3)
+  AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repo_id = m.repo_id AND t.digest = m.digest)
+  AND NOT EXISTS (SELECT 1 FROM manifest_refs c WHERE c.repo_id = m.repo_id AND c.ref = m.digest AND c.kind = 1)
+  AND NOT EXISTS (SELECT 1 FROM manifests s WHERE s.repo_id = m.repo_id AND s.digest = m.subject)
+ORDER BY r.name, m.digest
+LIMIT $4`
+
+	QCollectManifest = `DELETE FROM manifests
+WHERE repo_id = $1 AND digest = $2 AND created < $3
+  AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repo_id = $1 AND t.digest = $2)
+  AND NOT EXISTS (SELECT 1 FROM manifest_refs c WHERE c.repo_id = $1 AND c.ref = $2 AND c.kind = 1)
+  AND NOT EXISTS (SELECT 1 FROM manifests s WHERE s.repo_id = $1 AND s.digest = manifests.subject)`
+
+	QBlobLinkCandidates = `SELECT r.name, b.digest, b.size
+FROM blob_links b
+JOIN repositories r ON r.id = b.repo_id
+WHERE b.touched < $1 AND (r.name, b.digest) > ($2, $3)
+  AND NOT EXISTS (SELECT 1 FROM manifest_refs x WHERE x.repo_id = b.repo_id AND x.ref = b.digest AND x.kind = 0)
+ORDER BY r.name, b.digest
+LIMIT $4`
+
+	QCollectBlobLink = `DELETE FROM blob_links
+WHERE repo_id = $1 AND digest = $2 AND touched < $3
+  AND NOT EXISTS (SELECT 1 FROM manifest_refs x WHERE x.repo_id = $1 AND x.ref = $2 AND x.kind = 0)`
+
+	// Only an unlinked blob without a tombstone gets one.
+	QTombstoneBlob = `INSERT INTO blob_tombstones (digest, since)
+SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM blob_links WHERE digest = $1)
+ON CONFLICT (digest) DO NOTHING`
+)

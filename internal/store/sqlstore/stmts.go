@@ -1,0 +1,218 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// query names one of the store's statements. Reads come first: outside a
+// transaction they run on the reader pool, the rest on the writer.
+type query int
+
+const (
+	blobSize query = iota
+	blobRepositories
+	blobReferenced
+	getManifest
+	getTaggedManifest
+	resolveTag
+	tags
+	repositories
+	referrers
+	referrersByType
+	getUpload
+	expiredUploads
+	listSigningKeys
+	getIdentity
+	listIdentities
+	identitiesVersion
+	manifestCandidates
+	blobLinkCandidates
+
+	repoID // the first write
+	insertRepo
+	linkBlob
+	unlinkBlob
+	tombstoneSince
+	removeTombstone
+	touchBlob
+	lockChild
+	insertRef
+	putManifest
+	lockTag
+	updateTag
+	insertTag
+	lockManifest
+	deleteManifestTags
+	deleteManifest
+	deleteTag
+	createUpload
+	deleteUpload
+	touchUpload
+	countUploads
+	putSigningKey
+	retireSigningKey
+	deleteSigningKey
+	rewrapSigningKey
+	putIdentity
+	deleteIdentity
+	bumpIdentitiesVersion
+	collectManifest
+	collectBlobLink
+	tombstoneBlob
+
+	numQueries
+)
+
+// texts returns the SQL of every query in d's dialect.
+func texts(d *Dialect) [numQueries]string {
+	deleteTags := QDeleteManifestTags
+	if d.DeleteManifestTags != "" {
+		deleteTags = d.DeleteManifestTags
+	}
+	return [numQueries]string{
+		blobSize:              QBlobSize,
+		blobRepositories:      QBlobRepositories,
+		blobReferenced:        QBlobReferenced,
+		getManifest:           QGetManifest,
+		getTaggedManifest:     QGetTaggedManifest,
+		resolveTag:            QResolveTag,
+		tags:                  QTags,
+		repositories:          QRepositories,
+		referrers:             QReferrers,
+		referrersByType:       QReferrersByType,
+		getUpload:             QGetUpload,
+		expiredUploads:        QExpiredUploads,
+		listSigningKeys:       QListSigningKeys,
+		getIdentity:           QGetIdentity,
+		listIdentities:        QListIdentities,
+		identitiesVersion:     QIdentitiesVersion,
+		manifestCandidates:    QManifestCandidates,
+		blobLinkCandidates:    QBlobLinkCandidates,
+		repoID:                QRepoID,
+		insertRepo:            QInsertRepo,
+		linkBlob:              QLinkBlob,
+		unlinkBlob:            QUnlinkBlob,
+		tombstoneSince:        QTombstoneSince,
+		removeTombstone:       QRemoveTombstone,
+		touchBlob:             QTouchBlob,
+		lockChild:             QManifestExists + d.ForShare,
+		insertRef:             QInsertRef,
+		putManifest:           QPutManifest,
+		lockTag:               QGetTag + d.ForUpdate,
+		updateTag:             QUpdateTag,
+		insertTag:             QInsertTag,
+		lockManifest:          QManifestExists + d.ForUpdate,
+		deleteManifestTags:    deleteTags,
+		deleteManifest:        QDeleteManifest,
+		deleteTag:             QDeleteTag,
+		createUpload:          QCreateUpload,
+		deleteUpload:          QDeleteUpload,
+		touchUpload:           QTouchUpload,
+		countUploads:          QCountUploads,
+		putSigningKey:         QPutSigningKey,
+		retireSigningKey:      QRetireSigningKey,
+		deleteSigningKey:      QDeleteSigningKey,
+		rewrapSigningKey:      QRewrapSigningKey,
+		putIdentity:           QPutIdentity,
+		deleteIdentity:        QDeleteIdentity,
+		bumpIdentitiesVersion: QBumpIdentitiesVersion,
+		collectManifest:       QCollectManifest,
+		collectBlobLink:       QCollectBlobLink,
+		tombstoneBlob:         QTombstoneBlob,
+	}
+}
+
+// statements holds every query's text and, when the dialect prepares,
+// its prepared statement: read statements on the reader pool (database/sql
+// prepares them again on each new connection), write statements on the
+// writer, bound to a transaction with tx.StmtContext, which reuses the
+// preparation.
+type statements struct {
+	text     [numQueries]string
+	prepared [numQueries]*sql.Stmt
+}
+
+func prepareAll(ctx context.Context, d *Dialect, r, w *sql.DB) (*statements, error) {
+	q := &statements{text: texts(d)}
+	if !d.Prepare {
+		return q, nil
+	}
+	for i, text := range q.text {
+		db := w
+		if query(i) < repoID {
+			db = r
+		}
+		st, err := db.PrepareContext(ctx, text)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("prepare %q: %w", text, err), q.close())
+		}
+		q.prepared[i] = st
+	}
+	return q, nil
+}
+
+func (q *statements) close() error {
+	var errs []error
+	for _, st := range q.prepared {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// runner is what a query runs on: a prepared statement, or its text on a
+// pool or transaction.
+type runner interface {
+	ExecContext(ctx context.Context, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, args ...any) *sql.Row
+}
+
+// conn is a pool or a transaction.
+type conn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// text runs a query by its text, which the driver may prepare and cache
+// per connection (pgx does).
+type text struct {
+	c conn
+	q string
+}
+
+func (t text) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return t.c.ExecContext(ctx, t.q, args...)
+}
+
+func (t text) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	return t.c.QueryContext(ctx, t.q, args...)
+}
+
+func (t text) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return t.c.QueryRowContext(ctx, t.q, args...)
+}
+
+// run returns q on tx, or outside a transaction (tx nil) on the pool q
+// belongs to.
+func (s *Store) run(ctx context.Context, tx *sql.Tx, q query) runner {
+	if st := s.q.prepared[q]; st != nil {
+		if tx != nil {
+			return tx.StmtContext(ctx, st)
+		}
+		return st
+	}
+	var c conn = s.w
+	switch {
+	case tx != nil:
+		c = tx
+	case q < repoID:
+		c = s.r
+	}
+	return text{c, s.q.text[q]}
+}

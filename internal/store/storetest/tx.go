@@ -1,0 +1,127 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/chainctl/chainctl/internal/store"
+)
+
+// The transaction seam (store.TxFunc) is exercised with the uploads table,
+// which every backend's migrations create and GetUpload reads back: the
+// suite needs no table of its own. The statement is written as a caller
+// of the seam writes its own rows (an outbox event).
+const insertUpload = `INSERT INTO uploads (id, repository, owner, started, updated) VALUES ($1, $2, $3, $4, $5)`
+
+// writeUpload returns a TxFunc that records an upload id through the
+// seam and counts its runs in *runs, then fails with fail if not nil.
+func writeUpload(id string, runs *int, fail error) store.TxFunc {
+	return func(ctx context.Context, tx store.Tx) error {
+		*runs++
+		now := time.Now().UnixNano()
+		n, err := tx.Exec(ctx, insertUpload, id, "seam", "", now, now)
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return errors.New("insert through the seam changed no row")
+		}
+		return fail
+	}
+}
+
+var errSeam = errors.New("injected failure in the seam")
+
+func testTxSeamPutManifest(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	layer := digest.FromString("seam layer")
+	link(t, s, "app", layer, 5)
+	old := newManifest("app", "old", manifestOpts{blobs: []digest.Digest{layer}})
+	put(t, s, old, "latest")
+
+	// Rows written through the seam commit with the manifest and its tag.
+	committed := newManifest("app", "committed", manifestOpts{blobs: []digest.Digest{layer}})
+	runs := 0
+	if _, err := s.PutManifest(ctx, committed, "v1", writeUpload("event-1", &runs, nil)); err != nil {
+		t.Fatalf("PutManifest with a seam = %v", err)
+	}
+	if runs == 0 {
+		t.Errorf("PutManifest did not run the TxFunc")
+	}
+	if _, err := s.GetUpload(ctx, "event-1"); err != nil {
+		t.Errorf("GetUpload(event-1) after PutManifest = %v, want the row written through the seam", err)
+	}
+	if d, err := s.ResolveTag(ctx, "app", "v1"); err != nil || d != committed.Digest {
+		t.Errorf("ResolveTag(v1) = %q, %v, want %q", d, err, committed.Digest)
+	}
+
+	// A failing TxFunc leaves neither the manifest, nor the tag move, nor
+	// its own rows.
+	failed := newManifest("app", "failed", manifestOpts{blobs: []digest.Digest{layer}})
+	runs = 0
+	_, err := s.PutManifest(ctx, failed, "latest", writeUpload("event-2", &runs, errSeam))
+	if !errors.Is(err, errSeam) {
+		t.Fatalf("PutManifest with a failing seam = %v, want it to wrap the TxFunc's error", err)
+	}
+	_, err = s.GetManifest(ctx, "app", failed.Digest)
+	wantNotFound(t, "GetManifest after a failed seam", err)
+	if d, err := s.ResolveTag(ctx, "app", "latest"); err != nil || d != old.Digest {
+		t.Errorf("ResolveTag(latest) after a failed seam = %q, %v, want %q", d, err, old.Digest)
+	}
+	_, err = s.GetUpload(ctx, "event-2")
+	wantNotFound(t, "GetUpload(event-2) after a failed seam", err)
+
+	// A manifest refused for a missing blob runs no TxFunc and leaves no row.
+	refused := newManifest("app", "refused", manifestOpts{blobs: []digest.Digest{digest.FromString("not linked")}})
+	runs = 0
+	if _, err := s.PutManifest(ctx, refused, "v2", writeUpload("event-3", &runs, nil)); !errors.Is(err, store.ErrBlobUnknown) {
+		t.Fatalf("PutManifest of a manifest with an unknown blob = %v, want ErrBlobUnknown", err)
+	}
+	if runs != 0 {
+		t.Errorf("a refused PutManifest ran its TxFunc %d times, want 0", runs)
+	}
+	_, err = s.GetUpload(ctx, "event-3")
+	wantNotFound(t, "GetUpload(event-3) after a refused manifest", err)
+	_, err = s.ResolveTag(ctx, "app", "v2")
+	wantNotFound(t, "ResolveTag(v2) after a refused manifest", err)
+}
+
+func testTxSeamLinkBlob(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	blob := digest.FromString("seam blob")
+	runs := 0
+	if err := s.LinkBlob(ctx, "app", blob, 4, writeUpload("event-1", &runs, nil)); err != nil {
+		t.Fatalf("LinkBlob with a seam = %v", err)
+	}
+	if _, err := s.GetUpload(ctx, "event-1"); err != nil {
+		t.Errorf("GetUpload(event-1) after LinkBlob = %v, want the row written through the seam", err)
+	}
+
+	other := digest.FromString("seam blob, failed")
+	if err := s.LinkBlob(ctx, "app", other, 4, writeUpload("event-2", &runs, errSeam)); !errors.Is(err, errSeam) {
+		t.Fatalf("LinkBlob with a failing seam = %v, want it to wrap the TxFunc's error", err)
+	}
+	_, err := s.BlobSize(ctx, "app", other)
+	wantNotFound(t, "BlobSize after a failed seam", err)
+	_, err = s.GetUpload(ctx, "event-2")
+	wantNotFound(t, "GetUpload(event-2) after a failed seam", err)
+
+	// A link refused for a tombstone runs no TxFunc.
+	gone := digest.FromString("seam blob, tombstoned")
+	if ok, err := s.TombstoneBlob(ctx, gone); err != nil || !ok {
+		t.Fatalf("TombstoneBlob = %v, %v, want true, nil", ok, err)
+	}
+	runs = 0
+	if err := s.LinkBlob(ctx, "app", gone, 4, writeUpload("event-3", &runs, nil)); !errors.Is(err, store.ErrBlobDeleted) {
+		t.Fatalf("LinkBlob of a tombstoned blob = %v, want ErrBlobDeleted", err)
+	}
+	if runs != 0 {
+		t.Errorf("a refused LinkBlob ran its TxFunc %d times, want 0", runs)
+	}
+	_, err = s.GetUpload(ctx, "event-3")
+	wantNotFound(t, "GetUpload(event-3) after a refused link", err)
+}
