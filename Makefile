@@ -22,7 +22,7 @@ tools: ## install the real clients and suites the tests drive
 # race detector runs them again in every `make test` (all of ./... under
 # -race would double the suite's time for packages that are sequential).
 RACE_PKGS := ./internal/keyedmutex ./internal/logbuf ./internal/tokencache ./internal/registry \
-	./internal/gc ./internal/store/sqlite ./internal/metrics ./internal/session ./internal/credhelper \
+	./internal/gc ./internal/store/sqlite ./internal/store/sqlstore ./internal/metrics ./internal/session ./internal/credhelper \
 	./internal/server
 
 test: tools ## the whole suite: unit, integration, OCI conformance, generated-file freshness, race detector
