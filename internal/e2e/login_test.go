@@ -137,7 +137,9 @@ func TestBrowserLogin(t *testing.T) {
 	if !strings.HasPrefix(authURL, srv.URL()+"/dev-idp/") {
 		t.Errorf("browser opened %q, want the dev login page under %s/dev-idp/", authURL, srv.URL())
 	}
-	if !strings.Contains(out.String(), authURL) {
+	// The CLI prints the URL after the browser was asked to open it, so
+	// the file can be there a moment before the line is.
+	if !waitOutput(out, authURL, 10*time.Second) {
 		t.Errorf("the URL opened is not printed too; output:\n%s", out)
 	}
 
@@ -302,6 +304,18 @@ func TestBrowserLoginZitadel(t *testing.T) {
 
 // waitFile waits for path to appear and returns its content, failing when
 // the command exits first.
+// waitOutput reports whether out contains want within d.
+func waitOutput(out *lockedBuffer, want string, d time.Duration) bool {
+	for deadline := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(out.String(), want) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
 func waitFile(t *testing.T, path string, done <-chan error, out *lockedBuffer) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
