@@ -8,6 +8,7 @@ import (
 
 	"github.com/chainctl/chainctl/internal/store"
 	"github.com/chainctl/chainctl/internal/store/postgres/pgtest"
+	"github.com/chainctl/chainctl/internal/store/storetest"
 )
 
 // BenchmarkGetTaggedManifest is the registry's GET-by-tag path on
@@ -70,28 +71,8 @@ func openBench(b *testing.B) *DB {
 	return db
 }
 
-// BenchmarkTags is a tags list of 1000 tags, the registry's GET
-// /v2/<name>/tags/list with n=1000, on PostgreSQL.
+// BenchmarkTags is a tags list of 1000 tags (storetest.BenchTags).
 func BenchmarkTags(b *testing.B) {
-	ctx := b.Context()
 	db := openBench(b)
-	if err := db.LinkBlob(ctx, "repo", digest.FromString("c"), 1); err != nil {
-		b.Fatal(err)
-	}
-	for i := range 1000 {
-		content := fmt.Appendf(nil, `{"schemaVersion":2,"i":%d}`, i)
-		m := &store.Manifest{Repository: "repo", Digest: digest.FromBytes(content),
-			MediaType: "application/vnd.oci.image.manifest.v1+json", Size: int64(len(content)), Content: content,
-			Blobs: []digest.Digest{digest.FromString("c")}}
-		if _, err := db.PutManifest(ctx, m, fmt.Sprintf("v%04d", i)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		tags, err := db.Tags(ctx, "repo", "", 1000)
-		if err != nil || len(tags) != 1000 {
-			b.Fatalf("Tags = %d tags, %v", len(tags), err)
-		}
-	}
+	storetest.BenchTags(b, db)
 }
