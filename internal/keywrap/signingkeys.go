@@ -133,7 +133,7 @@ func (s *SealedKeys) Seal(ctx context.Context) (SealResult, error) {
 			return res, err
 		case from == "":
 			res.Clear++
-			if k.Retired.IsZero() || k.Retired.After(time.Now()) {
+			if k.Active() {
 				res.ClearActive++
 			}
 		default:

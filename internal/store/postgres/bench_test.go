@@ -45,20 +45,10 @@ func BenchmarkGetTaggedManifest(b *testing.B) {
 }
 
 // BenchmarkPutManifest is the write path of a push: a manifest and a tag
-// in one transaction.
+// in one transaction (storetest.BenchPutManifest).
 func BenchmarkPutManifest(b *testing.B) {
-	ctx := b.Context()
 	db := openBench(b)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		content := fmt.Appendf(nil, `{"schemaVersion":2,"i":%d}`, i)
-		m := &store.Manifest{Repository: "app", Digest: digest.FromBytes(content), MediaType: "x", Size: int64(len(content)), Content: content}
-		if _, err := db.PutManifest(ctx, m, "latest"); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
+	storetest.BenchPutManifest(b, db)
 }
 
 func openBench(b *testing.B) *DB {

@@ -51,20 +51,11 @@ func BenchmarkResolveAndGet(b *testing.B) {
 	})
 }
 
-// BenchmarkPutManifest is the write path of a push: a manifest and a tag.
+// BenchmarkPutManifest is the write path of a push: a manifest and a tag
+// in one transaction (storetest.BenchPutManifest).
 func BenchmarkPutManifest(b *testing.B) {
-	ctx := b.Context()
 	s, _ := openTemp(b)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		content := fmt.Appendf(nil, `{"schemaVersion":2,"i":%d}`, i)
-		m := &store.Manifest{Repository: "app", Digest: digest.FromBytes(content), MediaType: "x", Size: int64(len(content)), Content: content}
-		if _, err := s.PutManifest(ctx, m, "latest"); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
+	storetest.BenchPutManifest(b, s)
 }
 
 // BenchmarkTags is a tags list of 1000 tags (storetest.BenchTags).

@@ -33,3 +33,19 @@ func BenchTags(b *testing.B, s store.Store) {
 		}
 	}
 }
+
+// BenchPutManifest measures the write path of a push on s: a manifest and
+// a tag in one transaction.
+func BenchPutManifest(b *testing.B, s store.Store) {
+	ctx := b.Context()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		content := fmt.Appendf(nil, `{"schemaVersion":2,"i":%d}`, i)
+		m := &store.Manifest{Repository: "app", Digest: digest.FromBytes(content), MediaType: "x", Size: int64(len(content)), Content: content}
+		if _, err := s.PutManifest(ctx, m, "latest"); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
