@@ -2,6 +2,8 @@ package principal
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
 )
 
@@ -37,5 +39,17 @@ func TestContext(t *testing.T) {
 	got, ok := FromContext(NewContext(context.Background(), p))
 	if !ok || got.Key() != p.Key() || got.String() != "identity x" {
 		t.Errorf("FromContext(NewContext(p)) = %v, %v", got, ok)
+	}
+}
+
+func TestLogValue(t *testing.T) {
+	var out strings.Builder
+	log := slog.New(slog.NewTextHandler(&out, nil))
+	log.Info("x", "principal", Principal{Identities: []Identity{{"team-ci", "a1"}}, Issuer: "https://ci", Subject: "repo:x"})
+	log.Info("y", "principal", Principal{})
+	for _, want := range []string{"principal.identity=team-ci", "principal.iss=https://ci", "principal.sub=repo:x", "principal=anonymous"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("log %q lacks %q", out.String(), want)
+		}
 	}
 }

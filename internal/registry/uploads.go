@@ -13,6 +13,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chainctl/chainctl/internal/policy"
+	"github.com/chainctl/chainctl/internal/principal"
 	"github.com/chainctl/chainctl/internal/storage"
 	"github.com/chainctl/chainctl/internal/store"
 )
@@ -63,7 +64,8 @@ func (rg *registry) startUpload(w http.ResponseWriter, r *http.Request, rt route
 	u := store.Upload{ID: id, Repository: rt.name, Owner: owner(r), Started: rg.now().UTC()}
 	err := rg.meta.CreateUpload(r.Context(), u, rg.uploadCaps)
 	if errors.Is(err, store.ErrTooManyUploads) {
-		rg.log.InfoContext(r.Context(), "refused an upload past a cap", "repository", rt.name, "err", err)
+		p, _ := principal.FromContext(r.Context())
+		rg.log.InfoContext(r.Context(), "refused an upload past a cap", "repository", rt.name, "principal", p, "err", err)
 		return errTooManyUploads()
 	}
 	if err != nil {
