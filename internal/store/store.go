@@ -307,6 +307,53 @@ type Identities interface {
 	IdentitiesVersion(ctx context.Context) (int64, error)
 }
 
+// PullToken is a pull token as stored: a long-lived, pull-only
+// credential. Only a hash of its secret is kept; package auth owns the
+// meaning of the fields.
+type PullToken struct {
+	// ID is the token's id, the username clients send; unique.
+	ID string
+	// Name and Description are for people.
+	Name, Description string
+	// Repositories are the repository patterns the token may pull.
+	Repositories []string
+	// Creator is the identity that made the token, as the incarnation
+	// CreatorIncarnation: the token works only while that identity exists
+	// as it and owns every pattern.
+	Creator, CreatorIncarnation string
+	// SecretHash is the hash of the secret (pulltoken.Hash).
+	SecretHash []byte
+	// Created and Expires bound the token's life.
+	Created, Expires time.Time
+	// LastUsed is when the token was last exchanged for an access token,
+	// to about a minute; zero when never.
+	LastUsed time.Time
+}
+
+// PullTokens keeps the pull tokens. Every replica sharing a store sees the
+// same tokens; a revoked (deleted) token is gone for all of them at once.
+type PullTokens interface {
+	// PutPullToken creates t. It returns ErrExists if t.ID is taken, and
+	// fails if t has no ID, SecretHash, Creator or Expires.
+	PutPullToken(ctx context.Context, t PullToken) error
+	// GetPullToken returns the token, or ErrNotFound.
+	GetPullToken(ctx context.Context, id string) (*PullToken, error)
+	// ListPullTokens returns every token, expired ones included, in id
+	// order.
+	ListPullTokens(ctx context.Context) ([]PullToken, error)
+	// DeletePullToken removes (revokes) the token; ErrNotFound if there is
+	// none.
+	DeletePullToken(ctx context.Context, id string) error
+	// TouchPullToken records that the token was used at at, unless it was
+	// recorded as used at or after at already. A token that is gone is
+	// not an error.
+	TouchPullToken(ctx context.Context, id string, at time.Time) error
+	// PullTokensVersion returns a number that changes whenever a token is
+	// created or deleted, by this or any other replica (not when one is
+	// touched).
+	PullTokensVersion(ctx context.Context) (int64, error)
+}
+
 // Store is everything a metadata backend provides.
 type Store interface {
 	Blobs
@@ -315,6 +362,7 @@ type Store interface {
 	Uploads
 	SigningKeys
 	Identities
+	PullTokens
 	Collector
 	// Ping reports whether the store can serve requests (readiness).
 	Ping(ctx context.Context) error

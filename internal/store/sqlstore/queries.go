@@ -84,6 +84,14 @@ ORDER BY created, id`
 
 	QIdentitiesVersion = `SELECT version FROM identities_version WHERE singleton = 1`
 
+	QGetPullToken = `SELECT id, name, description, repositories, creator, creator_incarnation, secret_hash, created, expires, last_used
+FROM pull_tokens WHERE id = $1`
+
+	QListPullTokens = `SELECT id, name, description, repositories, creator, creator_incarnation, secret_hash, created, expires, last_used
+FROM pull_tokens ORDER BY id`
+
+	QPullTokensVersion = `SELECT version FROM pull_tokens_version WHERE singleton = 1`
+
 	// Writes.
 	QRepoID = `SELECT id FROM repositories WHERE name = $1`
 
@@ -179,6 +187,18 @@ ON CONFLICT (id) DO NOTHING`
 	QDeleteIdentity = `DELETE FROM identities WHERE id = $1`
 
 	QBumpIdentitiesVersion = `UPDATE identities_version SET version = version + 1 WHERE singleton = 1`
+
+	// Create-only, as identities.
+	QPutPullToken = `INSERT INTO pull_tokens (id, name, description, repositories, creator, creator_incarnation, secret_hash, created, expires)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (id) DO NOTHING`
+
+	QDeletePullToken = `DELETE FROM pull_tokens WHERE id = $1`
+
+	// Only ever forward: two replicas touching at once keep the later.
+	QTouchPullToken = `UPDATE pull_tokens SET last_used = $2 WHERE id = $1 AND last_used < $2`
+
+	QBumpPullTokensVersion = `UPDATE pull_tokens_version SET version = version + 1 WHERE singleton = 1`
 )
 
 // Queries of registry gc (store.Collector). A manifest is collectable

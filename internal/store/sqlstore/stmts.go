@@ -28,6 +28,9 @@ const (
 	getIdentity
 	listIdentities
 	identitiesVersion
+	getPullToken
+	listPullTokens
+	pullTokensVersion
 	manifestCandidates
 	blobLinkCandidates
 
@@ -59,6 +62,10 @@ const (
 	putIdentity
 	deleteIdentity
 	bumpIdentitiesVersion
+	putPullToken
+	deletePullToken
+	touchPullToken
+	bumpPullTokensVersion
 	collectManifest
 	collectBlobLink
 	tombstoneBlob
@@ -89,6 +96,9 @@ func texts(d *Dialect) [numQueries]string {
 		getIdentity:           QGetIdentity,
 		listIdentities:        QListIdentities,
 		identitiesVersion:     QIdentitiesVersion,
+		getPullToken:          QGetPullToken,
+		listPullTokens:        QListPullTokens,
+		pullTokensVersion:     QPullTokensVersion,
 		manifestCandidates:    QManifestCandidates,
 		blobLinkCandidates:    QBlobLinkCandidates,
 		repoID:                QRepoID,
@@ -119,6 +129,10 @@ func texts(d *Dialect) [numQueries]string {
 		putIdentity:           QPutIdentity,
 		deleteIdentity:        QDeleteIdentity,
 		bumpIdentitiesVersion: QBumpIdentitiesVersion,
+		putPullToken:          QPutPullToken,
+		deletePullToken:       QDeletePullToken,
+		touchPullToken:        QTouchPullToken,
+		bumpPullTokensVersion: QBumpPullTokensVersion,
 		collectManifest:       QCollectManifest,
 		collectBlobLink:       QCollectBlobLink,
 		tombstoneBlob:         QTombstoneBlob,

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SigningKeys", testSigningKeys},
 		{"SigningKeyRedacted", testSigningKeyRedacted},
 		{"Identities", testIdentities},
+		{"PullTokens", testPullTokens},
 		{"ConcurrentPutManifest", testConcurrentPutManifest},
 		{"CanceledPutManifest", testCanceledPutManifest},
 		{"ReadAfterWrite", testReadAfterWrite},
