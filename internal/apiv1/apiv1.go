@@ -1,6 +1,6 @@
 // Package apiv1 is the registry's management API under /api/v1/: HTTP and
-// JSON over the operations the domain packages offer (identities today;
-// pull tokens and event subscriptions next). Every resource shares one
+// JSON over the operations the domain packages offer (identities and pull
+// tokens today; event subscriptions next). Every resource shares one
 // router, one request decoder and one error writer:
 //
 //	{"error": "<code>", "message": "<text for people>"}
@@ -49,6 +49,7 @@ func WithRealm(realm string) Option { return func(a *api) { a.realm = realm } }
 
 type api struct {
 	ids   Identities
+	pts   PullTokens
 	log   *slog.Logger
 	realm string
 }
@@ -80,6 +81,8 @@ func (a *api) serve(w http.ResponseWriter, r *http.Request) error {
 	switch resource {
 	case "identities":
 		return a.identities(w, r, caller, rest)
+	case "pull-tokens":
+		return a.pullTokens(w, r, caller, rest)
 	}
 	return notFound(r)
 }

@@ -22,7 +22,7 @@ import (
 func withAPI(svc *auth.Service) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", svc.Handler())
-	mux.Handle(apiv1.Prefix, apiv1.New(svc, apiv1.WithRealm(service)))
+	mux.Handle(apiv1.Prefix, apiv1.New(svc, apiv1.WithPullTokens(svc), apiv1.WithRealm(service)))
 	return mux
 }
 

@@ -50,7 +50,7 @@ func (s *Service) Authorize(r *http.Request, a policy.Access, optional ...policy
 	}
 	if (a.Type == policy.TypeRegistry && a.Name == "") || s.publicPull(a) {
 		// GET /v2/ takes any valid token; a public pull needs none.
-		if c.Subject != "anonymous" && s.state.Load().currentIncarnations(strings.Fields(c.Subject), c.Incarnations) {
+		if s.current(r.Context(), c) {
 			return tokenPrincipal(c), nil
 		}
 		return anonymous, nil
@@ -65,8 +65,22 @@ func (s *Service) Authorize(r *http.Request, a policy.Access, optional ...policy
 	return anonymous, s.challenge("insufficient_scope", a, optional...)
 }
 
+// current reports whether the principal an access token names is as it
+// was when the token was issued: its identities exist as the incarnations
+// it names, or its pull token is live.
+func (s *Service) current(ctx context.Context, c *issuer.Claims) bool {
+	if c.PullToken != "" {
+		_, ok := s.livePullToken(ctx, c)
+		return ok
+	}
+	return c.Subject != "anonymous" && s.state.Load().currentIncarnations(strings.Fields(c.Subject), c.Incarnations)
+}
+
 // tokenPrincipal is who an access token that allowedNow accepted names.
 func tokenPrincipal(c *issuer.Claims) principal.Principal {
+	if c.PullToken != "" {
+		return principal.Principal{PullToken: c.PullToken}
+	}
 	var p principal.Principal
 	for id := range strings.FieldsSeq(c.Subject) {
 		p.Identities = append(p.Identities, principal.Identity{ID: id, Incarnation: c.Incarnations[id]})
@@ -84,9 +98,13 @@ func tokenPrincipal(c *issuer.Claims) principal.Principal {
 // each identity must still be the incarnation the token names, so that one
 // created again under the same id does not honour them either.
 // The subject is the space-separated ids of the identities mintAccess
-// granted for; any other kind of principal that gets access tokens must
-// be checked here too, or its tokens are refused.
+// granted for, or a pull token's id (checked by pullTokenAllows); any
+// other kind of principal that gets access tokens must be checked here
+// too, or its tokens are refused.
 func (s *Service) allowedNow(ctx context.Context, c *issuer.Claims, a policy.Access) bool {
+	if c.PullToken != "" {
+		return s.pullTokenAllows(ctx, c, a)
+	}
 	sub := c.Subject
 	if sub == "" || sub == "anonymous" {
 		return false // an anonymous grant is a public pull, checked before

@@ -23,6 +23,7 @@ import (
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
 	"github.com/chainctl/chainctl/internal/oidc/upstream"
 	"github.com/chainctl/chainctl/internal/policy"
+	"github.com/chainctl/chainctl/internal/ratelimit"
 	"github.com/chainctl/chainctl/internal/store"
 )
 
@@ -75,10 +76,40 @@ type Service struct {
 	// state is the compiled identities, swapped whole on every change so
 	// that readers never lock.
 	state atomic.Pointer[compiled]
-	// lastCheck is when idStore's version was last checked (Unix nanos).
-	lastCheck atomic.Int64
+	// idCheck is when idStore's version was last checked.
+	idCheck refreshClock
 	// mu serializes loads of idStore and the API's writes.
 	mu sync.Mutex
+
+	// Pull tokens (WithPullTokens): the store, the longest lifetime, the
+	// live tokens as last read (for Authorize), when they were read, and
+	// the limits on failed attempts.
+	ptStore                      store.PullTokens
+	ptMaxTTL                     time.Duration
+	ptRefresh                    time.Duration
+	ptState                      atomic.Pointer[pullTokenSet]
+	ptCheck                      refreshClock
+	ptMu                         sync.Mutex
+	ptLimitPerID, ptLimitPerAddr int
+	ptLimitWindow                time.Duration
+	ptLimits                     pullTokenLimits
+}
+
+// refreshClock is when something was last read from the store, so that
+// one request in an interval reads it again.
+type refreshClock struct{ last atomic.Int64 } // Unix nanos
+
+// mark records a read at now.
+func (c *refreshClock) mark(now time.Time) { c.last.Store(now.UnixNano()) }
+
+// claim reports whether a read is due at now, every interval, and if so
+// claims it: of the callers that find it due, one gets true.
+func (c *refreshClock) claim(now time.Time, every time.Duration) bool {
+	last, n := c.last.Load(), now.UnixNano()
+	if last != 0 && n-last < int64(every) && n >= last {
+		return false
+	}
+	return c.last.CompareAndSwap(last, n)
 }
 
 // compiled is one immutable generation of the identities: the
@@ -197,6 +228,12 @@ func NewService(opts ...ServiceOption) (*Service, error) {
 		sessionTTL: DefaultSessionTTL,
 		maxSession: DefaultMaxSessionTTL,
 		refresh:    DefaultIdentityRefresh,
+		ptMaxTTL:   DefaultPullTokenMaxTTL,
+		ptRefresh:  DefaultPullTokenRefresh,
+
+		ptLimitPerID:   DefaultPullTokenFailuresPerID,
+		ptLimitPerAddr: DefaultPullTokenFailuresPerAddr,
+		ptLimitWindow:  DefaultPullTokenFailureWindow,
 		newStatic: func(is upstream.Issuer) (upstreamVerifier, error) {
 			p, err := upstream.StaticIssuers(is)
 			if err != nil {
@@ -228,11 +265,19 @@ func NewService(opts ...ServiceOption) (*Service, error) {
 			return nil, fmt.Errorf("public repositories: %w", err)
 		}
 	}
+	if s.ptLimitPerID <= 0 || s.ptLimitPerAddr <= 0 || s.ptLimitWindow <= 0 {
+		return nil, errors.New("token service: pull token failure limits must be positive")
+	}
+	s.ptLimits = pullTokenLimits{
+		byID:   ratelimit.New(s.ptLimitPerID, s.ptLimitWindow, ratelimit.WithClock(s.now)),
+		byAddr: ratelimit.New(s.ptLimitPerAddr, s.ptLimitWindow, ratelimit.WithClock(s.now)),
+	}
 	c, err := s.compile(nil)
 	if err != nil {
 		return nil, err
 	}
 	s.state.Store(c)
+	s.ptState.Store(&pullTokenSet{})
 	return s, nil
 }
 
@@ -348,7 +393,7 @@ func (s *Service) RefreshIdentities(ctx context.Context) error {
 // reloadLocked reads the identity store (if its version changed, or
 // always when force is set) and swaps in the new generation. s.mu is held.
 func (s *Service) reloadLocked(ctx context.Context, force bool) error {
-	s.lastCheck.Store(s.now().UnixNano())
+	s.idCheck.mark(s.now())
 	v, err := s.idStore.IdentitiesVersion(ctx)
 	if err != nil {
 		return fmt.Errorf("identities: %w", err)
@@ -373,14 +418,7 @@ func (s *Service) reloadLocked(ctx context.Context, force bool) error {
 // when the last check is older than the refresh interval. One caller does
 // the check; the others go on with the current generation.
 func (s *Service) maybeRefresh(ctx context.Context) {
-	if s.idStore == nil {
-		return
-	}
-	last, now := s.lastCheck.Load(), s.now().UnixNano()
-	if last != 0 && now-last < int64(s.refresh) && now >= last {
-		return
-	}
-	if !s.lastCheck.CompareAndSwap(last, now) {
+	if s.idStore == nil || !s.idCheck.claim(s.now(), s.refresh) {
 		return
 	}
 	if err := s.RefreshIdentities(ctx); err != nil {
@@ -414,6 +452,10 @@ type authenticated struct {
 	incarnations map[string]string    // of those identities, when they were matched
 	actor        *issuer.Actor        // the upstream iss/sub, when known
 	bindings     []policy.RoleBinding // the role bindings of the identities
+	// pullToken is the id of the pull token authenticated, if one was;
+	// notAfter its expiry, which caps the access token's.
+	pullToken string
+	notAfter  time.Time
 }
 
 // errUnavailable marks failures the client may retry (an upstream issuer

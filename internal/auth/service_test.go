@@ -78,7 +78,9 @@ type fixture struct {
 	clock *fakeclock.Clock
 	srv   *httptest.Server
 	db    *sqlite.Store
-	opts  []auth.ServiceOption // what svc was made with
+	// dbPath is where db lives.
+	dbPath string
+	opts   []auth.ServiceOption // what svc was made with
 }
 
 func ciIdentity(id, repoID string, role policy.Role, repos ...policy.RepositoryPattern) policy.Identity {
@@ -98,7 +100,8 @@ func newFixtureWith(t *testing.T, more func(f *fixture) []auth.ServiceOption) *f
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{ci: newCIProvider(t), clock: fakeclock.New(time.Now().Truncate(time.Second))}
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
+	f.dbPath = filepath.Join(t.TempDir(), "db")
+	db, err := sqlite.Open(ctx, f.dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ type tokenResponse struct {
 // anonymous. The access token granted is what was asked for intersected
 // with what the caller's roles (and the public repositories) allow.
 func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
-	var service, cred string
+	var service, user, cred string
 	var scopes []string
 	oauth := r.Method == http.MethodPost
 	switch r.Method {
@@ -51,7 +51,7 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		service, scopes = q.Get("service"), q["scope"]
-		if cred, err = basicPassword(r); err != nil {
+		if user, cred, err = basicCredentials(r); err != nil {
 			s.credentialError(w, r, oauth, err)
 			return
 		}
@@ -64,7 +64,7 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 		gt := r.PostForm.Get("grant_type")
 		switch gt {
 		case "password":
-			cred = r.PostForm.Get("password")
+			user, cred = r.PostForm.Get("username"), r.PostForm.Get("password")
 		case "refresh_token":
 			cred = r.PostForm.Get("refresh_token")
 		default:
@@ -92,12 +92,28 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.maybeRefresh(r.Context())
-	p, err := s.authenticate(r.Context(), cred)
+	var p *authenticated
+	if isPullTokenCredential(user, cred) {
+		if s.pullTokenLimited(w, r, user) {
+			return
+		}
+		if p, err = s.authenticatePullToken(r.Context(), user, cred); errors.Is(err, errBadCredentials) {
+			s.pullTokenFailed(r, user)
+		}
+	} else {
+		p, err = s.authenticate(r.Context(), cred)
+	}
 	if err != nil {
 		s.credentialError(w, r, oauth, err)
 		return
 	}
-	granted := policy.Grant(requested, append(slices.Clone(p.bindings), s.publicBindings()...))
+	bindings := p.bindings
+	if p.pullToken == "" {
+		// Public repositories are anyone's to pull; a pull token's grant
+		// is its own patterns, nothing more.
+		bindings = append(slices.Clone(p.bindings), s.publicBindings()...)
+	}
+	granted := policy.Grant(requested, bindings)
 	tok, exp, err := s.mintAccess(r.Context(), p, granted)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "sign access token", "err", err)
@@ -111,57 +127,71 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// basicPassword returns the password of the request's HTTP Basic
-// credentials (RFC 7617), or "" when it sent no Authorization header: the
-// only anonymous request. A header that is there but does not parse — not
+// basicCredentials returns the username and password of the request's
+// HTTP Basic credentials (RFC 7617), or "" when it sent no Authorization
+// header: the only anonymous request. A header that is there but does not parse — not
 // Basic, bad base64, no colon, an empty password, several headers — is an
 // error, answered like a wrong credential rather than with an anonymous
 // token, so a client with broken credentials learns it at once.
-func basicPassword(r *http.Request) (string, error) {
+func basicCredentials(r *http.Request) (user, password string, err error) {
 	h := r.Header.Values("Authorization")
 	switch {
 	case len(h) == 0:
-		return "", nil
+		return "", "", nil
 	case len(h) > 1:
-		return "", fmt.Errorf("%w: several Authorization headers", errBadCredentials)
+		return "", "", fmt.Errorf("%w: several Authorization headers", errBadCredentials)
 	case len(h[0]) > maxAuthorizationHeader:
-		return "", fmt.Errorf("%w: Authorization header of %d bytes", errBadCredentials, len(h[0]))
+		return "", "", fmt.Errorf("%w: Authorization header of %d bytes", errBadCredentials, len(h[0]))
 	}
-	_, pw, ok := r.BasicAuth()
+	user, pw, ok := r.BasicAuth()
 	if !ok {
 		// Nothing of the header is logged: any of it may be a secret.
 		if scheme, _, _ := strings.Cut(h[0], " "); !strings.EqualFold(scheme, "Basic") {
-			return "", fmt.Errorf("%w: an Authorization header that is not Basic", errBadCredentials)
+			return "", "", fmt.Errorf("%w: an Authorization header that is not Basic", errBadCredentials)
 		}
-		return "", fmt.Errorf("%w: malformed Basic credentials", errBadCredentials)
+		return "", "", fmt.Errorf("%w: malformed Basic credentials", errBadCredentials)
 	}
 	if pw == "" {
-		return "", fmt.Errorf("%w: Basic credentials without a password", errBadCredentials)
+		return "", "", fmt.Errorf("%w: Basic credentials without a password", errBadCredentials)
 	}
-	return pw, nil
+	return user, pw, nil
 }
 
-// mintAccess signs an access token granting exactly granted.
+// mintAccess signs an access token granting exactly granted. A pull
+// token's names it, and expires with it at the latest.
 func (s *Service) mintAccess(ctx context.Context, p *authenticated, granted []policy.Access) (string, time.Time, error) {
 	sub := "anonymous"
 	if len(p.identities) > 0 {
 		sub = strings.Join(p.identities, " ")
 	}
+	exp := s.now().Add(s.accessTTL)
+	if p.pullToken != "" {
+		sub = p.pullToken
+		if p.notAfter.Before(exp) {
+			exp = p.notAfter
+		}
+	}
 	access := make([]policy.Access, 0, len(granted))
 	for _, g := range granted {
 		access = append(access, policy.Access{Type: g.Type, Name: g.Name, Actions: g.Actions})
 	}
-	exp := s.now().Add(s.accessTTL)
 	tok, err := s.signer.Sign(ctx, issuer.Claims{
 		Subject: sub, Audience: []string{s.service}, Expiry: exp, Access: access, Actor: p.actor,
-		Incarnations: p.incarnations,
+		Incarnations: p.incarnations, PullToken: p.pullToken,
 	})
 	return tok, exp, err
 }
 
 // credentialError answers a refused credential: 401, or 503 when an
-// upstream issuer could not be reached. The cause is logged, not sent.
+// upstream issuer could not be reached or the store failed. The cause is
+// logged, not sent.
 func (s *Service) credentialError(w http.ResponseWriter, r *http.Request, oauth bool, err error) {
+	if errors.Is(err, errStoreFailure) {
+		s.log.ErrorContext(r.Context(), "check credentials", "err", err)
+		w.Header().Set("Retry-After", "10")
+		s.oauthError(w, r, http.StatusServiceUnavailable, "temporarily_unavailable", "the registry could not check the credentials; try again", nil)
+		return
+	}
 	if errors.Is(err, errUnavailable) {
 		s.log.WarnContext(r.Context(), "upstream issuer unavailable", "err", err)
 		w.Header().Set("Retry-After", "10")
@@ -185,9 +215,12 @@ func (s *Service) oauthError(w http.ResponseWriter, r *http.Request, status int,
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	dockerCode := "UNAUTHORIZED"
-	if status != http.StatusUnauthorized {
-		dockerCode = "UNKNOWN"
+	dockerCode := "UNKNOWN"
+	switch status {
+	case http.StatusUnauthorized:
+		dockerCode = "UNAUTHORIZED"
+	case http.StatusTooManyRequests:
+		dockerCode = "TOOMANYREQUESTS"
 	}
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"error": code, "error_description": desc,

@@ -18,6 +18,8 @@ const (
 	DefaultSessionTTL     = time.Hour
 	DefaultMaxSessionTTL  = 12 * time.Hour
 	DefaultKeyRotation    = 30 * 24 * time.Hour
+	// DefaultPullTokenMaxTTL caps the lifetime of pull tokens: a year.
+	DefaultPullTokenMaxTTL = 8760 * time.Hour
 )
 
 // Auth configures who may use the registry and how long its tokens live.
@@ -46,6 +48,14 @@ type Auth struct {
 	// Login is the provider `chainctl auth login` uses, announced at
 	// /.well-known/chainctl-configuration; zero if none is configured.
 	Login Login
+	// PullTokenMaxTTL (auth.pull_tokens.max_ttl) is the longest lifetime
+	// a pull token may be created with.
+	PullTokenMaxTTL time.Duration
+}
+
+// pullTokensFile is the auth.pull_tokens section as written.
+type pullTokensFile struct {
+	MaxTTL string `yaml:"max_ttl"`
 }
 
 // Login names an OpenID provider and the public client registered with it
@@ -66,6 +76,7 @@ type authFile struct {
 	KeyRotation        string                     `yaml:"key_rotation"`
 	Identities         []policy.Identity          `yaml:"identities"`
 	Login              Login                      `yaml:"login"`
+	PullTokens         pullTokensFile             `yaml:"pull_tokens"`
 }
 
 // resolveAuth fills in the defaults of the auth section f (nil if the file
@@ -108,6 +119,7 @@ func resolveAuth(f *authFile, externalURL string) (Auth, error) {
 		{"session_ttl", f.SessionTTL, DefaultSessionTTL, &a.SessionTTL, false},
 		{"max_session_ttl", f.MaxSessionTTL, DefaultMaxSessionTTL, &a.MaxSessionTTL, false},
 		{"key_rotation", f.KeyRotation, DefaultKeyRotation, &a.KeyRotation, true}, // 0: no automatic rotation
+		{"pull_tokens.max_ttl", f.PullTokens.MaxTTL, DefaultPullTokenMaxTTL, &a.PullTokenMaxTTL, false},
 	}
 	for _, d := range durations {
 		*d.out = d.def
@@ -126,6 +138,9 @@ func resolveAuth(f *authFile, externalURL string) (Auth, error) {
 			return Auth{}, fmt.Errorf("auth.%s %q: want %s", d.key, d.value, want)
 		}
 		*d.out = v
+	}
+	if a.PullTokenMaxTTL < time.Minute {
+		return Auth{}, fmt.Errorf("auth.pull_tokens.max_ttl (%s): want at least 1m", a.PullTokenMaxTTL)
 	}
 	if a.MaxSessionTTL < a.SessionTTL {
 		return Auth{}, fmt.Errorf("auth.max_session_ttl (%s) is shorter than auth.session_ttl (%s): a session could never last as long as its default; raise max_session_ttl", a.MaxSessionTTL, a.SessionTTL)

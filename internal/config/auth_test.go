@@ -27,6 +27,8 @@ auth:
   session_ttl: 30m
   max_session_ttl: 8h
   key_rotation: 168h
+  pull_tokens:
+    max_ttl: 2160h
   identities:
     - id: ci-app
       name: acme/app on main
@@ -69,6 +71,8 @@ func TestLoadServeAuth(t *testing.T) {
 		SessionTTL:     time.Hour,
 		MaxSessionTTL:  12 * time.Hour,
 		KeyRotation:    720 * time.Hour,
+
+		PullTokenMaxTTL: 8760 * time.Hour,
 	}
 	full := Auth{
 		Service:            "registry.example.com",
@@ -77,6 +81,7 @@ func TestLoadServeAuth(t *testing.T) {
 		SessionTTL:         30 * time.Minute,
 		MaxSessionTTL:      8 * time.Hour,
 		KeyRotation:        7 * 24 * time.Hour,
+		PullTokenMaxTTL:    90 * 24 * time.Hour,
 		Identities: []policy.Identity{
 			{
 				ID:         "ci-app",
@@ -193,6 +198,8 @@ func TestLoadServeAuthErrors(t *testing.T) {
 		{name: "zero session TTL", file: "auth:\n  session_ttl: 0\n", wantErr: []string{`auth.session_ttl "0": want a positive duration`}},
 		{name: "negative max session TTL", file: "auth:\n  max_session_ttl: -1h\n", wantErr: []string{`auth.max_session_ttl "-1h": want a positive duration`}},
 		{name: "negative key rotation", file: "auth:\n  key_rotation: -24h\n", wantErr: []string{`auth.key_rotation "-24h": want a positive duration, or 0`}},
+		{name: "zero pull token max TTL", file: "auth:\n  pull_tokens:\n    max_ttl: 0s\n", wantErr: []string{`auth.pull_tokens.max_ttl "0s": want a positive duration`}},
+		{name: "pull token max TTL under a minute", file: "auth:\n  pull_tokens:\n    max_ttl: 30s\n", wantErr: []string{"auth.pull_tokens.max_ttl (30s): want at least 1m"}},
 		{name: "max session below session", file: "auth:\n  session_ttl: 24h\n",
 			wantErr: []string{"auth.max_session_ttl (12h0m0s) is shorter than auth.session_ttl (24h0m0s)"}},
 		{name: "bad public repository", file: "auth:\n  public_repositories: [ok, 'te*']\n",

@@ -28,10 +28,15 @@ type Principal struct {
 	// Issuer and Subject are the upstream principal the identities act
 	// for (RFC 8693 "act"), when known.
 	Issuer, Subject string
+	// PullToken is the id of the pull token acting, when a pull token's
+	// access token was sent; it names no identity.
+	PullToken string
 }
 
 // Anonymous reports whether p names no one.
-func (p Principal) Anonymous() bool { return len(p.Identities) == 0 && p.Subject == "" }
+func (p Principal) Anonymous() bool {
+	return len(p.Identities) == 0 && p.Subject == "" && p.PullToken == ""
+}
 
 // IDs returns the ids of p's identities.
 func (p Principal) IDs() []string {
@@ -63,6 +68,8 @@ func (p Principal) Key() string {
 	b.WriteString(p.Issuer)
 	b.WriteByte(0)
 	b.WriteString(p.Subject)
+	b.WriteByte(0)
+	b.WriteString(p.PullToken)
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:16])
 }
@@ -72,6 +79,9 @@ func (p Principal) Key() string {
 func (p Principal) String() string {
 	if p.Anonymous() {
 		return "anonymous"
+	}
+	if p.PullToken != "" {
+		return "pull token " + p.PullToken
 	}
 	s := "identity " + strings.Join(p.IDs(), " ")
 	if p.Subject != "" {
@@ -84,6 +94,9 @@ func (p Principal) String() string {
 func (p Principal) LogValue() slog.Value {
 	if p.Anonymous() {
 		return slog.StringValue("anonymous")
+	}
+	if p.PullToken != "" {
+		return slog.GroupValue(slog.String("pull_token", p.PullToken))
 	}
 	return slog.GroupValue(
 		slog.String("identity", strings.Join(p.IDs(), " ")),

@@ -34,6 +34,10 @@ type Claims struct {
 	// incarnation of it the token was issued to ("inc"), so that an
 	// identity deleted and created again never honours the old tokens.
 	Incarnations map[string]string
+	// PullToken is the id of the pull token an access token was issued
+	// for ("ptk"); the subject names it too. Such a token is honoured only
+	// while the pull token is live.
+	PullToken string
 }
 
 // Actor is the "act" claim (RFC 8693 section 4.1).
@@ -62,6 +66,7 @@ type wireClaims struct {
 	Actor     *Actor            `json:"act,omitempty"`
 	Digest    string            `json:"digest,omitempty"`
 	Inc       map[string]string `json:"inc,omitempty"`
+	PullToken string            `json:"ptk,omitempty"`
 }
 
 func (c *Claims) wire() *wireClaims {
@@ -77,6 +82,7 @@ func (c *Claims) wire() *wireClaims {
 		Actor:     c.Actor,
 		Digest:    c.Digest,
 		Inc:       c.Incarnations,
+		PullToken: c.PullToken,
 	}
 }
 
@@ -93,6 +99,7 @@ func (w *wireClaims) claims() *Claims {
 		Actor:        w.Actor,
 		Digest:       w.Digest,
 		Incarnations: w.Inc,
+		PullToken:    w.PullToken,
 	}
 }
 

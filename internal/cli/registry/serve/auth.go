@@ -102,6 +102,7 @@ func buildAuth(ctx context.Context, cfg *config.Serve, externalURL string, meta 
 		auth.WithPublicRepositories(a.PublicRepositories...),
 		auth.WithIdentities(identities...),
 		auth.WithIdentityStore(meta),
+		auth.WithPullTokens(meta, a.PullTokenMaxTTL),
 		auth.WithTokenLifetimes(a.AccessTokenTTL, a.SessionTTL, a.MaxSessionTTL),
 		auth.WithServiceLogger(log))
 	if err != nil {
@@ -110,11 +111,14 @@ func buildAuth(ctx context.Context, cfg *config.Serve, externalURL string, meta 
 	if err := svc.RefreshIdentities(ctx); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
+	if err := svc.RefreshPullTokens(ctx); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
 	st.service = svc
 	for _, r := range svc.Routes() {
 		st.routes = append(st.routes, server.WithRoute(r.Path, r.Name, r.Handler))
 	}
-	st.routes = append(st.routes, server.WithRoute(apiv1.Prefix, "api", apiv1.New(svc, apiv1.WithRealm(a.Service), apiv1.WithLogger(log))))
+	st.routes = append(st.routes, server.WithRoute(apiv1.Prefix, "api", apiv1.New(svc, apiv1.WithPullTokens(svc), apiv1.WithRealm(a.Service), apiv1.WithLogger(log))))
 	st.routes = append(st.routes,
 		server.WithRoute(issuer.DiscoveryPath, "oidc", iss.Handler()),
 		server.WithRoute(issuer.JWKSPath, "oidc", iss.Handler()),

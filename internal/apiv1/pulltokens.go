@@ -1,0 +1,93 @@
+package apiv1
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/chainctl/chainctl/internal/auth"
+)
+
+// PullTokens is what the pull-tokens resource needs: auth.Service's pull
+// token operations.
+type PullTokens interface {
+	CreatePullToken(ctx context.Context, caller *auth.Caller, req auth.PullTokenRequest) (auth.PullTokenView, error)
+	PullTokens(ctx context.Context, caller *auth.Caller, expired bool) ([]auth.PullTokenView, error)
+	PullToken(ctx context.Context, caller *auth.Caller, id string) (auth.PullTokenView, error)
+	RevokePullToken(ctx context.Context, caller *auth.Caller, id string) error
+}
+
+// WithPullTokens serves /api/v1/pull-tokens over pt.
+func WithPullTokens(pt PullTokens) Option { return func(a *api) { a.pts = pt } }
+
+// pullTokens serves /api/v1/pull-tokens (rest is what follows it):
+//
+//	GET    /api/v1/pull-tokens[?expired=true]  the live tokens the caller owns (and the expired ones)
+//	POST   /api/v1/pull-tokens                 create one (201); the answer holds the secret, once
+//	GET    /api/v1/pull-tokens/{id}            one of them
+//	DELETE /api/v1/pull-tokens/{id}            revoke one (204)
+func (a *api) pullTokens(w http.ResponseWriter, r *http.Request, caller *auth.Caller, rest string) error {
+	if a.pts == nil {
+		return notFound(r)
+	}
+	ctx := r.Context()
+	switch {
+	case rest == "":
+		switch r.Method {
+		case http.MethodGet:
+			expired, err := boolParam(r.URL.Query(), "expired")
+			if err != nil {
+				return err
+			}
+			list, err := a.pts.PullTokens(ctx, caller, expired)
+			if err != nil {
+				return err
+			}
+			return writeJSON(w, http.StatusOK, map[string]any{"pull_tokens": list})
+		case http.MethodPost:
+			var req auth.PullTokenRequest
+			if err := decodeJSON(w, r, &req); err != nil {
+				return err
+			}
+			v, err := a.pts.CreatePullToken(ctx, caller, req)
+			if err != nil {
+				return err
+			}
+			return writeJSON(w, http.StatusCreated, v)
+		}
+		return methodNotAllowed(w, "GET, POST")
+	case strings.Contains(rest, "/"):
+		return notFound(r)
+	}
+	switch r.Method {
+	case http.MethodGet:
+		v, err := a.pts.PullToken(ctx, caller, rest)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, v)
+	case http.MethodDelete:
+		if err := a.pts.RevokePullToken(ctx, caller, rest); err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	return methodNotAllowed(w, "GET, DELETE")
+}
+
+// boolParam is the query parameter name as a boolean; absent is false.
+func boolParam(q url.Values, name string) (bool, error) {
+	v := q.Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, errorf(http.StatusBadRequest, codeInvalid, "%s must be true or false, not %q", name, v)
+	}
+	return b, nil
+}
