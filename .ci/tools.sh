@@ -40,6 +40,15 @@ if ! command -v docker >/dev/null; then
   $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends docker.io >/dev/null
 fi
 
+# skopeo, one of the clients pull tokens are tested with (docker login,
+# crane, oras, skopeo). Debian's package; elsewhere install skopeo yourself.
+if ! command -v skopeo >/dev/null; then
+  echo "installing skopeo" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends skopeo >/dev/null
+fi
+
 # PostgreSQL, for the postgres metadata store's tests, which expect user
 # postgres without a password on 127.0.0.1:5432 (or CHAINCTL_TEST_POSTGRES).
 # Debian's package; when this script installs it, it also lets that user in

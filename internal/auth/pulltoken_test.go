@@ -263,15 +263,19 @@ func TestPullTokenExpiry(t *testing.T) {
 
 func TestPullTokenRevocation(t *testing.T) {
 	f := newPullTokenFixture(t)
-	owner := f.session(t, "400")
-	id, secret := f.createPullToken(t, owner, map[string]any{"repositories": []string{"team/app"}})
-	tok, _ := f.accessToken(t, id, secret, "repository:team/app:pull")
-
-	// A second replica on the same store.
+	// A second replica on the same store, started (and so having read the
+	// pull tokens) before the token is made: it must not wait for its next
+	// refresh to honour it.
 	replica, err := auth.NewService(f.opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := replica.RefreshPullTokens(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	owner := f.session(t, "400")
+	id, secret := f.createPullToken(t, owner, map[string]any{"repositories": []string{"team/app"}})
+	tok, _ := f.accessToken(t, id, secret, "repository:team/app:pull")
 	authorizeOn := func(svc *auth.Service) error {
 		req, _ := http.NewRequest("GET", "/v2/team/app/manifests/latest", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)

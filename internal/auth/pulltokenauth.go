@@ -189,6 +189,16 @@ func (s *Service) livePullToken(ctx context.Context, c *issuer.Claims) (*store.P
 	}
 	s.maybeRefreshPullTokens(ctx)
 	t, ok := s.ptState.Load().byID[c.PullToken]
+	if !ok {
+		// Made on another replica since the last read: the access token is
+		// ours (signed, verified), so the token existed when it was issued.
+		// A revoked token's access tokens come this way too, each costing
+		// one version read until they expire.
+		if err := s.RefreshPullTokens(ctx); err != nil {
+			s.log.WarnContext(ctx, "refresh pull tokens", "err", err)
+		}
+		t, ok = s.ptState.Load().byID[c.PullToken]
+	}
 	if !ok || !s.now().Before(t.Expires) || s.state.Load().pullTokenInactive(t) != "" {
 		return nil, false
 	}
