@@ -157,10 +157,6 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 }
 
 func createRun(ctx context.Context, opts *CreateOptions) error {
-	reg, err := session.ParseRegistry(opts.Registry)
-	if err != nil {
-		return err
-	}
 	if opts.Save {
 		// Fail before the token exists, not after.
 		if opts.Docker == nil || opts.Docker.OpenCache == nil {
@@ -171,6 +167,10 @@ func createRun(ctx context.Context, opts *CreateOptions) error {
 		}
 	}
 	client, err := opts.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	reg, err := session.ParseRegistry(opts.Registry)
 	if err != nil {
 		return err
 	}

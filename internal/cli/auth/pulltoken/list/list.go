@@ -36,9 +36,8 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 			Passwords are never listed: the registry shows them only once, when a token is
 			created.
 
-			Listing needs a session with the owner role; an owner sees the tokens whose
-			repository patterns lie within the repositories it owns. LAST USED is when the
-			token last pulled, "never" if it has not. The registry and the session are
+			Listing needs a session with the owner role. LAST USED is when the token last
+			pulled, "never" if it has not. The registry and the session are
 			those of "chainctl auth login" unless --registry, $CHAINCTL_REGISTRY,
 			--token-file or $CHAINCTL_TOKEN say otherwise.
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,6 +14,8 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/auth/pulltoken/shared"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/pulltoken"
+	"github.com/chainctl/chainctl/internal/session"
+	"github.com/chainctl/chainctl/internal/tokencache"
 )
 
 // RevokeOptions are the inputs of `chainctl auth pull-token revoke`.
@@ -21,12 +24,16 @@ type RevokeOptions struct {
 
 	// IDs are the tokens to revoke, checked and without duplicates.
 	IDs []string
+	// TokenCache opens the token cache (Factory.TokenCache), to tell
+	// whether docker on this machine uses a token just revoked; nil
+	// skips that.
+	TokenCache func() (*tokencache.Cache, error)
 }
 
 // NewCmdRevoke returns `chainctl auth pull-token revoke`. runF replaces
 // revokeRun in tests.
 func NewCmdRevoke(f *cmdutil.Factory, runF func(context.Context, *RevokeOptions) error) *cobra.Command {
-	opts := &RevokeOptions{}
+	opts := &RevokeOptions{TokenCache: f.TokenCache}
 	cmd := &cobra.Command{
 		Use:     "revoke ID...",
 		Aliases: []string{"delete", "rm"},
@@ -36,7 +43,8 @@ func NewCmdRevoke(f *cmdutil.Factory, runF func(context.Context, *RevokeOptions)
 			refuses it from then on, on every replica, and it is no longer listed. Revoking
 			cannot be undone; create a new token to give access again. Revoke a token when
 			the machine or cluster that used it is gone, or when its password may have
-			leaked.
+			leaked. When docker on this machine pulls with a token you revoke (it was
+			saved with --save), the command says so: "docker logout HOST" stops that.
 
 			Every ID is tried, even when one fails; the command then exits non-zero, with
 			status 4 when the registry refused the session for all of them. Revoking needs
@@ -88,22 +96,12 @@ func ParseIDs(args []string) ([]string, error) {
 	return ids, nil
 }
 
+// joinList joins s as "a", "a and b" or "a, b and c".
 func joinList(s []string) string {
 	if len(s) == 1 {
 		return s[0]
 	}
-	out := ""
-	for i, v := range s {
-		switch {
-		case i == 0:
-		case i == len(s)-1:
-			out += " and "
-		default:
-			out += ", "
-		}
-		out += v
-	}
-	return out
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
 type result struct {
@@ -143,7 +141,37 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 			return err
 		}
 	}
+	warnIfSaved(opts, results)
 	return summarize(failed, len(opts.IDs))
+}
+
+// warnIfSaved tells, on stderr, that docker on this machine still sends a
+// token just revoked, which the registry now refuses, and how to stop it.
+// It is best effort: a cache that cannot be read says nothing.
+func warnIfSaved(opts *RevokeOptions, results []result) {
+	if opts.TokenCache == nil {
+		return
+	}
+	reg, err := session.ParseRegistry(opts.Registry)
+	if err != nil {
+		return
+	}
+	cache, err := opts.TokenCache()
+	if err != nil {
+		return
+	}
+	e, err := cache.Stored().Get(reg.Host)
+	if err != nil {
+		return
+	}
+	for _, r := range results {
+		if r.Revoked && r.ID == e.Username {
+			st := opts.IO.ErrStyles()
+			fmt.Fprintf(opts.IO.ErrOut, "%s docker on this machine pulls from %s with %s, which is now refused: run %s\n",
+				st.Warning("!"), reg.Host, r.ID, st.Code("docker logout "+reg.Host))
+			return
+		}
+	}
 }
 
 // summarize is the command's error: nil if nothing failed, the one

@@ -10,6 +10,7 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/api/apitest"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/tokencache"
 )
 
 const (
@@ -92,7 +93,7 @@ func Test_revokeRun(t *testing.T) {
 			ids:        []string{idA, idB, idC},
 			stubs:      []apitest.Stub{revoked(idA), failing(idB, 404, "not_found", "no such pull token"), revoked(idC)},
 			want:       "✓ Revoked " + idA + "\n✓ Revoked " + idC + "\n",
-			wantStderr: "X " + idB + ": no pull token " + idB + " (it may have been revoked, or its repositories are not yours)\n",
+			wantStderr: "X " + idB + ": no pull token " + idB + ": it may have been revoked already\n",
 			wantErr:    "1 of 3 pull tokens not revoked",
 		},
 		{
@@ -122,7 +123,7 @@ func Test_revokeRun(t *testing.T) {
   {
     "id": "` + idB + `",
     "revoked": false,
-    "error": "no pull token ` + idB + ` (it may have been revoked, or its repositories are not yours)"
+    "error": "no pull token ` + idB + `: it may have been revoked already"
   }
 ]
 `,
@@ -152,6 +153,36 @@ func Test_revokeRun(t *testing.T) {
 			}
 			if errOut.String() != tt.wantStderr {
 				t.Errorf("stderr = %q, want %q", errOut, tt.wantStderr)
+			}
+		})
+	}
+}
+
+// Test_revokeRunSavedToken: revoking the token docker on this machine
+// pulls with says so, and how to stop sending it.
+func Test_revokeRunSavedToken(t *testing.T) {
+	cache, err := tokencache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cache.Stored().Put("registry.test", tokencache.Entry{Kind: tokencache.KindStored, Username: idB, Token: "ccpt_x"}); err != nil {
+		t.Fatal(err)
+	}
+	open := func() (*tokencache.Cache, error) { return cache, nil }
+	for _, tt := range []struct {
+		name, id, want string
+	}{
+		{name: "the saved token", id: idB, want: "! docker on this machine pulls from registry.test with " + idB + ", which is now refused: run docker logout registry.test\n"},
+		{name: "another token", id: idA, want: ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := apitest.New(t, revoked(tt.id))
+			ios, _, _, errOut := iostreams.Test()
+			if err := revokeRun(t.Context(), &RevokeOptions{Remote: reg.Remote(ios, ""), IDs: []string{tt.id}, TokenCache: open}); err != nil {
+				t.Fatal(err)
+			}
+			if errOut.String() != tt.want {
+				t.Errorf("stderr = %q, want %q", errOut, tt.want)
 			}
 		})
 	}

@@ -142,7 +142,7 @@ const MaxTTLHint = "the registry caps the lifetime of pull tokens (auth.pull_tok
 func MapError(err error, id string) error {
 	text := api.ErrorText{Forbidden: "you must be an owner of every repository pattern the pull token covers"}
 	if id != "" {
-		text.NotFound = fmt.Sprintf("no pull token %s (it may have been revoked, or its repositories are not yours)", id)
+		text.NotFound = fmt.Sprintf("no pull token %s: it may have been revoked already", id)
 	}
 	var apiErr *api.Error
 	if errors.As(err, &apiErr) {

@@ -98,7 +98,7 @@ func TestMapError(t *testing.T) {
 		{name: "401", err: &api.Error{Status: 401, Code: "unauthorized", Message: "expired"}, want: "the registry refused the session token: expired", wantAuth: true, wantHint: "run `chainctl auth login`"},
 		{name: "403", err: &api.Error{Status: 403, Code: "forbidden", Message: "not an owner of acme/*"}, want: "permission denied: not an owner of acme/*", wantAuth: true,
 			wantHint: "you must be an owner of every repository pattern the pull token covers"},
-		{name: "404 of a token", err: &api.Error{Status: 404, Code: "not_found", Message: "x"}, id: testID, want: "no pull token " + testID + " (it may have been revoked, or its repositories are not yours)"},
+		{name: "404 of a token", err: &api.Error{Status: 404, Code: "not_found", Message: "x"}, id: testID, want: "no pull token " + testID + ": it may have been revoked already"},
 		{name: "404 of the API", err: &api.Error{Status: 404, Message: "404 page not found"}, want: "this registry has no pull-token API", wantHint: "older than pull tokens"},
 		{name: "ttl above the maximum", err: &api.Error{Status: 400, Code: "invalid", Message: "ttl 9000h exceeds the maximum 8760h"}, want: "ttl 9000h exceeds the maximum 8760h", wantHint: "auth.pull_tokens.max_ttl"},
 		{name: "other 400", err: &api.Error{Status: 400, Code: "invalid", Message: "bad pattern"}, want: "bad pattern"},
