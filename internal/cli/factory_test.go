@@ -220,6 +220,10 @@ func TestRunAsksOnlyForWhatItNeeds(t *testing.T) {
 		{name: "identities with a token file", args: []string{"iam", "identities", "list", "--registry", "r.example", "--token-file", "/nonexistent/token"}, want: ExitAuth},
 		{name: "identities usage error", args: []string{"iam", "identities", "delete", "ci"}, want: ExitError},
 		{name: "identities from the login session", args: []string{"iam", "identities", "list"}, user: 1, cache: 1, session: 1, want: ExitAuth},
+		{name: "pull-token create usage error", args: []string{"auth", "pull-token", "create", "--save"}, want: ExitError},
+		{name: "pull-token revoke usage error", args: []string{"auth", "pull-token", "revoke", "ci"}, want: ExitError},
+		{name: "pull-token list from the login session", args: []string{"auth", "pull-token", "list"}, user: 1, cache: 1, session: 1, want: ExitAuth},
+		{name: "configure-docker --pull-token usage error", args: []string{"auth", "configure-docker", "--pull-token"}, want: ExitError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -43,9 +43,11 @@ func ServerHost(serverURL string) (string, error) {
 }
 
 // Cache is a Source and a Store on the token cache: "store" keeps a
-// tokencache.KindStored entry, "get" answers from a usable stored or
-// session entry, "erase" and "list" see stored entries only (a session
-// belongs to `chainctl auth login` and `logout`). It never goes to the
+// tokencache.KindStored entry in the host's stored slot (Cache.Stored),
+// beside its session; "get" answers with the stored credential when there
+// is one, else with the session; "erase" and "list" see stored
+// credentials only (a session belongs to `chainctl auth login` and
+// `logout`). It never goes to the
 // network, unless given a Resolver (see WithResolver): then a configured
 // registry with no usable entry gets a session from the Resolver.
 type Cache struct {
@@ -112,7 +114,10 @@ func (c *Cache) tokens() (*tokencache.Cache, error) {
 	return c.cache, c.err
 }
 
-// Get implements Source.
+// Get implements Source. A credential stored for the host (docker login,
+// a saved pull token) comes first: the user stored it for docker and its
+// kin. Without one, the host's session answers, renewed through the
+// Resolver when there is one.
 func (c *Cache) Get(ctx context.Context, serverURL string) (string, string, error) {
 	host, err := ServerHost(serverURL)
 	if err != nil {
@@ -122,10 +127,21 @@ func (c *Cache) Get(ctx context.Context, serverURL string) (string, string, erro
 	if err != nil {
 		return "", "", err
 	}
-	e, err := tc.Get(host)
-	if errors.Is(err, tokencache.ErrInvalidHost) {
+	e, err := tc.Stored().Get(host)
+	switch {
+	case errors.Is(err, tokencache.ErrInvalidHost):
 		return "", "", ErrNotFound
+	case err == nil:
+		// Nothing renews a stored credential: it is good until it
+		// expires, and the registry is the judge of that.
+		if e.UsableAt(c.now(), 0) {
+			return credentialsOf(e)
+		}
+		return "", "", storedExpiredError(host)
+	case !errors.Is(err, tokencache.ErrNotFound):
+		return "", "", err
 	}
+	e, err = tc.Get(host)
 	missing := errors.Is(err, tokencache.ErrNotFound)
 	if err != nil && !missing {
 		return "", "", err
@@ -135,7 +151,8 @@ func (c *Cache) Get(ctx context.Context, serverURL string) (string, string, erro
 			return credentialsOf(e)
 		}
 		if e.Kind == tokencache.KindStored {
-			return "", "", fmt.Errorf("the credentials stored for %s have expired; log in again with `docker login %s`", host, host)
+			// Kept in the session's slot by an older chainctl.
+			return "", "", storedExpiredError(host)
 		}
 	}
 	registry := c.configured(host, !missing)
@@ -182,6 +199,11 @@ func loginRequired(err error) bool {
 	return errors.As(err, &lr) && lr.LoginRequired()
 }
 
+func storedExpiredError(host string) error {
+	return fmt.Errorf("the credentials stored for %s have expired; store new ones (`docker login %s`), "+
+		"or run `docker logout %s` to use your chainctl session", host, host, host)
+}
+
 func expiredError(host string) error {
 	return fmt.Errorf("the session for %s has expired; run `chainctl auth login --registry %s`", host, host)
 }
@@ -193,34 +215,77 @@ func credentialsOf(e tokencache.Entry) (string, string, error) {
 	return e.Username, e.Token, nil
 }
 
-// Store implements Store. It replaces any entry for the host, a session
-// included: the user asked docker to use these credentials there.
+// Saved is what a host had when Save stored a credential for it.
+type Saved struct {
+	// Host is the registry host the credential was stored for.
+	Host string
+	// Replaced is the username of the stored credential the new one
+	// replaced, "" if there was none.
+	Replaced string
+	// Session reports whether the host has a login session (`chainctl
+	// auth login`). It is kept for chainctl's own calls, but "get" now
+	// answers docker with the stored credential.
+	Session bool
+}
+
+// Store implements Store. It replaces the credential stored for the host
+// and leaves its login session alone: chainctl's own calls keep using
+// the session, while "get" answers with what was stored.
 func (c *Cache) Store(ctx context.Context, cr Credentials) error {
+	_, err := c.Save(ctx, cr, time.Time{})
+	return err
+}
+
+// Save is Store for a credential that expires at expiry (zero: never, as
+// far as the helper knows), such as a pull token. It reports what the
+// host had, so that the caller can say what docker will use from now on.
+func (c *Cache) Save(ctx context.Context, cr Credentials, expiry time.Time) (Saved, error) {
 	host, err := ServerHost(cr.ServerURL)
 	if err != nil {
-		return fmt.Errorf("store credentials: %q is not a registry host", cr.ServerURL)
+		return Saved{}, fmt.Errorf("store credentials: %q is not a registry host", cr.ServerURL)
 	}
 	tc, err := c.tokens()
 	if err != nil {
-		return err
+		return Saved{}, err
 	}
 	e := tokencache.Entry{
 		Kind:     tokencache.KindStored,
 		Token:    cr.Secret,
 		Username: cr.Username,
+		Expiry:   expiry,
 		Issued:   c.now().UTC(),
 	}
+	saved := Saved{Host: host}
 	// Under the host lock, so a store never interleaves with a session
 	// refresh for the same host.
-	err = tc.WithLock(ctx, host, func() error { return tc.Put(host, e) })
+	err = tc.WithLock(ctx, host, func() error {
+		if old, err := tc.Stored().Get(host); err == nil {
+			saved.Replaced = old.Username
+		}
+		switch old, err := tc.Get(host); {
+		case err == nil && old.Kind == tokencache.KindSession:
+			saved.Session = true
+		case err == nil && old.Kind == tokencache.KindStored:
+			// An older chainctl stored it in the session's slot; the
+			// new credential replaces it.
+			saved.Replaced = old.Username
+			if err := tc.Delete(host); err != nil {
+				return err
+			}
+		}
+		return tc.Stored().Put(host, e)
+	})
 	if errors.Is(err, tokencache.ErrInvalidHost) {
-		return fmt.Errorf("store credentials: %q is not a registry host", cr.ServerURL)
+		return Saved{}, fmt.Errorf("store credentials: %q is not a registry host", cr.ServerURL)
 	}
-	return err
+	if err != nil {
+		return Saved{}, err
+	}
+	return saved, nil
 }
 
-// Erase implements Store. Only a stored entry is erased; a session is
-// left for `chainctl auth logout`.
+// Erase implements Store. Only the stored credential is erased; a
+// session is left for `chainctl auth logout`.
 func (c *Cache) Erase(ctx context.Context, serverURL string) error {
 	host, err := ServerHost(serverURL)
 	if err != nil {
@@ -231,12 +296,13 @@ func (c *Cache) Erase(ctx context.Context, serverURL string) error {
 		return err
 	}
 	err = tc.WithLock(ctx, host, func() error {
-		e, err := tc.Get(host)
-		if errors.Is(err, tokencache.ErrNotFound) {
-			return nil
-		}
 		// A corrupt entry is erased too: it is what docker logout is for.
-		if err == nil && e.Kind != tokencache.KindStored {
+		if err := tc.Stored().Delete(host); err != nil {
+			return err
+		}
+		// What an older chainctl stored in the session's slot.
+		e, err := tc.Get(host)
+		if errors.Is(err, tokencache.ErrNotFound) || err == nil && e.Kind != tokencache.KindStored {
 			return nil
 		}
 		return tc.Delete(host)
@@ -247,23 +313,27 @@ func (c *Cache) Erase(ctx context.Context, serverURL string) error {
 	return err
 }
 
-// List implements Store: stored entries only, keyed by host.
+// List implements Store: stored credentials only, keyed by host.
 func (c *Cache) List(context.Context) (map[string]string, error) {
 	tc, err := c.tokens()
 	if err != nil {
 		return nil, err
 	}
-	hosts, err := tc.List()
-	if err != nil {
-		return nil, err
-	}
 	out := map[string]string{}
-	for _, h := range hosts {
-		e, err := tc.Get(h)
-		if err != nil || e.Kind != tokencache.KindStored {
-			continue // gone meanwhile, corrupt, or a session
+	// The session slot first, for what an older chainctl stored there:
+	// the stored slot, which "get" prefers, overrides it.
+	for _, slot := range []*tokencache.Cache{tc, tc.Stored()} {
+		hosts, err := slot.List()
+		if err != nil {
+			return nil, err
 		}
-		out[h] = e.Username
+		for _, h := range hosts {
+			e, err := slot.Get(h)
+			if err != nil || e.Kind != tokencache.KindStored {
+				continue // gone meanwhile, corrupt, or a session
+			}
+			out[h] = e.Username
+		}
 	}
 	return out, nil
 }

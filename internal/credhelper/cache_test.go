@@ -197,8 +197,8 @@ func TestCacheProtocol(t *testing.T) {
 		}
 	}
 
-	// What store wrote is a 0600 KindStored entry.
-	e, err := tc.Get("registry.example.com")
+	// What store wrote is a 0600 KindStored entry, in the stored slot.
+	e, err := tc.Stored().Get("registry.example.com")
 	if err != nil {
 		t.Fatal(err)
 	}

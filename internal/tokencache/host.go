@@ -7,9 +7,9 @@ import (
 	"strings"
 )
 
-// maxNameLen leaves room for the longest suffix within the usual 255-byte
-// file name limit.
-const maxNameLen = 255 - len(entrySuffix)
+// maxNameLen leaves room for the longest suffix (a stored entry's) within
+// the usual 255-byte file name limit.
+const maxNameLen = 255 - len(storedSuffix)
 
 // normalizeHost lower-cases host and checks that it is a registry
 // host[:port]: DNS-style labels, an IPv4 address, or a bracketed IPv6

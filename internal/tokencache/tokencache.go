@@ -1,8 +1,10 @@
 // Package tokencache keeps the client's registry credentials on disk, one
-// file per registry host, as DESIGN.md ("Client") asks: a 0700 directory in
-// the user cache directory, 0600 files, atomic replace, and a cross-process
-// file lock per host so that concurrent credential-helper calls share one
-// refresh (and so at most one browser window).
+// file per registry host and slot (the login session, and what the
+// credential helper was asked to store; see Cache.Stored), as DESIGN.md
+// ("Client") asks: a 0700 directory in the user cache directory, 0600
+// files, atomic replace, and a cross-process file lock per host so that
+// concurrent credential-helper calls share one refresh (and so at most
+// one browser window).
 //
 // The package never prints and never logs; Entry redacts its token when
 // formatted, so an accidental %v or slog attribute cannot leak it.
@@ -30,9 +32,10 @@ const (
 	dirMode  fs.FileMode = 0o700
 	fileMode fs.FileMode = 0o600
 
-	entrySuffix = ".json"
-	lockSuffix  = ".lock"
-	tempPrefix  = ".tmp-"
+	entrySuffix  = ".json"
+	storedSuffix = ".stored"
+	lockSuffix   = ".lock"
+	tempPrefix   = ".tmp-"
 
 	// maxEntrySize caps what Get reads, so a hostile or corrupt file cannot
 	// make the helper allocate without bound.
@@ -57,8 +60,14 @@ var (
 
 // Cache is a directory of per-host credential entries. It holds no open
 // files and is safe for concurrent use by goroutines and processes.
+//
+// A host has two slots, each one file: the Cache that Open returns
+// reads and writes the login session's, and Stored the one for what
+// the credential helper's store was handed (docker login, a saved pull
+// token). The two share the host's lock.
 type Cache struct {
 	dir         string
+	suffix      string // of entry files: entrySuffix, or storedSuffix for Stored
 	minLife     time.Duration
 	now         func() time.Time
 	pollMin     time.Duration
@@ -114,6 +123,7 @@ func Open(dir string, opts ...Option) (*Cache, error) {
 	}
 	c := &Cache{
 		dir:         abs,
+		suffix:      entrySuffix,
 		minLife:     DefaultMinLife,
 		now:         time.Now,
 		pollMin:     5 * time.Millisecond,
@@ -158,6 +168,20 @@ func OpenDefault(opts ...Option) (*Cache, error) {
 
 // Dir is the cache's absolute directory.
 func (c *Cache) Dir() string { return c.dir }
+
+// Stored returns the cache's other slot per host: credentials handed to
+// the credential helper's store, kept apart from the host's login session
+// so that a `docker login` (or a saved pull token) and `chainctl auth
+// login` can each replace or erase their own without logging the other
+// out. Its Get, Put, Delete and List see that slot only, and its Put
+// takes KindStored entries only; WithLock takes the same lock as c's, so
+// one lock still orders everything done to a host. A Cache from Stored
+// has the same directory and options as c, and Stored of it is itself.
+func (c *Cache) Stored() *Cache {
+	s := *c
+	s.suffix = storedSuffix
+	return &s
+}
 
 // secureDir checks the cache directory is a real directory we own and
 // re-applies mode 0700.
@@ -238,7 +262,7 @@ func (c *Cache) entryPath(host string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(c.dir, name+entrySuffix), nil
+	return filepath.Join(c.dir, name+c.suffix), nil
 }
 
 // Get returns the entry for host, whether or not it is still usable. It
@@ -283,6 +307,9 @@ func (c *Cache) Put(host string, e Entry) error {
 	}
 	if err := e.validate(); err != nil {
 		return fmt.Errorf("cache credentials for %s: %w", host, err)
+	}
+	if c.suffix == storedSuffix && e.Kind != KindStored {
+		return fmt.Errorf("cache credentials for %s: a %s entry in the stored slot", host, e.Kind)
 	}
 	data, err := json.Marshal(e)
 	if err != nil {
@@ -343,7 +370,7 @@ func (c *Cache) Delete(host string) error {
 	return nil
 }
 
-// List returns the hosts with an entry, sorted. Files that are not entries
+// List returns the hosts with an entry in c's slot, sorted. Files that are not entries
 // (locks, temp files, anything foreign) are skipped.
 func (c *Cache) List() ([]string, error) {
 	des, err := os.ReadDir(c.dir)
@@ -353,10 +380,10 @@ func (c *Cache) List() ([]string, error) {
 	var hosts []string
 	for _, de := range des {
 		name := de.Name()
-		if !de.Type().IsRegular() || !strings.HasSuffix(name, entrySuffix) {
+		if !de.Type().IsRegular() || !strings.HasSuffix(name, c.suffix) {
 			continue
 		}
-		host, ok := hostFromFileName(strings.TrimSuffix(name, entrySuffix))
+		host, ok := hostFromFileName(strings.TrimSuffix(name, c.suffix))
 		if !ok {
 			continue
 		}

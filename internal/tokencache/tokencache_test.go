@@ -203,3 +203,73 @@ func TestDefaultDir(t *testing.T) {
 		t.Errorf("DefaultDir() = %q, %v, want %q", got, err, want)
 	}
 }
+
+// TestStoredSlot: a host's session and its stored credential live side
+// by side; each view reads, lists and deletes its own, and both share the
+// host's lock.
+func TestStoredSlot(t *testing.T) {
+	t.Parallel()
+	c := openTest(t, WithLockPolling(time.Millisecond, 5*time.Millisecond))
+	s := c.Stored()
+	const host = "registry.example.com"
+	sess := Entry{Kind: KindSession, Token: "session-token", Expiry: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	pull := Entry{Kind: KindStored, Token: "ccpt_secret", Username: "pt-aaaaaaaaaaaaaaaaaaaa"}
+	if err := c.Put(host, sess); err != nil {
+		t.Fatalf("Put(session) = %v", err)
+	}
+	if err := s.Put(host, pull); err != nil {
+		t.Fatalf("Stored().Put(pull token) = %v", err)
+	}
+	if got, err := c.Get(host); err != nil || !sameEntry(got, sess) {
+		t.Errorf("Get() = %v, %v, want the session", got, err)
+	}
+	if got, err := s.Get(host); err != nil || !sameEntry(got, pull) {
+		t.Errorf("Stored().Get() = %v, %v, want the pull token", got, err)
+	}
+	for _, name := range []string{"registry.example.com.json", "registry.example.com.stored"} {
+		if _, err := os.Stat(filepath.Join(c.Dir(), name)); err != nil {
+			t.Errorf("entry file %s: %v", name, err)
+		}
+	}
+	if err := s.Put("other.example", Entry{Kind: KindStored, Token: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.List(); err != nil || !slices.Equal(got, []string{host}) {
+		t.Errorf("List() = %q, %v, want only the session's host", got, err)
+	}
+	if got, err := s.List(); err != nil || !slices.Equal(got, []string{"other.example", host}) {
+		t.Errorf("Stored().List() = %q, %v, want both stored hosts", got, err)
+	}
+	if err := s.Put(host, sess); err == nil {
+		t.Errorf("Stored().Put(session) = nil, want an error: sessions belong in the session slot")
+	}
+	if s.Stored().suffix != storedSuffix || s.Dir() != c.Dir() {
+		t.Errorf("Stored().Stored() is not the stored slot of the same directory")
+	}
+
+	// One lock per host, whichever slot takes it.
+	release := holdLock(t, c, host)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	err := s.WithLock(ctx, host, func() error { return nil })
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Stored().WithLock() while the session slot holds the lock = %v, want a timeout", err)
+	}
+	release()
+
+	if err := s.Delete(host); err != nil {
+		t.Fatalf("Stored().Delete() = %v", err)
+	}
+	if _, err := s.Get(host); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Stored().Get() after Delete = %v, want ErrNotFound", err)
+	}
+	if got, err := c.Get(host); err != nil || !sameEntry(got, sess) {
+		t.Errorf("Get() after Stored().Delete() = %v, %v, want the session untouched", got, err)
+	}
+	if err := c.Delete("other.example"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get("other.example"); err != nil {
+		t.Errorf("Stored().Get() after deleting the session slot = %v, want the stored entry untouched", err)
+	}
+}

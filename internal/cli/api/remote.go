@@ -98,6 +98,14 @@ func (r *Remote) Resolve(f *cmdutil.Factory) error {
 	return nil
 }
 
+// ResolveWith is Resolve for a command that has its own --registry flag
+// instead of AddFlags' (configure-docker): registryFlag is its value, and
+// there is no --token-file.
+func (r *Remote) ResolveWith(f *cmdutil.Factory, registryFlag string) error {
+	r.registryFlag, r.tokenFile = registryFlag, ""
+	return r.Resolve(f)
+}
+
 // readTokenFile reads the token file r, called name, refusing one larger
 // than maxTokenFile.
 func readTokenFile(r io.Reader, name string) ([]byte, error) {

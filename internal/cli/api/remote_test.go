@@ -191,3 +191,29 @@ func TestMapError(t *testing.T) {
 		})
 	}
 }
+
+// TestRemoteResolveWith: a command with its own --registry resolves it
+// as the others do, and the session is the login session.
+func TestRemoteResolveWith(t *testing.T) {
+	tests := []struct {
+		name, flag string
+		env        map[string]string
+		want       string
+	}{
+		{name: "flag", flag: "r.example.com", env: map[string]string{"CHAINCTL_REGISTRY": "e.example.com"}, want: "https://r.example.com"},
+		{name: "env", env: map[string]string{"CHAINCTL_REGISTRY": "127.0.0.1:5000"}, want: "http://127.0.0.1:5000"},
+		{name: "user config", want: apitest.URL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, _, _, _ := iostreams.Test()
+			var r api.Remote
+			if err := r.ResolveWith(apitest.Factory(ios, "", tt.env), tt.flag); err != nil || r.Registry != tt.want {
+				t.Fatalf("ResolveWith(%q) = %v, Registry %q, want %q", tt.flag, err, r.Registry, tt.want)
+			}
+			if tok, err := r.Token(t.Context()); err != nil || tok != apitest.Token {
+				t.Errorf("Token() = %q, %v, want the login session's", tok, err)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	logincmd "github.com/chainctl/chainctl/internal/cli/auth/login"
 	logoutcmd "github.com/chainctl/chainctl/internal/cli/auth/logout"
+	pulltokencmd "github.com/chainctl/chainctl/internal/cli/auth/pulltoken"
 	statuscmd "github.com/chainctl/chainctl/internal/cli/auth/status"
 	tokencmd "github.com/chainctl/chainctl/internal/cli/auth/token"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
@@ -30,11 +31,15 @@ func NewCmdAuth(f *cmdutil.Factory) *cobra.Command {
 
 			The registry is --registry, else $CHAINCTL_REGISTRY, else the default set with
 			"chainctl config set registry HOST".
+
+			Where nobody can log in (imagePullSecrets, air-gapped build farms, scanners),
+			"chainctl auth pull-token" makes long-lived, pull-only, revocable passwords.
 		`),
 		Example: cmdutil.Examples(`
 			$ chainctl auth login --registry registry.example.com
 			$ chainctl auth status
 			$ chainctl auth logout
+			$ chainctl auth pull-token create --repository 'acme/*'
 		`),
 	}
 	cmd.AddCommand(logincmd.NewCmdLogin(f, nil))
@@ -43,5 +48,6 @@ func NewCmdAuth(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(tokencmd.NewCmdToken(f, nil))
 	cmd.AddCommand(credentialhelper.NewCmdCredentialHelper(f, nil))
 	cmd.AddCommand(configuredocker.NewCmdConfigureDocker(f, nil))
+	cmd.AddCommand(pulltokencmd.NewCmdPullToken(f))
 	return cmd
 }

@@ -3,6 +3,8 @@ package cmdutil
 import (
 	"errors"
 	"testing"
+
+	"github.com/chainctl/chainctl/internal/iostreams"
 )
 
 func TestOutputFormatSet(t *testing.T) {
@@ -72,5 +74,14 @@ func TestErrorsUnwrap(t *testing.T) {
 				t.Errorf("%T: Is(base) = %v, Error() = %q", tt.err, errors.Is(tt.err, base), tt.err)
 			}
 		})
+	}
+}
+
+func TestWriteTable(t *testing.T) {
+	ios, _, out, _ := iostreams.Test()
+	err := WriteTable(out, ios.OutStyles(), []string{"ID", "NAME"}, [][]string{{"pt-1", "ci"}, {"pt-22", "é"}})
+	want := "ID     NAME\npt-1   ci\npt-22  é\n"
+	if err != nil || out.String() != want {
+		t.Errorf("WriteTable() = %v, output %q, want %q", err, out, want)
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/chainctl/chainctl/internal/atomicfile"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -20,9 +20,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/chainctl/chainctl/internal/atomicfile"
+	"github.com/chainctl/chainctl/internal/cli/api"
+	"github.com/chainctl/chainctl/internal/cli/auth/pulltoken/shared"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/credhelper"
 	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/tokencache"
 )
 
 // helperName is the credHelpers value; docker runs "docker-credential-" + it.
@@ -43,14 +47,25 @@ type ConfigureDockerOptions struct {
 	Executable func() (string, error)
 	// Symlink creates the helper link (os.Symlink); tests make it fail.
 	Symlink func(oldname, newname string) error
+	// OpenCache opens the token cache the credential helper reads
+	// (Factory.TokenCache), for a pull token saved there.
+	OpenCache func() (*tokencache.Cache, error)
+
+	// PullToken asks for a new pull token, saved for docker: Token
+	// describes it, and Remote is the registry's API that makes it.
+	PullToken bool
+	Token     shared.Flags
+	Request   shared.CreateRequest
+	Remote    api.Remote
 }
 
 // NewCmdConfigureDocker returns `chainctl auth configure-docker`. runF
-// replaces configureDockerRun in tests.
+// replaces configureDockerRun (and pullTokenRun, with --pull-token) in
+// tests.
 func NewCmdConfigureDocker(f *cmdutil.Factory, runF func(*ConfigureDockerOptions) error) *cobra.Command {
-	opts := &ConfigureDockerOptions{IO: f.IOStreams, Executable: os.Executable, Symlink: os.Symlink}
+	opts := &ConfigureDockerOptions{IO: f.IOStreams, Executable: os.Executable, Symlink: os.Symlink, OpenCache: f.TokenCache}
 	cmd := &cobra.Command{
-		Use:   "configure-docker [--registry HOST]",
+		Use:   "configure-docker [--registry HOST] [--pull-token --repository PATTERN...]",
 		Short: "Make docker use chainctl for a registry's credentials",
 		Long: cmdutil.Heredoc(`
 			Add "credHelpers": {"HOST": "chainctl"} to docker's config.json
@@ -66,21 +81,55 @@ func NewCmdConfigureDocker(f *cmdutil.Factory, runF func(*ConfigureDockerOptions
 
 			The registry is --registry or $CHAINCTL_REGISTRY. Running the command again
 			changes nothing.
+
+			With --pull-token, the machine pulls with a pull token instead of your login
+			session, as a build farm or a scanner host that nobody logs in to needs: a new
+			pull token for the --repository patterns is created (as "chainctl auth
+			pull-token create --save" does) and saved in the credential helper, and docker
+			is configured as above. Its id and expiry are printed, never its password.
+			From then on docker, crane, oras and skopeo pull from HOST with the token
+			(pull-only: pushes are refused) until it expires or is revoked, while chainctl's
+			own commands keep using your session. "docker logout HOST" goes back to the
+			session. Creating the token needs the owner role on every pattern; the
+			registry may cap --ttl. The registry is then also taken from "chainctl config
+			set registry" when neither --registry nor $CHAINCTL_REGISTRY is set.
 		`),
 		Example: cmdutil.Examples(`
 			$ chainctl auth configure-docker --registry registry.example.com
+
+			# A scanner host: pull everything under acme/ with a 90-day pull token
+			$ chainctl auth configure-docker --registry registry.example.com \
+			    --pull-token --repository 'acme/*' --ttl 90d --name scanner-01
 		`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.PullToken {
+				req, err := opts.Token.Request("--pull-token")
+				if err != nil {
+					return err
+				}
+				opts.Request = req
+			} else if opts.Token.Changed(cmd.Flags()) {
+				return cmdutil.FlagErrorf("--repository, --ttl, --name and --description describe a pull token: add --pull-token")
+			}
 			if opts.Registry == "" {
 				if v, ok := f.LookupEnv("CHAINCTL_REGISTRY"); ok {
 					opts.Registry = v
 				}
 			}
+			if opts.PullToken {
+				// The registry of every API command: --registry,
+				// $CHAINCTL_REGISTRY, then the user configuration.
+				opts.Remote = api.Remote{IO: f.IOStreams, HTTPClient: f.HTTPClient}
+				if err := opts.Remote.ResolveWith(f, opts.Registry); err != nil {
+					return err
+				}
+				opts.Registry = opts.Remote.Registry
+			}
 			if opts.Registry == "" {
 				return cmdutil.FlagErrorf("--registry is required (or set $CHAINCTL_REGISTRY)")
 			}
-			dir, err := dockerConfigDir(f.LookupEnv)
+			dir, err := DockerConfigDir(f.LookupEnv)
 			if err != nil {
 				return err
 			}
@@ -88,16 +137,21 @@ func NewCmdConfigureDocker(f *cmdutil.Factory, runF func(*ConfigureDockerOptions
 			if runF != nil {
 				return runF(opts)
 			}
+			if opts.PullToken {
+				return pullTokenRun(cmd.Context(), opts)
+			}
 			return configureDockerRun(opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Registry, "registry", "", "registry `HOST` (host[:port] or https URL)")
+	cmd.Flags().BoolVar(&opts.PullToken, "pull-token", false, "create a pull token for --repository and make docker pull with it")
+	opts.Token.AddFlags(cmd.Flags())
 	return cmd
 }
 
-// dockerConfigDir is where docker reads config.json from: $DOCKER_CONFIG,
+// DockerConfigDir is where docker reads config.json from: $DOCKER_CONFIG,
 // else ~/.docker.
-func dockerConfigDir(lookupEnv func(string) (string, bool)) (string, error) {
+func DockerConfigDir(lookupEnv func(string) (string, bool)) (string, error) {
 	if v, ok := lookupEnv("DOCKER_CONFIG"); ok && v != "" {
 		return v, nil
 	}
@@ -109,6 +163,12 @@ func dockerConfigDir(lookupEnv func(string) (string, bool)) (string, error) {
 }
 
 func configureDockerRun(opts *ConfigureDockerOptions) error {
+	return configure(opts, opts.IO.Out)
+}
+
+// configure makes docker ask chainctl for opts.Registry's credentials:
+// the credHelpers entry, then the helper link. It says what it did on w.
+func configure(opts *ConfigureDockerOptions, w io.Writer) error {
 	host, err := credhelper.ServerHost(opts.Registry)
 	if err != nil {
 		return cmdutil.FlagErrorf("--registry %q: not a registry host or https URL", opts.Registry)
@@ -118,16 +178,15 @@ func configureDockerRun(opts *ConfigureDockerOptions) error {
 	if err != nil {
 		return err
 	}
-	out := opts.IO.Out
 	switch {
 	case !changed:
-		fmt.Fprintf(out, "%s already uses chainctl for %s; nothing to change\n", path, host)
+		fmt.Fprintf(w, "%s already uses chainctl for %s; nothing to change\n", path, host)
 	case prev != "":
-		fmt.Fprintf(out, "Configured %s to use chainctl for %s (it used %q before)\n", path, host, prev)
+		fmt.Fprintf(w, "Configured %s to use chainctl for %s (it used %q before)\n", path, host, prev)
 	default:
-		fmt.Fprintf(out, "Configured %s to use chainctl for %s\n", path, host)
+		fmt.Fprintf(w, "Configured %s to use chainctl for %s\n", path, host)
 	}
-	return ensureLink(opts)
+	return ensureLink(opts, w)
 }
 
 // addCredHelper sets credHelpers[host] = "chainctl" in the docker config
@@ -213,10 +272,11 @@ func isChainctlHelper(path string) (string, bool) {
 // ensureLink makes sure docker-credential-chainctl, next to the chainctl
 // executable, is chainctl's credential helper: the standalone program the
 // release archives install, or else a link to chainctl, which answers as
-// the helper when run by that name. When it cannot create the link it prints, on
-// stderr, the command that would, and fails with cmdutil.ErrSilent: docker
-// cannot use chainctl until the link exists.
-func ensureLink(opts *ConfigureDockerOptions) error {
+// the helper when run by that name. It says what it found or did on w.
+// When it cannot create the link it prints, on stderr, the command that
+// would, and fails with cmdutil.ErrSilent: docker cannot use chainctl
+// until the link exists.
+func ensureLink(opts *ConfigureDockerOptions, w io.Writer) error {
 	exe, err := opts.Executable()
 	if err != nil {
 		return fmt.Errorf("find the chainctl executable: %w", err)
@@ -229,7 +289,7 @@ func ensureLink(opts *ConfigureDockerOptions) error {
 		name += ".exe"
 	}
 	link := filepath.Join(filepath.Dir(exe), name)
-	out := opts.IO.Out
+	out := w
 	if fi, err := os.Stat(link); err == nil {
 		if efi, err := os.Stat(exe); err == nil && os.SameFile(fi, efi) {
 			fmt.Fprintf(out, "%s already runs chainctl\n", link)

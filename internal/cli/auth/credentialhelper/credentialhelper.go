@@ -47,6 +47,11 @@ func NewCmdCredentialHelper(f *cmdutil.Factory, runF func(context.Context, *Cred
 			  erase  reads a server URL and forgets what store kept for it
 			  list   prints {"HOST":"USERNAME"} for every stored credential
 
+			A stored credential (a pull token, say) sits beside the "chainctl auth login"
+			session of the same registry: get answers with the stored credential while
+			there is one, chainctl's own commands keep using the session, and erase
+			("docker logout HOST") forgets only the stored credential.
+
 			A server without credentials gets "credentials not found in native keychain"
 			and exit status 1. Secrets are printed only by get, on standard output, and
 			never to standard error or the --debug log.

@@ -33,9 +33,13 @@ func NewCmdLogout(f *cmdutil.Factory, runF func(context.Context, *LogoutOptions)
 		Use:   "logout",
 		Short: "Forget the cached session of a registry",
 		Long: cmdutil.Heredoc(`
-			Delete the cached credentials of a registry, or of every registry with --all.
+			Delete the cached session of a registry, or of every registry with --all.
 			Ambient CI credentials are not affected: the next command in CI logs in again.
 			Logging out of a registry you are not logged in to is not an error.
+
+			Credentials stored for docker (by "docker login" through the credential
+			helper, or "chainctl auth pull-token create --save") are kept: "docker logout
+			HOST" removes them.
 		`),
 		Example: cmdutil.Examples(`
 			$ chainctl auth logout --registry registry.example.com

@@ -13,6 +13,7 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/credhelper"
 	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/pulltoken"
 	"github.com/chainctl/chainctl/internal/session"
 	"github.com/chainctl/chainctl/internal/tokencache"
 )
@@ -38,7 +39,10 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions)
 		Short: "Show whether you are logged in to a registry",
 		Long: cmdutil.Heredoc(`
 			Show the cached session of a registry: the identity it acts as and when it
-			expires. It reads only the local cache and makes no network request.
+			expires. It reads only the local cache and makes no network request. When a
+			credential is stored for docker (by "docker login", or a pull token saved
+			with "chainctl auth pull-token create --save"), it says that docker uses that
+			instead of the session.
 
 			Exit status: 0 when a session that has not expired is cached, 4 otherwise (as
 			for every command that finds you not logged in; also with -o json, whose
@@ -69,6 +73,17 @@ type statusJSON struct {
 	Username  string     `json:"username,omitempty"`
 	Expiry    *time.Time `json:"expiry,omitempty"`
 	ExpiresIn int64      `json:"expires_in_seconds,omitempty"`
+	// Docker is the credential stored for docker (by docker login, or
+	// a pull token saved with --save), which the credential helper hands
+	// docker instead of the session.
+	Docker *storedJSON `json:"docker_credential,omitempty"`
+}
+
+type storedJSON struct {
+	Username  string     `json:"username"`
+	PullToken bool       `json:"pull_token"`
+	Expiry    *time.Time `json:"expiry,omitempty"`
+	Expired   bool       `json:"expired"`
 }
 
 func statusRun(_ context.Context, opts *StatusOptions) error {
@@ -98,6 +113,17 @@ func statusRun(_ context.Context, opts *StatusOptions) error {
 			}
 		}
 	}
+	se, err := cache.Stored().Get(reg.Host)
+	switch {
+	case err == nil:
+		out.Docker = &storedJSON{Username: se.Username, PullToken: pulltoken.ValidID(se.Username), Expired: !se.UsableAt(now, 0)}
+		if !se.Expiry.IsZero() {
+			exp := se.Expiry.UTC()
+			out.Docker.Expiry = &exp
+		}
+	case !errors.Is(err, tokencache.ErrNotFound) && !errors.Is(err, tokencache.ErrCorrupt):
+		return err
+	}
 	if opts.Output == cmdutil.OutputJSON {
 		if err := cmdutil.WriteJSON(opts.IO.Out, out); err != nil {
 			return err
@@ -114,6 +140,35 @@ func statusRun(_ context.Context, opts *StatusOptions) error {
 }
 
 func printTable(opts *StatusOptions, s statusJSON, found bool, now time.Time) error {
+	if err := printSession(opts, s, found, now); err != nil {
+		return err
+	}
+	d := s.Docker
+	if d == nil {
+		return nil
+	}
+	st := opts.IO.OutStyles()
+	what := "the credential stored by docker login (user " + d.Username + ")"
+	if d.PullToken {
+		what = "pull token " + d.Username + " (pull-only)"
+	}
+	fmt.Fprintf(opts.IO.Out, "  Docker:   uses %s", what)
+	switch {
+	case d.Expired && d.Expiry != nil:
+		fmt.Fprintf(opts.IO.Out, ", %s at %s", st.Error("expired"), d.Expiry.Local().Format(time.RFC1123))
+	case d.Expiry != nil:
+		fmt.Fprintf(opts.IO.Out, ", which expires %s", d.Expiry.Local().Format(time.RFC1123))
+	}
+	fmt.Fprintln(opts.IO.Out)
+	if s.LoggedIn {
+		_, err := fmt.Fprintf(opts.IO.Out, "            instead of this session: %s goes back to it\n", st.Code("docker logout "+s.Registry))
+		return err
+	}
+	return nil
+}
+
+// printSession prints what the session slot holds.
+func printSession(opts *StatusOptions, s statusJSON, found bool, now time.Time) error {
 	st := opts.IO.OutStyles()
 	w := opts.IO.Out
 	switch {

@@ -42,6 +42,7 @@ func Test_statusRun(t *testing.T) {
 	tests := []struct {
 		name    string
 		entry   *tokencache.Entry
+		stored  *tokencache.Entry // for docker, in the stored slot
 		json    bool
 		wantOK  bool
 		minLife string // $CHAINCTL_TOKEN_MIN_LIFE
@@ -58,7 +59,22 @@ func Test_statusRun(t *testing.T) {
 			wantOK: true, wantOut: []string{`"logged_in": true`, `"expires_in_seconds": 3600`}},
 		{name: "expired", entry: &tokencache.Entry{Kind: tokencache.KindSession, Token: "secret-t", Expiry: now.Add(-time.Minute)},
 			wantOut: []string{"has expired"}},
-		{name: "none", wantOut: []string{"Not logged in to registry.test"}},
+		{name: "pull token saved for docker", entry: &tokencache.Entry{Kind: tokencache.KindSession, Token: "secret-t", Expiry: now.Add(time.Hour)},
+			stored: &tokencache.Entry{Kind: tokencache.KindStored, Token: "secret-t", Username: "pt-abcdefghijklmnopqrst", Expiry: now.Add(48 * time.Hour)},
+			wantOK: true, wantOut: []string{"Logged in to registry.test",
+				"  Docker:   uses pull token pt-abcdefghijklmnopqrst (pull-only), which expires " + now.Add(48*time.Hour).Local().Format(time.RFC1123) + "\n" +
+					"            instead of this session: docker logout registry.test goes back to it\n"}},
+		{name: "docker login, no session", stored: &tokencache.Entry{Kind: tokencache.KindStored, Token: "secret-t", Username: "robot"},
+			wantOut: []string{"Not logged in to registry.test\n  Docker:   uses the credential stored by docker login (user robot)\n"}, notOut: "goes back"},
+		{name: "expired pull token json", json: true, entry: &tokencache.Entry{Kind: tokencache.KindSession, Token: "secret-t", Expiry: now.Add(time.Hour)},
+			stored: &tokencache.Entry{Kind: tokencache.KindStored, Token: "secret-t", Username: "pt-abcdefghijklmnopqrst", Expiry: now.Add(-time.Hour)},
+			wantOK: true, wantOut: []string{`"docker_credential": {
+    "username": "pt-abcdefghijklmnopqrst",
+    "pull_token": true,
+    "expiry": "2026-01-02T02:04:05Z",
+    "expired": true
+  }`}},
+		{name: "none", wantOut: []string{"Not logged in to registry.test"}, notOut: "Docker"},
 		{name: "none json", json: true, wantOut: []string{`"logged_in": false`}},
 	}
 	for _, tt := range tests {
@@ -70,6 +86,11 @@ func Test_statusRun(t *testing.T) {
 			}
 			if tt.entry != nil {
 				if err := cache.Put("registry.test", *tt.entry); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.stored != nil {
+				if err := cache.Stored().Put("registry.test", *tt.stored); err != nil {
 					t.Fatal(err)
 				}
 			}

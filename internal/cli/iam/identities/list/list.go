@@ -81,6 +81,6 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		}
 		rows = append(rows, []string{id.ID, id.Name, id.Issuer, shared.Principal(id.Identity), strings.Join(roles, " "), id.Source})
 	}
-	return shared.WriteTable(opts.IO.Out, opts.IO.OutStyles(),
+	return cmdutil.WriteTable(opts.IO.Out, opts.IO.OutStyles(),
 		[]string{"ID", "NAME", "ISSUER", "SUBJECT", "ROLES", "SOURCE"}, rows)
 }

@@ -2,9 +2,7 @@ package shared
 
 import (
 	"fmt"
-	"io"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/chainctl/chainctl/internal/iostreams"
 	"github.com/chainctl/chainctl/internal/policy"
@@ -101,38 +99,4 @@ func Principal(id policy.Identity) string {
 		return strings.Join(parts, " ")
 	}
 	return "(any)"
-}
-
-// WriteTable writes rows under header as columns two spaces apart. On a
-// terminal the header is bold; piped output is plain text.
-func WriteTable(w io.Writer, st *iostreams.Styles, header []string, rows [][]string) error {
-	widths := make([]int, len(header))
-	for _, r := range append([][]string{header}, rows...) {
-		for i, c := range r {
-			widths[i] = max(widths[i], utf8.RuneCountInString(c))
-		}
-	}
-	line := func(cells []string, style func(string) string) error {
-		var b strings.Builder
-		for i, c := range cells {
-			if i == len(cells)-1 {
-				b.WriteString(style(c)) // no trailing spaces
-				break
-			}
-			b.WriteString(style(c + strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))))
-			b.WriteString("  ")
-		}
-		b.WriteByte('\n')
-		_, err := io.WriteString(w, b.String())
-		return err
-	}
-	if err := line(header, st.Bold); err != nil {
-		return err
-	}
-	for _, r := range rows {
-		if err := line(r, func(s string) string { return s }); err != nil {
-			return err
-		}
-	}
-	return nil
 }
