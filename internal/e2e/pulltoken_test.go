@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -182,4 +184,100 @@ func TestPullTokenReplicas(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// split runs name with args in h's environment and returns its standard
+// output and standard error apart, failing the test unless it exits 0.
+func (h *helperEnv) split(ctx context.Context, name string, args ...string) (string, string) {
+	h.t.Helper()
+	c := exec.CommandContext(ctx, name, args...)
+	c.Env, c.Dir = h.env, h.root
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	if err := c.Run(); err != nil {
+		h.t.Fatalf("%s %s: %v\nstdout:\n%s\nstderr:\n%s", filepath.Base(name), strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String(), stderr.String()
+}
+
+// TestPullTokenCLI is the flow a user follows, on a registry logging at
+// debug level: create a token with the CLI (--debug), list it, pull with
+// it through docker login and through --save, revoke it. The secret is in
+// no output but the one create prints on standard output: not in stderr,
+// not in the --debug log, not in the registry's log.
+func TestPullTokenCLI(t *testing.T) {
+	docker := requireTool(t, "docker")
+	crane := requireTool(t, "crane")
+	srv := startServer(t, "--debug")
+	ctx, cancel := contextWithTimeout(t, 3*time.Minute)
+	defer cancel()
+	owner := &authn.Basic{Username: "e2e", Password: srv.Token(t)}
+	if err := remote.Write((&replicas{}).ref(t, srv, "acme/app:v1"), mustRandomImage(t), remote.WithAuth(owner), remote.WithContext(ctx)); err != nil {
+		t.Fatal(err)
+	}
+
+	h := newHelperEnv(t)
+	h.must(ctx, srv.Token(t), chainctlBin, "auth", "login", "--registry", srv.Addr, "--identity-token", "-")
+	var outputs []string // every output but create's stdout
+	created, stderr := h.split(ctx, chainctlBin, "--debug", "auth", "pull-token", "create", "--registry", srv.Addr,
+		"--repository", "acme/*", "--name", "canary", "-o", "json")
+	outputs = append(outputs, stderr)
+	var tok struct{ ID, Secret, Registry string }
+	if err := json.Unmarshal([]byte(created), &tok); err != nil || tok.Secret == "" || tok.Registry != srv.Addr {
+		t.Fatalf("create -o json = %q (%v)", created, err)
+	}
+	if !strings.Contains(stderr, "http request") {
+		t.Fatalf("create --debug logged no request; the canary sees nothing:\n%s", stderr)
+	}
+	for _, args := range [][]string{
+		{"--debug", "auth", "pull-token", "list", "--registry", srv.Addr},
+		{"--debug", "auth", "pull-token", "list", "--registry", srv.Addr, "-o", "json"},
+	} {
+		stdout, stderr := h.split(ctx, chainctlBin, args...)
+		outputs = append(outputs, stdout, stderr)
+		if !strings.Contains(stdout, tok.ID) {
+			t.Errorf("%v does not list %s:\n%s", args, tok.ID, stdout)
+		}
+	}
+
+	// A machine that only pulls: docker login with the token, crane pulls.
+	puller := newHelperEnv(t)
+	outputs = append(outputs, puller.must(ctx, tok.Secret, docker, "login", srv.Addr, "-u", tok.ID, "--password-stdin"))
+	outputs = append(outputs, puller.must(ctx, "", crane, "manifest", srv.Addr+"/acme/app:v1"))
+
+	// --save on a machine with a session: the helper answers docker with
+	// the token (pull only), while chainctl keeps the session.
+	saved, stderr := h.split(ctx, chainctlBin, "auth", "pull-token", "create", "--registry", srv.Addr, "--repository", "acme/*", "--save", "-o", "json")
+	outputs = append(outputs, stderr)
+	var savedTok struct{ ID, Secret string }
+	if err := json.Unmarshal([]byte(saved), &savedTok); err != nil {
+		t.Fatalf("create --save -o json = %q (%v)", saved, err)
+	}
+	outputs = append(outputs, h.must(ctx, "", crane, "manifest", srv.Addr+"/acme/app:v1"))
+	if out, code := h.cmd(ctx, "", crane, "copy", srv.Addr+"/acme/app:v1", srv.Addr+"/acme/app:v2"); code == 0 {
+		t.Errorf("a push through the helper after --save succeeded, so it did not use the pull token:\n%s", out)
+	} else {
+		outputs = append(outputs, out)
+	}
+	stdout, stderr := h.split(ctx, chainctlBin, "auth", "pull-token", "list", "--registry", srv.Addr)
+	outputs = append(outputs, stdout, stderr)
+	if !strings.Contains(stdout, savedTok.ID) {
+		t.Errorf("list after --save (with the session) does not show %s:\n%s", savedTok.ID, stdout)
+	}
+
+	stdout, stderr = h.split(ctx, chainctlBin, "--debug", "auth", "pull-token", "revoke", "--registry", srv.Addr, tok.ID)
+	outputs = append(outputs, stdout, stderr)
+	if out, code := puller.cmd(ctx, "", crane, "manifest", srv.Addr+"/acme/app:v1"); code == 0 {
+		t.Errorf("crane manifest with the revoked token succeeded:\n%s", out)
+	}
+
+	for _, out := range append(outputs, srv.out.String()) {
+		for _, secret := range []string{tok.Secret, savedTok.Secret} {
+			if strings.Contains(out, secret) {
+				t.Errorf("a pull token's secret appears outside create's standard output:\n%s", out)
+			}
+		}
+	}
+	h.noSecrets(srv, tok.Secret, savedTok.Secret)
+	puller.noSecrets(srv, tok.Secret)
 }
