@@ -96,6 +96,15 @@ type Tx interface {
 	// must mean the same on every backend's database (SQLite and
 	// PostgreSQL) and touch only the caller's own tables.
 	Exec(ctx context.Context, query string, args ...any) (int64, error)
+	// AppendEvent adds e to the event log (see Events) in the transaction.
+	AppendEvent(ctx context.Context, e Event) error
+}
+
+// Written is what a store write did, for its TxFuncs: the digest the tag
+// pointed at before a PutManifest moved it ("" if the tag is new, or for
+// writes that move no tag).
+type Written struct {
+	Previous digest.Digest
 }
 
 // TxFunc writes in the transaction of a store write (PutManifest,
@@ -108,7 +117,7 @@ type Tx interface {
 // transaction again after a conflict with a concurrent one, and a TxFunc
 // with it, so it must not keep state from an earlier attempt. It must not
 // call the store: the transaction holds locks the store would wait for.
-type TxFunc func(ctx context.Context, tx Tx) error
+type TxFunc func(ctx context.Context, tx Tx, w Written) error
 
 // Blobs records which repositories hold which blobs. A blob is readable
 // only through repositories it was pushed or mounted into.
@@ -354,6 +363,44 @@ type PullTokens interface {
 	PullTokensVersion(ctx context.Context) (int64, error)
 }
 
+// Event is one entry of the event log: a push or pull, succeeded or
+// failed. Data is the event's JSON, opaque to the store; the other fields
+// are kept beside it for queries. package events owns their meaning.
+type Event struct {
+	// Seq orders the log; the store assigns it.
+	Seq int64
+	// ID is unique (the CloudEvents id).
+	ID string
+	// Type, Source and Subject are the CloudEvents attributes.
+	Type, Source, Subject string
+	// Time is when it happened.
+	Time time.Time
+	// Repository is the repository the event is about.
+	Repository string
+	// Failed says whether the request it records failed.
+	Failed bool
+	// Actor names who acted, for queries.
+	Actor string
+	// Data is the event's JSON data.
+	Data []byte
+}
+
+// Events keeps the event log. Push events are appended in the transaction
+// of the write they report (Tx.AppendEvent); pulls and failures in batches
+// (AppendEvents).
+type Events interface {
+	// AppendEvents adds events to the log in one transaction; Seq is
+	// ignored. An id already in the log is an error wrapping ErrExists,
+	// and nothing is added.
+	AppendEvents(ctx context.Context, events []Event) error
+	// EventsAfter returns at most limit events with Seq greater than after,
+	// in Seq order.
+	EventsAfter(ctx context.Context, after int64, limit int) ([]Event, error)
+	// PurgeEvents removes the events older than before and returns how many
+	// it removed.
+	PurgeEvents(ctx context.Context, before time.Time) (int64, error)
+}
+
 // Store is everything a metadata backend provides.
 type Store interface {
 	Blobs
@@ -363,6 +410,7 @@ type Store interface {
 	SigningKeys
 	Identities
 	PullTokens
+	Events
 	Collector
 	// Ping reports whether the store can serve requests (readiness).
 	Ping(ctx context.Context) error

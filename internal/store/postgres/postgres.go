@@ -74,6 +74,7 @@ func dialect() *sqlstore.Dialect {
 		ForShare:              " FOR SHARE",
 		Retryable:             retryable,
 		ForeignKeyViolation:   func(err error) bool { return hasCode(err, "23503") },
+		UniqueViolation:       func(err error) bool { return hasCode(err, "23505") },
 		CreateMigrationsTable: qCreateMigrationsTable,
 		LockBlob: func(ctx context.Context, tx *sql.Tx, dgst string) error {
 			_, err := tx.ExecContext(ctx, qLockBlobDigest, blobLockKey, dgst)

@@ -25,8 +25,9 @@ import (
 	"strings"
 	"time"
 
-	// The "sqlite" database/sql driver.
-	_ "modernc.org/sqlite"
+	// The "sqlite" database/sql driver, and its error codes.
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/chainctl/chainctl/internal/store"
 	"github.com/chainctl/chainctl/internal/store/sqlstore"
@@ -67,7 +68,14 @@ func dialect() *sqlstore.Dialect {
 		DeleteManifestTags:    qDeleteManifestTags,
 		CreateMigrationsTable: createMigrationsTable,
 		Scrub:                 checkpoint,
+		UniqueViolation:       uniqueViolation,
 	}
+}
+
+// uniqueViolation reports whether err is SQLite refusing a duplicate key.
+func uniqueViolation(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
 // checkpoint empties the write-ahead log after a signing key was

@@ -46,7 +46,7 @@ func (s *Store) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, s
 		if _, err = s.run(ctx, tx, linkBlob).ExecContext(ctx, id, dgst.String(), size, nanos(now)); err != nil {
 			return err
 		}
-		return runAlso(ctx, tx, also)
+		return s.runAlso(ctx, tx, also, store.Written{})
 	})
 	if err != nil {
 		return fmt.Errorf("link blob %s in %s: %w", dgst, repo, err)

@@ -60,7 +60,7 @@ func (s *Store) PutManifest(ctx context.Context, m *store.Manifest, tag string, 
 				return s.retryOnForeignKey(fmt.Errorf("tag %s: %w", tag, err))
 			}
 		}
-		return runAlso(ctx, tx, also)
+		return s.runAlso(ctx, tx, also, store.Written{Previous: digest.Digest(previous)})
 	})
 	if err != nil {
 		return "", fmt.Errorf("put manifest %s@%s: %w", m.Repository, m.Digest, err)

@@ -92,6 +92,9 @@ FROM pull_tokens ORDER BY id`
 
 	QPullTokensVersion = `SELECT version FROM pull_tokens_version WHERE singleton = 1`
 
+	QEventsAfter = `SELECT seq, id, type, source, subject, time, repository, failed, actor, data
+FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`
+
 	// Writes.
 	QRepoID = `SELECT id FROM repositories WHERE name = $1`
 
@@ -199,6 +202,11 @@ ON CONFLICT (id) DO NOTHING`
 	QTouchPullToken = `UPDATE pull_tokens SET last_used = $2 WHERE id = $1 AND last_used < $2`
 
 	QBumpPullTokensVersion = `UPDATE pull_tokens_version SET version = version + 1 WHERE singleton = 1`
+
+	QAppendEvent = `INSERT INTO events (id, type, source, subject, time, repository, failed, actor, data)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+
+	QPurgeEvents = `DELETE FROM events WHERE time < $1`
 )
 
 // Queries of registry gc (store.Collector). A manifest is collectable

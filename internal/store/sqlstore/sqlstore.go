@@ -63,6 +63,10 @@ type Dialect struct {
 	// transaction meets only when a concurrent one (garbage collection)
 	// deleted them: the write is then retried. Nil for never.
 	ForeignKeyViolation func(err error) bool
+	// UniqueViolation reports whether err is a unique constraint
+	// violation, which AppendEvents reports as store.ErrExists. Nil for
+	// never.
+	UniqueViolation func(err error) bool
 	// LockBlob, when not nil, takes a transaction-scoped lock on a digest
 	// that orders LinkBlob and TombstoneBlob of that digest: each reads
 	// what the other writes (a tombstone, a link).

@@ -31,6 +31,7 @@ const (
 	getPullToken
 	listPullTokens
 	pullTokensVersion
+	eventsAfter
 	manifestCandidates
 	blobLinkCandidates
 
@@ -66,6 +67,8 @@ const (
 	deletePullToken
 	touchPullToken
 	bumpPullTokensVersion
+	appendEvent
+	purgeEvents
 	collectManifest
 	collectBlobLink
 	tombstoneBlob
@@ -99,6 +102,7 @@ func texts(d *Dialect) [numQueries]string {
 		getPullToken:          QGetPullToken,
 		listPullTokens:        QListPullTokens,
 		pullTokensVersion:     QPullTokensVersion,
+		eventsAfter:           QEventsAfter,
 		manifestCandidates:    QManifestCandidates,
 		blobLinkCandidates:    QBlobLinkCandidates,
 		repoID:                QRepoID,
@@ -133,6 +137,8 @@ func texts(d *Dialect) [numQueries]string {
 		deletePullToken:       QDeletePullToken,
 		touchPullToken:        QTouchPullToken,
 		bumpPullTokensVersion: QBumpPullTokensVersion,
+		appendEvent:           QAppendEvent,
+		purgeEvents:           QPurgeEvents,
 		collectManifest:       QCollectManifest,
 		collectBlobLink:       QCollectBlobLink,
 		tombstoneBlob:         QTombstoneBlob,

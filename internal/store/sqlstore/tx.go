@@ -8,7 +8,10 @@ import (
 )
 
 // tx is a store.Tx on a write transaction.
-type tx struct{ tx *sql.Tx }
+type tx struct {
+	s  *Store
+	tx *sql.Tx
+}
 
 var _ store.Tx = tx{}
 
@@ -17,11 +20,16 @@ func (t tx) Exec(ctx context.Context, query string, args ...any) (int64, error) 
 	return affected(t.tx.ExecContext(ctx, query, args...))
 }
 
+// AppendEvent implements store.Tx.
+func (t tx) AppendEvent(ctx context.Context, e store.Event) error {
+	return t.s.appendEvent(ctx, t.tx, e)
+}
+
 // runAlso runs a write's store.TxFuncs, in order, in its transaction; the
 // first error stops them and rolls everything back.
-func runAlso(ctx context.Context, sqlTx *sql.Tx, also []store.TxFunc) error {
+func (s *Store) runAlso(ctx context.Context, sqlTx *sql.Tx, also []store.TxFunc, w store.Written) error {
 	for _, fn := range also {
-		if err := fn(ctx, tx{sqlTx}); err != nil {
+		if err := fn(ctx, tx{s, sqlTx}, w); err != nil {
 			return err
 		}
 	}

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SigningKeyRedacted", testSigningKeyRedacted},
 		{"Identities", testIdentities},
 		{"PullTokens", testPullTokens},
+		{"Events", testEvents},
 		{"ConcurrentPutManifest", testConcurrentPutManifest},
 		{"CanceledPutManifest", testCanceledPutManifest},
 		{"ReadAfterWrite", testReadAfterWrite},

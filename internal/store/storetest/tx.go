@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,10 +19,15 @@ import (
 const insertUpload = `INSERT INTO uploads (id, repository, owner, started, updated) VALUES ($1, $2, $3, $4, $5)`
 
 // writeUpload returns a TxFunc that records an upload id through the
-// seam and counts its runs in *runs, then fails with fail if not nil.
-func writeUpload(id string, runs *int, fail error) store.TxFunc {
-	return func(ctx context.Context, tx store.Tx) error {
+// seam's Exec and an event of the same id through its AppendEvent, counts
+// its runs in *runs and keeps the Written it was given in *w (when w is
+// not nil), then fails with fail if not nil.
+func writeUpload(id string, runs *int, fail error, w ...*store.Written) store.TxFunc {
+	return func(ctx context.Context, tx store.Tx, written store.Written) error {
 		*runs++
+		if len(w) > 0 {
+			*w[0] = written
+		}
 		now := time.Now().UnixNano()
 		n, err := tx.Exec(ctx, insertUpload, id, "seam", "", now, now)
 		if err != nil {
@@ -30,7 +36,33 @@ func writeUpload(id string, runs *int, fail error) store.TxFunc {
 		if n != 1 {
 			return errors.New("insert through the seam changed no row")
 		}
+		if err := tx.AppendEvent(ctx, seamEvent(id)); err != nil {
+			return err
+		}
 		return fail
+	}
+}
+
+// seamEvent is the event writeUpload appends.
+func seamEvent(id string) store.Event {
+	return store.Event{ID: id, Type: "test.push", Source: "https://registry.test", Subject: "app:" + id,
+		Time: time.Now(), Repository: "app", Actor: "seam", Data: []byte(`{"id":"` + id + `"}`)}
+}
+
+// wantSeamEvents fails unless the event log holds exactly the events of
+// ids, in order.
+func wantSeamEvents(t *testing.T, s store.Store, ids ...string) {
+	t.Helper()
+	got, err := s.EventsAfter(t.Context(), 0, 100)
+	if err != nil {
+		t.Fatalf("EventsAfter = %v", err)
+	}
+	var gotIDs []string
+	for _, e := range got {
+		gotIDs = append(gotIDs, e.ID)
+	}
+	if strings.Join(gotIDs, ",") != strings.Join(ids, ",") {
+		t.Errorf("event log = %v, want %v", gotIDs, ids)
 	}
 }
 
@@ -46,8 +78,12 @@ func testTxSeamPutManifest(t *testing.T, s store.Store) {
 	// Rows written through the seam commit with the manifest and its tag.
 	committed := newManifest("app", "committed", manifestOpts{blobs: []digest.Digest{layer}})
 	runs := 0
-	if _, err := s.PutManifest(ctx, committed, "v1", writeUpload("event-1", &runs, nil)); err != nil {
+	var w store.Written
+	if _, err := s.PutManifest(ctx, committed, "v1", writeUpload("event-1", &runs, nil, &w)); err != nil {
 		t.Fatalf("PutManifest with a seam = %v", err)
+	}
+	if w.Previous != "" {
+		t.Errorf("Written.Previous of a new tag = %q, want none", w.Previous)
 	}
 	if runs == 0 {
 		t.Errorf("PutManifest did not run the TxFunc")
@@ -74,6 +110,17 @@ func testTxSeamPutManifest(t *testing.T, s store.Store) {
 	}
 	_, err = s.GetUpload(ctx, "event-2")
 	wantNotFound(t, "GetUpload(event-2) after a failed seam", err)
+	wantSeamEvents(t, s, "event-1")
+
+	// Moving a tag hands its TxFuncs the digest it pointed at.
+	moved := newManifest("app", "moved", manifestOpts{blobs: []digest.Digest{layer}})
+	if _, err := s.PutManifest(ctx, moved, "latest", writeUpload("event-4", &runs, nil, &w)); err != nil {
+		t.Fatalf("PutManifest moving latest = %v", err)
+	}
+	if w.Previous != old.Digest {
+		t.Errorf("Written.Previous moving latest = %q, want %q", w.Previous, old.Digest)
+	}
+	wantSeamEvents(t, s, "event-1", "event-4")
 
 	// A manifest refused for a missing blob runs no TxFunc and leaves no row.
 	refused := newManifest("app", "refused", manifestOpts{blobs: []digest.Digest{digest.FromString("not linked")}})
@@ -88,6 +135,7 @@ func testTxSeamPutManifest(t *testing.T, s store.Store) {
 	wantNotFound(t, "GetUpload(event-3) after a refused manifest", err)
 	_, err = s.ResolveTag(ctx, "app", "v2")
 	wantNotFound(t, "ResolveTag(v2) after a refused manifest", err)
+	wantSeamEvents(t, s, "event-1", "event-4")
 }
 
 func testTxSeamLinkBlob(t *testing.T, s store.Store) {
@@ -124,4 +172,5 @@ func testTxSeamLinkBlob(t *testing.T, s store.Store) {
 	}
 	_, err = s.GetUpload(ctx, "event-3")
 	wantNotFound(t, "GetUpload(event-3) after a refused link", err)
+	wantSeamEvents(t, s, "event-1")
 }
