@@ -1,0 +1,180 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/chainctl/chainctl/internal/store"
+)
+
+// Defaults of the recorder's batching.
+const (
+	DefaultFlushInterval = 100 * time.Millisecond
+	DefaultBatchSize     = 256
+	DefaultQueueSize     = 16384
+	// flushAttempts is how many times a batch the store refused is tried
+	// before it is dropped (and logged).
+	flushAttempts = 3
+	// finalFlushTimeout bounds the last write at shutdown.
+	finalFlushTimeout = 10 * time.Second
+)
+
+// Appender is what the recorder needs of the metadata store.
+type Appender interface {
+	AppendEvents(ctx context.Context, events []store.Event) error
+}
+
+// Recorder makes events of what the registry serves. Push events go
+// through the write's transaction (Push); pull and failure events through
+// a queue that Run writes in batches (Record).
+type Recorder struct {
+	st        Appender
+	source    string
+	log       *slog.Logger
+	queue     chan store.Event
+	every     time.Duration
+	batch     int
+	blobPulls bool
+	dropped   atomic.Int64
+}
+
+// Option configures NewRecorder.
+type Option func(*Recorder)
+
+// WithLogger sets the logger for events the recorder could not write.
+func WithLogger(l *slog.Logger) Option { return func(r *Recorder) { r.log = l } }
+
+// WithBlobPulls makes blob GETs pull events too (events.blob_pulls): off by
+// default, because clients fetch many blobs per image.
+func WithBlobPulls(on bool) Option { return func(r *Recorder) { r.blobPulls = on } }
+
+// WithBatching sets how often queued events are written, how many at
+// most in one transaction, and how many may wait; past that, Record drops
+// events (and counts them) rather than slow a request down.
+func WithBatching(every time.Duration, batch, queue int) Option {
+	return func(r *Recorder) { r.every, r.batch, r.queue = every, batch, make(chan store.Event, queue) }
+}
+
+// NewRecorder returns a recorder writing to st, with source (the
+// registry's external URL) as every event's CloudEvents source.
+func NewRecorder(st Appender, source string, opts ...Option) *Recorder {
+	r := &Recorder{st: st, source: source, log: slog.New(slog.DiscardHandler),
+		every: DefaultFlushInterval, batch: DefaultBatchSize, queue: make(chan store.Event, DefaultQueueSize)}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// BlobPulls reports whether blob GETs are recorded.
+func (r *Recorder) BlobPulls() bool { return r.blobPulls }
+
+// Dropped is how many pull and failure events were dropped so far because
+// the queue was full or the store refused them.
+func (r *Recorder) Dropped() int64 { return r.dropped.Load() }
+
+// Push returns the store.TxFunc that appends the push event d in the
+// transaction of the write it reports, with the tag's previous digest. The
+// event's id is chosen now: a transaction run again keeps it.
+func (r *Recorder) Push(d Data) store.TxFunc {
+	id := newID()
+	return func(ctx context.Context, tx store.Tx, w store.Written) error {
+		d := d
+		d.Previous = string(w.Previous)
+		e, err := r.event(id, TypePush, &d)
+		if err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, e)
+	}
+}
+
+// Record queues the event d of type typ (a pull, or a failed push) to be
+// written with the next batch. It never blocks: with the queue full the
+// event is dropped and counted.
+func (r *Recorder) Record(typ string, d Data) {
+	e, err := r.event(newID(), typ, &d)
+	if err != nil {
+		r.log.Error("encode event", "err", err)
+		return
+	}
+	select {
+	case r.queue <- e:
+	default:
+		r.dropped.Add(1)
+	}
+}
+
+// event is d as a row of the event log.
+func (r *Recorder) event(id, typ string, d *Data) (store.Event, error) {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return store.Event{}, fmt.Errorf("event data: %w", err)
+	}
+	return store.Event{
+		ID: id, Type: typ, Source: r.source, Subject: d.subject(), Time: d.When,
+		Repository: d.Repository, Failed: d.Error != nil, Actor: d.Actor.Key(), Data: b,
+	}, nil
+}
+
+// Run writes queued events in batches until ctx ends, then writes what is
+// still queued and returns.
+func (r *Recorder) Run(ctx context.Context) {
+	tick := time.NewTicker(r.every)
+	defer tick.Stop()
+	var pending []store.Event
+	attempts := 0
+	lastDropped := int64(0)
+	flush := func(ctx context.Context) {
+		if len(pending) == 0 {
+			return
+		}
+		err := r.st.AppendEvents(ctx, pending)
+		attempts++
+		switch {
+		case err == nil:
+			pending, attempts = pending[:0], 0
+		case attempts >= flushAttempts:
+			r.log.ErrorContext(ctx, "events dropped: the store refused them", "events", len(pending), "err", err)
+			r.dropped.Add(int64(len(pending)))
+			pending, attempts = pending[:0], 0
+		default:
+			r.log.WarnContext(ctx, "write events; trying again", "events", len(pending), "err", err)
+		}
+	}
+	for {
+		select {
+		case e := <-r.queue:
+			pending = append(pending, e)
+			if len(pending) >= r.batch {
+				flush(ctx)
+			}
+		case <-tick.C:
+			flush(ctx)
+			if d := r.dropped.Load(); d != lastDropped {
+				r.log.WarnContext(ctx, "pull and failure events dropped", "total", d, "since_last_report", d-lastDropped)
+				lastDropped = d
+			}
+		case <-ctx.Done():
+			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalFlushTimeout)
+			defer cancel()
+		drain:
+			for {
+				select {
+				case e := <-r.queue:
+					pending = append(pending, e)
+				default:
+					break drain
+				}
+			}
+			for len(pending) > 0 {
+				flush(final)
+			}
+			return
+		}
+	}
+}
