@@ -225,8 +225,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rep := newReport(cfg)
 	wls := o.selected()
 	for _, w := range wls {
-		if w.only != "" && !slices.Contains(o.targets, w.only) {
-			fmt.Fprintf(stderr, "note: %s runs against %s only; skipped\n", w.name, w.only)
+		if !slices.ContainsFunc(o.targets, w.runsAgainst) {
+			fmt.Fprintf(stderr, "note: %s runs against %s only; skipped\n", w.name, strings.Join(w.only, " and "))
 		}
 	}
 	for round := range o.rounds {
