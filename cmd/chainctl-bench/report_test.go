@@ -56,6 +56,40 @@ func TestReport(t *testing.T) {
 	}
 }
 
+// TestReportSelfRatioS3 checks chainctl-s3's ratio column: against
+// Distribution on a row that compares the two, and against its own
+// figures on a row with a self ratio.
+func TestReportSelfRatioS3(t *testing.T) {
+	r := newReport(defaultConfig())
+	r.add(targetChainctl, "get", outcome{values: map[string]float64{"get": 9000}, cpu: 0.5})
+	r.add(targetChainctlS3, "get", outcome{values: map[string]float64{"get": 4500}, cpu: 0.5})
+	r.add(targetDistribution, "get", outcome{values: map[string]float64{"get": 3000}, cpu: 0.25})
+	r.add(targetChainctl, "anon", outcome{values: map[string]float64{"anon": 10000}, cpu: 0.75})
+	r.add(targetChainctlS3, "anon", outcome{values: map[string]float64{"anon": 5000}, cpu: 0.75})
+
+	rows := map[string][]string{}
+	for _, row := range r.rows() {
+		rows[strings.TrimSpace(row[0])] = row
+	}
+	tests := []struct {
+		label string
+		want  []string // chainctl, chainctl-s3, distribution, ratio c/d, ratio s3+pg/d, better, target, met
+	}{
+		{"manifest GET by tag, 32 concurrent", []string{"9000", "4500", "3000", "3.00×", "1.50×", "higher", "≥ 3×", "✓"}},
+		{"manifest GET, anonymous (public repo)", []string{"10000", "5000", "—", "0.90× auth/anon", "0.90× auth/anon", "higher", "≥ 0.85×", "✓"}},
+	}
+	for _, tt := range tests {
+		row, ok := rows[tt.label]
+		if !ok {
+			t.Errorf("no row %q in %v", tt.label, rows)
+			continue
+		}
+		if got := row[2:10]; !slices.Equal(got, tt.want) {
+			t.Errorf("row %q = %q, want %q", tt.label, got, tt.want)
+		}
+	}
+}
+
 func TestParseVmHWM(t *testing.T) {
 	tests := []struct {
 		name, in string
