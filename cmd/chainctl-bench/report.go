@@ -82,6 +82,11 @@ func metrics(cfg config) []metric {
 		{"blob-through", "", "  bytes through the registry / bytes delivered", "%", true, 0, nil},
 		{"blob-307", "", fmt.Sprintf("blob GET, the registry's 307 answers alone, %d concurrent", cfg.concurrency), "req/s", false, 0, nil},
 		{"blob-307-cpu", "", "  registry CPU per 307 answer", "µs", true, 0, nil},
+		{"token-session", "token", fmt.Sprintf("/token exchange, session token as Basic password, %d concurrent", cfg.concurrency), "req/s", false, 0, nil},
+		{"token-session-cpu", "", "  registry CPU per session-token exchange", "µs", true, 0, nil},
+		{"token-pull", "", fmt.Sprintf("/token exchange, pull token as Basic id:secret, same scope, %d concurrent", cfg.concurrency), "req/s", false, 0.8,
+			&selfRatio{den: "token-session", label: "pull/session"}},
+		{"token-pull-cpu", "", "  registry CPU per pull-token exchange", "µs", true, 0, &selfRatio{den: "token-session-cpu", label: "pull/session"}},
 		{"rss", "", "server peak RSS (VmHWM, whole run)", "MiB", true, 0.5, nil},
 	}
 }
@@ -274,7 +279,8 @@ const s3Note = `chainctl-s3 is chainctl on S3 (a local versitygw) + PostgreSQL, 
 
 const tableNote = `Each figure is the median over the rounds run. ratio = chainctl / distribution, except where the ratio carries a label: ` +
 	`such a row compares a registry with itself, the figure the label names first over the one it names second ` +
-	`(auth/anon: its authenticated GET rate / its anonymous GET rate of a public repository). Rows marked "lower" (latency, memory) are better when lower; ` +
+	`(auth/anon: its authenticated GET rate / its anonymous GET rate of a public repository; ` +
+	`pull/session: the /token exchange with a pull token / the same exchange with a session token). Rows marked "lower" (latency, CPU, memory) are better when lower; ` +
 	`their target is a maximum. Client CPU is the benchmark process's user+system CPU over the timed part ` +
 	`divided by its wall time: how many cores the load generator itself used. Peak RSS covers the whole run.`
 

@@ -15,8 +15,8 @@ type config struct {
 	layerSize           int64
 	blobGetSize         int64         // workload "blob"
 	tags                int           // workload "tags": tags in the repository
-	concurrency         int           // workloads "get" and "head"
-	duration            time.Duration // workloads "get", "head" and "blob", each phase
+	concurrency         int           // workloads "get", "head", "blob" and "token"
+	duration            time.Duration // workloads "get", "head", "blob" and "token", each phase
 	tagsConcurrency     int
 	tagsDuration        time.Duration
 	maxSamples          int // cap on requests per load phase, to bound memory
@@ -89,8 +89,13 @@ func workloads() []workload {
 		{name: "head", about: "concurrent manifest HEADs by digest", run: runHead},
 		{name: "tags", about: "concurrent tags list of a large repository", run: runTags},
 		{name: "blob", about: "concurrent blob GETs by digest: on chainctl-s3 the 307 answers alone, then pulls following them to the bucket; elsewhere streamed GETs", run: runBlob},
+		{name: "token", about: "concurrent /token exchanges, with a session token, then with a pull token, for the same scope (chainctl targets only)", run: runToken, only: chainctlTargets},
 	}
 }
+
+// chainctlTargets are the targets of the workloads Distribution has no
+// counterpart for.
+var chainctlTargets = []string{targetChainctl, targetChainctlS3}
 
 // runsAgainst reports whether w runs against the named target.
 func (w workload) runsAgainst(target string) bool {
