@@ -168,6 +168,15 @@ func TestChainctlAcceptsBenchIdentity(t *testing.T) {
 	if tok, err := pt.request(ctx, realm, service, []string{"repository:other/x:pull"}); err != nil || tok.scope != "" {
 		t.Errorf("request outside the patterns = scope %q, %v; want a token for nothing", tok.scope, err)
 	}
+	// Workload ptget: a pull token's access token opens the GET, and no
+	// push.
+	ptc := c.withPullToken(id, secret)
+	if _, err := ptc.getManifest(ctx, "bench/get", "latest"); err != nil {
+		t.Errorf("pull with a pull token = %v", err)
+	}
+	if err := ptc.putManifest(ctx, "bench/get", "pt", []byte("{}")); err == nil {
+		t.Error("push with a pull token = nil, want an error")
+	}
 	bad := tokenPhase{id: "pull token", ts: newTokenSource(c.hc, c.base, id, fixedCredential(session), time.Now)}
 	if err := bad.exchange(ctx, realm, service); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("exchange with a wrong secret = %v, want 401", err)

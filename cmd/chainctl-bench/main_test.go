@@ -69,10 +69,11 @@ func TestWorkloads(t *testing.T) {
 		"head":    {"head", "head-p50", "head-p99"},
 		"tags":    {"tags"},
 		"blob":    {"blob"}, // streamed; no server probe in process
+		"ptget":   {"ptget"},
 		"token":   {"token-session", "token-pull"},
 	}
-	// Without token authentication there is no /token to measure.
-	needsTokens := []string{"token"}
+	// Without token authentication there are no pull tokens to measure.
+	needsTokens := []string{"ptget", "token"}
 	var fake *fakeTokenAuth
 	tests := []struct {
 		name     string
@@ -139,7 +140,8 @@ func TestWorkloads(t *testing.T) {
 				t.Errorf("tokens issued for the upstream credential = %d, want 8 (one per repository)", n)
 			}
 			// The token workload's phases each exchanged their own
-			// credential, every request anew.
+			// credential, every request anew; ptget got its tokens with a
+			// pull token.
 			if st.issuedBy[kindSession] < 2 || st.issuedBy[kindPullToken] < 2 {
 				t.Errorf("tokens issued = %v, want several for a session and for a pull token", st.issuedBy)
 			}

@@ -71,6 +71,8 @@ func metrics(cfg config) []metric {
 		{"get", "get", fmt.Sprintf("manifest GET by tag, %d concurrent", cfg.concurrency), "req/s", false, 3, nil},
 		{"get-p50", "", "  GET latency p50", "ms", true, 0, nil},
 		{"get-p99", "", "  GET latency p99", "ms", true, 0, nil},
+		{"ptget", "ptget", fmt.Sprintf("manifest GET by tag, pull token's access token, %d concurrent", cfg.concurrency), "req/s", false, 0,
+			&selfRatio{den: "get", label: "ptget/get"}},
 		{"anon", "anon", "manifest GET, anonymous (public repo)", "req/s", false, 0.85, &selfRatio{num: "get", label: "auth/anon"}},
 		{"head", "head", fmt.Sprintf("manifest HEAD by digest, %d concurrent", cfg.concurrency), "req/s", false, 0, nil},
 		{"head-p50", "", "  HEAD latency p50", "ms", true, 0, nil},
@@ -280,7 +282,8 @@ const s3Note = `chainctl-s3 is chainctl on S3 (a local versitygw) + PostgreSQL, 
 const tableNote = `Each figure is the median over the rounds run. ratio = chainctl / distribution, except where the ratio carries a label: ` +
 	`such a row compares a registry with itself, the figure the label names first over the one it names second ` +
 	`(auth/anon: its authenticated GET rate / its anonymous GET rate of a public repository; ` +
-	`pull/session: the /token exchange with a pull token / the same exchange with a session token). Rows marked "lower" (latency, CPU, memory) are better when lower; ` +
+	`pull/session: the /token exchange with a pull token / the same exchange with a session token; ` +
+	`ptget/get: manifest GETs with a pull token's access token / the same GETs with the usual one). Rows marked "lower" (latency, CPU, memory) are better when lower; ` +
 	`their target is a maximum. Client CPU is the benchmark process's user+system CPU over the timed part ` +
 	`divided by its wall time: how many cores the load generator itself used. Peak RSS covers the whole run.`
 

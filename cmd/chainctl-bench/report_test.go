@@ -12,6 +12,7 @@ func TestReport(t *testing.T) {
 	r.add(targetChainctl, "get", outcome{values: map[string]float64{"get": 9000, "get-p50": 1, "get-p99": 2}, cpu: 0.5})
 	r.add(targetDistribution, "get", outcome{values: map[string]float64{"get": 3000, "get-p50": 2, "get-p99": 8}, cpu: 0.25})
 	r.add(targetChainctl, "anon", outcome{values: map[string]float64{"anon": 10000}, cpu: 0.75})
+	r.add(targetChainctl, "ptget", outcome{values: map[string]float64{"ptget": 8550}, cpu: 0.5})
 	r.add(targetChainctl, "rss", outcome{values: map[string]float64{"rss": 40}, cpu: -1})
 	r.add(targetDistribution, "rss", outcome{values: map[string]float64{"rss": 70}, cpu: -1})
 	r.add(targetDistribution, "mono", outcome{values: map[string]float64{"mono": 300}, cpu: -1})
@@ -25,8 +26,15 @@ func TestReport(t *testing.T) {
 	}
 
 	rows := map[string][]string{}
+	var order []string
 	for _, row := range r.rows() {
 		rows[strings.TrimSpace(row[0])] = row
+		order = append(order, strings.TrimSpace(row[0]))
+	}
+	// The pull-token GET row comes right after get's rows.
+	if i := slices.Index(order, "manifest GET by tag, 32 concurrent"); i < 0 || i+3 >= len(order) ||
+		order[i+3] != "manifest GET by tag, pull token's access token, 32 concurrent" {
+		t.Errorf("rows in order %q, want the pull-token GET after get and its latencies", order)
 	}
 	tests := []struct {
 		label string
@@ -36,6 +44,8 @@ func TestReport(t *testing.T) {
 		{"GET latency p99", []string{"0.25×", "lower", "", "", ""}},
 		// chainctl against itself: authenticated 9000 / anonymous 10000.
 		{"manifest GET, anonymous (public repo)", []string{"0.90× auth/anon", "higher", "≥ 0.85×", "✓", "0.75 / —"}},
+		// With a pull token's access token, next to get: 8550 / 9000.
+		{"manifest GET by tag, pull token's access token, 32 concurrent", []string{"0.95× ptget/get", "higher", "", "", "0.50 / —"}},
 		{"server peak RSS (VmHWM, whole run)", []string{"0.57×", "lower", "≤ 0.5×", "✗", ""}},
 		{"push 256 MiB blob, monolithic", []string{"—", "higher", "≥ 1×", "", "— / —"}},
 		{"push 50 images (config + 3 × 64 KiB), sequential", []string{"6.00×", "higher", "≥ 3×", "✓", "0.10 / 0.10"}},

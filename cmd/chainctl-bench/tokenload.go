@@ -29,6 +29,12 @@ import (
 // whole exchange, nothing is cached, and every answer must be 200 with a
 // token granting the scope asked. The project asks that a pull token cost
 // no more than a session token: pull/session ≥ 0.8× in requests per second.
+//
+// Workload ptget is get with the access token a pull token gets: the same
+// manifest GETs by tag of the same repository, where chainctl's Authorize
+// also checks that the pull token is live (a lookup in memory, and a read
+// of the store's pull-token version at most once a second). Its figure
+// goes next to get's, as ptget/get.
 
 // Token workload constants.
 const (
@@ -191,4 +197,25 @@ func runToken(ctx context.Context, c *client, cfg config, round int) (outcome, e
 		out.cpu = cpuSecs / wallSecs // over both phases
 	}
 	return out, nil
+}
+
+// runPullTokenGet is workload ptget. Against a registry that wants no
+// tokens it measures nothing.
+func runPullTokenGet(ctx context.Context, c *client, cfg config, round int) (outcome, error) {
+	if c.auth == nil {
+		return outcome{cpu: -1}, nil
+	}
+	session, err := c.session(ctx)
+	if err != nil {
+		return outcome{}, fmt.Errorf("setup: %w", err)
+	}
+	id, secret, err := c.createPullToken(ctx, session, fmt.Sprintf("bench-ptget-%d", round))
+	if err != nil {
+		return outcome{}, fmt.Errorf("setup: %w", err)
+	}
+	o, err := getLoad(ctx, c, c.withPullToken(id, secret), "bench/get", "ptget", cfg)
+	// The table compares the rates; latencies are reported for get.
+	delete(o.values, "ptget-p50")
+	delete(o.values, "ptget-p99")
+	return o, err
 }

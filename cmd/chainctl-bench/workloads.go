@@ -85,6 +85,7 @@ func workloads() []workload {
 		{name: "chunked", about: "push one large blob: POST, PATCH per chunk, PUT", run: runChunked},
 		{name: "small", about: "push small images one after another", run: runSmall},
 		{name: "get", about: "concurrent manifest GETs by tag", run: runGet},
+		{name: "ptget", about: "the same GETs with a pull token's access token (chainctl targets only)", run: runPullTokenGet, only: chainctlTargets},
 		{name: "anon", about: "the same GETs without a token, of a public repository (chainctl only)", run: runAnon, only: []string{targetChainctl}},
 		{name: "head", about: "concurrent manifest HEADs by digest", run: runHead},
 		{name: "tags", about: "concurrent tags list of a large repository", run: runTags},
