@@ -43,6 +43,12 @@ const (
 // expired one.
 type credential func(service string, now time.Time) (string, error)
 
+// fixedCredential is a credential that is the same for every request: a
+// session token, or a pull token's secret.
+func fixedCredential(password string) credential {
+	return func(string, time.Time) (string, error) { return password, nil }
+}
+
 // tokenSource gets access tokens for one registry and caches them per
 // scope set. It is safe for concurrent use; concurrent callers that need
 // a token wait for one request to the token endpoint.
@@ -66,6 +72,9 @@ type tokenSource struct {
 type accessToken struct {
 	header    string
 	refreshAt time.Time
+	// scope is what the answer says was granted, "" if it does not say
+	// (the token spec leaves it out; chainctl's answer has it).
+	scope string
 }
 
 func newTokenSource(hc *http.Client, base *url.URL, user string, password credential, now func() time.Time) *tokenSource {
@@ -75,10 +84,16 @@ func newTokenSource(hc *http.Client, base *url.URL, user string, password creden
 // required reports whether the registry wants tokens: whether GET /v2/
 // without one is answered 401 with a Bearer challenge rather than 200.
 func (ts *tokenSource) required(ctx context.Context) (bool, error) {
+	realm, _, err := ts.endpoint(ctx)
+	return realm != "", err
+}
+
+// endpoint returns the token endpoint and service name the registry's
+// challenge names; realm is "" when the registry wants no token.
+func (ts *tokenSource) endpoint(ctx context.Context) (realm, service string, err error) {
 	ts.fetch.Lock()
 	defer ts.fetch.Unlock()
-	realm, _, err := ts.discover(ctx)
-	return realm != "", err
+	return ts.discover(ctx)
 }
 
 // header returns the Authorization header value for a request that needs
@@ -173,14 +188,18 @@ func (ts *tokenSource) discover(ctx context.Context) (realm, service string, err
 }
 
 // tokenResponse is the token endpoint's answer: "token", or its OAuth2
-// alias "access_token", and the lifetime in seconds.
+// alias "access_token", the lifetime in seconds and, optionally, the
+// scopes granted (RFC 6749 §5.1).
 type tokenResponse struct {
 	Token       string `json:"token"`
 	AccessToken string `json:"access_token"`
 	ExpiresIn   int    `json:"expires_in"`
+	Scope       string `json:"scope"`
 }
 
-// request asks the realm for a token for scopes.
+// request asks the realm for a token for scopes. It is safe for
+// concurrent use, and it caches nothing: every call is one request to the
+// token endpoint.
 func (ts *tokenSource) request(ctx context.Context, realm, service string, scopes []string) (accessToken, error) {
 	if ts.password == nil {
 		return accessToken{}, errors.New("the registry wants bearer tokens, and the benchmark has no credential for it")
@@ -233,5 +252,5 @@ func (ts *tokenSource) request(ctx context.Context, realm, service string, scope
 	if tr.ExpiresIn > 0 {
 		life = time.Duration(tr.ExpiresIn) * time.Second
 	}
-	return accessToken{header: "Bearer " + tok, refreshAt: issued.Add(life - min(refreshMargin, life/2))}, nil
+	return accessToken{header: "Bearer " + tok, refreshAt: issued.Add(life - min(refreshMargin, life/2)), scope: tr.Scope}, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -30,24 +31,45 @@ func fakeCredential(service string, _ time.Time) (string, error) {
 // fakeTokenAuth is a tiny Docker token authentication server in front of
 // a registry handler: /v2/ routes need "Authorization: Bearer" with a
 // token granting the repository, except anonymous GET and HEAD of
-// bench-public/*; /token hands out tokens for the fake credential.
+// bench-public/*; /token hands out tokens for the fake credential, and,
+// as chainctl's does, for session tokens that /oauth/token exchanges it
+// for and for pull tokens (Basic id:secret, pull only) that
+// /api/v1/pull-tokens makes with a session token.
 type fakeTokenAuth struct {
 	next http.Handler
 	now  func() time.Time
 	ttl  time.Duration
 
-	mu     sync.Mutex
-	grants map[string]fakeGrant // by token
-	st     fakeStats
+	mu         sync.Mutex
+	grants     map[string]fakeGrant     // by token
+	sessions   map[string]bool          // session tokens issued
+	pullTokens map[string]fakePullToken // by id
+	st         fakeStats
 }
 
 type fakeGrant struct {
 	repos  []string
 	expiry time.Time
+	// pullOnly is set for a pull token's grant: it opens GET and HEAD
+	// only.
+	pullOnly bool
 }
+
+type fakePullToken struct {
+	secret   string
+	patterns []string // "bench/*" or an exact name
+}
+
+// Credential kinds, for fakeStats.issuedBy.
+const (
+	kindUpstream  = "upstream"
+	kindSession   = "session"
+	kindPullToken = "pull token"
+)
 
 type fakeStats struct {
 	issued         int
+	issuedBy       map[string]int // by credential kind
 	anonymousPulls int
 	users          []string   // Basic user names, per token request
 	passwords      []string   // Basic passwords, per token request
@@ -55,19 +77,26 @@ type fakeStats struct {
 }
 
 func newFakeTokenAuth(next http.Handler, now func() time.Time) *fakeTokenAuth {
-	return &fakeTokenAuth{next: next, now: now, ttl: 5 * time.Minute, grants: map[string]fakeGrant{}}
+	return &fakeTokenAuth{next: next, now: now, ttl: 5 * time.Minute, grants: map[string]fakeGrant{},
+		sessions: map[string]bool{}, pullTokens: map[string]fakePullToken{}, st: fakeStats{issuedBy: map[string]int{}}}
 }
 
 func (f *fakeTokenAuth) stats() fakeStats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.st
+	st := f.st
+	st.issuedBy = maps.Clone(f.st.issuedBy)
+	return st
 }
 
 func (f *fakeTokenAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/token":
 		f.serveToken(w, r)
+	case r.URL.Path == "/oauth/token":
+		f.serveExchange(w, r)
+	case r.URL.Path == "/api/v1/pull-tokens":
+		f.serveCreatePullToken(w, r)
 	case r.URL.Path == "/v2/":
 		if _, ok := f.grant(r); !ok {
 			f.challenge(w, r, "")
@@ -83,7 +112,7 @@ func (f *fakeTokenAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			f.next.ServeHTTP(w, r)
 			return
 		}
-		if g, ok := f.grant(r); !ok || !slices.Contains(g.repos, repo) {
+		if g, ok := f.grant(r); !ok || !slices.Contains(g.repos, repo) || g.pullOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
 			f.challenge(w, r, "repository:"+repo+":pull,push")
 			return
 		}
@@ -132,18 +161,29 @@ func (f *fakeTokenAuth) challenge(w http.ResponseWriter, r *http.Request, scope 
 func (f *fakeTokenAuth) serveToken(w http.ResponseWriter, r *http.Request) {
 	user, pw, _ := r.BasicAuth()
 	q := r.URL.Query()
-	want, _ := fakeCredential(fakeService, time.Time{})
+	upstream, _ := fakeCredential(fakeService, time.Time{})
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.st.users = append(f.st.users, user)
 	f.st.passwords = append(f.st.passwords, pw)
 	f.st.scopes = append(f.st.scopes, q["scope"])
-	if r.Method != http.MethodGet || q.Get("service") != fakeService || pw != want {
+	kind := ""
+	pt, isPullToken := f.pullTokens[user]
+	switch {
+	case isPullToken && pw == pt.secret:
+		kind = kindPullToken
+	case pw == upstream:
+		kind = kindUpstream
+	case f.sessions[pw]:
+		kind = kindSession
+	}
+	if r.Method != http.MethodGet || q.Get("service") != fakeService || kind == "" {
 		w.Header().Set("WWW-Authenticate", `Basic realm="`+fakeService+`"`)
 		http.Error(w, `{"error":"invalid_grant"}`, http.StatusUnauthorized)
 		return
 	}
-	var g fakeGrant
+	g := fakeGrant{pullOnly: kind == kindPullToken}
+	var granted []string
 	for _, s := range q["scope"] {
 		typ, rest, _ := strings.Cut(s, ":")
 		i := strings.LastIndex(rest, ":")
@@ -151,14 +191,73 @@ func (f *fakeTokenAuth) serveToken(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, `{"error":"invalid_scope"}`, http.StatusBadRequest)
 			return
 		}
-		g.repos = append(g.repos, rest[:i])
+		name, actions := rest[:i], rest[i+1:]
+		if g.pullOnly {
+			// What was asked, intersected with pull on the token's patterns.
+			if !slices.Contains(strings.Split(actions, ","), "pull") || !slices.ContainsFunc(pt.patterns, func(p string) bool {
+				prefix, glob := strings.CutSuffix(p, "*")
+				return name == p || glob && strings.HasPrefix(name, prefix)
+			}) {
+				continue
+			}
+			actions = "pull"
+		}
+		g.repos = append(g.repos, name)
+		granted = append(granted, "repository:"+name+":"+actions)
 	}
 	f.st.issued++
+	f.st.issuedBy[kind]++
 	tok := fmt.Sprintf("tok-%d", f.st.issued)
 	g.expiry = f.now().Add(f.ttl)
 	f.grants[tok] = g
+	writeFakeJSON(w, http.StatusOK, map[string]any{"token": tok, "access_token": tok, "expires_in": int(f.ttl.Seconds()), "scope": strings.Join(granted, " ")})
+}
+
+// serveExchange answers POST /oauth/token: the fake credential, as an RFC
+// 8693 subject token, for a session token.
+func (f *fakeTokenAuth) serveExchange(w http.ResponseWriter, r *http.Request) {
+	upstream, _ := fakeCredential(fakeService, time.Time{})
+	if r.Method != http.MethodPost || r.ParseForm() != nil || r.PostForm.Get("grant_type") != grantTokenExchange ||
+		r.PostForm.Get("subject_token_type") != tokenTypeIDToken || r.PostForm.Get("subject_token") != upstream {
+		http.Error(w, `{"error":"invalid_grant"}`, http.StatusUnauthorized)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	session := fmt.Sprintf("session-%d", len(f.sessions)+1)
+	f.sessions[session] = true
+	writeFakeJSON(w, http.StatusOK, map[string]any{"access_token": session, "token_type": "Bearer", "expires_in": 3600})
+}
+
+// serveCreatePullToken answers POST /api/v1/pull-tokens with a session
+// token: 201 with the new token's id and secret.
+func (f *fakeTokenAuth) serveCreatePullToken(w http.ResponseWriter, r *http.Request) {
+	session, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	var req struct {
+		Name         string   `json:"name"`
+		Repositories []string `json:"repositories"`
+		TTLSeconds   int64    `json:"ttl_seconds"`
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.Method != http.MethodPost || !f.sessions[session] {
+		http.Error(w, `{"errors":[{"code":"UNAUTHORIZED"}]}`, http.StatusUnauthorized)
+		return
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Name == "" || len(req.Repositories) == 0 || req.TTLSeconds <= 0 {
+		http.Error(w, `{"errors":[{"code":"INVALID"}]}`, http.StatusBadRequest)
+		return
+	}
+	n := len(f.pullTokens) + 1
+	id, secret := fmt.Sprintf("pt-%d", n), fmt.Sprintf("ccpt_secret%d", n)
+	f.pullTokens[id] = fakePullToken{secret: secret, patterns: req.Repositories}
+	writeFakeJSON(w, http.StatusCreated, map[string]any{"id": id, "secret": secret, "name": req.Name, "repositories": req.Repositories})
+}
+
+func writeFakeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"token": tok, "access_token": tok, "expires_in": int(f.ttl.Seconds())})
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 func TestTokenSource(t *testing.T) {
@@ -293,6 +392,42 @@ func TestTokenSourceErrors(t *testing.T) {
 			h, err := ts.header(t.Context(), "repository:a:pull")
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("header = %q, %v; want an error containing %q", h, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestTokenPhaseExchange checks that every exchange of the token workload
+// must be a 200 with a token that grants the scope asked.
+func TestTokenPhaseExchange(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		want   string // "" for success
+	}{
+		{name: "granted", status: http.StatusOK, body: `{"token":"t","scope":"` + tokenScope + `"}`},
+		{name: "granted nothing", status: http.StatusOK, body: `{"token":"t"}`, want: `granted "", want`},
+		{name: "granted another", status: http.StatusOK, body: `{"token":"t","scope":"repository:bench/x:pull"}`, want: "granted"},
+		{name: "no token", status: http.StatusOK, body: `{"scope":"` + tokenScope + `"}`, want: "holds no token"},
+		{name: "refused", status: http.StatusUnauthorized, body: `{"error":"invalid_grant"}`, want: "401 Unauthorized"},
+		{name: "limited", status: http.StatusTooManyRequests, body: `{"error":"temporarily_unavailable"}`, want: "429"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if u, pw, _ := r.BasicAuth(); u != "pt-1" || pw != "ccpt_x" || r.URL.Query().Get("scope") != tokenScope {
+					t.Errorf("token request as %q:%q for %q", u, pw, r.URL.Query()["scope"])
+				}
+				w.WriteHeader(tt.status)
+				_, _ = w.Write([]byte(tt.body))
+			}))
+			defer srv.Close()
+			base, _ := url.Parse(srv.URL)
+			p := tokenPhase{id: "token-pull", ts: newTokenSource(srv.Client(), base, "pt-1", fixedCredential("ccpt_x"), time.Now)}
+			err := p.exchange(t.Context(), srv.URL+"/token", fakeService)
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("exchange = %v, want an error containing %q", err, tt.want)
 			}
 		})
 	}

@@ -115,7 +115,7 @@ func runBlob(ctx context.Context, c *client, cfg config, round int) (outcome, er
 	}
 	out := outcome{values: map[string]float64{}, cpu: -1}
 	if redirects {
-		l, spent, err := blobPhase(ctx, c, cfg, func(ctx context.Context) error {
+		l, spent, err := probedPhase(ctx, c, cfg, func(ctx context.Context) error {
 			r, err := g.get(ctx, false)
 			if err == nil && !r {
 				err = errors.New("the registry streamed a blob it had answered with a redirect before")
@@ -130,7 +130,7 @@ func runBlob(ctx context.Context, c *client, cfg config, round int) (outcome, er
 			out.values["blob-307-cpu"] = micros(spent.cpu) / float64(l.requests)
 		}
 	}
-	l, spent, err := blobPhase(ctx, c, cfg, func(ctx context.Context) error {
+	l, spent, err := probedPhase(ctx, c, cfg, func(ctx context.Context) error {
 		_, err := g.get(ctx, true)
 		return err
 	})
@@ -151,9 +151,9 @@ func runBlob(ctx context.Context, c *client, cfg config, round int) (outcome, er
 	return out, nil
 }
 
-// blobPhase runs op in a load phase and returns what the registry spent
+// probedPhase runs op in a load phase and returns what the registry spent
 // over it, as far as its probe can tell.
-func blobPhase(ctx context.Context, c *client, cfg config, op func(context.Context) error) (load, reading, error) {
+func probedPhase(ctx context.Context, c *client, cfg config, op func(context.Context) error) (load, reading, error) {
 	before := c.server.read(ctx, c.hc)
 	l, err := hammer(ctx, cfg.concurrency, cfg.duration, cfg.maxSamples, func(ctx context.Context, _ int) error { return op(ctx) })
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -32,6 +33,8 @@ type client struct {
 	base *url.URL
 	hc   *http.Client
 	auth *tokenSource
+	// actions are the actions its tokens ask for; "" means "pull,push".
+	actions string
 	// server, if set, reads the registry process's CPU time and response
 	// bytes, for the blob workload; nil in tests.
 	server *serverProbe
@@ -86,9 +89,22 @@ func (c *client) connect(ctx context.Context, password credential, now func() ti
 // connections, that sends no credentials.
 func (c *client) anonymous() *client { return &client{base: c.base, hc: c.hc} }
 
+// withPullToken returns a client for the same registry, over the same
+// connections, whose tokens come from the pull token id with secret and
+// ask for pull only, all a pull token may have.
+func (c *client) withPullToken(id, secret string) *client {
+	return &client{
+		base: c.base, hc: c.hc, server: c.server, actions: "pull",
+		auth: newTokenSource(c.hc, c.base, id, fixedCredential(secret), time.Now),
+	}
+}
+
 // repoScope is the token scope every request for repo asks for: one token
-// per repository serves both its pushes and its pulls.
-func repoScope(repo string) string { return "repository:" + repo + ":pull,push" }
+// per repository serves both its pushes and its pulls (its pulls only, for
+// a client with a pull token).
+func (c *client) repoScope(repo string) string {
+	return "repository:" + repo + ":" + cmp.Or(c.actions, "pull,push")
+}
 
 // authorize gets the tokens for repos ahead of a timed part, so that the
 // measurement does not include a request to the token endpoint.
@@ -97,7 +113,7 @@ func (c *client) authorize(ctx context.Context, repos ...string) error {
 		return nil
 	}
 	for _, r := range repos {
-		if _, err := c.auth.header(ctx, repoScope(r)); err != nil {
+		if _, err := c.auth.header(ctx, c.repoScope(r)); err != nil {
 			return fmt.Errorf("authorize %s: %w", r, err)
 		}
 	}
@@ -112,7 +128,7 @@ func (c *client) newRequest(ctx context.Context, method, repo, rawURL string, bo
 		return nil, err
 	}
 	if c.auth != nil {
-		h, err := c.auth.header(ctx, repoScope(repo))
+		h, err := c.auth.header(ctx, c.repoScope(repo))
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", method, req.URL.Path, err)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/chainctl/chainctl/internal/apiv1"
 	"github.com/chainctl/chainctl/internal/auth"
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
 	"github.com/chainctl/chainctl/internal/policy"
@@ -33,7 +34,10 @@ type benchConfigFile struct {
 // TestChainctlAcceptsBenchIdentity checks, without a chainctl binary, that
 // the configuration file the bench writes and the upstream tokens it mints
 // get it access tokens from chainctl's own token service, through the
-// same 401 challenge and /token request as against `registry serve`.
+// same 401 challenge and /token request as against `registry serve`; and
+// that the token workload's setup and exchanges work there: a session
+// token from /oauth/token, a pull token from /api/v1/pull-tokens, and
+// /token with each.
 func TestChainctlAcceptsBenchIdentity(t *testing.T) {
 	ctx := t.Context()
 	up, err := newUpstreamIssuer()
@@ -73,12 +77,19 @@ func TestChainctlAcceptsBenchIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc, err := auth.NewService(auth.WithSigner(iss), auth.WithServiceName(service), auth.WithRealm(base+"/token"),
-		auth.WithPublicRepositories(file.Auth.PublicRepositories...), auth.WithIdentities(file.Auth.Identities...))
+		auth.WithPublicRepositories(file.Auth.PublicRepositories...), auth.WithIdentities(file.Auth.Identities...),
+		auth.WithIdentityStore(db), auth.WithPullTokens(db, 0))
 	if err != nil {
 		t.Fatalf("NewService with the bench's configuration = %v", err)
 	}
+	if err := svc.RefreshIdentities(ctx); err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/token", svc.Handler())
+	for _, r := range svc.Routes() {
+		mux.Handle(r.Path, r.Handler)
+	}
+	mux.Handle(apiv1.Prefix, apiv1.New(svc, apiv1.WithPullTokens(svc)))
 	mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) {
 		a := policy.Access{Type: policy.TypeRegistry}
 		if r.URL.Path != "/v2/" {
@@ -128,6 +139,47 @@ func TestChainctlAcceptsBenchIdentity(t *testing.T) {
 	}
 	if _, err := anon.getManifest(ctx, "bench/get", "latest"); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("anonymous pull of bench/get = %v, want 401", err)
+	}
+
+	// The token workload, one exchange of each phase.
+	session, err := c.session(ctx)
+	if err != nil {
+		t.Fatalf("session = %v", err)
+	}
+	id, secret, err := c.createPullToken(ctx, session, "bench-test")
+	if err != nil {
+		t.Fatalf("createPullToken = %v", err)
+	}
+	realm, service, err := c.auth.endpoint(ctx)
+	if err != nil || realm != base+"/token" {
+		t.Fatalf("endpoint = %q, %q, %v; want realm %s/token", realm, service, err, base)
+	}
+	for _, p := range []tokenPhase{
+		{id: "session", ts: newTokenSource(c.hc, c.base, benchUser, fixedCredential(session), time.Now)},
+		{id: "pull token", ts: newTokenSource(c.hc, c.base, id, fixedCredential(secret), time.Now)},
+	} {
+		if err := p.exchange(ctx, realm, service); err != nil {
+			t.Errorf("exchange with a %s = %v", p.id, err)
+		}
+	}
+	// Outside its patterns a pull token gets 200 and a token for nothing:
+	// why exchange checks the scope granted.
+	pt := newTokenSource(c.hc, c.base, id, fixedCredential(secret), time.Now)
+	if tok, err := pt.request(ctx, realm, service, []string{"repository:other/x:pull"}); err != nil || tok.scope != "" {
+		t.Errorf("request outside the patterns = scope %q, %v; want a token for nothing", tok.scope, err)
+	}
+	// Workload ptget: a pull token's access token opens the GET, and no
+	// push.
+	ptc := c.withPullToken(id, secret)
+	if _, err := ptc.getManifest(ctx, "bench/get", "latest"); err != nil {
+		t.Errorf("pull with a pull token = %v", err)
+	}
+	if err := ptc.putManifest(ctx, "bench/get", "pt", []byte("{}")); err == nil {
+		t.Error("push with a pull token = nil, want an error")
+	}
+	bad := tokenPhase{id: "pull token", ts: newTokenSource(c.hc, c.base, id, fixedCredential(session), time.Now)}
+	if err := bad.exchange(ctx, realm, service); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("exchange with a wrong secret = %v, want 401", err)
 	}
 }
 

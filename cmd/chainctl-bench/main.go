@@ -62,7 +62,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.chainctl, "chainctl", "bin/chainctl", "the chainctl `binary` to benchmark")
 	fs.StringVar(&o.helper, "helper", "bin/docker-credential-chainctl", "the docker-credential-chainctl `binary` to time")
 	fs.StringVar(&o.distribution, "distribution", "registry", "CNCF Distribution v3.1.1's registry `binary` (looked up in PATH)")
-	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each manifest GET, HEAD and blob GET phase runs; the tags list phase runs half as long")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each manifest GET, HEAD, blob GET and /token phase runs; the tags list phase runs half as long")
 	fs.IntVar(&o.rounds, "rounds", 1, "run every workload this many times, alternating the registries, and report medians")
 	fs.StringVar(&only, "only", "", "comma-separated `workloads` to run, of "+strings.Join(workloadNames(), ",")+" (default all)")
 	fs.StringVar(&targets, "targets", "", "comma-separated `registries` to run against, of "+strings.Join(allTargets(), ",")+
@@ -225,8 +225,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rep := newReport(cfg)
 	wls := o.selected()
 	for _, w := range wls {
-		if w.only != "" && !slices.Contains(o.targets, w.only) {
-			fmt.Fprintf(stderr, "note: %s runs against %s only; skipped\n", w.name, w.only)
+		if !slices.ContainsFunc(o.targets, w.runsAgainst) {
+			fmt.Fprintf(stderr, "note: %s runs against %s only; skipped\n", w.name, strings.Join(w.only, " and "))
 		}
 	}
 	for round := range o.rounds {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -25,17 +26,33 @@ type metric struct {
 	workload string // whose client CPU the row shows; "" for none
 	label    string
 	unit     string
-	lower    bool    // lower is better
-	target   float64 // the ratio chainctl/distribution the issue asks for; 0 for none
-	// self, if set, makes the row compare chainctl with itself: its ratio
-	// is chainctl's figure self.of divided by this row's chainctl figure.
+	lower    bool // lower is better
+	// target is the ratio the project asks for: chainctl/distribution,
+	// or the self ratio on a row that has one; 0 for none.
+	target float64
+	// self, if set, makes the row compare a registry with itself rather
+	// than with Distribution (see selfRatio).
 	self *selfRatio
 }
 
-// selfRatio is a ratio between two of chainctl's own figures.
+// selfRatio is a ratio between two of one target's own figures, each the
+// row's own when its id is "": for workloads that only chainctl can run
+// (anonymous pulls, pull tokens), the comparison is with another of its
+// figures. anon's is get/anon, pull tokens' pull/session.
 type selfRatio struct {
-	of    string // the numerator's metric id
-	label string // what the ratio is, e.g. "auth/anon"
+	num, den string // metric ids of the numerator and the denominator
+	label    string // what the ratio is, e.g. "auth/anon"
+}
+
+// of returns the self ratio from values (metric id → figure), taking id's
+// figure where num or den is "".
+func (s *selfRatio) of(id string, value func(id string) (float64, bool)) (float64, bool) {
+	n, nok := value(cmp.Or(s.num, id))
+	d, dok := value(cmp.Or(s.den, id))
+	if !nok || !dok || d <= 0 {
+		return 0, false
+	}
+	return n / d, true
 }
 
 func sizeString(n int64) string {
@@ -54,7 +71,9 @@ func metrics(cfg config) []metric {
 		{"get", "get", fmt.Sprintf("manifest GET by tag, %d concurrent", cfg.concurrency), "req/s", false, 3, nil},
 		{"get-p50", "", "  GET latency p50", "ms", true, 0, nil},
 		{"get-p99", "", "  GET latency p99", "ms", true, 0, nil},
-		{"anon", "anon", "manifest GET, anonymous (public repo)", "req/s", false, 0.85, &selfRatio{of: "get", label: "auth/anon"}},
+		{"ptget", "ptget", fmt.Sprintf("manifest GET by tag, pull token's access token, %d concurrent", cfg.concurrency), "req/s", false, 0,
+			&selfRatio{den: "get", label: "ptget/get"}},
+		{"anon", "anon", "manifest GET, anonymous (public repo)", "req/s", false, 0.85, &selfRatio{num: "get", label: "auth/anon"}},
 		{"head", "head", fmt.Sprintf("manifest HEAD by digest, %d concurrent", cfg.concurrency), "req/s", false, 0, nil},
 		{"head-p50", "", "  HEAD latency p50", "ms", true, 0, nil},
 		{"head-p99", "", "  HEAD latency p99", "ms", true, 0, nil},
@@ -65,6 +84,11 @@ func metrics(cfg config) []metric {
 		{"blob-through", "", "  bytes through the registry / bytes delivered", "%", true, 0, nil},
 		{"blob-307", "", fmt.Sprintf("blob GET, the registry's 307 answers alone, %d concurrent", cfg.concurrency), "req/s", false, 0, nil},
 		{"blob-307-cpu", "", "  registry CPU per 307 answer", "µs", true, 0, nil},
+		{"token-session", "token", fmt.Sprintf("/token exchange, session token as Basic password, %d concurrent", cfg.concurrency), "req/s", false, 0, nil},
+		{"token-session-cpu", "", "  registry CPU per session-token exchange", "µs", true, 0, nil},
+		{"token-pull", "", fmt.Sprintf("/token exchange, pull token as Basic id:secret, same scope, %d concurrent", cfg.concurrency), "req/s", false, 0.8,
+			&selfRatio{den: "token-session", label: "pull/session"}},
+		{"token-pull-cpu", "", "  registry CPU per pull-token exchange", "µs", true, 0, &selfRatio{den: "token-session-cpu", label: "pull/session"}},
 		{"rss", "", "server peak RSS (VmHWM, whole run)", "MiB", true, 0.5, nil},
 	}
 }
@@ -164,8 +188,7 @@ func (r *report) rows() [][]string {
 		rok := false
 		switch {
 		case m.self != nil:
-			if n, nok := median(r.values[targetChainctl][m.self.of]); nok && cok && c > 0 {
-				ratio, rok = n/c, true
+			if ratio, rok = r.selfRatio(targetChainctl, m); rok {
 				ratioCell = fmt.Sprintf("%.2f× %s", ratio, m.self.label)
 			}
 		case cok && dok && d > 0:
@@ -175,7 +198,12 @@ func (r *report) rows() [][]string {
 		row = append(row, ratioCell)
 		if r.hasS3() {
 			cell := "—"
-			if s, sok := vals[1], oks[1]; sok && dok && d > 0 && m.self == nil {
+			switch s, sok := vals[1], oks[1]; {
+			case m.self != nil:
+				if sr, ok := r.selfRatio(targetChainctlS3, m); ok {
+					cell = fmt.Sprintf("%.2f× %s", sr, m.self.label)
+				}
+			case sok && dok && d > 0:
 				cell = fmt.Sprintf("%.2f×", s/d)
 			}
 			row = append(row, cell)
@@ -213,6 +241,11 @@ func (r *report) rows() [][]string {
 	return rows
 }
 
+// selfRatio returns m's self ratio from target's medians.
+func (r *report) selfRatio(target string, m metric) (float64, bool) {
+	return m.self.of(m.id, func(id string) (float64, bool) { return median(r.values[target][id]) })
+}
+
 func formatValue(v float64, unit string) string {
 	switch unit {
 	case "req/s":
@@ -246,8 +279,11 @@ func (r *report) note() string {
 const s3Note = `chainctl-s3 is chainctl on S3 (a local versitygw) + PostgreSQL, answering whole-blob GETs with 307 to presigned bucket URLs unless -chainctl-args says otherwise; ` +
 	`ratio s3+pg/d = chainctl on S3+PG / distribution. The targets and "met" apply to ratio c/d.`
 
-const tableNote = `Each figure is the median over the rounds run. ratio = chainctl / distribution, except on the anonymous GET row, ` +
-	`which compares chainctl with itself: its authenticated GET rate / its anonymous GET rate of a public repository. Rows marked "lower" (latency, memory) are better when lower; ` +
+const tableNote = `Each figure is the median over the rounds run. ratio = chainctl / distribution, except where the ratio carries a label: ` +
+	`such a row compares a registry with itself, the figure the label names first over the one it names second ` +
+	`(auth/anon: its authenticated GET rate / its anonymous GET rate of a public repository; ` +
+	`pull/session: the /token exchange with a pull token / the same exchange with a session token; ` +
+	`ptget/get: manifest GETs with a pull token's access token / the same GETs with the usual one). Rows marked "lower" (latency, CPU, memory) are better when lower; ` +
 	`their target is a maximum. Client CPU is the benchmark process's user+system CPU over the timed part ` +
 	`divided by its wall time: how many cores the load generator itself used. Peak RSS covers the whole run.`
 

@@ -12,9 +12,13 @@ func TestReport(t *testing.T) {
 	r.add(targetChainctl, "get", outcome{values: map[string]float64{"get": 9000, "get-p50": 1, "get-p99": 2}, cpu: 0.5})
 	r.add(targetDistribution, "get", outcome{values: map[string]float64{"get": 3000, "get-p50": 2, "get-p99": 8}, cpu: 0.25})
 	r.add(targetChainctl, "anon", outcome{values: map[string]float64{"anon": 10000}, cpu: 0.75})
+	r.add(targetChainctl, "ptget", outcome{values: map[string]float64{"ptget": 8550}, cpu: 0.5})
 	r.add(targetChainctl, "rss", outcome{values: map[string]float64{"rss": 40}, cpu: -1})
 	r.add(targetDistribution, "rss", outcome{values: map[string]float64{"rss": 70}, cpu: -1})
 	r.add(targetDistribution, "mono", outcome{values: map[string]float64{"mono": 300}, cpu: -1})
+	r.add(targetChainctl, "token", outcome{values: map[string]float64{
+		"token-session": 10000, "token-session-cpu": 100, "token-pull": 9000, "token-pull-cpu": 120,
+	}, cpu: 0.6})
 	// Three rounds of small pushes: the median wins, not the outlier.
 	for _, v := range [][2]float64{{90, 10}, {10, 10}, {60, 20}} {
 		r.add(targetChainctl, "small", outcome{values: map[string]float64{"small": v[0]}, cpu: 0.1})
@@ -22,8 +26,15 @@ func TestReport(t *testing.T) {
 	}
 
 	rows := map[string][]string{}
+	var order []string
 	for _, row := range r.rows() {
 		rows[strings.TrimSpace(row[0])] = row
+		order = append(order, strings.TrimSpace(row[0]))
+	}
+	// The pull-token GET row comes right after get's rows.
+	if i := slices.Index(order, "manifest GET by tag, 32 concurrent"); i < 0 || i+3 >= len(order) ||
+		order[i+3] != "manifest GET by tag, pull token's access token, 32 concurrent" {
+		t.Errorf("rows in order %q, want the pull-token GET after get and its latencies", order)
 	}
 	tests := []struct {
 		label string
@@ -33,9 +44,17 @@ func TestReport(t *testing.T) {
 		{"GET latency p99", []string{"0.25×", "lower", "", "", ""}},
 		// chainctl against itself: authenticated 9000 / anonymous 10000.
 		{"manifest GET, anonymous (public repo)", []string{"0.90× auth/anon", "higher", "≥ 0.85×", "✓", "0.75 / —"}},
+		// With a pull token's access token, next to get: 8550 / 9000.
+		{"manifest GET by tag, pull token's access token, 32 concurrent", []string{"0.95× ptget/get", "higher", "", "", "0.50 / —"}},
 		{"server peak RSS (VmHWM, whole run)", []string{"0.57×", "lower", "≤ 0.5×", "✗", ""}},
 		{"push 256 MiB blob, monolithic", []string{"—", "higher", "≥ 1×", "", "— / —"}},
 		{"push 50 images (config + 3 × 64 KiB), sequential", []string{"6.00×", "higher", "≥ 3×", "✓", "0.10 / 0.10"}},
+		// chainctl only, and no self ratio: nothing to compare with.
+		{"/token exchange, session token as Basic password, 32 concurrent", []string{"—", "higher", "", "", "0.60 / —"}},
+		{"registry CPU per session-token exchange", []string{"—", "lower", "", "", ""}},
+		// pull token 9000 / session 10000 req/s; 120 / 100 µs.
+		{"/token exchange, pull token as Basic id:secret, same scope, 32 concurrent", []string{"0.90× pull/session", "higher", "≥ 0.8×", "✓", ""}},
+		{"registry CPU per pull-token exchange", []string{"1.20× pull/session", "lower", "", "", ""}},
 	}
 	for _, tt := range tests {
 		row, ok := rows[tt.label]
@@ -53,6 +72,83 @@ func TestReport(t *testing.T) {
 	var md bytes.Buffer
 	if err := r.writeMarkdown(&md); err != nil || !strings.Contains(md.String(), "| manifest GET by tag, 32 concurrent | req/s | 9000 | 3000 | 3.00× |") {
 		t.Errorf("writeMarkdown = %v:\n%s", err, md.String())
+	}
+}
+
+// TestReportSelfRatioS3 checks chainctl-s3's ratio column: against
+// Distribution on a row that compares the two, and against its own
+// figures on a row with a self ratio.
+func TestReportSelfRatioS3(t *testing.T) {
+	r := newReport(defaultConfig())
+	r.add(targetChainctl, "get", outcome{values: map[string]float64{"get": 9000}, cpu: 0.5})
+	r.add(targetChainctlS3, "get", outcome{values: map[string]float64{"get": 4500}, cpu: 0.5})
+	r.add(targetDistribution, "get", outcome{values: map[string]float64{"get": 3000}, cpu: 0.25})
+	r.add(targetChainctl, "anon", outcome{values: map[string]float64{"anon": 10000}, cpu: 0.75})
+	r.add(targetChainctlS3, "anon", outcome{values: map[string]float64{"anon": 5000}, cpu: 0.75})
+	r.add(targetChainctl, "token", outcome{values: map[string]float64{"token-session": 10000, "token-pull": 9000}, cpu: 0.5})
+	r.add(targetChainctlS3, "token", outcome{values: map[string]float64{"token-session": 8000, "token-pull": 5600}, cpu: 0.5})
+
+	rows := map[string][]string{}
+	for _, row := range r.rows() {
+		rows[strings.TrimSpace(row[0])] = row
+	}
+	tests := []struct {
+		label string
+		want  []string // chainctl, chainctl-s3, distribution, ratio c/d, ratio s3+pg/d, better, target, met
+	}{
+		{"manifest GET by tag, 32 concurrent", []string{"9000", "4500", "3000", "3.00×", "1.50×", "higher", "≥ 3×", "✓"}},
+		{"manifest GET, anonymous (public repo)", []string{"10000", "5000", "—", "0.90× auth/anon", "0.90× auth/anon", "higher", "≥ 0.85×", "✓"}},
+		// "met" is chainctl's (0.90×); chainctl-s3's 0.70× shows beside it.
+		{"/token exchange, pull token as Basic id:secret, same scope, 32 concurrent", []string{"9000", "5600", "—", "0.90× pull/session", "0.70× pull/session", "higher", "≥ 0.8×", "✓"}},
+		{"/token exchange, session token as Basic password, 32 concurrent", []string{"10000", "8000", "—", "—", "—", "higher", "", ""}},
+	}
+	for _, tt := range tests {
+		row, ok := rows[tt.label]
+		if !ok {
+			t.Errorf("no row %q in %v", tt.label, rows)
+			continue
+		}
+		if got := row[2:10]; !slices.Equal(got, tt.want) {
+			t.Errorf("row %q = %q, want %q", tt.label, got, tt.want)
+		}
+	}
+}
+
+func TestSummary(t *testing.T) {
+	cfg := defaultConfig()
+	tests := []struct {
+		name string
+		o    outcome
+		want string
+	}{
+		{
+			name: "get",
+			o:    outcome{values: map[string]float64{"get": 9000, "get-p50": 1.5, "get-p99": 4}, cpu: 0.5},
+			want: "get 9000 req/s  get-p50 1.50 ms  get-p99 4.00 ms  (client CPU 0.50 cores)",
+		},
+		{
+			// Both figures of the self ratio are the workload's own.
+			name: "token",
+			o: outcome{values: map[string]float64{
+				"token-session": 10000, "token-session-cpu": 100, "token-pull": 9000, "token-pull-cpu": 120,
+			}, cpu: 0.6},
+			want: "token-session 10000 req/s  token-session-cpu 100.0 µs  token-pull 9000 req/s  (0.90× pull/session)  " +
+				"token-pull-cpu 120.0 µs  (1.20× pull/session)  (client CPU 0.60 cores)",
+		},
+		{
+			// anon's self ratio needs get, another workload's figure.
+			name: "anon",
+			o:    outcome{values: map[string]float64{"anon": 10000}, cpu: -1},
+			want: "anon 10000 req/s",
+		},
+		{name: "nothing", o: outcome{cpu: -1}, want: "nothing measured"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := summary(cfg, tt.o); got != tt.want {
+				t.Errorf("summary = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -10,10 +10,26 @@ import (
 // summary is the progress line for one workload against one target.
 func summary(cfg config, o outcome) string {
 	var parts []string
+	value := func(id string) (float64, bool) {
+		v, ok := o.values[id]
+		return v, ok
+	}
 	for _, m := range metrics(cfg) {
-		if v, ok := o.values[m.id]; ok {
-			parts = append(parts, fmt.Sprintf("%s %s %s", m.id, formatValue(v, m.unit), m.unit))
+		v, ok := o.values[m.id]
+		if !ok {
+			continue
 		}
+		parts = append(parts, fmt.Sprintf("%s %s %s", m.id, formatValue(v, m.unit), m.unit))
+		// A self ratio between two figures of the same workload, such as
+		// pull/session, is known already.
+		if m.self != nil {
+			if r, ok := m.self.of(m.id, value); ok {
+				parts = append(parts, fmt.Sprintf("(%.2f× %s)", r, m.self.label))
+			}
+		}
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "nothing measured")
 	}
 	if o.cpu >= 0 {
 		parts = append(parts, fmt.Sprintf("(client CPU %.2f cores)", o.cpu))

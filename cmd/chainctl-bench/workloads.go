@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -14,8 +15,8 @@ type config struct {
 	layerSize           int64
 	blobGetSize         int64         // workload "blob"
 	tags                int           // workload "tags": tags in the repository
-	concurrency         int           // workloads "get" and "head"
-	duration            time.Duration // workloads "get", "head" and "blob", each phase
+	concurrency         int           // workloads "get", "head", "blob" and "token"
+	duration            time.Duration // workloads "get", "head", "blob" and "token", each phase
 	tagsConcurrency     int
 	tagsDuration        time.Duration
 	maxSamples          int // cap on requests per load phase, to bound memory
@@ -73,8 +74,9 @@ type workload struct {
 	name  string
 	about string
 	run   func(ctx context.Context, c *client, cfg config, round int) (outcome, error)
-	// only, if set, is the one target the workload runs against.
-	only string
+	// only, if set, lists the targets the workload runs against; nil
+	// means all of them.
+	only []string
 }
 
 func workloads() []workload {
@@ -83,15 +85,23 @@ func workloads() []workload {
 		{name: "chunked", about: "push one large blob: POST, PATCH per chunk, PUT", run: runChunked},
 		{name: "small", about: "push small images one after another", run: runSmall},
 		{name: "get", about: "concurrent manifest GETs by tag", run: runGet},
-		{name: "anon", about: "the same GETs without a token, of a public repository (chainctl only)", run: runAnon, only: targetChainctl},
+		{name: "ptget", about: "the same GETs with a pull token's access token (chainctl targets only)", run: runPullTokenGet, only: chainctlTargets},
+		{name: "anon", about: "the same GETs without a token, of a public repository (chainctl only)", run: runAnon, only: []string{targetChainctl}},
 		{name: "head", about: "concurrent manifest HEADs by digest", run: runHead},
 		{name: "tags", about: "concurrent tags list of a large repository", run: runTags},
 		{name: "blob", about: "concurrent blob GETs by digest: on chainctl-s3 the 307 answers alone, then pulls following them to the bucket; elsewhere streamed GETs", run: runBlob},
+		{name: "token", about: "concurrent /token exchanges, with a session token, then with a pull token, for the same scope (chainctl targets only)", run: runToken, only: chainctlTargets},
 	}
 }
 
+// chainctlTargets are the targets of the workloads Distribution has no
+// counterpart for.
+var chainctlTargets = []string{targetChainctl, targetChainctlS3}
+
 // runsAgainst reports whether w runs against the named target.
-func (w workload) runsAgainst(target string) bool { return w.only == "" || w.only == target }
+func (w workload) runsAgainst(target string) bool {
+	return w.only == nil || slices.Contains(w.only, target)
+}
 
 // timed runs f and returns its wall time and the client's CPU use over it
 // in cores (user+system CPU time / wall time), or -1 if unknown.
