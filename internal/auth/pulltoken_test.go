@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -291,6 +292,14 @@ func TestPullTokenRevocation(t *testing.T) {
 	}
 	if err := f.authorize(tok, "team/app", "pull"); err == nil {
 		t.Error("the access token is still honoured right after revocation, on the replica that revoked")
+	}
+	// /token on the other replica refuses it at once, with no refresh due.
+	other := httptest.NewServer(withAPI(replica))
+	defer other.Close()
+	req, _ := http.NewRequest("GET", other.URL+"/token?service="+service, nil)
+	req.SetBasicAuth(id, secret)
+	if status, body := do(t, req); status != 401 {
+		t.Errorf("/token on the other replica right after revocation = %d %v, want 401", status, body)
 	}
 	if status, _, _ := f.pullTokenToken(t, id, secret, "repository:team/app:pull"); status != 401 {
 		t.Errorf("/token after revocation = %d, want 401", status)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
@@ -39,12 +40,19 @@ const (
 // metadata store failed: the token endpoint answers 503.
 var errStoreFailure = errors.New("the credential store failed")
 
-// pullTokenSet is one immutable generation of the pull tokens, without
-// their hashes, for Authorize.
+// pullTokenSet is one immutable generation of the pull tokens, as of a
+// version of the store's, for /token and Authorize.
 type pullTokenSet struct {
 	loaded  bool
 	version int64
-	byID    map[string]*store.PullToken
+	byID    map[string]*liveToken
+}
+
+// liveToken is a pull token as read, and when this replica last recorded
+// its use (Unix nanos), carried from one generation to the next.
+type liveToken struct {
+	store.PullToken
+	touched atomic.Int64
 }
 
 // pullTokenLimits are the two failure limiters of pull-token attempts.
@@ -123,10 +131,11 @@ func (s *Service) authenticatePullToken(ctx context.Context, id, secret string) 
 		// Not the form of a pull token: no lookup, nothing to time.
 		return nil, fmt.Errorf("%w: malformed pull token credentials for %s", errBadCredentials, loggableID(id))
 	}
-	t, err := s.ptStore.GetPullToken(ctx, id)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	set, err := s.currentPullTokens(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errStoreFailure, err)
 	}
+	t := set.byID[id]
 	hash := make([]byte, sha256.Size) // no secret hashes to zeros
 	if t != nil {
 		hash = t.SecretHash
@@ -141,10 +150,10 @@ func (s *Service) authenticatePullToken(ctx context.Context, id, secret string) 
 	case !now.Before(t.Expires):
 		return nil, fmt.Errorf("%w: pull token %s expired at %s", errBadCredentials, id, t.Expires.Format(time.RFC3339))
 	}
-	if why := s.state.Load().pullTokenInactive(t); why != "" {
+	if why := s.state.Load().pullTokenInactive(&t.PullToken); why != "" {
 		return nil, fmt.Errorf("%w: pull token %s: %s", errBadCredentials, id, why)
 	}
-	if now.Sub(t.LastUsed) >= lastUsedResolution {
+	if last := t.touched.Load(); now.UnixNano()-last >= int64(lastUsedResolution) && t.touched.CompareAndSwap(last, now.UnixNano()) {
 		if err := s.ptStore.TouchPullToken(ctx, id, now); err != nil {
 			s.log.WarnContext(ctx, "record pull token use", "pull_token", id, "err", err)
 		}
@@ -181,9 +190,32 @@ func (s *Service) pullTokenAllows(ctx context.Context, c *issuer.Claims, a polic
 	return false
 }
 
+// currentPullTokens returns the pull tokens as of a version of the store
+// read after this call began (freshRead): a token revoked on any replica
+// before a /token request arrived is gone from what the request sees. The
+// set is read again only when the version changed.
+func (s *Service) currentPullTokens(ctx context.Context) (*pullTokenSet, error) {
+	v, err := s.ptVersion.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if set := s.ptState.Load(); set.loaded && set.version >= v {
+		return set, nil
+	}
+	s.ptMu.Lock()
+	defer s.ptMu.Unlock()
+	if set := s.ptState.Load(); set.loaded && set.version >= v {
+		return set, nil // another request read it meanwhile
+	}
+	if err := s.reloadPullTokensLocked(ctx, true); err != nil {
+		return nil, err
+	}
+	return s.ptState.Load(), nil
+}
+
 // livePullToken returns the pull token an access token names, if it is
 // live now.
-func (s *Service) livePullToken(ctx context.Context, c *issuer.Claims) (*store.PullToken, bool) {
+func (s *Service) livePullToken(ctx context.Context, c *issuer.Claims) (*liveToken, bool) {
 	if s.ptStore == nil || c.PullToken == "" || c.Subject != c.PullToken {
 		return nil, false
 	}
@@ -199,7 +231,7 @@ func (s *Service) livePullToken(ctx context.Context, c *issuer.Claims) (*store.P
 		}
 		t, ok = s.ptState.Load().byID[c.PullToken]
 	}
-	if !ok || !s.now().Before(t.Expires) || s.state.Load().pullTokenInactive(t) != "" {
+	if !ok || !s.now().Before(t.Expires) || s.state.Load().pullTokenInactive(&t.PullToken) != "" {
 		return nil, false
 	}
 	return t, true
@@ -240,10 +272,17 @@ func (s *Service) reloadPullTokensLocked(ctx context.Context, force bool) error 
 	if err != nil {
 		return fmt.Errorf("pull tokens: %w", err)
 	}
-	set := &pullTokenSet{loaded: true, version: v, byID: make(map[string]*store.PullToken, len(list))}
-	for i := range list {
-		list[i].SecretHash = nil // Authorize needs no hash; memory keeps none
-		set.byID[list[i].ID] = &list[i]
+	old := s.ptState.Load()
+	set := &pullTokenSet{loaded: true, version: v, byID: make(map[string]*liveToken, len(list))}
+	for _, t := range list {
+		lt := &liveToken{PullToken: t}
+		if !t.LastUsed.IsZero() {
+			lt.touched.Store(t.LastUsed.UnixNano())
+		}
+		if prev, ok := old.byID[t.ID]; ok {
+			lt.touched.Store(max(lt.touched.Load(), prev.touched.Load()))
+		}
+		set.byID[t.ID] = lt
 	}
 	s.ptState.Store(set)
 	return nil

@@ -88,6 +88,7 @@ type Service struct {
 	ptMaxTTL                     time.Duration
 	ptRefresh                    time.Duration
 	ptState                      atomic.Pointer[pullTokenSet]
+	ptVersion                    *freshRead
 	ptCheck                      refreshClock
 	ptMu                         sync.Mutex
 	ptLimitPerID, ptLimitPerAddr int
@@ -278,6 +279,9 @@ func NewService(opts ...ServiceOption) (*Service, error) {
 	}
 	s.state.Store(c)
 	s.ptState.Store(&pullTokenSet{})
+	if s.ptStore != nil {
+		s.ptVersion = &freshRead{read: s.ptStore.PullTokensVersion}
+	}
 	return s, nil
 }
 
