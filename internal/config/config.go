@@ -30,6 +30,9 @@ const (
 	// KeyAuth names the auth section of the configuration file: a mapping,
 	// read only from the file (no flag or environment variable).
 	KeyAuth = "auth"
+	// KeyEvents names the events section of the configuration file: a
+	// mapping, read only from the file (see Events).
+	KeyEvents = "events"
 )
 
 // EnvPrefix starts every environment variable chainctl reads.

@@ -21,10 +21,12 @@ type fileSettings struct {
 	flat map[string]any
 	// auth is the auth section, nil if the file has none.
 	auth *authFile
+	// events is the events section, nil if the file has none.
+	events *eventsFile
 }
 
 // readFile reads a YAML configuration file whose top level may hold only the
-// flat keys known, with single values, and the auth section. A misspelt key,
+// flat keys known, with single values, and the auth and events sections. A misspelt key,
 // at any depth, is an error, not a silently ignored setting.
 func readFile(path string, known []string) (fileSettings, error) {
 	b, err := os.ReadFile(path)
@@ -39,19 +41,20 @@ func readFile(path string, known []string) (fileSettings, error) {
 		// A top level that is a list or a scalar fails to decode into a map.
 		return fileSettings{}, fmt.Errorf("configuration file %s: %w", path, err)
 	}
-	topLevel := append(slices.Clone(known), KeyAuth)
+	topLevel := append(slices.Clone(known), KeyAuth, KeyEvents)
 	out := fileSettings{flat: make(map[string]any, len(doc))}
-	hasAuth := false
+	sectionTypes := map[string]reflect.Type{KeyAuth: reflect.TypeFor[authFile](), KeyEvents: reflect.TypeFor[eventsFile]()}
+	hasSection := false
 	for _, k := range slices.Sorted(maps.Keys(doc)) {
 		v := doc[k]
 		if !slices.Contains(topLevel, k) {
 			return fileSettings{}, fmt.Errorf("configuration file %s: %w", path, unknownKey(k, k, topLevel))
 		}
-		if k == KeyAuth {
-			if err := checkShape(v, reflect.TypeFor[authFile](), k); err != nil {
+		if t, ok := sectionTypes[k]; ok {
+			if err := checkShape(v, t, k); err != nil {
 				return fileSettings{}, fmt.Errorf("configuration file %s: %w", path, err)
 			}
-			hasAuth = v != nil
+			hasSection = hasSection || v != nil
 			continue
 		}
 		switch v := v.(type) {
@@ -63,19 +66,20 @@ func readFile(path string, known []string) (fileSettings, error) {
 			return fileSettings{}, fmt.Errorf("configuration file %s: key %q: want a single value, got %T", path, k, v)
 		}
 	}
-	if hasAuth {
+	if hasSection {
 		// checkShape has vetted every key; the strict decode is the
 		// backstop, and reports wrong scalar types with line numbers.
 		var sections struct {
-			Auth *authFile      `yaml:"auth"`
-			Flat map[string]any `yaml:",inline"`
+			Auth   *authFile      `yaml:"auth"`
+			Events *eventsFile    `yaml:"events"`
+			Flat   map[string]any `yaml:",inline"`
 		}
 		dec := yaml.NewDecoder(bytes.NewReader(b))
 		dec.KnownFields(true)
 		if err := dec.Decode(&sections); err != nil {
 			return fileSettings{}, fmt.Errorf("configuration file %s: %w", path, err)
 		}
-		out.auth = sections.Auth
+		out.auth, out.events = sections.Auth, sections.Events
 	}
 	return out, nil
 }

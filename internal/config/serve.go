@@ -43,6 +43,8 @@ type Serve struct {
 	Dev bool
 	// Auth is the auth section of the file, with defaults filled in.
 	Auth Auth
+	// Events is the events section of the file, with defaults filled in.
+	Events Events
 	// File is the configuration file that was read, "" if none.
 	File string
 }
@@ -189,12 +191,13 @@ func LoadServe(fs *pflag.FlagSet, opts ...Option) (*Serve, error) {
 	// viper reading the process environment behind the caller's back.
 	layer := map[string]any{}
 	var af *authFile
+	var ef *eventsFile
 	if file != "" {
 		s, err := readFile(file, serveKeys)
 		if err != nil {
 			return nil, err
 		}
-		layer, af = s.flat, s.auth
+		layer, af, ef = s.flat, s.auth, s.events
 	}
 	for _, k := range serveKeys {
 		if val := o.getenv(EnvName(k)); val != "" {
@@ -213,6 +216,9 @@ func LoadServe(fs *pflag.FlagSet, opts ...Option) (*Serve, error) {
 	}
 	cfg, err := o.resolveServe(func(k string) string { return strings.TrimSpace(v.GetString(k)) }, af)
 	if err != nil {
+		return nil, err
+	}
+	if cfg.Events, err = resolveEvents(ef); err != nil {
 		return nil, err
 	}
 	cfg.File = file

@@ -149,7 +149,7 @@ type errorEntry struct {
 // error, an *Error of a handler that read the body): 400 or 408, logged at
 // INFO. Other errors that are not an *Error are ours: logged at ERROR, with
 // the request id the server's log handler adds from the context.
-func (rg *registry) writeError(w http.ResponseWriter, r *http.Request, rt route, err error) {
+func (rg *registry) writeError(w http.ResponseWriter, r *http.Request, rt route, err error) *Error {
 	var e *Error
 	var cf clientFault
 	switch {
@@ -171,8 +171,8 @@ func (rg *registry) writeError(w http.ResponseWriter, r *http.Request, rt route,
 	}
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(e.Status)
-	if r.Method == http.MethodHead {
-		return
+	if r.Method != http.MethodHead {
+		_ = json.NewEncoder(w).Encode(errorBody{Errors: []errorEntry{{Code: e.Code, Message: e.Message, Detail: e.Detail}}})
 	}
-	_ = json.NewEncoder(w).Encode(errorBody{Errors: []errorEntry{{Code: e.Code, Message: e.Message, Detail: e.Detail}}})
+	return e
 }

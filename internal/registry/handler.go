@@ -64,9 +64,12 @@ func (rg *registry) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = clientBody{r.Body}
 	}
-	if err := rg.dispatch(w, r, rt); err != nil {
-		rg.writeError(w, r, rt, err)
+	r, err := rg.dispatch(w, r, rt)
+	var e *Error
+	if err != nil {
+		e = rg.writeError(w, r, rt, err)
 	}
+	rg.observe(w, r, rt, e)
 }
 
 // owner is the key of the principal acting in r (principal.Key): an
@@ -76,34 +79,36 @@ func owner(r *http.Request) string {
 	return p.Key()
 }
 
-func (rg *registry) dispatch(w http.ResponseWriter, r *http.Request, rt route) error {
+// dispatch serves r and returns the request as the handler saw it (with
+// the principal in its context, once authorized) and the error to answer.
+func (rg *registry) dispatch(w http.ResponseWriter, r *http.Request, rt route) (*http.Request, error) {
 	switch rt.kind {
 	case RouteBase:
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			return errUnsupported("method not allowed")
+			return r, errUnsupported("method not allowed")
 		}
 		if err := rg.authorize(r, "registry", "", ""); err != nil {
-			return err
+			return r, err
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", "2")
 		if r.Method == http.MethodGet {
 			_, _ = w.Write([]byte("{}"))
 		}
-		return nil
+		return r, nil
 	case RouteCatalog:
 		if r.Method != http.MethodGet {
-			return errUnsupported("method not allowed")
+			return r, errUnsupported("method not allowed")
 		}
 		if err := rg.authorize(r, "registry", "catalog", "*"); err != nil {
-			return err
+			return r, err
 		}
-		return rg.getCatalog(w, r)
+		return r, rg.getCatalog(w, r)
 	case RouteUnknown:
-		return errNotFound()
+		return r, errNotFound()
 	}
 	if err := policy.CheckRepository(rt.name); err != nil {
-		return errNameInvalid(rt.name, err.Error())
+		return r, errNameInvalid(rt.name, err.Error())
 	}
 	var h handlerFunc
 	var action string
@@ -120,16 +125,16 @@ func (rg *registry) dispatch(w http.ResponseWriter, r *http.Request, rt route) e
 		h, action = rg.onlyGet(r.Method, rg.getReferrers)
 	}
 	if h == nil {
-		return errUnsupported("method " + r.Method + " not allowed on this endpoint")
+		return r, errUnsupported("method " + r.Method + " not allowed on this endpoint")
 	}
 	if rg.authz != nil {
 		p, err := rg.authz.Authorize(r, policy.Access{Type: "repository", Name: rt.name, Actions: []string{action}}, mountSource(r, rt)...)
 		if err != nil {
-			return err
+			return r, err
 		}
 		r = r.WithContext(principal.NewContext(r.Context(), p))
 	}
-	return h(w, r, rt)
+	return r, h(w, r, rt)
 }
 
 func (rg *registry) onlyGet(method string, h handlerFunc) (handlerFunc, string) {

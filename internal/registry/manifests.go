@@ -122,7 +122,7 @@ func (rg *registry) putManifest(w http.ResponseWriter, r *http.Request, rt route
 		Size: int64(len(body)), Content: bytes.Clone(body), Subject: p.Subject, Annotations: p.Annotations,
 		Blobs: p.Blobs, Children: p.Children, Created: time.Now().UTC(),
 	}
-	_, err = rg.meta.PutManifest(r.Context(), m, ref.tag)
+	_, err = rg.meta.PutManifest(r.Context(), m, ref.tag, rg.pushManifestEvent(r, rt, m, ref.tag)...)
 	if errors.Is(err, store.ErrBlobUnknown) {
 		// Garbage collection removed a link or child checked above.
 		return errManifestBlobUnknown("")

@@ -53,6 +53,7 @@ type registry struct {
 	authz      Authorizer
 	blobURL    BlobURLFunc
 	uploadCaps store.UploadCaps
+	events     Events
 	now        func() time.Time
 }
 

@@ -151,7 +151,7 @@ func (rg *registry) putMonolithic(w http.ResponseWriter, r *http.Request, rt rou
 // link; checking after linking catches that, and the client uploads again.
 func (rg *registry) linkBlob(r *http.Request, repo string, dgst digest.Digest, size int64) error {
 	ctx := r.Context()
-	err := rg.meta.LinkBlob(ctx, repo, dgst, size)
+	err := rg.meta.LinkBlob(ctx, repo, dgst, size, rg.pushBlobEvent(r, repo, dgst)...)
 	if errors.Is(err, store.ErrBlobDeleted) {
 		return errBlobCollected(string(dgst))
 	}

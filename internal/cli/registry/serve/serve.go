@@ -21,6 +21,7 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/registry/backend"
 	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/events"
 	"github.com/chainctl/chainctl/internal/iostreams"
 	"github.com/chainctl/chainctl/internal/logbuf"
 	"github.com/chainctl/chainctl/internal/registry"
@@ -175,7 +176,15 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if err != nil {
 		return err
 	}
+	// Pull and failure events are written in batches until the server has
+	// drained its last request, then flushed: the recorder outlives ctx.
+	rec := events.NewRecorder(meta, externalURL, events.WithLogger(log), events.WithBlobPulls(cfg.Events.BlobPulls))
+	recCtx, stopRecorder := context.WithCancel(context.WithoutCancel(ctx))
+	recorded := make(chan struct{})
+	go func() { rec.Run(recCtx); close(recorded) }()
+	defer func() { stopRecorder(); <-recorded }()
 	api, err := registry.New(
+		registry.WithEvents(rec),
 		registry.WithBlobStore(blobs),
 		registry.WithMetadata(meta),
 		registry.WithLogger(log),
@@ -234,6 +243,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	}
 	background.Go(func() { purgeUploads(ctx, log, blobs, meta, uploadTTL) })
 	background.Go(func() { rotateKeys(ctx, log, authn.issuer) })
+	background.Go(func() { purgeEvents(ctx, log, meta, cfg.Events.Retention) })
 	defer background.Wait()
 	return srv.Run(ctx)
 }
@@ -265,6 +275,27 @@ type closingHandler struct {
 
 // Close flushes the batched lines and stops flushing periodically.
 func (h closingHandler) Close() error { return h.close() }
+
+// purgeEvents removes events older than retention from the event log at
+// start and then every purgeInterval, until ctx ends.
+func purgeEvents(ctx context.Context, log *slog.Logger, meta store.Events, retention time.Duration) {
+	t := time.NewTicker(purgeInterval)
+	defer t.Stop()
+	for {
+		n, err := meta.PurgeEvents(ctx, time.Now().Add(-retention))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("purge events", "error", err.Error())
+		case n > 0:
+			log.Info("purged events", "count", n, "older_than", retention.String())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
 
 // purgeInterval is how often abandoned uploads (a push killed midway) are
 // looked for; they are discarded after the upload-ttl setting.

@@ -1,0 +1,47 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// DefaultEventRetention is how long the event log keeps events.
+const DefaultEventRetention = 7 * 24 * time.Hour
+
+// Events configures the event log. It comes only from the events section
+// of the configuration file.
+type Events struct {
+	// Retention (events.retention) is how long events are kept, so that
+	// deliveries can be retried and redelivered; older ones are purged.
+	Retention time.Duration
+	// BlobPulls (events.blob_pulls) records blob GETs as pull events too:
+	// off by default, because clients fetch many blobs per image.
+	BlobPulls bool
+}
+
+// eventsFile is the events section as written.
+type eventsFile struct {
+	Retention string `yaml:"retention"`
+	BlobPulls bool   `yaml:"blob_pulls"`
+}
+
+// resolveEvents fills in the defaults of the events section f (nil if the
+// file has none) and validates it.
+func resolveEvents(f *eventsFile) (Events, error) {
+	e := Events{Retention: DefaultEventRetention}
+	if f == nil {
+		return e, nil
+	}
+	e.BlobPulls = f.BlobPulls
+	if f.Retention != "" {
+		d, err := time.ParseDuration(f.Retention)
+		switch {
+		case err != nil:
+			return Events{}, fmt.Errorf("events.retention %q: want a duration such as 24h or 168h", f.Retention)
+		case d < time.Hour:
+			return Events{}, fmt.Errorf("events.retention %q: want at least 1h", f.Retention)
+		}
+		e.Retention = d
+	}
+	return e, nil
+}
