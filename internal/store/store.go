@@ -383,6 +383,90 @@ type Event struct {
 	Actor string
 	// Data is the event's JSON data.
 	Data []byte
+	// Subscriptions are the ids of the subscriptions the event is to be
+	// delivered to: a pending delivery is recorded for each, with the
+	// event, in the same transaction. Not read back.
+	Subscriptions []string
+}
+
+// Subscription is a webhook subscribed to events (/api/v1/subscriptions).
+// package events owns the meaning of its fields.
+type Subscription struct {
+	ID   string
+	Sink string
+	// Types are the event types it receives; Repositories the repository
+	// patterns.
+	Types, Repositories []string
+	Description         string
+	// Creator made it, as CreatorIncarnation.
+	Creator, CreatorIncarnation string
+	Created                     time.Time
+	// Disabled is when deliveries stopped (a 410 Gone), with why; zero
+	// while enabled.
+	Disabled       time.Time
+	DisabledReason string
+}
+
+// Delivery is a pending delivery of an event to a subscription, claimed
+// by a delivery worker.
+type Delivery struct {
+	Subscription string
+	Event        Event
+	// Attempts made before this one.
+	Attempts int
+}
+
+// DeliveryOutcome is what became of one attempt.
+type DeliveryOutcome struct {
+	// Delivered: the sink answered 2xx.
+	Delivered bool
+	// Failed: no more attempts (retries exhausted, or the subscription
+	// disabled). Neither Delivered nor Failed: try again at Retry.
+	Failed bool
+	Retry  time.Time
+	// Status is the sink's HTTP status (0 if none); Error says what went
+	// wrong, "" when delivered.
+	Status int
+	Error  string
+	At     time.Time
+}
+
+// SubscriptionHealth sums up a subscription's deliveries.
+type SubscriptionHealth struct {
+	LastSuccess     time.Time
+	LastError       string
+	LastErrorAt     time.Time
+	Pending, Failed int64
+}
+
+// Subscriptions keeps the event subscriptions and their deliveries. Every
+// replica sees the same; each pending delivery is claimed by one worker at
+// a time, for a lease, so replicas share the work.
+type Subscriptions interface {
+	// PutSubscription creates s; ErrExists if s.ID is taken.
+	PutSubscription(ctx context.Context, s Subscription) error
+	// GetSubscription returns one, or ErrNotFound.
+	GetSubscription(ctx context.Context, id string) (*Subscription, error)
+	// ListSubscriptions returns every subscription, in id order.
+	ListSubscriptions(ctx context.Context) ([]Subscription, error)
+	// DeleteSubscription removes it and its deliveries; ErrNotFound if
+	// there is none.
+	DeleteSubscription(ctx context.Context, id string) error
+	// DisableSubscription stops deliveries to it from at, for reason;
+	// ErrNotFound if there is none.
+	DisableSubscription(ctx context.Context, id string, at time.Time, reason string) error
+	// SubscriptionsVersion changes whenever a subscription is created,
+	// deleted or disabled.
+	SubscriptionsVersion(ctx context.Context) (int64, error)
+	// SubscriptionHealth sums up the deliveries of subscription id.
+	SubscriptionHealth(ctx context.Context, id string) (SubscriptionHealth, error)
+	// ClaimDeliveries returns at most limit deliveries of subscription that
+	// are due at now and not leased, oldest event first, leased to the
+	// caller until now+lease: another worker claims them only after that.
+	ClaimDeliveries(ctx context.Context, subscription string, now time.Time, lease time.Duration, limit int) ([]Delivery, error)
+	// FinishDelivery records the outcome of an attempt at delivering event
+	// seq to subscription, and ends its lease.
+	FinishDelivery(ctx context.Context, subscription string, seq int64, o DeliveryOutcome) error
 }
 
 // Events keeps the event log. Push events are appended in the transaction
@@ -411,6 +495,7 @@ type Store interface {
 	Identities
 	PullTokens
 	Events
+	Subscriptions
 	Collector
 	// Ping reports whether the store can serve requests (readiness).
 	Ping(ctx context.Context) error

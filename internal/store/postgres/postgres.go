@@ -75,6 +75,7 @@ func dialect() *sqlstore.Dialect {
 		Retryable:             retryable,
 		ForeignKeyViolation:   func(err error) bool { return hasCode(err, "23503") },
 		UniqueViolation:       func(err error) bool { return hasCode(err, "23505") },
+		SkipLocked:            " FOR UPDATE OF d SKIP LOCKED",
 		CreateMigrationsTable: qCreateMigrationsTable,
 		LockBlob: func(ctx context.Context, tx *sql.Tx, dgst string) error {
 			_, err := tx.ExecContext(ctx, qLockBlobDigest, blobLockKey, dgst)

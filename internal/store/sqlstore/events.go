@@ -38,12 +38,27 @@ func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e store.Event) erro
 	if e.Failed {
 		failed = 1
 	}
-	_, err := s.run(ctx, tx, appendEvent).ExecContext(ctx, e.ID, e.Type, e.Source, e.Subject, nanos(e.Time),
-		e.Repository, failed, e.Actor, e.Data)
+	args := []any{e.ID, e.Type, e.Source, e.Subject, nanos(e.Time), e.Repository, failed, e.Actor, e.Data}
+	var err error
+	var seq int64
+	if len(e.Subscriptions) == 0 {
+		_, err = s.run(ctx, tx, appendEvent).ExecContext(ctx, args...)
+	} else {
+		err = s.run(ctx, tx, appendEventSeq).QueryRowContext(ctx, args...).Scan(&seq)
+	}
 	if err != nil && s.d.UniqueViolation != nil && s.d.UniqueViolation(err) {
 		return fmt.Errorf("event %s: %w", e.ID, store.ErrExists)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// Due at once: the delivery workers pick it up on their next pass.
+	for _, sub := range e.Subscriptions {
+		if _, err := s.run(ctx, tx, insertDelivery).ExecContext(ctx, sub, seq, nanos(e.Time)); err != nil {
+			return fmt.Errorf("delivery of event %s to %s: %w", e.ID, sub, err)
+		}
+	}
+	return nil
 }
 
 // EventsAfter implements store.Events.

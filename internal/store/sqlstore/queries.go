@@ -92,6 +92,21 @@ FROM pull_tokens ORDER BY id`
 
 	QPullTokensVersion = `SELECT version FROM pull_tokens_version WHERE singleton = 1`
 
+	QGetSubscription = `SELECT id, sink, types, repositories, description, creator, creator_incarnation, created, disabled, disabled_reason
+FROM subscriptions WHERE id = $1`
+
+	QListSubscriptions = `SELECT id, sink, types, repositories, description, creator, creator_incarnation, created, disabled, disabled_reason
+FROM subscriptions ORDER BY id`
+
+	QSubscriptionsVersion = `SELECT version FROM subscriptions_version WHERE singleton = 1`
+
+	QDeliveryCounts = `SELECT state, count(*) FROM deliveries WHERE subscription_id = $1 GROUP BY state`
+
+	QLastDelivered = `SELECT updated FROM deliveries WHERE subscription_id = $1 AND state = 1 ORDER BY updated DESC LIMIT 1`
+
+	QLastDeliveryError = `SELECT last_error, updated FROM deliveries
+WHERE subscription_id = $1 AND last_error <> '' ORDER BY updated DESC LIMIT 1`
+
 	QEventsAfter = `SELECT seq, id, type, source, subject, time, repository, failed, actor, data
 FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`
 
@@ -207,6 +222,39 @@ ON CONFLICT (id) DO NOTHING`
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 
 	QPurgeEvents = `DELETE FROM events WHERE time < $1`
+
+	// The event's seq, for its deliveries.
+	QAppendEventSeq = `INSERT INTO events (id, type, source, subject, time, repository, failed, actor, data)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq`
+
+	QInsertDelivery = `INSERT INTO deliveries (subscription_id, event_seq, next_attempt, updated) VALUES ($1, $2, $3, $3)`
+
+	// Create-only, as identities.
+	QPutSubscription = `INSERT INTO subscriptions (id, sink, types, repositories, description, creator, creator_incarnation, created)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (id) DO NOTHING`
+
+	QDeleteSubscription = `DELETE FROM subscriptions WHERE id = $1`
+
+	QDeleteSubscriptionDeliveries = `DELETE FROM deliveries WHERE subscription_id = $1`
+
+	QDisableSubscription = `UPDATE subscriptions SET disabled = $2, disabled_reason = $3 WHERE id = $1`
+
+	QBumpSubscriptionsVersion = `UPDATE subscriptions_version SET version = version + 1 WHERE singleton = 1`
+
+	// QDueDeliveries is the head of a subscription's due, unleased
+	// deliveries; a Dialect adds its row locks (Dialect.SkipLocked).
+	QDueDeliveries = `SELECT d.event_seq, d.attempts, e.id, e.type, e.source, e.subject, e.time, e.repository, e.failed, e.actor, e.data
+FROM deliveries d JOIN events e ON e.seq = d.event_seq
+WHERE d.subscription_id = $1 AND d.state = 0 AND d.next_attempt <= $2 AND d.lease_until <= $2
+ORDER BY d.event_seq
+LIMIT $3`
+
+	QLeaseDelivery = `UPDATE deliveries SET lease_until = $3 WHERE subscription_id = $1 AND event_seq = $2`
+
+	QFinishDelivery = `UPDATE deliveries
+SET state = $3, attempts = attempts + 1, next_attempt = $4, lease_until = 0, last_status = $5, last_error = $6, updated = $7
+WHERE subscription_id = $1 AND event_seq = $2`
 )
 
 // Queries of registry gc (store.Collector). A manifest is collectable

@@ -67,6 +67,10 @@ type Dialect struct {
 	// violation, which AppendEvents reports as store.ErrExists. Nil for
 	// never.
 	UniqueViolation func(err error) bool
+	// SkipLocked is appended to the query that claims due deliveries:
+	// row locks that let concurrent workers pass over each other's rows
+	// (" FOR UPDATE OF d SKIP LOCKED"); "" where writers are serialized.
+	SkipLocked string
 	// LockBlob, when not nil, takes a transaction-scoped lock on a digest
 	// that orders LinkBlob and TombstoneBlob of that digest: each reads
 	// what the other writes (a tombstone, a link).

@@ -32,6 +32,12 @@ const (
 	listPullTokens
 	pullTokensVersion
 	eventsAfter
+	getSubscription
+	listSubscriptions
+	subscriptionsVersion
+	deliveryCounts
+	lastDelivered
+	lastDeliveryError
 	manifestCandidates
 	blobLinkCandidates
 
@@ -69,6 +75,16 @@ const (
 	bumpPullTokensVersion
 	appendEvent
 	purgeEvents
+	appendEventSeq
+	insertDelivery
+	putSubscription
+	deleteSubscription
+	deleteSubscriptionDeliveries
+	disableSubscription
+	bumpSubscriptionsVersion
+	dueDeliveries
+	leaseDelivery
+	finishDelivery
 	collectManifest
 	collectBlobLink
 	tombstoneBlob
@@ -83,65 +99,81 @@ func texts(d *Dialect) [numQueries]string {
 		deleteTags = d.DeleteManifestTags
 	}
 	return [numQueries]string{
-		blobSize:              QBlobSize,
-		blobRepositories:      QBlobRepositories,
-		blobReferenced:        QBlobReferenced,
-		getManifest:           QGetManifest,
-		getTaggedManifest:     QGetTaggedManifest,
-		resolveTag:            QResolveTag,
-		tags:                  QTags,
-		repositories:          QRepositories,
-		referrers:             QReferrers,
-		referrersByType:       QReferrersByType,
-		getUpload:             QGetUpload,
-		expiredUploads:        QExpiredUploads,
-		listSigningKeys:       QListSigningKeys,
-		getIdentity:           QGetIdentity,
-		listIdentities:        QListIdentities,
-		identitiesVersion:     QIdentitiesVersion,
-		getPullToken:          QGetPullToken,
-		listPullTokens:        QListPullTokens,
-		pullTokensVersion:     QPullTokensVersion,
-		eventsAfter:           QEventsAfter,
-		manifestCandidates:    QManifestCandidates,
-		blobLinkCandidates:    QBlobLinkCandidates,
-		repoID:                QRepoID,
-		insertRepo:            QInsertRepo,
-		linkBlob:              QLinkBlob,
-		unlinkBlob:            QUnlinkBlob,
-		tombstoneSince:        QTombstoneSince,
-		removeTombstone:       QRemoveTombstone,
-		touchBlob:             QTouchBlob,
-		lockChild:             QManifestExists + d.ForShare,
-		insertRef:             QInsertRef,
-		putManifest:           QPutManifest,
-		lockTag:               QGetTag + d.ForUpdate,
-		updateTag:             QUpdateTag,
-		insertTag:             QInsertTag,
-		lockManifest:          QManifestExists + d.ForUpdate,
-		deleteManifestTags:    deleteTags,
-		deleteManifest:        QDeleteManifest,
-		deleteTag:             QDeleteTag,
-		createUpload:          QCreateUpload,
-		deleteUpload:          QDeleteUpload,
-		touchUpload:           QTouchUpload,
-		countUploads:          QCountUploads,
-		putSigningKey:         QPutSigningKey,
-		retireSigningKey:      QRetireSigningKey,
-		deleteSigningKey:      QDeleteSigningKey,
-		rewrapSigningKey:      QRewrapSigningKey,
-		putIdentity:           QPutIdentity,
-		deleteIdentity:        QDeleteIdentity,
-		bumpIdentitiesVersion: QBumpIdentitiesVersion,
-		putPullToken:          QPutPullToken,
-		deletePullToken:       QDeletePullToken,
-		touchPullToken:        QTouchPullToken,
-		bumpPullTokensVersion: QBumpPullTokensVersion,
-		appendEvent:           QAppendEvent,
-		purgeEvents:           QPurgeEvents,
-		collectManifest:       QCollectManifest,
-		collectBlobLink:       QCollectBlobLink,
-		tombstoneBlob:         QTombstoneBlob,
+		blobSize:                     QBlobSize,
+		blobRepositories:             QBlobRepositories,
+		blobReferenced:               QBlobReferenced,
+		getManifest:                  QGetManifest,
+		getTaggedManifest:            QGetTaggedManifest,
+		resolveTag:                   QResolveTag,
+		tags:                         QTags,
+		repositories:                 QRepositories,
+		referrers:                    QReferrers,
+		referrersByType:              QReferrersByType,
+		getUpload:                    QGetUpload,
+		expiredUploads:               QExpiredUploads,
+		listSigningKeys:              QListSigningKeys,
+		getIdentity:                  QGetIdentity,
+		listIdentities:               QListIdentities,
+		identitiesVersion:            QIdentitiesVersion,
+		getPullToken:                 QGetPullToken,
+		listPullTokens:               QListPullTokens,
+		pullTokensVersion:            QPullTokensVersion,
+		eventsAfter:                  QEventsAfter,
+		getSubscription:              QGetSubscription,
+		listSubscriptions:            QListSubscriptions,
+		subscriptionsVersion:         QSubscriptionsVersion,
+		deliveryCounts:               QDeliveryCounts,
+		lastDelivered:                QLastDelivered,
+		lastDeliveryError:            QLastDeliveryError,
+		manifestCandidates:           QManifestCandidates,
+		blobLinkCandidates:           QBlobLinkCandidates,
+		repoID:                       QRepoID,
+		insertRepo:                   QInsertRepo,
+		linkBlob:                     QLinkBlob,
+		unlinkBlob:                   QUnlinkBlob,
+		tombstoneSince:               QTombstoneSince,
+		removeTombstone:              QRemoveTombstone,
+		touchBlob:                    QTouchBlob,
+		lockChild:                    QManifestExists + d.ForShare,
+		insertRef:                    QInsertRef,
+		putManifest:                  QPutManifest,
+		lockTag:                      QGetTag + d.ForUpdate,
+		updateTag:                    QUpdateTag,
+		insertTag:                    QInsertTag,
+		lockManifest:                 QManifestExists + d.ForUpdate,
+		deleteManifestTags:           deleteTags,
+		deleteManifest:               QDeleteManifest,
+		deleteTag:                    QDeleteTag,
+		createUpload:                 QCreateUpload,
+		deleteUpload:                 QDeleteUpload,
+		touchUpload:                  QTouchUpload,
+		countUploads:                 QCountUploads,
+		putSigningKey:                QPutSigningKey,
+		retireSigningKey:             QRetireSigningKey,
+		deleteSigningKey:             QDeleteSigningKey,
+		rewrapSigningKey:             QRewrapSigningKey,
+		putIdentity:                  QPutIdentity,
+		deleteIdentity:               QDeleteIdentity,
+		bumpIdentitiesVersion:        QBumpIdentitiesVersion,
+		putPullToken:                 QPutPullToken,
+		deletePullToken:              QDeletePullToken,
+		touchPullToken:               QTouchPullToken,
+		bumpPullTokensVersion:        QBumpPullTokensVersion,
+		appendEvent:                  QAppendEvent,
+		purgeEvents:                  QPurgeEvents,
+		appendEventSeq:               QAppendEventSeq,
+		insertDelivery:               QInsertDelivery,
+		putSubscription:              QPutSubscription,
+		deleteSubscription:           QDeleteSubscription,
+		deleteSubscriptionDeliveries: QDeleteSubscriptionDeliveries,
+		disableSubscription:          QDisableSubscription,
+		bumpSubscriptionsVersion:     QBumpSubscriptionsVersion,
+		dueDeliveries:                QDueDeliveries + d.SkipLocked,
+		leaseDelivery:                QLeaseDelivery,
+		finishDelivery:               QFinishDelivery,
+		collectManifest:              QCollectManifest,
+		collectBlobLink:              QCollectBlobLink,
+		tombstoneBlob:                QTombstoneBlob,
 	}
 }
 

@@ -1,0 +1,232 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/chainctl/chainctl/internal/store"
+)
+
+// Delivery states in the deliveries table.
+const (
+	deliveryPending   = 0
+	deliveryDelivered = 1
+	deliveryFailed    = 2
+)
+
+// PutSubscription implements store.Subscriptions.
+func (s *Store) PutSubscription(ctx context.Context, sub store.Subscription) error {
+	if sub.ID == "" || sub.Sink == "" || sub.Creator == "" {
+		return errors.New("put subscription: empty id, sink or creator")
+	}
+	created := sub.Created
+	if created.IsZero() {
+		created = time.Now()
+	}
+	types, err := encodeJSON(sub.Types, 1)
+	if err != nil {
+		return err
+	}
+	repos, err := encodeJSON(sub.Repositories, 1)
+	if err != nil {
+		return err
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		n, err := affected(s.run(ctx, tx, putSubscription).ExecContext(ctx, sub.ID, sub.Sink, types, repos,
+			sub.Description, sub.Creator, sub.CreatorIncarnation, nanos(created)))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return store.ErrExists
+		}
+		_, err = s.run(ctx, tx, bumpSubscriptionsVersion).ExecContext(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("put subscription %s: %w", sub.ID, err)
+	}
+	return nil
+}
+
+// GetSubscription implements store.Subscriptions.
+func (s *Store) GetSubscription(ctx context.Context, id string) (*store.Subscription, error) {
+	sub, err := scanSubscription(s.run(ctx, nil, getSubscription).QueryRowContext(ctx, id))
+	if err != nil {
+		return nil, fmt.Errorf("get subscription %s: %w", id, notFound(err))
+	}
+	return &sub, nil
+}
+
+// ListSubscriptions implements store.Subscriptions.
+func (s *Store) ListSubscriptions(ctx context.Context) ([]store.Subscription, error) {
+	out, err := collect(ctx, s.run(ctx, nil, listSubscriptions), scanSubscription)
+	if err != nil {
+		return nil, fmt.Errorf("list subscriptions: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteSubscription implements store.Subscriptions.
+func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.run(ctx, tx, deleteSubscription).ExecContext(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := affectedOne(res); err != nil {
+			return err
+		}
+		if _, err := s.run(ctx, tx, deleteSubscriptionDeliveries).ExecContext(ctx, id); err != nil {
+			return err
+		}
+		_, err = s.run(ctx, tx, bumpSubscriptionsVersion).ExecContext(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete subscription %s: %w", id, err)
+	}
+	return nil
+}
+
+// DisableSubscription implements store.Subscriptions.
+func (s *Store) DisableSubscription(ctx context.Context, id string, at time.Time, reason string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.run(ctx, tx, disableSubscription).ExecContext(ctx, id, nanos(at), reason)
+		if err != nil {
+			return err
+		}
+		if err := affectedOne(res); err != nil {
+			return err
+		}
+		_, err = s.run(ctx, tx, bumpSubscriptionsVersion).ExecContext(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("disable subscription %s: %w", id, err)
+	}
+	return nil
+}
+
+// SubscriptionsVersion implements store.Subscriptions.
+func (s *Store) SubscriptionsVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.run(ctx, nil, subscriptionsVersion).QueryRowContext(ctx).Scan(&v); err != nil {
+		return 0, fmt.Errorf("subscriptions version: %w", err)
+	}
+	return v, nil
+}
+
+// SubscriptionHealth implements store.Subscriptions.
+func (s *Store) SubscriptionHealth(ctx context.Context, id string) (store.SubscriptionHealth, error) {
+	var h store.SubscriptionHealth
+	counts, err := collect(ctx, s.run(ctx, nil, deliveryCounts), func(r scanner) ([2]int64, error) {
+		var c [2]int64
+		err := r.Scan(&c[0], &c[1])
+		return c, err
+	}, id)
+	if err != nil {
+		return h, fmt.Errorf("health of subscription %s: %w", id, err)
+	}
+	for _, c := range counts {
+		switch c[0] {
+		case deliveryPending:
+			h.Pending = c[1]
+		case deliveryFailed:
+			h.Failed = c[1]
+		}
+	}
+	var at int64
+	switch err := s.run(ctx, nil, lastDelivered).QueryRowContext(ctx, id).Scan(&at); {
+	case err == nil:
+		h.LastSuccess = fromNanos(at)
+	case !errors.Is(err, sql.ErrNoRows):
+		return h, fmt.Errorf("health of subscription %s: %w", id, err)
+	}
+	switch err := s.run(ctx, nil, lastDeliveryError).QueryRowContext(ctx, id).Scan(&h.LastError, &at); {
+	case err == nil:
+		h.LastErrorAt = fromNanos(at)
+	case !errors.Is(err, sql.ErrNoRows):
+		return h, fmt.Errorf("health of subscription %s: %w", id, err)
+	}
+	return h, nil
+}
+
+// ClaimDeliveries implements store.Subscriptions: the due rows are read
+// and leased in one transaction; on PostgreSQL, rows another worker holds
+// are skipped (Dialect.SkipLocked).
+func (s *Store) ClaimDeliveries(ctx context.Context, subscription string, now time.Time, lease time.Duration, limit int) ([]store.Delivery, error) {
+	var out []store.Delivery
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = collect(ctx, s.run(ctx, tx, dueDeliveries), func(r scanner) (store.Delivery, error) {
+			d := store.Delivery{Subscription: subscription}
+			var at int64
+			var failed int
+			e := &d.Event
+			err := r.Scan(&e.Seq, &d.Attempts, &e.ID, &e.Type, &e.Source, &e.Subject, &at, &e.Repository, &failed, &e.Actor, &e.Data)
+			e.Time, e.Failed = fromNanos(at), failed != 0
+			return d, err
+		}, subscription, nanos(now), limit)
+		if err != nil {
+			return err
+		}
+		until := nanos(now.Add(lease))
+		for _, d := range out {
+			if _, err := s.run(ctx, tx, leaseDelivery).ExecContext(ctx, subscription, d.Event.Seq, until); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries of %s: %w", subscription, err)
+	}
+	return out, nil
+}
+
+// FinishDelivery implements store.Subscriptions.
+func (s *Store) FinishDelivery(ctx context.Context, subscription string, seq int64, o store.DeliveryOutcome) error {
+	state, next := deliveryPending, nanos(o.Retry)
+	switch {
+	case o.Delivered:
+		state, next = deliveryDelivered, 0
+	case o.Failed:
+		state, next = deliveryFailed, 0
+	}
+	at := o.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	_, err := s.run(ctx, nil, finishDelivery).ExecContext(ctx, subscription, seq, state, next, o.Status, o.Error, nanos(at))
+	if err != nil {
+		return fmt.Errorf("finish delivery of event %d to %s: %w", seq, subscription, err)
+	}
+	return nil
+}
+
+// scanSubscription scans a row of QGetSubscription's columns.
+func scanSubscription(r scanner) (store.Subscription, error) {
+	var sub store.Subscription
+	var types, repos string
+	var created, disabled int64
+	err := r.Scan(&sub.ID, &sub.Sink, &types, &repos, &sub.Description, &sub.Creator, &sub.CreatorIncarnation,
+		&created, &disabled, &sub.DisabledReason)
+	if err != nil {
+		return store.Subscription{}, err
+	}
+	if err := decodeJSON(types, &sub.Types); err != nil {
+		return store.Subscription{}, fmt.Errorf("types of subscription %s: %w", sub.ID, err)
+	}
+	if err := decodeJSON(repos, &sub.Repositories); err != nil {
+		return store.Subscription{}, fmt.Errorf("repositories of subscription %s: %w", sub.ID, err)
+	}
+	sub.Created = fromNanos(created)
+	if disabled != 0 {
+		sub.Disabled = fromNanos(disabled)
+	}
+	return sub, nil
+}
