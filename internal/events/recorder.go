@@ -39,6 +39,7 @@ type Recorder struct {
 	every     time.Duration
 	batch     int
 	blobPulls bool
+	subs      *Subscriptions
 	dropped   atomic.Int64
 }
 
@@ -51,6 +52,11 @@ func WithLogger(l *slog.Logger) Option { return func(r *Recorder) { r.log = l } 
 // WithBlobPulls makes blob GETs pull events too (events.blob_pulls): off by
 // default, because clients fetch many blobs per image.
 func WithBlobPulls(on bool) Option { return func(r *Recorder) { r.blobPulls = on } }
+
+// WithSubscriptions delivers each event to the subscriptions of subs it
+// matches: a pending delivery is recorded with the event. The recorder's
+// Run keeps subs' set fresh.
+func WithSubscriptions(subs *Subscriptions) Option { return func(r *Recorder) { r.subs = subs } }
 
 // WithBatching sets how often queued events are written, how many at
 // most in one transaction, and how many may wait; past that, Record drops
@@ -89,6 +95,7 @@ func (r *Recorder) Push(d Data) store.TxFunc {
 		if err != nil {
 			return err
 		}
+		e.Subscriptions = r.matching(TypePush, d.Repository)
 		return tx.AppendEvent(ctx, e)
 	}
 }
@@ -102,11 +109,20 @@ func (r *Recorder) Record(typ string, d Data) {
 		r.log.Error("encode event", "err", err)
 		return
 	}
+	e.Subscriptions = r.matching(typ, d.Repository)
 	select {
 	case r.queue <- e:
 	default:
 		r.dropped.Add(1)
 	}
+}
+
+// matching are the subscriptions an event of typ about repo goes to.
+func (r *Recorder) matching(typ, repo string) []string {
+	if r.subs == nil {
+		return nil
+	}
+	return r.subs.Matching(typ, repo)
 }
 
 // event is d as a row of the event log.
@@ -155,6 +171,11 @@ func (r *Recorder) Run(ctx context.Context) {
 			}
 		case <-tick.C:
 			flush(ctx)
+			if r.subs != nil && r.subs.RefreshDue() {
+				if err := r.subs.Refresh(ctx, false); err != nil && ctx.Err() == nil {
+					r.log.WarnContext(ctx, "refresh subscriptions", "err", err)
+				}
+			}
 			if d := r.dropped.Load(); d != lastDropped {
 				r.log.WarnContext(ctx, "pull and failure events dropped", "total", d, "since_last_report", d-lastDropped)
 				lastDropped = d
