@@ -83,7 +83,9 @@ func WithDispatchLogger(l *slog.Logger) DispatcherOption { return func(d *Dispat
 func WithRetryFor(t time.Duration) DispatcherOption { return func(d *Dispatcher) { d.retryFor = t } }
 
 // WithDispatchClock sets the clock, for tests.
-func WithDispatchClock(now func() time.Time) DispatcherOption { return func(d *Dispatcher) { d.now = now } }
+func WithDispatchClock(now func() time.Time) DispatcherOption {
+	return func(d *Dispatcher) { d.now = now }
+}
 
 // WithPollInterval sets how often due deliveries are looked for.
 func WithPollInterval(p time.Duration) DispatcherOption { return func(d *Dispatcher) { d.poll = p } }
@@ -213,7 +215,9 @@ type sinkError struct {
 	retryAfter time.Duration
 }
 
-func (e *sinkError) Error() string { return "the sink answered " + strconv.Itoa(e.status) + " " + http.StatusText(e.status) }
+func (e *sinkError) Error() string {
+	return "the sink answered " + strconv.Itoa(e.status) + " " + http.StatusText(e.status)
+}
 
 // send POSTs e to sub's sink in CloudEvents binary mode, with a token of
 // the registry's issuer for this body, and returns the sink's status.
