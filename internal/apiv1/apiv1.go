@@ -1,6 +1,6 @@
 // Package apiv1 is the registry's management API under /api/v1/: HTTP and
-// JSON over the operations the domain packages offer (identities and pull
-// tokens today; event subscriptions next). Every resource shares one
+// JSON over the operations the domain packages offer (identities, pull
+// tokens and event subscriptions). Every resource shares one
 // router, one request decoder and one error writer:
 //
 //	{"error": "<code>", "message": "<text for people>"}
@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/chainctl/chainctl/internal/auth"
+	"github.com/chainctl/chainctl/internal/events"
 	"github.com/chainctl/chainctl/internal/policy"
 )
 
@@ -50,6 +51,7 @@ func WithRealm(realm string) Option { return func(a *api) { a.realm = realm } }
 type api struct {
 	ids   Identities
 	pts   PullTokens
+	subs  Subscriptions
 	log   *slog.Logger
 	realm string
 }
@@ -83,6 +85,8 @@ func (a *api) serve(w http.ResponseWriter, r *http.Request) error {
 		return a.identities(w, r, caller, rest)
 	case "pull-tokens":
 		return a.pullTokens(w, r, caller, rest)
+	case "subscriptions":
+		return a.subscriptions(w, r, caller, rest)
 	}
 	return notFound(r)
 }
@@ -116,6 +120,18 @@ func asError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	var er *events.Refusal
+	if errors.As(err, &er) {
+		switch er.Kind {
+		case events.KindForbidden:
+			return &Error{Status: http.StatusForbidden, Code: codeForbidden, Message: er.Message}
+		case events.KindNotFound:
+			return &Error{Status: http.StatusNotFound, Code: codeNotFound, Message: er.Message}
+		case events.KindInvalid:
+			return &Error{Status: http.StatusBadRequest, Code: codeInvalid, Message: er.Message}
+		}
+		return nil
 	}
 	var ae *auth.Error
 	if !errors.As(err, &ae) {

@@ -17,22 +17,39 @@ type Events struct {
 	// BlobPulls (events.blob_pulls) records blob GETs as pull events too:
 	// off by default, because clients fetch many blobs per image.
 	BlobPulls bool
+	// RetryFor (events.retry_for) is how long a delivery is retried.
+	RetryFor time.Duration
+	// AllowPrivateSinks (events.allow_private_sinks) lets subscriptions
+	// post over http:// and to loopback and private addresses.
+	AllowPrivateSinks bool
 }
+
+// DefaultEventRetryFor is how long a delivery is retried by default.
+const DefaultEventRetryFor = 24 * time.Hour
 
 // eventsFile is the events section as written.
 type eventsFile struct {
-	Retention string `yaml:"retention"`
-	BlobPulls bool   `yaml:"blob_pulls"`
+	Retention         string `yaml:"retention"`
+	BlobPulls         bool   `yaml:"blob_pulls"`
+	RetryFor          string `yaml:"retry_for"`
+	AllowPrivateSinks bool   `yaml:"allow_private_sinks"`
 }
 
 // resolveEvents fills in the defaults of the events section f (nil if the
 // file has none) and validates it.
 func resolveEvents(f *eventsFile) (Events, error) {
-	e := Events{Retention: DefaultEventRetention}
+	e := Events{Retention: DefaultEventRetention, RetryFor: DefaultEventRetryFor}
 	if f == nil {
 		return e, nil
 	}
-	e.BlobPulls = f.BlobPulls
+	e.BlobPulls, e.AllowPrivateSinks = f.BlobPulls, f.AllowPrivateSinks
+	if f.RetryFor != "" {
+		d, err := time.ParseDuration(f.RetryFor)
+		if err != nil || d < time.Minute {
+			return Events{}, fmt.Errorf("events.retry_for %q: want a duration of at least 1m, such as 24h", f.RetryFor)
+		}
+		e.RetryFor = d
+	}
 	if f.Retention != "" {
 		d, err := time.ParseDuration(f.Retention)
 		switch {

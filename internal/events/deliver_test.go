@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chainctl/chainctl/internal/egress"
 	"github.com/chainctl/chainctl/internal/events"
 	"github.com/chainctl/chainctl/internal/fakeclock"
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
@@ -229,5 +230,33 @@ func TestSlowSinkDelaysNoOther(t *testing.T) {
 	waitUntil(t, "the fast sink's three events", func() bool { return len(fast.delivered()) == 3 })
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("the fast sink got its events after %v, behind the slow one", d)
+	}
+}
+
+// TestDeliveryRefusesInternalAddressesAtDial: a sink whose name resolves,
+// when dialled, to loopback is never posted to, whatever was checked when
+// it was created ("localhost" stands for a public name re-pointed inward:
+// the creation check refuses it, the dialer must too).
+func TestDeliveryRefusesInternalAddressesAtDial(t *testing.T) {
+	f := newDeliveryFixture(t)
+	s := newSink(t, f.iss, func(int) int { return http.StatusOK })
+	_, port, _ := strings.Cut(strings.TrimPrefix(s.srv.URL, "http://"), ":")
+	sinkURL := "http://localhost:" + port + "/hook"
+	id := f.subscribe(t, sinkURL)
+	f.push(t, 1)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	d := events.NewDispatcher(f.st, f.iss, egress.PublicOnly(tr),
+		events.WithDispatchClock(f.clock.Now), events.WithPollInterval(10*time.Millisecond))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitUntil(t, "the refused attempt recorded", func() bool { return health(t, f.st, id).LastError != "" })
+	if n := s.calls.Load(); n != 0 {
+		t.Errorf("the sink was posted to %d times through a name resolving to loopback", n)
+	}
+	if h := health(t, f.st, id); !strings.Contains(h.LastError, "public") {
+		t.Errorf("last error %q does not say the address is not public", h.LastError)
 	}
 }

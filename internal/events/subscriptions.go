@@ -98,9 +98,10 @@ const (
 // the set events are matched against (Matching), read again from the
 // store every SubscriptionRefresh by Refresh.
 type Subscriptions struct {
-	st           store.Subscriptions
-	allowPrivate bool
-	now          func() time.Time
+	st            store.Subscriptions
+	allowPrivate  bool
+	allowLoopback bool
+	now           func() time.Time
 
 	set      atomic.Pointer[[]matcher]
 	mu       sync.Mutex
@@ -125,6 +126,11 @@ func NewSubscriptions(st store.Subscriptions, allowPrivate bool) *Subscriptions 
 	s.set.Store(&[]matcher{})
 	return s
 }
+
+// AllowLoopbackSinks lets sinks be http:// or https:// on loopback
+// (--dev: a receiver on the developer's machine, `chainctl events
+// listen`), and nothing else private.
+func (s *Subscriptions) AllowLoopbackSinks() { s.allowLoopback = true }
 
 // Matching returns the ids of the enabled subscriptions that take an event
 // of type typ about repository repo, as of the last Refresh.
@@ -229,7 +235,8 @@ func (s *Subscriptions) checkSink(sink string) error {
 	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || u.Fragment != "" {
 		return refuse(KindInvalid, "sink %q: want an absolute http(s) URL without user info or fragment", sink)
 	}
-	if s.allowPrivate {
+	loopback := s.allowLoopback && (isLoopbackHost(u.Hostname()) || strings.EqualFold(u.Hostname(), "localhost"))
+	if s.allowPrivate || loopback {
 		if u.Scheme != "https" && u.Scheme != "http" {
 			return refuse(KindInvalid, "sink %q: scheme must be https or http", sink)
 		}

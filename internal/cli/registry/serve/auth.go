@@ -14,6 +14,7 @@ import (
 	"github.com/chainctl/chainctl/internal/auth"
 	"github.com/chainctl/chainctl/internal/cli/registry/backend"
 	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/events"
 	"github.com/chainctl/chainctl/internal/oidc/devidp"
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
 	"github.com/chainctl/chainctl/internal/oidc/upstream"
@@ -41,7 +42,7 @@ type authStack struct {
 //
 // The metadata store keeps the issuer's keys and the identities created
 // through /api/v1/identities.
-func buildAuth(ctx context.Context, cfg *config.Serve, externalURL string, meta store.Store, log *slog.Logger) (*authStack, error) {
+func buildAuth(ctx context.Context, cfg *config.Serve, externalURL string, meta store.Store, subs *events.Subscriptions, log *slog.Logger) (*authStack, error) {
 	a := cfg.Auth
 	keys, sealed, err := backend.SigningKeys(ctx, cfg, meta, log)
 	if err != nil {
@@ -118,7 +119,8 @@ func buildAuth(ctx context.Context, cfg *config.Serve, externalURL string, meta 
 	for _, r := range svc.Routes() {
 		st.routes = append(st.routes, server.WithRoute(r.Path, r.Name, r.Handler))
 	}
-	st.routes = append(st.routes, server.WithRoute(apiv1.Prefix, "api", apiv1.New(svc, apiv1.WithPullTokens(svc), apiv1.WithRealm(a.Service), apiv1.WithLogger(log))))
+	st.routes = append(st.routes, server.WithRoute(apiv1.Prefix, "api", apiv1.New(svc, apiv1.WithPullTokens(svc), apiv1.WithSubscriptions(subs),
+		apiv1.WithRealm(a.Service), apiv1.WithLogger(log))))
 	st.routes = append(st.routes,
 		server.WithRoute(issuer.DiscoveryPath, "oidc", iss.Handler()),
 		server.WithRoute(issuer.JWKSPath, "oidc", iss.Handler()),

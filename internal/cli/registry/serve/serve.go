@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -21,6 +22,7 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/registry/backend"
 	"github.com/chainctl/chainctl/internal/config"
+	"github.com/chainctl/chainctl/internal/egress"
 	"github.com/chainctl/chainctl/internal/events"
 	"github.com/chainctl/chainctl/internal/iostreams"
 	"github.com/chainctl/chainctl/internal/logbuf"
@@ -167,7 +169,14 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 			cfg = &resolved
 		}
 	}
-	authn, err := buildAuth(ctx, cfg, externalURL, meta, log)
+	subs := events.NewSubscriptions(meta, cfg.Events.AllowPrivateSinks)
+	if cfg.Dev {
+		subs.AllowLoopbackSinks()
+	}
+	if err := subs.Refresh(ctx, true); err != nil {
+		return fmt.Errorf("event subscriptions: %w", err)
+	}
+	authn, err := buildAuth(ctx, cfg, externalURL, meta, subs, log)
 	if err != nil {
 		return err
 	}
@@ -178,7 +187,8 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	}
 	// Pull and failure events are written in batches until the server has
 	// drained its last request, then flushed: the recorder outlives ctx.
-	rec := events.NewRecorder(meta, externalURL, events.WithLogger(log), events.WithBlobPulls(cfg.Events.BlobPulls))
+	rec := events.NewRecorder(meta, externalURL, events.WithLogger(log), events.WithBlobPulls(cfg.Events.BlobPulls),
+		events.WithSubscriptions(subs))
 	recCtx, stopRecorder := context.WithCancel(context.WithoutCancel(ctx))
 	recorded := make(chan struct{})
 	go func() { rec.Run(recCtx); close(recorded) }()
@@ -244,6 +254,10 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	background.Go(func() { purgeUploads(ctx, log, blobs, meta, uploadTTL) })
 	background.Go(func() { rotateKeys(ctx, log, authn.issuer) })
 	background.Go(func() { purgeEvents(ctx, log, meta, cfg.Events.Retention) })
+	background.Go(func() {
+		events.NewDispatcher(meta, authn.issuer, sinkTransport(cfg), events.WithDispatchLogger(log),
+			events.WithRetryFor(cfg.Events.RetryFor)).Run(ctx)
+	})
 	defer background.Wait()
 	return srv.Run(ctx)
 }
@@ -275,6 +289,20 @@ type closingHandler struct {
 
 // Close flushes the batched lines and stops flushing periodically.
 func (h closingHandler) Close() error { return h.close() }
+
+// sinkTransport is how event deliveries reach sinks: never through a
+// proxy from the environment, and only to public addresses, checked at
+// each connection after DNS (egress.PublicOnly), unless private sinks are
+// allowed; in --dev, which binds to loopback, to any address (sinks are
+// limited to public ones and loopback when created).
+func sinkTransport(cfg *config.Serve) http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil
+	if cfg.Events.AllowPrivateSinks || cfg.Dev {
+		return t
+	}
+	return egress.PublicOnly(t)
+}
 
 // purgeEvents removes events older than retention from the event log at
 // start and then every purgeInterval, until ctx ends.

@@ -1,0 +1,75 @@
+package apiv1
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/chainctl/chainctl/internal/auth"
+	"github.com/chainctl/chainctl/internal/events"
+)
+
+// Subscriptions is what the subscriptions resource needs:
+// events.Subscriptions' operations.
+type Subscriptions interface {
+	Create(ctx context.Context, caller events.Owner, req events.SubscriptionRequest) (events.SubscriptionView, error)
+	List(ctx context.Context, caller events.Owner) ([]events.SubscriptionView, error)
+	Get(ctx context.Context, caller events.Owner, id string) (events.SubscriptionView, error)
+	Delete(ctx context.Context, caller events.Owner, id string) error
+}
+
+// WithSubscriptions serves /api/v1/subscriptions over subs.
+func WithSubscriptions(subs Subscriptions) Option { return func(a *api) { a.subs = subs } }
+
+// subscriptions serves /api/v1/subscriptions (rest is what follows it):
+//
+//	GET    /api/v1/subscriptions        the caller's subscriptions, with their delivery health
+//	POST   /api/v1/subscriptions        create one (201)
+//	GET    /api/v1/subscriptions/{id}   one of them
+//	DELETE /api/v1/subscriptions/{id}   delete one and its pending deliveries (204)
+func (a *api) subscriptions(w http.ResponseWriter, r *http.Request, caller *auth.Caller, rest string) error {
+	if a.subs == nil {
+		return notFound(r)
+	}
+	ctx, owner := r.Context(), events.Owner{ID: caller.ID, Bindings: caller.Bindings}
+	switch {
+	case rest == "":
+		switch r.Method {
+		case http.MethodGet:
+			list, err := a.subs.List(ctx, owner)
+			if err != nil {
+				return err
+			}
+			return writeJSON(w, http.StatusOK, map[string]any{"subscriptions": list})
+		case http.MethodPost:
+			var req events.SubscriptionRequest
+			if err := decodeJSON(w, r, &req); err != nil {
+				return err
+			}
+			v, err := a.subs.Create(ctx, owner, req)
+			if err != nil {
+				return err
+			}
+			return writeJSON(w, http.StatusCreated, v)
+		}
+		return methodNotAllowed(w, "GET, POST")
+	case strings.Contains(rest, "/"):
+		return notFound(r)
+	}
+	switch r.Method {
+	case http.MethodGet:
+		v, err := a.subs.Get(ctx, owner, rest)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, v)
+	case http.MethodDelete:
+		if err := a.subs.Delete(ctx, owner, rest); err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	return methodNotAllowed(w, "GET, DELETE")
+}
