@@ -17,16 +17,23 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// pullTokenAPI calls /api/v1/pull-tokens on srv with a session token; body,
-// unless nil, is sent as JSON. It returns the status and the decoded body.
+// pullTokenAPI calls /api/v1/pull-tokens+path on srv (apiCall).
 func pullTokenAPI(t *testing.T, srv *server, method, path, session string, body any) (int, map[string]any) {
+	t.Helper()
+	return apiCall(t, srv, method, "/api/v1/pull-tokens"+path, session, body)
+}
+
+// apiCall calls the management API at path on srv with a session token;
+// body, unless nil, is sent as JSON. It returns the status and the
+// decoded body.
+func apiCall(t *testing.T, srv *server, method, path, session string, body any) (int, map[string]any) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequestWithContext(t.Context(), method, srv.URL()+"/api/v1/pull-tokens"+path, rd)
+	req, _ := http.NewRequestWithContext(t.Context(), method, srv.URL()+path, rd)
 	req.Header.Set("Authorization", "Bearer "+session)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/chainctl/chainctl/internal/events"
+)
+
+// receiver is a webhook as a subscriber writes one without chainctl: it
+// fetches the registry's JWKS and checks each delivery's token (ES256,
+// iss, aud = its own URL, exp, the body's digest).
+type receiver struct {
+	t      *testing.T
+	srv    *httptest.Server
+	issuer string
+	mu     sync.Mutex
+	got    []delivered
+}
+
+type delivered struct {
+	id, typ, subject string
+	data             events.Data
+}
+
+func newReceiver(t *testing.T, issuer string) *receiver {
+	r := &receiver{t: t, issuer: issuer}
+	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) url() string { return r.srv.URL + "/hook" }
+
+func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+	raw, _ := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		r.t.Errorf("delivery token: %v", err)
+		w.WriteHeader(401)
+		return
+	}
+	resp, err := http.Get(r.issuer + "/.well-known/jwks.json")
+	if err != nil {
+		r.t.Error(err)
+		w.WriteHeader(500)
+		return
+	}
+	var keys jose.JSONWebKeySet
+	_ = json.NewDecoder(resp.Body).Decode(&keys)
+	resp.Body.Close()
+	var std jwt.Claims
+	var extra struct {
+		Digest string `json:"digest"`
+	}
+	if err := tok.Claims(keys, &std, &extra); err != nil {
+		r.t.Errorf("delivery signature: %v", err)
+		w.WriteHeader(401)
+		return
+	}
+	sum := sha256.Sum256(body)
+	if err := std.Validate(jwt.Expected{Issuer: r.issuer, AnyAudience: jwt.Audience{r.url()}, Time: time.Now()}); err != nil ||
+		extra.Digest != "sha256:"+hex.EncodeToString(sum[:]) || !strings.HasPrefix(std.Subject, "subscription:") {
+		r.t.Errorf("delivery claims: %v, digest %s, subject %s", err, extra.Digest, std.Subject)
+		w.WriteHeader(401)
+		return
+	}
+	var d events.Data
+	if err := json.Unmarshal(body, &d); err != nil {
+		r.t.Errorf("delivery body %s: %v", body, err)
+	}
+	r.mu.Lock()
+	r.got = append(r.got, delivered{id: req.Header.Get("Ce-Id"), typ: req.Header.Get("Ce-Type"), subject: req.Header.Get("Ce-Subject"), data: d})
+	r.mu.Unlock()
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (r *receiver) events() []delivered {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]delivered(nil), r.got...)
+}
+
+// TestEventDelivery subscribes a receiver on loopback (--dev) to acme/*,
+// pushes and pulls with go-containerregistry, and waits for the verified
+// deliveries: the push with the tag's previous digest, the pull with its
+// user agent, a failed pull; the subscription's health shows the success.
+func TestEventDelivery(t *testing.T) {
+	srv := startServer(t, "--dev")
+	ctx := t.Context()
+	session := exchangeSession(t, srv, srv.Token(t))
+	recv := newReceiver(t, srv.URL())
+	status, sub := apiCall(t, srv, "POST", "/api/v1/subscriptions", session, map[string]any{
+		"sink": recv.url(), "types": []string{"push", "pull"}, "repositories": []string{"acme/*"}, "description": "e2e"})
+	if status != http.StatusCreated {
+		t.Fatalf("create subscription = %d %v", status, sub)
+	}
+	// Outside the dev loopback rule: refused at creation.
+	if status, body := apiCall(t, srv, "POST", "/api/v1/subscriptions", session, map[string]any{
+		"sink": "https://169.254.169.254/latest/meta-data", "repositories": []string{"acme/*"}}); status != http.StatusBadRequest {
+		t.Errorf("a metadata-address sink = %d %v, want 400", status, body)
+	}
+
+	owner := &authn.Basic{Username: "e2e", Password: srv.Token(t)}
+	ref := (&replicas{}).ref(t, srv, "acme/app:v1")
+	first, second := mustRandomImage(t), mustRandomImage(t)
+	if err := remote.Write(ref, first, remote.WithAuth(owner), remote.WithContext(ctx)); err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, second, remote.WithAuth(owner), remote.WithContext(ctx)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remote.Image(ref, remote.WithAuth(owner), remote.WithContext(ctx), remote.WithUserAgent("e2e-puller")); err != nil {
+		t.Fatal(err)
+	}
+	d1, _ := first.Digest()
+	d2, _ := second.Digest()
+	deadline := time.Now().Add(15 * time.Second)
+	var pushed, pulled bool
+	for time.Now().Before(deadline) && !(pushed && pulled) {
+		time.Sleep(100 * time.Millisecond)
+		for _, e := range recv.events() {
+			if e.typ == events.TypePush && e.data.Type == events.KindManifest && e.data.Digest == d2.String() {
+				pushed = true
+				if e.data.Previous != d1.String() || e.subject != "acme/app:v1" || e.data.Actor.Key() != "identity:e2e" {
+					t.Errorf("push delivery = %+v", e)
+				}
+			}
+			if e.typ == events.TypePull && strings.Contains(e.data.UserAgent, "e2e-puller") && e.data.Method == "GET" {
+				pulled = true
+			}
+		}
+	}
+	if !pushed || !pulled {
+		t.Fatalf("deliveries after 15s: push %v, pull %v (%d events)", pushed, pulled, len(recv.events()))
+	}
+	ids := map[string]bool{}
+	for _, e := range recv.events() {
+		if ids[e.id] {
+			t.Errorf("event %s delivered twice", e.id)
+		}
+		ids[e.id] = true
+	}
+	_, got := apiCall(t, srv, "GET", "/api/v1/subscriptions/"+sub["id"].(string), session, nil)
+	if h, _ := got["health"].(map[string]any); h == nil || h["last_success"] == nil {
+		t.Errorf("subscription = %v, want a last success", got)
+	}
+}
