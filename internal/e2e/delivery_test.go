@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/chainctl/chainctl/internal/events"
+	"github.com/chainctl/chainctl/internal/store/sqlite"
 )
 
 // receiver is a webhook as a subscriber writes one without chainctl: it
@@ -39,6 +42,21 @@ type delivered struct {
 func newReceiver(t *testing.T, issuer string) *receiver {
 	r := &receiver{t: t, issuer: issuer}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// newReceiverAt is newReceiver listening on addr.
+func newReceiverAt(t *testing.T, issuer, addr string) *receiver {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &receiver{t: t, issuer: issuer}
+	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
+	r.srv.Listener.Close()
+	r.srv.Listener = ln
+	r.srv.Start()
 	t.Cleanup(r.srv.Close)
 	return r
 }
@@ -159,4 +177,60 @@ func TestEventDelivery(t *testing.T) {
 	if h, _ := got["health"].(map[string]any); h == nil || h["last_success"] == nil {
 		t.Errorf("subscription = %v, want a last success", got)
 	}
+}
+
+// TestEventSurvivesKill: a push is committed while its subscriber is down,
+// the registry is killed with SIGKILL before it could deliver, and after
+// a restart the event is delivered, with the id it was recorded with.
+func TestEventSurvivesKill(t *testing.T) {
+	dataDir := t.TempDir()
+	opts := serverOptions{ci: newCIIssuer(t), addr: freeAddr(t), args: []string{"--dev", "--data-dir", dataDir}}
+	srv := startServerOpts(t, opts)
+	session := exchangeSession(t, srv, srv.Token(t))
+	sinkAddr := freeAddr(t) // nothing listens there yet
+	sinkURL := "http://" + sinkAddr + "/hook"
+	if status, body := apiCall(t, srv, "POST", "/api/v1/subscriptions", session, map[string]any{
+		"sink": sinkURL, "types": []string{"push"}, "repositories": []string{"acme/*"}}); status != http.StatusCreated {
+		t.Fatalf("create subscription = %d %v", status, body)
+	}
+	owner := &authn.Basic{Username: "e2e", Password: srv.Token(t)}
+	img := mustRandomImage(t)
+	if err := remote.Write((&replicas{}).ref(t, srv, "acme/app:v1"), img, remote.WithAuth(owner), remote.WithContext(t.Context())); err != nil {
+		t.Fatal(err)
+	}
+	dgst, _ := img.Digest()
+	srv.kill(t)
+
+	// The event, as committed with the push.
+	db, err := sqlite.Open(t.Context(), filepath.Join(dataDir, "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	log, err := db.EventsAfter(t.Context(), 0, 100)
+	for _, e := range log {
+		if e.Type == events.TypePush && e.Subject == "acme/app:v1" {
+			id = e.ID
+		}
+	}
+	db.Close()
+	if err != nil || id == "" {
+		t.Fatalf("no push event in the log after the kill (%v)", err)
+	}
+
+	recv := newReceiverAt(t, srv.URL(), sinkAddr)
+	startServerOpts(t, opts)
+	deadline := time.Now().Add(30 * time.Second) // the first attempts failed: backoff
+	for time.Now().Before(deadline) {
+		for _, e := range recv.events() {
+			if e.id == id {
+				if e.data.Digest != dgst.String() {
+					t.Errorf("delivered %+v, want digest %s", e.data, dgst)
+				}
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the push event %s was not delivered within 30s of the restart; got %d events", id, len(recv.events()))
 }

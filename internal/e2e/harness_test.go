@@ -70,6 +70,17 @@ type server struct {
 	cmd     *exec.Cmd
 	out     *lockedBuffer
 	ci      *ciIssuer
+	killed  bool // by kill: the cleanup has nothing to stop
+}
+
+// kill ends the server with SIGKILL, as a crash would, and waits for it.
+func (s *server) kill(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.cmd.Wait()
+	s.killed = true
 }
 
 // Token returns an upstream OIDC token that the server's "e2e" identity
@@ -157,6 +168,9 @@ func startServerOpts(t *testing.T, o serverOptions) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		if s.killed {
+			return
+		}
 		_ = s.cmd.Process.Signal(os.Interrupt)
 		done := make(chan error, 1)
 		go func() { done <- s.cmd.Wait() }()
