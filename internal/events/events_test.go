@@ -17,7 +17,9 @@ import (
 	"github.com/chainctl/chainctl/internal/store/sqlite"
 )
 
-func openStore(t *testing.T) *sqlite.Store {
+func openStore(t *testing.T) *sqlite.Store { return openStoreTB(t) }
+
+func openStoreTB(t testing.TB) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "registry.db"))
 	if err != nil {

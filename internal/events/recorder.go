@@ -19,8 +19,8 @@ const (
 	// flushAttempts is how many times a batch the store refused is tried
 	// before it is dropped (and logged).
 	flushAttempts = 3
-	// finalFlushTimeout bounds the last write at shutdown.
-	finalFlushTimeout = 10 * time.Second
+	// writeTimeout bounds one batch's write.
+	writeTimeout = 10 * time.Second
 )
 
 // Appender is what the recorder needs of the metadata store.
@@ -145,10 +145,14 @@ func (r *Recorder) Run(ctx context.Context) {
 	var pending []store.Event
 	attempts := 0
 	lastDropped := int64(0)
-	flush := func(ctx context.Context) {
+	// Writes outlive ctx: what was queued before shutdown is still written.
+	wctx := context.WithoutCancel(ctx)
+	flush := func() {
 		if len(pending) == 0 {
 			return
 		}
+		ctx, cancel := context.WithTimeout(wctx, writeTimeout)
+		defer cancel()
 		err := r.st.AppendEvents(ctx, pending)
 		attempts++
 		switch {
@@ -167,10 +171,10 @@ func (r *Recorder) Run(ctx context.Context) {
 		case e := <-r.queue:
 			pending = append(pending, e)
 			if len(pending) >= r.batch {
-				flush(ctx)
+				flush()
 			}
 		case <-tick.C:
-			flush(ctx)
+			flush()
 			if r.subs != nil && r.subs.RefreshDue() {
 				if err := r.subs.Refresh(ctx, false); err != nil && ctx.Err() == nil {
 					r.log.WarnContext(ctx, "refresh subscriptions", "err", err)
@@ -181,8 +185,6 @@ func (r *Recorder) Run(ctx context.Context) {
 				lastDropped = d
 			}
 		case <-ctx.Done():
-			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalFlushTimeout)
-			defer cancel()
 		drain:
 			for {
 				select {
@@ -193,7 +195,7 @@ func (r *Recorder) Run(ctx context.Context) {
 				}
 			}
 			for len(pending) > 0 {
-				flush(final)
+				flush()
 			}
 			return
 		}

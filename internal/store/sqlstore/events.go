@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/chainctl/chainctl/internal/store"
@@ -16,10 +17,26 @@ func (s *Store) AppendEvents(ctx context.Context, events []store.Event) error {
 		return nil
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, e := range events {
-			if err := s.appendEvent(ctx, tx, e); err != nil {
+		// Runs of events no subscription takes go in multi-row inserts
+		// (one statement per eventsPerInsert): a busy registry records
+		// thousands of pulls a second. The others need their seq back, one
+		// by one, for their deliveries.
+		for len(events) > 0 {
+			n := 0
+			for n < len(events) && n < eventsPerInsert && len(events[n].Subscriptions) == 0 {
+				n++
+			}
+			if n == 0 {
+				if err := s.appendEvent(ctx, tx, events[0]); err != nil {
+					return err
+				}
+				events = events[1:]
+				continue
+			}
+			if err := s.insertEvents(ctx, tx, events[:n]); err != nil {
 				return err
 			}
+			events = events[n:]
 		}
 		return nil
 	})
@@ -29,10 +46,53 @@ func (s *Store) AppendEvents(ctx context.Context, events []store.Event) error {
 	return nil
 }
 
-// appendEvent inserts e in tx.
-func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e store.Event) error {
+// eventsPerInsert bounds the rows of one multi-row insert: 9 parameters
+// each, well within SQLite's 32766 and PostgreSQL's 65535.
+const eventsPerInsert = 128
+
+// eventColumns is the column list of an event row.
+const eventColumns = `INSERT INTO events (id, type, source, subject, time, repository, failed, actor, data) VALUES `
+
+// insertEvents inserts events, none of which has subscriptions, in one
+// statement.
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []store.Event) error {
+	var q strings.Builder
+	q.WriteString(eventColumns)
+	args := make([]any, 0, len(events)*9)
+	for i, e := range events {
+		if err := checkEvent(e); err != nil {
+			return err
+		}
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		n := len(args)
+		fmt.Fprintf(&q, "($%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+		failed := 0
+		if e.Failed {
+			failed = 1
+		}
+		args = append(args, e.ID, e.Type, e.Source, e.Subject, nanos(e.Time), e.Repository, failed, e.Actor, e.Data)
+	}
+	_, err := tx.ExecContext(ctx, q.String(), args...)
+	if err != nil && s.d.UniqueViolation != nil && s.d.UniqueViolation(err) {
+		return fmt.Errorf("an event id already in the log: %w", store.ErrExists)
+	}
+	return err
+}
+
+// checkEvent refuses an event without what every row needs.
+func checkEvent(e store.Event) error {
 	if e.ID == "" || e.Type == "" || e.Repository == "" || e.Time.IsZero() || len(e.Data) == 0 {
 		return errors.New("append event: empty id, type, repository, time or data")
+	}
+	return nil
+}
+
+// appendEvent inserts e in tx.
+func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e store.Event) error {
+	if err := checkEvent(e); err != nil {
+		return err
 	}
 	failed := 0
 	if e.Failed {
