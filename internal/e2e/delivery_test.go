@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -233,4 +234,54 @@ func TestEventSurvivesKill(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("the push event %s was not delivered within 30s of the restart; got %d events", id, len(recv.events()))
+}
+
+// TestEventDeliveryOnReplicas: two replicas on S3 + PostgreSQL share the
+// deliveries: pushes and pulls through both are each delivered once.
+func TestEventDeliveryOnReplicas(t *testing.T) {
+	r := startReplicasWith(t, "events:\n  allow_private_sinks: true\n")
+	session := exchangeSession(t, r.a, r.auth.(*authn.Basic).Password)
+	recv := newReceiver(t, "http://"+r.service)
+	if status, body := apiCall(t, r.a, "POST", "/api/v1/subscriptions", session, map[string]any{
+		"sink": recv.url(), "types": []string{"push"}, "repositories": []string{"replica/*"}}); status != http.StatusCreated {
+		t.Fatalf("create subscription = %d %v", status, body)
+	}
+	want := map[string]bool{}
+	for i := range 10 {
+		srv := r.a
+		if i%2 == 1 {
+			srv = r.b
+		}
+		img := mustRandomImage(t)
+		r.push(t, srv, fmt.Sprintf("replica/ev:v%d", i), img)
+		d, _ := img.Digest()
+		want[d.String()] = true
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		seen := map[string]int{}
+		for _, e := range recv.events() {
+			if e.data.Type == events.KindManifest {
+				seen[e.data.Digest]++
+			}
+		}
+		done := len(seen) == len(want)
+		for d := range want {
+			if seen[d] == 0 {
+				done = false
+			}
+		}
+		if done {
+			for d, n := range seen {
+				if n > 1 {
+					t.Errorf("manifest %s delivered %d times", d, n)
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 20s, %d of %d manifest pushes delivered; replica B:\n%s", len(seen), len(want), tail(r.b.out.String(), 3000))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -141,6 +141,7 @@ type serverOptions struct {
 	env        []string  // more environment variables
 	ci         *ciIssuer // the CI issuer to trust (replicas share one); nil: a new one
 	addr       string    // the address to listen on; "": a free one
+	config     string    // more top-level YAML of the configuration file
 }
 
 // startServerOpts starts `chainctl registry serve` as startServer does.
@@ -155,7 +156,7 @@ func startServerOpts(t *testing.T, o serverOptions) *server {
 	}
 	s := &server{Addr: o.addr, out: &lockedBuffer{}, ci: o.ci}
 	cfg := filepath.Join(home, "chainctl.yaml")
-	if err := os.WriteFile(cfg, []byte(s.ci.config("e2e")+o.identities), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(s.ci.config("e2e")+o.identities+o.config), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	args := append([]string{"registry", "serve", "--listen", s.Addr, "--config", cfg}, o.args...)

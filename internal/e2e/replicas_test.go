@@ -34,6 +34,13 @@ type replicas struct {
 
 func startReplicas(t *testing.T) *replicas {
 	t.Helper()
+	return startReplicasWith(t, "")
+}
+
+// startReplicasWith is startReplicas with more top-level YAML in both
+// replicas' configuration.
+func startReplicasWith(t *testing.T, config string) *replicas {
+	t.Helper()
 	b := newS3Backend(t)
 	ci := newCIIssuer(t)
 	// Both name one external URL, as replicas behind a load balancer do:
@@ -42,8 +49,8 @@ func startReplicas(t *testing.T) *replicas {
 	// at another private IP address than the registry's.
 	addrA := freeAddr(t)
 	external := "http://localhost:" + addrA[strings.LastIndex(addrA, ":")+1:]
-	a := b.serveOpts(t, serverOptions{ci: ci, addr: addrA, args: []string{"--external-url", external}})
-	bb := b.serveOpts(t, serverOptions{ci: ci, args: []string{"--external-url", external}})
+	a := b.serveOpts(t, serverOptions{ci: ci, addr: addrA, args: []string{"--external-url", external}, config: config})
+	bb := b.serveOpts(t, serverOptions{ci: ci, args: []string{"--external-url", external}, config: config})
 	service := strings.TrimPrefix(external, "http://")
 	return &replicas{a: a, b: bb, backend: b, service: service,
 		auth: &authn.Basic{Username: "e2e", Password: ci.token(t, "e2e", service)}}
