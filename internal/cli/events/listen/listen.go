@@ -108,8 +108,8 @@ func NewCmdListen(f *cmdutil.Factory, runF func(context.Context, *ListenOptions)
 			$ chainctl events subscriptions create http://127.0.0.1:8080/ --registry 127.0.0.1:5000 --repository 'acme/*'
 			$ crane copy cgr.dev/chainguard/static 127.0.0.1:5000/acme/static
 
-			# In a script: every push of acme/app, as JSON lines
-			$ chainctl events listen --addr 127.0.0.1:9000 | jq -c 'select(.type | endswith("push.v1")) | .data'
+			# In a script: the data of every push, as JSON lines
+			$ chainctl events listen --addr 127.0.0.1:9000 | jq -c 'select(.type == "dev.chainctl.registry.push.v1") | .data'
 		`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
