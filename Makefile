@@ -23,7 +23,7 @@ tools: ## install the real clients and suites the tests drive
 # -race would double the suite's time for packages that are sequential).
 RACE_PKGS := ./internal/keyedmutex ./internal/logbuf ./internal/tokencache ./internal/registry \
 	./internal/gc ./internal/store/sqlite ./internal/store/sqlstore ./internal/metrics ./internal/session ./internal/credhelper \
-	./internal/server
+	./internal/server ./internal/eventsink
 
 test: tools ## the whole suite: unit, integration, OCI conformance, generated-file freshness, race detector
 	$(GO) vet ./...

@@ -224,6 +224,11 @@ func TestRunAsksOnlyForWhatItNeeds(t *testing.T) {
 		{name: "pull-token revoke usage error", args: []string{"auth", "pull-token", "revoke", "ci"}, want: ExitError},
 		{name: "pull-token list from the login session", args: []string{"auth", "pull-token", "list"}, user: 1, cache: 1, session: 1, want: ExitAuth},
 		{name: "configure-docker --pull-token usage error", args: []string{"auth", "configure-docker", "--pull-token"}, want: ExitError},
+		{name: "subscription create usage error", args: []string{"events", "subscriptions", "create", "https://h.example.com"}, want: ExitError},
+		{name: "subscription delete usage error", args: []string{"events", "subscriptions", "delete", "hooks"}, want: ExitError},
+		{name: "subscription list from the login session", args: []string{"events", "subscriptions", "list"}, user: 1, cache: 1, session: 1, want: ExitAuth},
+		{name: "listen needs no session", args: []string{"events", "listen", "--addr", "127.0.0.1:0", "--registry", "http://registry.example.com"}, want: ExitError},
+		{name: "listen usage error", args: []string{"events", "listen", "--addr", ":0"}, want: ExitError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

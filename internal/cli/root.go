@@ -10,6 +10,7 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/completion"
 	"github.com/chainctl/chainctl/internal/cli/configcmd"
+	eventscmd "github.com/chainctl/chainctl/internal/cli/events"
 	iamcmd "github.com/chainctl/chainctl/internal/cli/iam"
 	registrycmd "github.com/chainctl/chainctl/internal/cli/registry"
 	versioncmd "github.com/chainctl/chainctl/internal/cli/version"
@@ -62,6 +63,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(registrycmd.NewCmdRegistry(f))
 	cmd.AddCommand(iamcmd.NewCmdIAM(f))
 	cmd.AddCommand(authcmd.NewCmdAuth(f))
+	cmd.AddCommand(eventscmd.NewCmdEvents(f))
 	cmd.AddCommand(configcmd.NewCmdConfig(f))
 	return cmd
 }

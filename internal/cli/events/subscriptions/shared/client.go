@@ -1,0 +1,209 @@
+// Package shared is what the `chainctl events subscriptions` commands
+// share: the /api/v1/subscriptions API as typed calls on an api.Client,
+// the wording of its errors, and the names of event types.
+package shared
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/chainctl/chainctl/internal/cli/api"
+	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/events"
+)
+
+// Subscription is a subscription as the API returns it. Times are RFC
+// 3339 text, kept as text so that an absent one (LastSuccess of a
+// subscription never delivered to) stays "".
+type Subscription struct {
+	// ID is "sub-" and 20 base32 characters.
+	ID           string   `json:"id"`
+	Sink         string   `json:"sink"`
+	Types        []string `json:"types"`
+	Repositories []string `json:"repositories"`
+	Description  string   `json:"description,omitempty"`
+	Creator      string   `json:"creator,omitempty"`
+	Created      string   `json:"created,omitempty"`
+	// Disabled is set when the registry stopped delivering, such as after
+	// the sink answered 410 Gone; DisabledReason says why.
+	Disabled       bool   `json:"disabled"`
+	DisabledReason string `json:"disabled_reason,omitempty"`
+	Health         Health `json:"health"`
+
+	// Raw is the object as the API sent it, for -o json.
+	Raw json.RawMessage `json:"-"`
+}
+
+// Health is how deliveries to a subscription's sink fare.
+type Health struct {
+	LastSuccess string `json:"last_success,omitempty"`
+	LastError   string `json:"last_error,omitempty"`
+	LastErrorAt string `json:"last_error_at,omitempty"`
+	// Pending counts events waiting to be delivered (retries included);
+	// Failed, events given up on.
+	Pending int64 `json:"pending"`
+	Failed  int64 `json:"failed"`
+}
+
+// CreateRequest is the body of POST /api/v1/subscriptions.
+type CreateRequest struct {
+	Sink string `json:"sink"`
+	// Types are "push", "pull" or full CloudEvents types; none is both.
+	Types        []string `json:"types,omitempty"`
+	Repositories []string `json:"repositories"`
+	Description  string   `json:"description,omitempty"`
+}
+
+// CreateSubscription creates a subscription and returns it.
+func CreateSubscription(ctx context.Context, c *api.Client, req CreateRequest) (*Subscription, error) {
+	var raw json.RawMessage
+	if err := c.Do(ctx, http.MethodPost, "subscriptions", req, &raw); err != nil {
+		return nil, err
+	}
+	s, err := decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	if !ValidID(s.ID) {
+		return nil, errors.New("create subscription: the registry's answer has no valid subscription id")
+	}
+	return s, nil
+}
+
+// ListSubscriptions returns the subscriptions the caller may see.
+func ListSubscriptions(ctx context.Context, c *api.Client) ([]Subscription, error) {
+	var resp struct {
+		Subscriptions []json.RawMessage `json:"subscriptions"`
+	}
+	if err := c.Do(ctx, http.MethodGet, "subscriptions", nil, &resp); err != nil {
+		return nil, err
+	}
+	out := make([]Subscription, 0, len(resp.Subscriptions))
+	for _, raw := range resp.Subscriptions {
+		s, err := decode(raw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *s)
+	}
+	return out, nil
+}
+
+// GetSubscription returns the subscription id; the error is an
+// *api.Error with Status 404 if there is none.
+func GetSubscription(ctx context.Context, c *api.Client, id string) (*Subscription, error) {
+	var raw json.RawMessage
+	if err := c.Do(ctx, http.MethodGet, api.Path("subscriptions", id), nil, &raw); err != nil {
+		return nil, err
+	}
+	return decode(raw)
+}
+
+// DeleteSubscription deletes the subscription id: its pending events are
+// not delivered.
+func DeleteSubscription(ctx context.Context, c *api.Client, id string) error {
+	return c.Do(ctx, http.MethodDelete, api.Path("subscriptions", id), nil, nil)
+}
+
+// decode reads one subscription object, keeping its raw form.
+func decode(raw json.RawMessage) (*Subscription, error) {
+	var s Subscription
+	if err := json.Unmarshal(raw, &s); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return nil, fmt.Errorf("decode subscription: field %q has the wrong type", te.Field)
+		}
+		return nil, errors.New("decode subscription: not a JSON object")
+	}
+	s.Raw = raw
+	return &s, nil
+}
+
+// IDPrefix starts every subscription id.
+const IDPrefix = "sub-"
+
+// ValidID reports whether s has the form of a subscription id: "sub-" and
+// 20 base32 characters (either case).
+func ValidID(s string) bool {
+	rest, ok := strings.CutPrefix(s, IDPrefix)
+	if !ok || len(rest) != 20 {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if c := rest[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '2' && c <= '7') {
+			return false
+		}
+	}
+	return true
+}
+
+// ShortType names an event type for people: "push" for
+// dev.chainctl.registry.push.v1, "pull" for its pull, and any other type
+// as it is.
+func ShortType(t string) string {
+	switch t {
+	case events.TypePush:
+		return "push"
+	case events.TypePull:
+		return "pull"
+	}
+	return t
+}
+
+// sinkHint explains the registry's rules for sink URLs.
+const sinkHint = "a sink must be an https URL; plain http is accepted only to a loopback address, " +
+	"and only from a registry run with --dev or events.allow_private_sinks"
+
+// MapError is api.MapError worded for subscriptions: a 403 says who may
+// manage them, a 404 names the subscription (when id is not ""), or says
+// that the registry has no events API (when id is ""), and a refused sink
+// gets a hint.
+func MapError(err error, id string) error {
+	text := api.ErrorText{Forbidden: "subscriptions are managed by owners of every repository pattern they cover"}
+	if id != "" {
+		text.NotFound = fmt.Sprintf("no subscription %s: it may have been deleted already", id)
+	}
+	var apiErr *api.Error
+	if errors.As(err, &apiErr) {
+		switch {
+		case apiErr.Status == http.StatusNotFound && id == "":
+			return &cmdutil.HintError{Err: errors.New("this registry has no events API"),
+				Hint: "it may be older than event subscriptions: upgrade it, or check --registry"}
+		case apiErr.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(apiErr.Message), "sink"):
+			return &cmdutil.HintError{Err: errors.New(apiErr.Message), Hint: sinkHint}
+		}
+	}
+	return api.MapError(err, text)
+}
+
+// ParseTypes reads --type values: "push", "pull" or full CloudEvents
+// type names, comma-separated or repeated, without repeats. None is nil:
+// the registry's default, both. A value of neither kind is a
+// *cmdutil.FlagError.
+func ParseTypes(values []string) ([]string, error) {
+	var out []string
+	for _, v := range values {
+		for t := range strings.SplitSeq(v, ",") {
+			t = strings.TrimSpace(t)
+			switch strings.ToLower(t) {
+			case "":
+				continue
+			case "push", events.TypePush:
+				t = "push"
+			case "pull", events.TypePull:
+				t = "pull"
+			default:
+				return nil, cmdutil.FlagErrorf("--type %q: want push or pull", t)
+			}
+			if !slices.Contains(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	return out, nil
+}
