@@ -235,6 +235,7 @@ func (d *Dispatcher) send(ctx context.Context, sub store.Subscription, e store.E
 	tok, err := d.signer.Sign(ctx, issuer.Claims{
 		Subject: "subscription:" + sub.ID, Audience: []string{sub.Sink},
 		Expiry: d.now().Add(tokenLifetime), Digest: "sha256:" + hex.EncodeToString(sum[:]),
+		Event: &issuer.EventRef{ID: e.ID, Type: e.Type},
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sign the delivery: %w", err)

@@ -78,6 +78,7 @@ func TestRegistryIssuer(t *testing.T) {
 	d.Token, err = iss.Sign(t.Context(), issuer.Claims{
 		Subject: "subscription:sub-aaaaaaaaaaaaaaaaaaaa", Audience: []string{sink},
 		Expiry: now.Add(5 * time.Minute), Digest: eventsinktest.Digest(d.Body),
+		Event: &issuer.EventRef{ID: d.Header.Get("Ce-Id"), Type: events.TypePush},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -168,6 +168,12 @@ func sameAudience(aud, sink string) bool {
 type claims struct {
 	jwt.Claims
 	Digest string `json:"digest"`
+	// Event is the "ce" claim: the id and type of the event delivered,
+	// which the ce-id and ce-type headers must repeat.
+	Event *struct {
+		ID   string `json:"id"`
+		Type string `json:"type"`
+	} `json:"ce"`
 }
 
 // Verify checks the delivery r, whose body (already read, at most MaxBody
@@ -217,7 +223,14 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (event.Event, error) {
 	if err := v.checkClaims(&c, set.issuer, body); err != nil {
 		return event.Event{}, err
 	}
-	return parseEvent(r, body, set.issuer)
+	ev, err := parseEvent(r, body, set.issuer)
+	if err != nil {
+		return event.Event{}, err
+	}
+	if c.Event == nil || c.Event.ID != ev.ID() || c.Event.Type != ev.Type() {
+		return event.Event{}, unauthorized("the token does not name this event (ce claim)")
+	}
+	return ev, nil
 }
 
 // bearer returns the bearer token of r.

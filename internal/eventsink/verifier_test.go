@@ -132,6 +132,13 @@ func TestVerify(t *testing.T) {
 			d.Body = []byte(strings.Replace(string(d.Body), `"tag":"v1"`, `"tag":"v2"`, 1))
 			d.Header.Set("Ce-Subject", "acme/app:v2")
 		}, wantStatus: 401, wantReason: "body does not match the token's digest"},
+		{name: "event id changed after signing", change: func(_ *testing.T, d *eventsinktest.Delivery) {
+			d.Header.Set("Ce-Id", "ffffffffffffffffffffffffffffffff")
+		}, wantStatus: 401, wantReason: "the token does not name this event (ce claim)"},
+		{name: "no ce claim", change: func(t *testing.T, d *eventsinktest.Delivery) {
+			d.Claims.Event = nil
+			resign(t, is, d)
+		}, wantStatus: 401, wantReason: "the token does not name this event (ce claim)"},
 		{name: "no digest", change: func(t *testing.T, d *eventsinktest.Delivery) {
 			d.Claims.Digest = ""
 			resign(t, is, d)

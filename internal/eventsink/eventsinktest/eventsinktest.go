@@ -120,6 +120,13 @@ type Claims struct {
 	Expiry    *jwt.NumericDate `json:"exp,omitempty"`
 	ID        string           `json:"jti,omitempty"`
 	Digest    string           `json:"digest,omitempty"`
+	Event     *EventRef        `json:"ce,omitempty"`
+}
+
+// EventRef is the "ce" claim: the id and type of the event delivered.
+type EventRef struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
 }
 
 // Digest is the "digest" claim of body: sha256:<hex>.
@@ -192,6 +199,7 @@ func Unsigned(t testing.TB, issuer, sink, typ string, d events.Data, now time.Ti
 		Issuer: issuer, Subject: "subscription:sub-aaaaaaaaaaaaaaaaaaaa", Audience: jwt.Audience{sink},
 		IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(5 * time.Minute)),
 		ID: "delivery-1", Digest: Digest(body),
+		Event: &EventRef{ID: h.Get("Ce-Id"), Type: typ},
 	}
 	return &Delivery{Sink: sink, Header: h, Body: body, Claims: c}
 }

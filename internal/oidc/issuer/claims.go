@@ -38,6 +38,15 @@ type Claims struct {
 	// for ("ptk"); the subject names it too. Such a token is honoured only
 	// while the pull token is live.
 	PullToken string
+	// Event names the CloudEvent a delivery token accompanies ("ce"), so
+	// that its unsigned ce-id and ce-type headers are covered too.
+	Event *EventRef
+}
+
+// EventRef is the "ce" claim: the id and type of a delivered CloudEvent.
+type EventRef struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
 }
 
 // Actor is the "act" claim (RFC 8693 section 4.1).
@@ -67,6 +76,7 @@ type wireClaims struct {
 	Digest    string            `json:"digest,omitempty"`
 	Inc       map[string]string `json:"inc,omitempty"`
 	PullToken string            `json:"ptk,omitempty"`
+	Event     *EventRef         `json:"ce,omitempty"`
 }
 
 func (c *Claims) wire() *wireClaims {
@@ -83,6 +93,7 @@ func (c *Claims) wire() *wireClaims {
 		Digest:    c.Digest,
 		Inc:       c.Incarnations,
 		PullToken: c.PullToken,
+		Event:     c.Event,
 	}
 }
 
@@ -100,6 +111,7 @@ func (w *wireClaims) claims() *Claims {
 		Digest:       w.Digest,
 		Incarnations: w.Inc,
 		PullToken:    w.PullToken,
+		Event:        w.Event,
 	}
 }
 
