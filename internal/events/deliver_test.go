@@ -163,10 +163,15 @@ func TestDeliveryRetriesUntilDelivered(t *testing.T) {
 	}
 	// Backoff: nothing more until the clock passes the retry (at most 2 s
 	// after 1 failure, 4 s after 2).
-	for range 2 {
+	for i := range 2 {
 		n := s.calls.Load()
 		f.clock.Advance(5 * time.Second)
 		waitUntil(t, "a retry", func() bool { return s.calls.Load() > n })
+		if i == 0 {
+			// The clock must not move before this failure is recorded: its
+			// retry is due a backoff after the time it was recorded at.
+			waitUntil(t, "the retry's failure recorded", func() bool { return health(t, f.st, id).LastErrorAt.Equal(f.clock.Now().UTC()) })
+		}
 	}
 	waitUntil(t, "the delivery", func() bool { return len(s.delivered()) == 1 })
 	waitUntil(t, "the success recorded", func() bool { return health(t, f.st, id).Pending == 0 })
