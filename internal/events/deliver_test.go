@@ -265,3 +265,35 @@ func TestDeliveryRefusesInternalAddressesAtDial(t *testing.T) {
 		t.Errorf("last error %q does not say the address is not public", h.LastError)
 	}
 }
+
+// TestDeliveryHonoursRetryAfter: a sink that answers 429 with Retry-After
+// is not tried again before it asked.
+func TestDeliveryHonoursRetryAfter(t *testing.T) {
+	f := newDeliveryFixture(t)
+	var busy atomic.Bool
+	busy.Store(true)
+	s := newSink(t, f.iss, func(int) int {
+		if busy.Load() {
+			return http.StatusTooManyRequests
+		}
+		return http.StatusOK
+	})
+	s.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if busy.Load() {
+			w.Header().Set("Retry-After", "30")
+		}
+		s.serve(w, r)
+	})
+	id := f.subscribe(t, s.url())
+	f.push(t, 1)
+	f.run(t)
+	waitUntil(t, "the 429 recorded", func() bool { return health(t, f.st, id).LastError != "" })
+	busy.Store(false)
+	f.clock.Advance(20 * time.Second)
+	time.Sleep(200 * time.Millisecond)
+	if n := s.calls.Load(); n != 1 {
+		t.Fatalf("%d calls 20s after a 429 with Retry-After: 30, want 1", n)
+	}
+	f.clock.Advance(11 * time.Second)
+	waitUntil(t, "the delivery after Retry-After", func() bool { return len(s.delivered()) == 1 })
+}
