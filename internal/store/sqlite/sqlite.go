@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,6 +70,7 @@ func dialect() *sqlstore.Dialect {
 		CreateMigrationsTable: createMigrationsTable,
 		Scrub:                 checkpoint,
 		UniqueViolation:       uniqueViolation,
+		NumberedParam:         func(n int) string { return "?" + strconv.Itoa(n) },
 	}
 }
 

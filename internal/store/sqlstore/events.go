@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,8 +67,14 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []store.Eve
 		if i > 0 {
 			q.WriteByte(',')
 		}
-		n := len(args)
-		fmt.Fprintf(&q, "($%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+		q.WriteByte('(')
+		for j := range 9 {
+			if j > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString(s.param(len(args) + j + 1))
+		}
+		q.WriteByte(')')
 		failed := 0
 		if e.Failed {
 			failed = 1
@@ -79,6 +86,14 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []store.Eve
 		return fmt.Errorf("an event id already in the log: %w", store.ErrExists)
 	}
 	return err
+}
+
+// param is the nth parameter in the dialect's numbered form.
+func (s *Store) param(n int) string {
+	if s.d.NumberedParam != nil {
+		return s.d.NumberedParam(n)
+	}
+	return "$" + strconv.Itoa(n)
 }
 
 // checkEvent refuses an event without what every row needs.
