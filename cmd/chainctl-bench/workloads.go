@@ -20,6 +20,9 @@ type config struct {
 	tagsConcurrency     int
 	tagsDuration        time.Duration
 	maxSamples          int // cap on requests per load phase, to bound memory
+	events              int // workload "evrate": manifests pushed in its burst
+	eventPushers        int // workload "evrate": pushes at once in the burst
+	eventRate           int // workload "evrate": pushes a second in its latency phase
 }
 
 func defaultConfig() config {
@@ -36,6 +39,9 @@ func defaultConfig() config {
 		tagsConcurrency: 8,
 		tagsDuration:    5 * time.Second,
 		maxSamples:      4 << 20,
+		events:          2000,
+		eventPushers:    8,
+		eventRate:       50,
 	}
 }
 
@@ -43,6 +49,7 @@ func quickConfig() config {
 	c := defaultConfig()
 	c.blobSize, c.chunkSize = 8<<20, 1<<20
 	c.images, c.tags = 5, 50
+	c.events = 200
 	c.duration, c.tagsDuration = time.Second, time.Second
 	return c
 }
@@ -57,7 +64,9 @@ const (
 	seedHead    = 4
 	seedTags    = 5
 	seedBlob    = 6
+	seedEvRate  = 7
 	seedSmall   = 1000 // + image index
+	seedEvPush  = 3000 // + phase<<16 + image index
 )
 
 func roundSeed(round int) uint64 { return uint64(round) << 32 }
@@ -91,6 +100,9 @@ func workloads() []workload {
 		{name: "tags", about: "concurrent tags list of a large repository", run: runTags},
 		{name: "blob", about: "concurrent blob GETs by digest: on chainctl-s3 the 307 answers alone, then pulls following them to the bucket; elsewhere streamed GETs", run: runBlob},
 		{name: "token", about: "concurrent /token exchanges, with a session token, then with a pull token, for the same scope (chainctl targets only)", run: runToken, only: chainctlTargets},
+		{name: "evget", about: "manifest GETs without, then with a subscription to their pull events (chainctl targets only)", run: runEventGet, only: chainctlTargets},
+		{name: "evpush", about: "small-image pushes without, then with a subscription to their push events (chainctl targets only)", run: runEventPush, only: chainctlTargets},
+		{name: "evrate", about: "push events delivered to a local sink: a burst's rate, and latency from the 201 at a steady pace (chainctl targets only)", run: runEventRate, only: chainctlTargets},
 	}
 }
 
