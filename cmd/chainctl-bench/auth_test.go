@@ -34,11 +34,13 @@ func fakeCredential(service string, _ time.Time) (string, error) {
 // bench-public/*; /token hands out tokens for the fake credential, and,
 // as chainctl's does, for session tokens that /oauth/token exchanges it
 // for and for pull tokens (Basic id:secret, pull only) that
-// /api/v1/pull-tokens makes with a session token.
+// /api/v1/pull-tokens makes with a session token; and it has event
+// subscriptions (fakeEvents).
 type fakeTokenAuth struct {
-	next http.Handler
-	now  func() time.Time
-	ttl  time.Duration
+	next   http.Handler
+	now    func() time.Time
+	ttl    time.Duration
+	events *fakeEvents
 
 	mu         sync.Mutex
 	grants     map[string]fakeGrant     // by token
@@ -77,7 +79,7 @@ type fakeStats struct {
 }
 
 func newFakeTokenAuth(next http.Handler, now func() time.Time) *fakeTokenAuth {
-	return &fakeTokenAuth{next: next, now: now, ttl: 5 * time.Minute, grants: map[string]fakeGrant{},
+	return &fakeTokenAuth{next: next, now: now, ttl: 5 * time.Minute, events: newFakeEvents(), grants: map[string]fakeGrant{},
 		sessions: map[string]bool{}, pullTokens: map[string]fakePullToken{}, st: fakeStats{issuedBy: map[string]int{}}}
 }
 
@@ -97,6 +99,8 @@ func (f *fakeTokenAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.serveExchange(w, r)
 	case r.URL.Path == "/api/v1/pull-tokens":
 		f.serveCreatePullToken(w, r)
+	case strings.HasPrefix(r.URL.Path, "/api/v1/subscriptions"):
+		f.events.serve(w, r, f.isSession)
 	case r.URL.Path == "/v2/":
 		if _, ok := f.grant(r); !ok {
 			f.challenge(w, r, "")
@@ -116,7 +120,7 @@ func (f *fakeTokenAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			f.challenge(w, r, "repository:"+repo+":pull,push")
 			return
 		}
-		f.next.ServeHTTP(w, r)
+		f.events.serveRegistry(f.next, w, r, repo)
 	default:
 		http.NotFound(w, r)
 	}
@@ -135,6 +139,13 @@ func repoOfPath(p string) string {
 		}
 	}
 	return rest
+}
+
+// isSession reports whether tok is a session token the fake issued.
+func (f *fakeTokenAuth) isSession(tok string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.sessions[tok]
 }
 
 // grant returns the unexpired grant of the request's bearer token.

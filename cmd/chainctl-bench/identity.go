@@ -34,7 +34,9 @@ const (
 // chainctlConfig is `chainctl registry serve --config`'s file: bearer
 // tokens on every repository, for the identity above as owner, and
 // anonymous pulls of bench-public/*. The identity's audience is left at
-// its default, the registry's service name.
+// its default, the registry's service name. The event workloads' sinks
+// listen on loopback, which subscriptions may name only with
+// events.allow_private_sinks.
 const chainctlConfig = `# Written by chainctl-bench (docs/performance.md).
 auth:
   public_repositories: ["bench-public/*"]
@@ -44,6 +46,8 @@ auth:
       issuer_keys: %s
       subject: %s
       roles: [{role: owner, repositories: ["*"]}]
+events:
+  allow_private_sinks: true
 `
 
 // upstreamIssuer is the benchmark's own OIDC issuer: an ES256 key.

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/chainctl/chainctl/internal/apiv1"
 	"github.com/chainctl/chainctl/internal/auth"
+	"github.com/chainctl/chainctl/internal/events"
 	"github.com/chainctl/chainctl/internal/oidc/issuer"
 	"github.com/chainctl/chainctl/internal/policy"
 	"github.com/chainctl/chainctl/internal/registry"
@@ -29,15 +31,20 @@ type benchConfigFile struct {
 		PublicRepositories []policy.RepositoryPattern `yaml:"public_repositories"`
 		Identities         []policy.Identity          `yaml:"identities"`
 	} `yaml:"auth"`
+	Events struct {
+		AllowPrivateSinks bool `yaml:"allow_private_sinks"`
+	} `yaml:"events"`
 }
 
 // TestChainctlAcceptsBenchIdentity checks, without a chainctl binary, that
 // the configuration file the bench writes and the upstream tokens it mints
 // get it access tokens from chainctl's own token service, through the
-// same 401 challenge and /token request as against `registry serve`; and
-// that the token workload's setup and exchanges work there: a session
-// token from /oauth/token, a pull token from /api/v1/pull-tokens, and
-// /token with each.
+// same 401 challenge and /token request as against `registry serve`; that
+// the token workload's setup and exchanges work there: a session token
+// from /oauth/token, a pull token from /api/v1/pull-tokens, and /token
+// with each; and that the event workloads' subscriptions to a loopback
+// sink are accepted, read and deleted by chainctl's own
+// /api/v1/subscriptions.
 func TestChainctlAcceptsBenchIdentity(t *testing.T) {
 	ctx := t.Context()
 	up, err := newUpstreamIssuer()
@@ -89,7 +96,11 @@ func TestChainctlAcceptsBenchIdentity(t *testing.T) {
 	for _, r := range svc.Routes() {
 		mux.Handle(r.Path, r.Handler)
 	}
-	mux.Handle(apiv1.Prefix, apiv1.New(svc, apiv1.WithPullTokens(svc)))
+	if !file.Events.AllowPrivateSinks {
+		t.Error("events.allow_private_sinks is off: chainctl refuses the event workloads' loopback sinks")
+	}
+	subs := events.NewSubscriptions(db, file.Events.AllowPrivateSinks)
+	mux.Handle(apiv1.Prefix, apiv1.New(svc, apiv1.WithPullTokens(svc), apiv1.WithSubscriptions(subs)))
 	mux.HandleFunc("/v2/", func(w http.ResponseWriter, r *http.Request) {
 		a := policy.Access{Type: policy.TypeRegistry}
 		if r.URL.Path != "/v2/" {
@@ -180,6 +191,33 @@ func TestChainctlAcceptsBenchIdentity(t *testing.T) {
 	bad := tokenPhase{id: "pull token", ts: newTokenSource(c.hc, c.base, id, fixedCredential(session), time.Now)}
 	if err := bad.exchange(ctx, realm, service); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("exchange with a wrong secret = %v, want 401", err)
+	}
+
+	// The event workloads: a subscription to a loopback sink, its
+	// pending count, and its deletion.
+	sk, err := newSink(eventTypePull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sk.close()
+	sub, err := c.subscribe(ctx, session, subscriptionRequest{Sink: sk.url, Types: []string{"pull"}, Repositories: []string{evGetRepo}})
+	if err != nil {
+		t.Fatalf("subscribe = %v", err)
+	}
+	if !strings.HasPrefix(sub.id, "sub-") {
+		t.Errorf("subscription id = %q, want sub-…", sub.id)
+	}
+	if got := subs.Matching(eventTypePull, evGetRepo); !slices.Equal(got, []string{sub.id}) {
+		t.Errorf("Matching(pull, %s) = %q, want [%s]", evGetRepo, got, sub.id)
+	}
+	if n, err := sub.pending(ctx); err != nil || n != 0 {
+		t.Errorf("pending = %d, %v; want 0", n, err)
+	}
+	if err := sub.delete(ctx); err != nil {
+		t.Errorf("delete = %v", err)
+	}
+	if err := sub.delete(ctx); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("delete again = %v, want 404", err)
 	}
 }
 

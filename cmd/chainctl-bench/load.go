@@ -25,8 +25,10 @@ func (l load) quantile(q float64) time.Duration {
 	return l.lat[min(max(i, 0), len(l.lat)-1)]
 }
 
+// ms is d in milliseconds.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
 func (l load) outcome(id string) outcome {
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	return outcome{
 		values: map[string]float64{
 			id:          float64(l.requests) / l.wall.Seconds(),

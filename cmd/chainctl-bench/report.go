@@ -33,6 +33,10 @@ type metric struct {
 	// self, if set, makes the row compare a registry with itself rather
 	// than with Distribution (see selfRatio).
 	self *selfRatio
+	// limit, if not 0, is a bound the project sets on chainctl's own
+	// figure, in the row's unit (a maximum on a "lower" row), rather
+	// than on a ratio: the event delivery latency's.
+	limit float64
 }
 
 // selfRatio is a ratio between two of one target's own figures, each the
@@ -65,31 +69,46 @@ func sizeString(n int64) string {
 // metrics lists the table's rows; the labels carry the run's sizes.
 func metrics(cfg config) []metric {
 	return []metric{
-		{"mono", "mono", fmt.Sprintf("push %s blob, monolithic", sizeString(cfg.blobSize)), "MiB/s", false, 1, nil},
-		{"chunked", "chunked", fmt.Sprintf("push %s blob, %s chunks", sizeString(cfg.blobSize), sizeString(cfg.chunkSize)), "MiB/s", false, 1.5, nil},
-		{"small", "small", fmt.Sprintf("push %d images (config + %d × %s), sequential", cfg.images, cfg.layers, sizeString(cfg.layerSize)), "images/s", false, 3, nil},
-		{"get", "get", fmt.Sprintf("manifest GET by tag, %d concurrent", cfg.concurrency), "req/s", false, 3, nil},
-		{"get-p50", "", "  GET latency p50", "ms", true, 0, nil},
-		{"get-p99", "", "  GET latency p99", "ms", true, 0, nil},
+		{"mono", "mono", fmt.Sprintf("push %s blob, monolithic", sizeString(cfg.blobSize)), "MiB/s", false, 1, nil, 0},
+		{"chunked", "chunked", fmt.Sprintf("push %s blob, %s chunks", sizeString(cfg.blobSize), sizeString(cfg.chunkSize)), "MiB/s", false, 1.5, nil, 0},
+		{"small", "small", fmt.Sprintf("push %d images (config + %d × %s), sequential", cfg.images, cfg.layers, sizeString(cfg.layerSize)), "images/s", false, 3, nil, 0},
+		{"get", "get", fmt.Sprintf("manifest GET by tag, %d concurrent", cfg.concurrency), "req/s", false, 3, nil, 0},
+		{"get-p50", "", "  GET latency p50", "ms", true, 0, nil, 0},
+		{"get-p99", "", "  GET latency p99", "ms", true, 0, nil, 0},
 		{"ptget", "ptget", fmt.Sprintf("manifest GET by tag, pull token's access token, %d concurrent", cfg.concurrency), "req/s", false, 0,
-			&selfRatio{den: "get", label: "ptget/get"}},
-		{"anon", "anon", "manifest GET, anonymous (public repo)", "req/s", false, 0.85, &selfRatio{num: "get", label: "auth/anon"}},
-		{"head", "head", fmt.Sprintf("manifest HEAD by digest, %d concurrent", cfg.concurrency), "req/s", false, 0, nil},
-		{"head-p50", "", "  HEAD latency p50", "ms", true, 0, nil},
-		{"head-p99", "", "  HEAD latency p99", "ms", true, 0, nil},
-		{"tags", "tags", fmt.Sprintf("tags list of %d tags, %d concurrent", cfg.tags, cfg.tagsConcurrency), "req/s", false, 0, nil},
-		{"blob", "blob", fmt.Sprintf("blob GET %s by digest, %d concurrent, whole pulls (following any 307 to the bucket)", sizeString(cfg.blobGetSize), cfg.concurrency), "pulls/s", false, 0, nil},
-		{"blob-cpu", "", "  registry CPU per pull", "µs", true, 0, nil},
-		{"blob-bucket-cpu", "", "  bucket server (versitygw) CPU per pull", "µs", true, 0, nil},
-		{"blob-through", "", "  bytes through the registry / bytes delivered", "%", true, 0, nil},
-		{"blob-307", "", fmt.Sprintf("blob GET, the registry's 307 answers alone, %d concurrent", cfg.concurrency), "req/s", false, 0, nil},
-		{"blob-307-cpu", "", "  registry CPU per 307 answer", "µs", true, 0, nil},
-		{"token-session", "token", fmt.Sprintf("/token exchange, session token as Basic password, %d concurrent", cfg.concurrency), "req/s", false, 0, nil},
-		{"token-session-cpu", "", "  registry CPU per session-token exchange", "µs", true, 0, nil},
+			&selfRatio{den: "get", label: "ptget/get"}, 0},
+		{"anon", "anon", "manifest GET, anonymous (public repo)", "req/s", false, 0.85, &selfRatio{num: "get", label: "auth/anon"}, 0},
+		{"head", "head", fmt.Sprintf("manifest HEAD by digest, %d concurrent", cfg.concurrency), "req/s", false, 0, nil, 0},
+		{"head-p50", "", "  HEAD latency p50", "ms", true, 0, nil, 0},
+		{"head-p99", "", "  HEAD latency p99", "ms", true, 0, nil, 0},
+		{"tags", "tags", fmt.Sprintf("tags list of %d tags, %d concurrent", cfg.tags, cfg.tagsConcurrency), "req/s", false, 0, nil, 0},
+		{"blob", "blob", fmt.Sprintf("blob GET %s by digest, %d concurrent, whole pulls (following any 307 to the bucket)", sizeString(cfg.blobGetSize), cfg.concurrency), "pulls/s", false, 0, nil, 0},
+		{"blob-cpu", "", "  registry CPU per pull", "µs", true, 0, nil, 0},
+		{"blob-bucket-cpu", "", "  bucket server (versitygw) CPU per pull", "µs", true, 0, nil, 0},
+		{"blob-through", "", "  bytes through the registry / bytes delivered", "%", true, 0, nil, 0},
+		{"blob-307", "", fmt.Sprintf("blob GET, the registry's 307 answers alone, %d concurrent", cfg.concurrency), "req/s", false, 0, nil, 0},
+		{"blob-307-cpu", "", "  registry CPU per 307 answer", "µs", true, 0, nil, 0},
+		{"token-session", "token", fmt.Sprintf("/token exchange, session token as Basic password, %d concurrent", cfg.concurrency), "req/s", false, 0, nil, 0},
+		{"token-session-cpu", "", "  registry CPU per session-token exchange", "µs", true, 0, nil, 0},
 		{"token-pull", "", fmt.Sprintf("/token exchange, pull token as Basic id:secret, same scope, %d concurrent", cfg.concurrency), "req/s", false, 0.8,
-			&selfRatio{den: "token-session", label: "pull/session"}},
-		{"token-pull-cpu", "", "  registry CPU per pull-token exchange", "µs", true, 0, &selfRatio{den: "token-session-cpu", label: "pull/session"}},
-		{"rss", "", "server peak RSS (VmHWM, whole run)", "MiB", true, 0.5, nil},
+			&selfRatio{den: "token-session", label: "pull/session"}, 0},
+		{"token-pull-cpu", "", "  registry CPU per pull-token exchange", "µs", true, 0, &selfRatio{den: "token-session-cpu", label: "pull/session"}, 0},
+		{"evget-off", "evget", fmt.Sprintf("manifest GET by tag, %d concurrent, no event subscription", cfg.concurrency), "req/s", false, 0, nil, 0},
+		{"evget-on", "", fmt.Sprintf("manifest GET by tag, %d concurrent, a subscription to its pulls", cfg.concurrency), "req/s", false, 0.8,
+			&selfRatio{den: "evget-off", label: "sub/none"}, 0},
+		{"evget-delivered", "", "  pull events delivered to the sink during those GETs", "events/s", false, 0, nil, 0},
+		{"evget-backlog", "", "  deliveries pending when they ended (deleted with the subscription)", "events", true, 0, nil, 0},
+		{"evget-dropped", "", "  GETs whose pull event was never recorded", "%", true, 0, nil, 0},
+		{"evget-delete", "", "  DELETE of the subscription, with that backlog", "ms", true, 0, nil, 0},
+		{"evpush-off", "evpush", fmt.Sprintf("push %d images (config + %d × %s), sequential, no event subscription", cfg.images, cfg.layers, sizeString(cfg.layerSize)), "images/s", false, 0, nil, 0},
+		{"evpush-on", "", fmt.Sprintf("push %d images, sequential, a subscription to their pushes", cfg.images), "images/s", false, 0.8,
+			&selfRatio{den: "evpush-off", label: "sub/none"}, 0},
+		{"evpush-backlog", "", "  deliveries pending when the pushes ended", "events", true, 0, nil, 0},
+		{"evrate", "evrate", fmt.Sprintf("push events delivered to a local sink: %d manifest pushes, %d at once, until the last is delivered", cfg.events, cfg.eventPushers), "events/s", false, 0, nil, 0},
+		{"evrate-push", "", "  those pushes alone", "pushes/s", false, 0, nil, 0},
+		{"evrate-p50", "", fmt.Sprintf("  push 201 → delivery at the sink, p50, %d pushes/s", cfg.eventRate), "ms", true, 0, nil, 0},
+		{"evrate-p99", "", fmt.Sprintf("  push 201 → delivery at the sink, p99, %d pushes/s", cfg.eventRate), "ms", true, 0, nil, 1000},
+		{"rss", "", "server peak RSS (VmHWM, whole run)", "MiB", true, 0.5, nil, 0},
 	}
 }
 
@@ -219,10 +238,19 @@ func (r *report) rows() [][]string {
 				target = fmt.Sprintf("≥ %g×", m.target)
 			}
 		}
-		if rok && m.target > 0 {
-			ok := ratio >= m.target
+		// A row has a target ratio or a limit, and "met" judges either.
+		judged, bound := ratio, m.target
+		if m.limit > 0 {
+			judged, bound, rok = c, m.limit, cok
+			target = fmt.Sprintf("≥ %g %s", m.limit, m.unit)
 			if m.lower {
-				ok = ratio <= m.target
+				target = fmt.Sprintf("≤ %g %s", m.limit, m.unit)
+			}
+		}
+		if rok && bound > 0 {
+			ok := judged >= bound
+			if m.lower {
+				ok = judged <= bound
 			}
 			met = "✗"
 			if ok {
@@ -252,6 +280,8 @@ func formatValue(v float64, unit string) string {
 		return fmt.Sprintf("%.0f", v)
 	case "ms":
 		return fmt.Sprintf("%.2f", v)
+	case "events":
+		return fmt.Sprintf("%.0f", v)
 	case "%":
 		return fmt.Sprintf("%.3g", v)
 	default:
@@ -283,8 +313,10 @@ const tableNote = `Each figure is the median over the rounds run. ratio = chainc
 	`such a row compares a registry with itself, the figure the label names first over the one it names second ` +
 	`(auth/anon: its authenticated GET rate / its anonymous GET rate of a public repository; ` +
 	`pull/session: the /token exchange with a pull token / the same exchange with a session token; ` +
-	`ptget/get: manifest GETs with a pull token's access token / the same GETs with the usual one). Rows marked "lower" (latency, CPU, memory) are better when lower; ` +
-	`their target is a maximum. Client CPU is the benchmark process's user+system CPU over the timed part ` +
+	`ptget/get: manifest GETs with a pull token's access token / the same GETs with the usual one; ` +
+	`sub/none: the same load with an event subscription matching it / without one). Rows marked "lower" (latency, CPU, memory) are better when lower; ` +
+	`their target is a maximum. A target in the row's unit rather than a ratio ` +
+	`(the event delivery latency's) bounds the chainctl column's figure. Client CPU is the benchmark process's user+system CPU over the timed part ` +
 	`divided by its wall time: how many cores the load generator itself used. Peak RSS covers the whole run.`
 
 // writeText prints the table aligned for a terminal.

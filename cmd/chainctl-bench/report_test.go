@@ -19,6 +19,11 @@ func TestReport(t *testing.T) {
 	r.add(targetChainctl, "token", outcome{values: map[string]float64{
 		"token-session": 10000, "token-session-cpu": 100, "token-pull": 9000, "token-pull-cpu": 120,
 	}, cpu: 0.6})
+	r.add(targetChainctl, "evget", outcome{values: map[string]float64{
+		"evget-off": 10000, "evget-on": 7000, "evget-delivered": 480, "evget-backlog": 95000, "evget-dropped": 0, "evget-delete": 850,
+	}, cpu: 0.7})
+	r.add(targetChainctl, "evpush", outcome{values: map[string]float64{"evpush-off": 100, "evpush-on": 90, "evpush-backlog": 3}, cpu: 0.1})
+	r.add(targetChainctl, "evrate", outcome{values: map[string]float64{"evrate": 520, "evrate-push": 680, "evrate-p50": 95, "evrate-p99": 1200}, cpu: 0.2})
 	// Three rounds of small pushes: the median wins, not the outlier.
 	for _, v := range [][2]float64{{90, 10}, {10, 10}, {60, 20}} {
 		r.add(targetChainctl, "small", outcome{values: map[string]float64{"small": v[0]}, cpu: 0.1})
@@ -55,6 +60,15 @@ func TestReport(t *testing.T) {
 		// pull token 9000 / session 10000 req/s; 120 / 100 µs.
 		{"/token exchange, pull token as Basic id:secret, same scope, 32 concurrent", []string{"0.90× pull/session", "higher", "≥ 0.8×", "✓", ""}},
 		{"registry CPU per pull-token exchange", []string{"1.20× pull/session", "lower", "", "", ""}},
+		// Events: with a subscription 7000 / without 10000 req/s misses
+		// 0.8×; 90 / 100 images/s meets it.
+		{"manifest GET by tag, 32 concurrent, no event subscription", []string{"—", "higher", "", "", "0.70 / —"}},
+		{"manifest GET by tag, 32 concurrent, a subscription to its pulls", []string{"0.70× sub/none", "higher", "≥ 0.8×", "✗", ""}},
+		{"deliveries pending when they ended (deleted with the subscription)", []string{"—", "lower", "", "", ""}},
+		{"push 50 images, sequential, a subscription to their pushes", []string{"0.90× sub/none", "higher", "≥ 0.8×", "✓", ""}},
+		// A limit rather than a ratio: chainctl's own 1200 ms is over 1 s.
+		{"push 201 → delivery at the sink, p99, 50 pushes/s", []string{"—", "lower", "≤ 1000 ms", "✗", ""}},
+		{"push 201 → delivery at the sink, p50, 50 pushes/s", []string{"—", "lower", "", "", ""}},
 	}
 	for _, tt := range tests {
 		row, ok := rows[tt.label]
@@ -68,6 +82,15 @@ func TestReport(t *testing.T) {
 	}
 	if _, ok := rows["tags list of 1000 tags, 8 concurrent"]; ok {
 		t.Error("a row for an unmeasured workload")
+	}
+	// Counts of events print whole; a backlog is no fraction.
+	if got := rows["deliveries pending when they ended (deleted with the subscription)"][2]; got != "95000" {
+		t.Errorf("backlog cell = %q, want 95000", got)
+	}
+	// The event rows come after the token rows, and before RSS.
+	if i, j, k := slices.Index(order, "registry CPU per pull-token exchange"), slices.Index(order, "manifest GET by tag, 32 concurrent, no event subscription"),
+		slices.Index(order, "server peak RSS (VmHWM, whole run)"); i < 0 || !(i < j && j < k) {
+		t.Errorf("rows in order %q, want the event rows between token's and RSS", order)
 	}
 	var md bytes.Buffer
 	if err := r.writeMarkdown(&md); err != nil || !strings.Contains(md.String(), "| manifest GET by tag, 32 concurrent | req/s | 9000 | 3000 | 3.00× |") {
@@ -87,6 +110,10 @@ func TestReportSelfRatioS3(t *testing.T) {
 	r.add(targetChainctlS3, "anon", outcome{values: map[string]float64{"anon": 5000}, cpu: 0.75})
 	r.add(targetChainctl, "token", outcome{values: map[string]float64{"token-session": 10000, "token-pull": 9000}, cpu: 0.5})
 	r.add(targetChainctlS3, "token", outcome{values: map[string]float64{"token-session": 8000, "token-pull": 5600}, cpu: 0.5})
+	r.add(targetChainctl, "evrate", outcome{values: map[string]float64{"evrate-p99": 190}, cpu: 0.2})
+	r.add(targetChainctlS3, "evrate", outcome{values: map[string]float64{"evrate-p99": 1500}, cpu: 0.2})
+	r.add(targetChainctl, "evget", outcome{values: map[string]float64{"evget-off": 10000, "evget-on": 9000}, cpu: 0.5})
+	r.add(targetChainctlS3, "evget", outcome{values: map[string]float64{"evget-off": 2000, "evget-on": 2500}, cpu: 0.5})
 
 	rows := map[string][]string{}
 	for _, row := range r.rows() {
@@ -101,6 +128,9 @@ func TestReportSelfRatioS3(t *testing.T) {
 		// "met" is chainctl's (0.90×); chainctl-s3's 0.70× shows beside it.
 		{"/token exchange, pull token as Basic id:secret, same scope, 32 concurrent", []string{"9000", "5600", "—", "0.90× pull/session", "0.70× pull/session", "higher", "≥ 0.8×", "✓"}},
 		{"/token exchange, session token as Basic password, 32 concurrent", []string{"10000", "8000", "—", "—", "—", "higher", "", ""}},
+		{"manifest GET by tag, 32 concurrent, a subscription to its pulls", []string{"9000", "2500", "—", "0.90× sub/none", "1.25× sub/none", "higher", "≥ 0.8×", "✓"}},
+		// The limit judges the chainctl column alone, as targets do.
+		{"push 201 → delivery at the sink, p99, 50 pushes/s", []string{"190.00", "1500.00", "—", "—", "—", "lower", "≤ 1000 ms", "✓"}},
 	}
 	for _, tt := range tests {
 		row, ok := rows[tt.label]
@@ -140,6 +170,15 @@ func TestSummary(t *testing.T) {
 			name: "anon",
 			o:    outcome{values: map[string]float64{"anon": 10000}, cpu: -1},
 			want: "anon 10000 req/s",
+		},
+		{
+			// sub/none is the workload's own, and the counts print whole.
+			name: "evget",
+			o: outcome{values: map[string]float64{
+				"evget-off": 10000, "evget-on": 9000, "evget-delivered": 480.4, "evget-backlog": 95000, "evget-dropped": 0, "evget-delete": 850,
+			}, cpu: 0.7},
+			want: "evget-off 10000 req/s  evget-on 9000 req/s  (0.90× sub/none)  evget-delivered 480.4 events/s  evget-backlog 95000 events  " +
+				"evget-dropped 0 %  evget-delete 850.00 ms  (client CPU 0.70 cores)",
 		},
 		{name: "nothing", o: outcome{cpu: -1}, want: "nothing measured"},
 	}

@@ -20,6 +20,9 @@ type config struct {
 	tagsConcurrency     int
 	tagsDuration        time.Duration
 	maxSamples          int // cap on requests per load phase, to bound memory
+	events              int // workload "evrate": manifests pushed in its burst
+	eventPushers        int // workload "evrate": pushes at once in the burst
+	eventRate           int // workload "evrate": pushes a second in its latency phase
 }
 
 func defaultConfig() config {
@@ -36,6 +39,9 @@ func defaultConfig() config {
 		tagsConcurrency: 8,
 		tagsDuration:    5 * time.Second,
 		maxSamples:      4 << 20,
+		events:          2000,
+		eventPushers:    8,
+		eventRate:       50,
 	}
 }
 
@@ -43,6 +49,7 @@ func quickConfig() config {
 	c := defaultConfig()
 	c.blobSize, c.chunkSize = 8<<20, 1<<20
 	c.images, c.tags = 5, 50
+	c.events = 200
 	c.duration, c.tagsDuration = time.Second, time.Second
 	return c
 }
@@ -57,7 +64,9 @@ const (
 	seedHead    = 4
 	seedTags    = 5
 	seedBlob    = 6
+	seedEvRate  = 7
 	seedSmall   = 1000 // + image index
+	seedEvPush  = 3000 // + phase<<16 + image index
 )
 
 func roundSeed(round int) uint64 { return uint64(round) << 32 }
@@ -91,6 +100,9 @@ func workloads() []workload {
 		{name: "tags", about: "concurrent tags list of a large repository", run: runTags},
 		{name: "blob", about: "concurrent blob GETs by digest: on chainctl-s3 the 307 answers alone, then pulls following them to the bucket; elsewhere streamed GETs", run: runBlob},
 		{name: "token", about: "concurrent /token exchanges, with a session token, then with a pull token, for the same scope (chainctl targets only)", run: runToken, only: chainctlTargets},
+		{name: "evget", about: "manifest GETs without, then with a subscription to their pull events (chainctl targets only)", run: runEventGet, only: chainctlTargets},
+		{name: "evpush", about: "small-image pushes without, then with a subscription to their push events (chainctl targets only)", run: runEventPush, only: chainctlTargets},
+		{name: "evrate", about: "push events delivered to a local sink: a burst's rate, and latency from the 201 at a steady pace (chainctl targets only)", run: runEventRate, only: chainctlTargets},
 	}
 }
 
@@ -157,29 +169,45 @@ func runChunked(ctx context.Context, c *client, cfg config, round int) (outcome,
 }
 
 func runSmall(ctx context.Context, c *client, cfg config, round int) (outcome, error) {
-	images := make([]image, cfg.images)
-	for i := range images {
-		im, err := newImage(seedSmall+uint64(i)+roundSeed(round), cfg.layers, cfg.layerSize)
-		if err != nil {
-			return outcome{}, err
-		}
-		images[i] = im
+	images, err := smallImages(seedSmall+roundSeed(round), cfg)
+	if err != nil {
+		return outcome{}, err
 	}
 	if err := c.authorize(ctx, "bench/small"); err != nil {
 		return outcome{}, err
 	}
-	wall, cpu, err := timed(func() error {
+	wall, cpu, err := pushImages(ctx, c, "bench/small", "v", images)
+	if err != nil {
+		return outcome{}, err
+	}
+	return outcome{values: map[string]float64{"small": float64(cfg.images) / wall.Seconds()}, cpu: cpu}, nil
+}
+
+// smallImages builds workload small's cfg.images images, from seeds
+// seed, seed+1, ...
+func smallImages(seed uint64, cfg config) ([]image, error) {
+	images := make([]image, cfg.images)
+	for i := range images {
+		im, err := newImage(seed+uint64(i), cfg.layers, cfg.layerSize)
+		if err != nil {
+			return nil, err
+		}
+		images[i] = im
+	}
+	return images, nil
+}
+
+// pushImages pushes images to repo one after another, tagged tagPrefix
+// and their index, and returns the wall time and client cores it took.
+func pushImages(ctx context.Context, c *client, repo, tagPrefix string, images []image) (time.Duration, float64, error) {
+	return timed(func() error {
 		for i, im := range images {
-			if err := im.push(ctx, c, "bench/small", fmt.Sprintf("v%d", i)); err != nil {
+			if err := im.push(ctx, c, repo, fmt.Sprintf("%s%d", tagPrefix, i)); err != nil {
 				return fmt.Errorf("image %d: %w", i, err)
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return outcome{}, err
-	}
-	return outcome{values: map[string]float64{"small": float64(cfg.images) / wall.Seconds()}, cpu: cpu}, nil
 }
 
 func runGet(ctx context.Context, c *client, cfg config, _ int) (outcome, error) {
@@ -201,28 +229,44 @@ func runAnon(ctx context.Context, c *client, cfg config, _ int) (outcome, error)
 // cfg.concurrency workers GET its manifest by tag with pull and reports
 // the figures under id.
 func getLoad(ctx context.Context, push, pull *client, repo, id string, cfg config) (outcome, error) {
-	im, err := newImage(seedGet, 1, 4<<10)
+	want, err := pushGetImage(ctx, push, pull, repo)
 	if err != nil {
 		return outcome{}, err
 	}
-	if err := im.push(ctx, push, repo, "latest"); err != nil {
-		return outcome{}, fmt.Errorf("setup: %w", err)
-	}
-	if err := pull.authorize(ctx, repo); err != nil {
+	load, err := getPhase(ctx, pull, repo, want, cfg)
+	if err != nil {
 		return outcome{}, err
 	}
-	want := int64(len(im.manifest))
-	load, err := hammer(ctx, cfg.concurrency, cfg.duration, cfg.maxSamples, func(ctx context.Context, _ int) error {
-		n, err := pull.getManifest(ctx, repo, "latest")
+	return load.outcome(id), nil
+}
+
+// pushGetImage pushes the GET workloads' image to repo, tagged latest,
+// with push, gets pull's token for repo, and returns the manifest's size.
+func pushGetImage(ctx context.Context, push, pull *client, repo string) (int64, error) {
+	im, err := newImage(seedGet, 1, 4<<10)
+	if err != nil {
+		return 0, err
+	}
+	if err := im.push(ctx, push, repo, "latest"); err != nil {
+		return 0, fmt.Errorf("setup: %w", err)
+	}
+	if err := pull.authorize(ctx, repo); err != nil {
+		return 0, err
+	}
+	return int64(len(im.manifest)), nil
+}
+
+// getPhase is a GET load phase: cfg.concurrency workers GET repo's
+// manifest by the tag latest with c, in a closed loop, for cfg.duration,
+// and check each answer has want bytes.
+func getPhase(ctx context.Context, c *client, repo string, want int64, cfg config) (load, error) {
+	return hammer(ctx, cfg.concurrency, cfg.duration, cfg.maxSamples, func(ctx context.Context, _ int) error {
+		n, err := c.getManifest(ctx, repo, "latest")
 		if err == nil && n != want {
 			err = fmt.Errorf("GET manifest: %d bytes, want %d", n, want)
 		}
 		return err
 	})
-	if err != nil {
-		return outcome{}, err
-	}
-	return load.outcome(id), nil
 }
 
 func runHead(ctx context.Context, c *client, cfg config, _ int) (outcome, error) {
