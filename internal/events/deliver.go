@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -36,8 +37,9 @@ const (
 	// claimBatch is how many deliveries a worker claims at once, and
 	// deliveryLease how long it holds them: every attempt of the batch can
 	// time out within it.
-	claimBatch    = 8
-	deliveryLease = claimBatch*DeliveryTimeout + 30*time.Second
+	claimBatch    = 32
+	inFlight      = 4
+	deliveryLease = claimBatch/inFlight*DeliveryTimeout + 30*time.Second
 	// Backoff: full jitter over base·2^attempts, capped.
 	backoffBase = time.Second
 	backoffCap  = time.Hour
@@ -60,7 +62,7 @@ type Signer interface {
 
 // Dispatcher delivers pending events to their subscriptions' sinks: at
 // least once, each subscription by a worker of its own (so that a slow or
-// dead sink delays no other), with exponential backoff and full jitter for
+// dead sink delays no other) with a few attempts in flight, with exponential backoff and full jitter for
 // RetryFor, and a 410 Gone disabling the subscription. Replicas sharing a
 // store share the work: each delivery is claimed by one worker at a time.
 type Dispatcher struct {
@@ -162,13 +164,27 @@ func (d *Dispatcher) drain(ctx context.Context, sub store.Subscription) {
 		if len(batch) == 0 {
 			return
 		}
+		// A few attempts at once: a sink that takes 100 ms an answer still
+		// gets several events a second. Events of one subscription may so
+		// arrive out of order, as retries make them anyway.
+		var wg sync.WaitGroup
+		var gone atomic.Bool
+		slots := make(chan struct{}, inFlight)
 		for _, dl := range batch {
-			if ctx.Err() != nil {
-				return // the lease lets another worker take the rest
+			if ctx.Err() != nil || gone.Load() {
+				break // the lease lets another worker take the rest
 			}
-			if gone := d.attempt(ctx, sub, dl); gone {
-				return
-			}
+			slots <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-slots }()
+				if d.attempt(ctx, sub, dl) {
+					gone.Store(true)
+				}
+			})
+		}
+		wg.Wait()
+		if gone.Load() {
+			return
 		}
 	}
 }

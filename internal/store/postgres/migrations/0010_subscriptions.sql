@@ -37,5 +37,5 @@ CREATE TABLE deliveries (
     updated         BIGINT NOT NULL,
     PRIMARY KEY (subscription_id, event_seq)
 );
-CREATE INDEX deliveries_due ON deliveries (subscription_id, state, next_attempt);
+CREATE INDEX deliveries_due ON deliveries (subscription_id, state, event_seq);
 CREATE INDEX deliveries_event ON deliveries (event_seq);
