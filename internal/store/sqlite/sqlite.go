@@ -22,7 +22,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
@@ -70,7 +69,7 @@ func dialect() *sqlstore.Dialect {
 		CreateMigrationsTable: createMigrationsTable,
 		Scrub:                 checkpoint,
 		UniqueViolation:       uniqueViolation,
-		NumberedParam:         func(n int) string { return "?" + strconv.Itoa(n) },
+		NumberedParam:         func(int) string { return "?" },
 	}
 }
 

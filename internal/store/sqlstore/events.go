@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,26 +19,14 @@ func (s *Store) AppendEvents(ctx context.Context, events []store.Event) error {
 		return nil
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		// Runs of events no subscription takes go in multi-row inserts
-		// (one statement per eventsPerInsert): a busy registry records
-		// thousands of pulls a second. The others need their seq back, one
-		// by one, for their deliveries.
-		for len(events) > 0 {
-			n := 0
-			for n < len(events) && n < eventsPerInsert && len(events[n].Subscriptions) == 0 {
-				n++
-			}
-			if n == 0 {
-				if err := s.appendEvent(ctx, tx, events[0]); err != nil {
-					return err
-				}
-				events = events[1:]
-				continue
-			}
-			if err := s.insertEvents(ctx, tx, events[:n]); err != nil {
+		// Multi-row inserts, eventsPerInsert events a statement: a busy
+		// registry records thousands of pulls a second. The seqs of events
+		// with subscriptions come back for their deliveries, which go in
+		// multi-row inserts too.
+		for chunk := range slices.Chunk(events, eventsPerInsert) {
+			if err := s.insertEvents(ctx, tx, chunk); err != nil {
 				return err
 			}
-			events = events[n:]
 		}
 		return nil
 	})
@@ -54,16 +43,18 @@ const eventsPerInsert = 128
 // eventColumns is the column list of an event row.
 const eventColumns = `INSERT INTO events (id, type, source, subject, time, repository, failed, actor, data) VALUES `
 
-// insertEvents inserts events, none of which has subscriptions, in one
-// statement.
+// insertEvents inserts events in one statement, and the deliveries of
+// those with subscriptions.
 func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []store.Event) error {
 	var q strings.Builder
 	q.WriteString(eventColumns)
 	args := make([]any, 0, len(events)*9)
+	deliveries := 0
 	for i, e := range events {
 		if err := checkEvent(e); err != nil {
 			return err
 		}
+		deliveries += len(e.Subscriptions)
 		if i > 0 {
 			q.WriteByte(',')
 		}
@@ -81,7 +72,64 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []store.Eve
 		}
 		args = append(args, e.ID, e.Type, e.Source, e.Subject, nanos(e.Time), e.Repository, failed, e.Actor, e.Data)
 	}
-	_, err := tx.ExecContext(ctx, q.String(), args...)
+	if deliveries == 0 {
+		_, err := tx.ExecContext(ctx, q.String(), args...)
+		return s.eventInsertError(err)
+	}
+	// The rows come back in no promised order: match them by id.
+	q.WriteString(" RETURNING id, seq")
+	seqs, err := collectSeqs(ctx, tx, q.String(), args)
+	if err != nil {
+		return s.eventInsertError(err)
+	}
+	var rows [][4]any
+	for _, e := range events {
+		for _, sub := range e.Subscriptions {
+			rows = append(rows, [4]any{sub, seqs[e.ID], nanos(e.Time), nanos(e.Time)})
+		}
+	}
+	for chunk := range slices.Chunk(rows, deliveriesPerInsert) {
+		var d strings.Builder
+		d.WriteString(`INSERT INTO deliveries (subscription_id, event_seq, next_attempt, updated) VALUES `)
+		dargs := make([]any, 0, len(chunk)*4)
+		for i, r := range chunk {
+			if i > 0 {
+				d.WriteByte(',')
+			}
+			fmt.Fprintf(&d, "(%s,%s,%s,%s)", s.param(len(dargs)+1), s.param(len(dargs)+2), s.param(len(dargs)+3), s.param(len(dargs)+4))
+			dargs = append(dargs, r[:]...)
+		}
+		if _, err := tx.ExecContext(ctx, d.String(), dargs...); err != nil {
+			return fmt.Errorf("deliveries: %w", err)
+		}
+	}
+	return nil
+}
+
+// deliveriesPerInsert bounds the rows of one insert of deliveries.
+const deliveriesPerInsert = 256
+
+// collectSeqs runs an insert RETURNING id, seq and maps each id to its seq.
+func collectSeqs(ctx context.Context, tx *sql.Tx, q string, args []any) (map[string]int64, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return nil, err
+		}
+		out[id] = seq
+	}
+	return out, rows.Err()
+}
+
+// eventInsertError maps a duplicate id to store.ErrExists.
+func (s *Store) eventInsertError(err error) error {
 	if err != nil && s.d.UniqueViolation != nil && s.d.UniqueViolation(err) {
 		return fmt.Errorf("an event id already in the log: %w", store.ErrExists)
 	}

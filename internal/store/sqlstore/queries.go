@@ -250,8 +250,6 @@ WHERE d.subscription_id = $1 AND d.state = 0 AND d.next_attempt <= $2 AND d.leas
 ORDER BY d.event_seq
 LIMIT $3`
 
-	QLeaseDelivery = `UPDATE deliveries SET lease_until = $3 WHERE subscription_id = $1 AND event_seq = $2`
-
 	QFinishDelivery = `UPDATE deliveries
 SET state = $3, attempts = attempts + 1, next_attempt = $4, lease_until = 0, last_status = $5, last_error = $6, updated = $7
 WHERE subscription_id = $1 AND event_seq = $2`

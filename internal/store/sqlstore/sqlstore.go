@@ -68,10 +68,11 @@ type Dialect struct {
 	// never.
 	UniqueViolation func(err error) bool
 	// NumberedParam, when set, writes the nth parameter of a statement
-	// the store builds at run time (a multi-row insert) in the dialect's
-	// cheapest form; default "$n". SQLite parses "$n" as a named parameter,
-	// looked up in a list, so a statement of a thousand of them costs
-	// quadratic time; "?n" is numbered.
+	// the store builds at run time (a multi-row insert), whose parameters
+	// come in order, in the dialect's cheapest form; default "$n". SQLite
+	// parses "$n" as a named parameter, looked up in a list (a statement of
+	// a thousand costs quadratic time) and bound by name; a bare "?" is
+	// positional.
 	NumberedParam func(n int) string
 	// SkipLocked is appended to the query that claims due deliveries:
 	// row locks that let concurrent workers pass over each other's rows

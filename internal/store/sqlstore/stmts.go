@@ -83,7 +83,6 @@ const (
 	disableSubscription
 	bumpSubscriptionsVersion
 	dueDeliveries
-	leaseDelivery
 	finishDelivery
 	collectManifest
 	collectBlobLink
@@ -169,7 +168,6 @@ func texts(d *Dialect) [numQueries]string {
 		disableSubscription:          QDisableSubscription,
 		bumpSubscriptionsVersion:     QBumpSubscriptionsVersion,
 		dueDeliveries:                QDueDeliveries + d.SkipLocked,
-		leaseDelivery:                QLeaseDelivery,
 		finishDelivery:               QFinishDelivery,
 		collectManifest:              QCollectManifest,
 		collectBlobLink:              QCollectBlobLink,

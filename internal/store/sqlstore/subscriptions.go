@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/chainctl/chainctl/internal/store"
@@ -174,13 +175,23 @@ func (s *Store) ClaimDeliveries(ctx context.Context, subscription string, now ti
 		if err != nil {
 			return err
 		}
-		until := nanos(now.Add(lease))
-		for _, d := range out {
-			if _, err := s.run(ctx, tx, leaseDelivery).ExecContext(ctx, subscription, d.Event.Seq, until); err != nil {
-				return err
-			}
+		if len(out) == 0 {
+			return nil
 		}
-		return nil
+		// One statement leases the batch.
+		var q strings.Builder
+		q.WriteString("UPDATE deliveries SET lease_until = " + s.param(1) + " WHERE subscription_id = " + s.param(2) + " AND event_seq IN (")
+		args := []any{nanos(now.Add(lease)), subscription}
+		for i, d := range out {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			args = append(args, d.Event.Seq)
+			q.WriteString(s.param(len(args)))
+		}
+		q.WriteByte(')')
+		_, err = tx.ExecContext(ctx, q.String(), args...)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries of %s: %w", subscription, err)
