@@ -51,7 +51,7 @@ const (
 type DispatchStore interface {
 	ListSubscriptions(ctx context.Context) ([]store.Subscription, error)
 	ClaimDeliveries(ctx context.Context, subscription string, now time.Time, lease time.Duration, limit int) ([]store.Delivery, error)
-	FinishDelivery(ctx context.Context, subscription string, seq int64, o store.DeliveryOutcome) error
+	FinishDeliveries(ctx context.Context, subscription string, done []store.FinishedDelivery) error
 	DisableSubscription(ctx context.Context, id string, at time.Time, reason string) error
 }
 
@@ -167,8 +167,13 @@ func (d *Dispatcher) drain(ctx context.Context, sub store.Subscription) {
 		// A few attempts at once: a sink that takes 100 ms an answer still
 		// gets several events a second. Events of one subscription may so
 		// arrive out of order, as retries make them anyway.
+		// The outcomes are written together, in one transaction, when
+		// the batch is done; those not written (a crash) are tried again
+		// when the lease ends: at least once.
 		var wg sync.WaitGroup
 		var gone atomic.Bool
+		var mu sync.Mutex
+		var done []store.FinishedDelivery
 		slots := make(chan struct{}, inFlight)
 		for _, dl := range batch {
 			if ctx.Err() != nil || gone.Load() {
@@ -177,52 +182,59 @@ func (d *Dispatcher) drain(ctx context.Context, sub store.Subscription) {
 			slots <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-slots }()
-				if d.attempt(ctx, sub, dl) {
+				o := d.attempt(ctx, sub, dl)
+				if o.Status == http.StatusGone {
 					gone.Store(true)
 				}
+				mu.Lock()
+				done = append(done, store.FinishedDelivery{Seq: dl.Event.Seq, Outcome: o})
+				mu.Unlock()
 			})
 		}
 		wg.Wait()
+		// Recorded even as the server shuts down.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		if err := d.st.FinishDeliveries(fctx, sub.ID, done); err != nil {
+			d.log.WarnContext(ctx, "record deliveries", "subscription", sub.ID, "deliveries", len(done), "err", err)
+		}
+		if gone.Load() {
+			d.disable(fctx, sub)
+		}
+		cancel()
 		if gone.Load() {
 			return
 		}
 	}
 }
 
-// attempt delivers one event and records the outcome. It reports whether
-// the subscription is gone (disabled by a 410).
-func (d *Dispatcher) attempt(ctx context.Context, sub store.Subscription, dl store.Delivery) bool {
+// disable stops deliveries to sub, whose sink answered 410 Gone.
+func (d *Dispatcher) disable(ctx context.Context, sub store.Subscription) {
+	reason := "the sink answered 410 Gone"
+	if err := d.st.DisableSubscription(ctx, sub.ID, d.now(), reason); err != nil {
+		d.log.WarnContext(ctx, "disable subscription", "subscription", sub.ID, "err", err)
+	}
+	d.log.WarnContext(ctx, "subscription disabled", "subscription", sub.ID, "reason", reason)
+}
+
+// attempt delivers one event and returns its outcome.
+func (d *Dispatcher) attempt(ctx context.Context, sub store.Subscription, dl store.Delivery) store.DeliveryOutcome {
 	status, err := d.send(ctx, sub, dl.Event)
 	now := d.now()
 	o := store.DeliveryOutcome{Status: status, At: now}
-	gone := status == http.StatusGone
 	switch {
 	case err == nil:
 		o.Delivered = true
-	case gone:
+	case status == http.StatusGone:
 		o.Failed, o.Error = true, err.Error()
 	case now.Sub(dl.Event.Time) >= d.retryFor:
 		o.Failed, o.Error = true, err.Error()+" (no more retries: the event is older than events.retry_for)"
 	default:
 		o.Error, o.Retry = err.Error(), now.Add(backoff(dl.Attempts, retryAfter(err)))
 	}
-	// The outcome is recorded even as the server shuts down.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if ferr := d.st.FinishDelivery(fctx, sub.ID, dl.Event.Seq, o); ferr != nil {
-		d.log.WarnContext(ctx, "record delivery", "subscription", sub.ID, "event", dl.Event.ID, "err", ferr)
-	}
 	if err != nil {
 		d.log.InfoContext(ctx, "delivery failed", "subscription", sub.ID, "event", dl.Event.ID, "attempt", dl.Attempts+1, "err", err)
 	}
-	if gone {
-		reason := "the sink answered 410 Gone"
-		if derr := d.st.DisableSubscription(fctx, sub.ID, now, reason); derr != nil {
-			d.log.WarnContext(ctx, "disable subscription", "subscription", sub.ID, "err", derr)
-		}
-		d.log.WarnContext(ctx, "subscription disabled", "subscription", sub.ID, "reason", reason)
-	}
-	return gone
+	return o
 }
 
 // sinkError is a delivery the sink did not take, with its status.

@@ -431,6 +431,12 @@ type DeliveryOutcome struct {
 	At     time.Time
 }
 
+// FinishedDelivery is the outcome of an attempt at delivering event Seq.
+type FinishedDelivery struct {
+	Seq     int64
+	Outcome DeliveryOutcome
+}
+
 // SubscriptionHealth sums up a subscription's deliveries.
 type SubscriptionHealth struct {
 	LastSuccess     time.Time
@@ -464,9 +470,9 @@ type Subscriptions interface {
 	// are due at now and not leased, oldest event first, leased to the
 	// caller until now+lease: another worker claims them only after that.
 	ClaimDeliveries(ctx context.Context, subscription string, now time.Time, lease time.Duration, limit int) ([]Delivery, error)
-	// FinishDelivery records the outcome of an attempt at delivering event
-	// seq to subscription, and ends its lease.
-	FinishDelivery(ctx context.Context, subscription string, seq int64, o DeliveryOutcome) error
+	// FinishDeliveries records the outcomes of attempts at delivering
+	// events of subscription, in one transaction, and ends their leases.
+	FinishDeliveries(ctx context.Context, subscription string, done []FinishedDelivery) error
 }
 
 // Events keeps the event log. Push events are appended in the transaction

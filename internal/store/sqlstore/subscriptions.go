@@ -199,22 +199,34 @@ func (s *Store) ClaimDeliveries(ctx context.Context, subscription string, now ti
 	return out, nil
 }
 
-// FinishDelivery implements store.Subscriptions.
-func (s *Store) FinishDelivery(ctx context.Context, subscription string, seq int64, o store.DeliveryOutcome) error {
-	state, next := deliveryPending, nanos(o.Retry)
-	switch {
-	case o.Delivered:
-		state, next = deliveryDelivered, 0
-	case o.Failed:
-		state, next = deliveryFailed, 0
+// FinishDeliveries implements store.Subscriptions.
+func (s *Store) FinishDeliveries(ctx context.Context, subscription string, done []store.FinishedDelivery) error {
+	if len(done) == 0 {
+		return nil
 	}
-	at := o.At
-	if at.IsZero() {
-		at = time.Now()
-	}
-	_, err := s.run(ctx, nil, finishDelivery).ExecContext(ctx, subscription, seq, state, next, o.Status, o.Error, nanos(at))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		finish := s.run(ctx, tx, finishDelivery)
+		for _, f := range done {
+			o := f.Outcome
+			state, next := deliveryPending, nanos(o.Retry)
+			switch {
+			case o.Delivered:
+				state, next = deliveryDelivered, 0
+			case o.Failed:
+				state, next = deliveryFailed, 0
+			}
+			at := o.At
+			if at.IsZero() {
+				at = time.Now()
+			}
+			if _, err := finish.ExecContext(ctx, subscription, f.Seq, state, next, o.Status, o.Error, nanos(at)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("finish delivery of event %d to %s: %w", seq, subscription, err)
+		return fmt.Errorf("finish %d deliveries to %s: %w", len(done), subscription, err)
 	}
 	return nil
 }

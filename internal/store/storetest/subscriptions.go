@@ -63,11 +63,11 @@ func testSubscriptions(t *testing.T, s store.Store) {
 		t.Errorf("SubscriptionHealth(sub-b) = %+v, %v, want 2 pending", h, err)
 	}
 	// e1 delivered; e2 refused, to be tried again in 10 s.
-	if err := s.FinishDelivery(ctx, "sub-b", got[0].Event.Seq, store.DeliveryOutcome{Delivered: true, Status: 204, At: now}); err != nil {
+	if err := s.FinishDeliveries(ctx, "sub-b", []store.FinishedDelivery{{Seq: got[0].Event.Seq, Outcome: store.DeliveryOutcome{Delivered: true, Status: 204, At: now}}}); err != nil {
 		t.Fatal(err)
 	}
 	retry := now.Add(10 * time.Second)
-	if err := s.FinishDelivery(ctx, "sub-b", got[1].Event.Seq, store.DeliveryOutcome{Retry: retry, Status: 500, Error: "500 Internal Server Error", At: now}); err != nil {
+	if err := s.FinishDeliveries(ctx, "sub-b", []store.FinishedDelivery{{Seq: got[1].Event.Seq, Outcome: store.DeliveryOutcome{Retry: retry, Status: 500, Error: "500 Internal Server Error", At: now}}}); err != nil {
 		t.Fatal(err)
 	}
 	if early, _ := s.ClaimDeliveries(ctx, "sub-b", retry.Add(-time.Second), time.Minute, 10); len(early) != 0 {
@@ -81,7 +81,7 @@ func testSubscriptions(t *testing.T, s store.Store) {
 	if relet, err := s.ClaimDeliveries(ctx, "sub-b", retry.Add(2*time.Minute), time.Minute, 10); err != nil || len(relet) != 1 {
 		t.Errorf("ClaimDeliveries after the lease ended = %+v, %v, want e2 again", relet, err)
 	}
-	if err := s.FinishDelivery(ctx, "sub-b", later[0].Event.Seq, store.DeliveryOutcome{Failed: true, Status: 500, Error: "gave up", At: retry}); err != nil {
+	if err := s.FinishDeliveries(ctx, "sub-b", []store.FinishedDelivery{{Seq: later[0].Event.Seq, Outcome: store.DeliveryOutcome{Failed: true, Status: 500, Error: "gave up", At: retry}}}); err != nil {
 		t.Fatal(err)
 	}
 	h, err := s.SubscriptionHealth(ctx, "sub-b")
