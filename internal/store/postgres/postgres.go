@@ -70,6 +70,7 @@ func dialect() *sqlstore.Dialect {
 	return &sqlstore.Dialect{
 		Name:                  "postgres",
 		TxOptions:             &sql.TxOptions{Isolation: sql.LevelReadCommitted},
+		ManualTx:              "BEGIN ISOLATION LEVEL READ COMMITTED",
 		ForUpdate:             " FOR UPDATE",
 		ForShare:              " FOR SHARE",
 		Retryable:             retryable,
@@ -77,15 +78,15 @@ func dialect() *sqlstore.Dialect {
 		UniqueViolation:       func(err error) bool { return hasCode(err, "23505") },
 		SkipLocked:            " FOR UPDATE OF d SKIP LOCKED",
 		CreateMigrationsTable: qCreateMigrationsTable,
-		LockBlob: func(ctx context.Context, tx *sql.Tx, dgst string) error {
+		LockBlob: func(ctx context.Context, tx sqlstore.Conn, dgst string) error {
 			_, err := tx.ExecContext(ctx, qLockBlobDigest, blobLockKey, dgst)
 			return err
 		},
-		LockUploads: func(ctx context.Context, tx *sql.Tx, owner, repo string) error {
+		LockUploads: func(ctx context.Context, tx sqlstore.Conn, owner, repo string) error {
 			_, err := tx.ExecContext(ctx, qLockUploads, uploadLockKey, owner, repo)
 			return err
 		},
-		LockMigrations: func(ctx context.Context, tx *sql.Tx) error {
+		LockMigrations: func(ctx context.Context, tx sqlstore.Conn) error {
 			_, err := tx.ExecContext(ctx, qLockMigrations, migrationLock)
 			return err
 		},

@@ -22,7 +22,7 @@ func (s *Store) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, s
 	if repo == "" || dgst == "" {
 		return errors.New("link blob: empty repository or digest")
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx Conn) error {
 		if err := s.lockBlob(ctx, tx, dgst); err != nil {
 			return err
 		}
@@ -54,7 +54,7 @@ func (s *Store) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, s
 	return nil
 }
 
-func (s *Store) lockBlob(ctx context.Context, tx *sql.Tx, dgst digest.Digest) error {
+func (s *Store) lockBlob(ctx context.Context, tx Conn, dgst digest.Digest) error {
 	if s.d.LockBlob == nil {
 		return nil
 	}
@@ -120,7 +120,7 @@ func (s *Store) BlobReferenced(ctx context.Context, dgst digest.Digest) (bool, e
 // ensureRepo returns the id of repository name, creating it if needed. It
 // is safe against another writer creating the same name at once: the
 // insert then yields nothing and the lookup after it finds their row.
-func (s *Store) ensureRepo(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
+func (s *Store) ensureRepo(ctx context.Context, tx Conn, name string) (int64, error) {
 	var id int64
 	err := s.run(ctx, tx, repoID).QueryRowContext(ctx, name).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -137,7 +137,7 @@ func (s *Store) ensureRepo(ctx context.Context, tx *sql.Tx, name string) (int64,
 
 // existingRepo returns the id of an existing repository, or
 // store.ErrNotFound.
-func (s *Store) existingRepo(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
+func (s *Store) existingRepo(ctx context.Context, tx Conn, name string) (int64, error) {
 	var id int64
 	if err := s.run(ctx, tx, repoID).QueryRowContext(ctx, name).Scan(&id); err != nil {
 		return 0, fmt.Errorf("repository %s: %w", name, notFound(err))

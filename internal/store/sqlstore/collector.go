@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -72,7 +71,7 @@ func (s *Store) CollectBlobLink(ctx context.Context, repo string, dgst digest.Di
 // repository or manifest is not an error: nothing was deleted.
 func (s *Store) collect(ctx context.Context, q query, lock bool, repo string, dgst digest.Digest, before time.Time) (bool, error) {
 	deleted := false
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx Conn) error {
 		deleted = false
 		id, err := s.existingRepo(ctx, tx, repo)
 		if err != nil {
@@ -98,7 +97,7 @@ func (s *Store) collect(ctx context.Context, q query, lock bool, repo string, dg
 // of the same digest (see there).
 func (s *Store) TombstoneBlob(ctx context.Context, dgst digest.Digest) (bool, error) {
 	ok := false
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx Conn) error {
 		if err := s.lockBlob(ctx, tx, dgst); err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -18,7 +17,7 @@ func (s *Store) AppendEvents(ctx context.Context, events []store.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx Conn) error {
 		// Multi-row inserts, eventsPerInsert events a statement: a busy
 		// registry records thousands of pulls a second. The seqs of events
 		// with subscriptions come back for their deliveries, which go in
@@ -45,7 +44,7 @@ const eventColumns = `INSERT INTO events (id, type, source, subject, time, repos
 
 // insertEvents inserts events in one statement, and the deliveries of
 // those with subscriptions.
-func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []store.Event) error {
+func (s *Store) insertEvents(ctx context.Context, tx Conn, events []store.Event) error {
 	var q strings.Builder
 	q.WriteString(eventColumns)
 	args := make([]any, 0, len(events)*9)
@@ -110,7 +109,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []store.Eve
 const deliveriesPerInsert = 256
 
 // collectSeqs runs an insert RETURNING id, seq and maps each id to its seq.
-func collectSeqs(ctx context.Context, tx *sql.Tx, q string, args []any) (map[string]int64, error) {
+func collectSeqs(ctx context.Context, tx Conn, q string, args []any) (map[string]int64, error) {
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -153,7 +152,7 @@ func checkEvent(e store.Event) error {
 }
 
 // appendEvent inserts e in tx.
-func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e store.Event) error {
+func (s *Store) appendEvent(ctx context.Context, tx Conn, e store.Event) error {
 	if err := checkEvent(e); err != nil {
 		return err
 	}

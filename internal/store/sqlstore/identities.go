@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -21,7 +20,7 @@ func (s *Store) PutIdentity(ctx context.Context, id store.StoredIdentity) error 
 	if created.IsZero() {
 		created = time.Now()
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx Conn) error {
 		n, err := affected(s.run(ctx, tx, putIdentity).ExecContext(ctx, id.ID, id.Document, nanos(created), id.CreatedBy, id.Incarnation))
 		if err != nil {
 			return err
@@ -61,7 +60,7 @@ func (s *Store) ListIdentities(ctx context.Context) ([]store.StoredIdentity, err
 
 // DeleteIdentity implements store.Identities.
 func (s *Store) DeleteIdentity(ctx context.Context, id string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx Conn) error {
 		res, err := s.run(ctx, tx, deleteIdentity).ExecContext(ctx, id)
 		if err != nil {
 			return err

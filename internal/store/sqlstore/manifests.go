@@ -35,7 +35,7 @@ func (s *Store) PutManifest(ctx context.Context, m *store.Manifest, tag string, 
 		return "", err
 	}
 	var previous string
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx Conn) error {
 		previous = ""
 		id, err := s.ensureRepo(ctx, tx, m.Repository)
 		if err != nil {
@@ -74,7 +74,7 @@ func (s *Store) PutManifest(ctx context.Context, m *store.Manifest, tag string, 
 // m: a concurrent CollectBlobLink or CollectManifest either waits for it
 // and sees the manifest it stores, or commits first and this one sees
 // their deletion.
-func (s *Store) checkRefs(ctx context.Context, tx *sql.Tx, repoID int64, m *store.Manifest, now int64) error {
+func (s *Store) checkRefs(ctx context.Context, tx Conn, repoID int64, m *store.Manifest, now int64) error {
 	// In digest order, so that two pushes sharing blobs lock them in the
 	// same order and do not deadlock.
 	touch := s.run(ctx, tx, touchBlob)
@@ -102,7 +102,7 @@ func (s *Store) checkRefs(ctx context.Context, tx *sql.Tx, repoID int64, m *stor
 }
 
 // insertRefs records m's blobs and children in manifest_refs.
-func (s *Store) insertRefs(ctx context.Context, tx *sql.Tx, repoID int64, m *store.Manifest) error {
+func (s *Store) insertRefs(ctx context.Context, tx Conn, repoID int64, m *store.Manifest) error {
 	ins := s.run(ctx, tx, insertRef)
 	for kind, ds := range [][]digest.Digest{refBlob: m.Blobs, refChild: m.Children} {
 		for _, d := range ds {
@@ -118,7 +118,7 @@ func (s *Store) insertRefs(ctx context.Context, tx *sql.Tx, repoID int64, m *sto
 // before ("" if it did not exist). Where the dialect locks rows, the tag's
 // row stays locked until tx ends, so no other transaction can move it in
 // between.
-func (s *Store) moveTag(ctx context.Context, tx *sql.Tx, repoID int64, tag, dgst string, updated int64) (string, error) {
+func (s *Store) moveTag(ctx context.Context, tx Conn, repoID int64, tag, dgst string, updated int64) (string, error) {
 	// Each pass either finds the row (and locks it) or inserts it; only a
 	// concurrent insert or delete of the same tag sends it round again.
 	for range maxAttempts {
@@ -234,7 +234,7 @@ func (s *Store) ResolveTag(ctx context.Context, repo, tag string) (digest.Digest
 // in one transaction, which locks the manifest first (Dialect.ForUpdate),
 // as PutManifest does, so that no writer can point a tag at it meanwhile.
 func (s *Store) DeleteManifest(ctx context.Context, repo string, dgst digest.Digest) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx Conn) error {
 		id, err := s.existingRepo(ctx, tx, repo)
 		if err != nil {
 			return err

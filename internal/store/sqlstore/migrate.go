@@ -77,7 +77,7 @@ func Migrate(ctx context.Context, db *sql.DB, d *Dialect, fsys fs.FS, dir string
 	}
 	s := &Store{d: d, log: log, w: db}
 	var done []string
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx Conn) error {
 		done = nil
 		if d.LockMigrations != nil {
 			if err := d.LockMigrations(ctx, tx); err != nil {

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -24,7 +23,7 @@ func (s *Store) PutPullToken(ctx context.Context, t store.PullToken) error {
 	if err != nil {
 		return fmt.Errorf("put pull token %s: %w", t.ID, err)
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx Conn) error {
 		n, err := affected(s.run(ctx, tx, putPullToken).ExecContext(ctx, t.ID, t.Name, t.Description, repos,
 			t.Creator, t.CreatorIncarnation, t.SecretHash, nanos(created), nanos(t.Expires)))
 		if err != nil {
@@ -63,7 +62,7 @@ func (s *Store) ListPullTokens(ctx context.Context) ([]store.PullToken, error) {
 
 // DeletePullToken implements store.PullTokens.
 func (s *Store) DeletePullToken(ctx context.Context, id string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx Conn) error {
 		res, err := s.run(ctx, tx, deletePullToken).ExecContext(ctx, id)
 		if err != nil {
 			return err

@@ -222,8 +222,9 @@ type runner interface {
 	QueryRowContext(ctx context.Context, args ...any) *sql.Row
 }
 
-// conn is a pool or a transaction.
-type conn interface {
+// Conn is what statements run on: a pool, a *sql.Tx, or, for a dialect
+// with ManualTx, a connection inside BEGIN ... COMMIT.
+type Conn interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -232,7 +233,7 @@ type conn interface {
 // text runs a query by its text, which the driver may prepare and cache
 // per connection (pgx does).
 type text struct {
-	c conn
+	c Conn
 	q string
 }
 
@@ -250,14 +251,16 @@ func (t text) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
 
 // run returns q on tx, or outside a transaction (tx nil) on the pool q
 // belongs to.
-func (s *Store) run(ctx context.Context, tx *sql.Tx, q query) runner {
+func (s *Store) run(ctx context.Context, tx Conn, q query) runner {
 	if st := s.q.prepared[q]; st != nil {
-		if tx != nil {
-			return tx.StmtContext(ctx, st)
+		switch t := tx.(type) {
+		case nil:
+			return st
+		case *sql.Tx:
+			return t.StmtContext(ctx, st)
 		}
-		return st
 	}
-	var c conn = s.w
+	var c Conn = s.w
 	switch {
 	case tx != nil:
 		c = tx

@@ -35,7 +35,7 @@ func (s *Store) PutSubscription(ctx context.Context, sub store.Subscription) err
 	if err != nil {
 		return err
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx Conn) error {
 		n, err := affected(s.run(ctx, tx, putSubscription).ExecContext(ctx, sub.ID, sub.Sink, types, repos,
 			sub.Description, sub.Creator, sub.CreatorIncarnation, nanos(created)))
 		if err != nil {
@@ -73,7 +73,7 @@ func (s *Store) ListSubscriptions(ctx context.Context) ([]store.Subscription, er
 
 // DeleteSubscription implements store.Subscriptions.
 func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx Conn) error {
 		res, err := s.run(ctx, tx, deleteSubscription).ExecContext(ctx, id)
 		if err != nil {
 			return err
@@ -95,7 +95,7 @@ func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
 
 // DisableSubscription implements store.Subscriptions.
 func (s *Store) DisableSubscription(ctx context.Context, id string, at time.Time, reason string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx Conn) error {
 		res, err := s.run(ctx, tx, disableSubscription).ExecContext(ctx, id, nanos(at), reason)
 		if err != nil {
 			return err
@@ -161,7 +161,7 @@ func (s *Store) SubscriptionHealth(ctx context.Context, id string) (store.Subscr
 // are skipped (Dialect.SkipLocked).
 func (s *Store) ClaimDeliveries(ctx context.Context, subscription string, now time.Time, lease time.Duration, limit int) ([]store.Delivery, error) {
 	var out []store.Delivery
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx Conn) error {
 		var err error
 		out, err = collect(ctx, s.run(ctx, tx, dueDeliveries), func(r scanner) (store.Delivery, error) {
 			d := store.Delivery{Subscription: subscription}
@@ -204,7 +204,7 @@ func (s *Store) FinishDeliveries(ctx context.Context, subscription string, done 
 	if len(done) == 0 {
 		return nil
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx Conn) error {
 		finish := s.run(ctx, tx, finishDelivery)
 		for _, f := range done {
 			o := f.Outcome

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/chainctl/chainctl/internal/store"
 )
@@ -10,7 +9,7 @@ import (
 // tx is a store.Tx on a write transaction.
 type tx struct {
 	s  *Store
-	tx *sql.Tx
+	tx Conn
 }
 
 var _ store.Tx = tx{}
@@ -27,7 +26,7 @@ func (t tx) AppendEvent(ctx context.Context, e store.Event) error {
 
 // runAlso runs a write's store.TxFuncs, in order, in its transaction; the
 // first error stops them and rolls everything back.
-func (s *Store) runAlso(ctx context.Context, sqlTx *sql.Tx, also []store.TxFunc, w store.Written) error {
+func (s *Store) runAlso(ctx context.Context, sqlTx Conn, also []store.TxFunc, w store.Written) error {
 	for _, fn := range also {
 		if err := fn(ctx, tx{s, sqlTx}, w); err != nil {
 			return err
