@@ -3,10 +3,7 @@ package revoke
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -72,42 +69,11 @@ func NewCmdRevoke(f *cmdutil.Factory, runF func(context.Context, *RevokeOptions)
 	}, runF, revokeRun)
 }
 
-// ParseIDs checks that every argument has the form of a pull token id
-// and drops repeats, before anything is revoked: a typo is a
-// *cmdutil.FlagError that names every bad argument.
+// ParseIDs checks that every argument has the form of a pull token id and
+// drops repeats, before anything is revoked (cmdutil.ParseIDs).
 func ParseIDs(args []string) ([]string, error) {
-	var ids, bad []string
-	for _, a := range args {
-		switch {
-		case !pulltoken.ValidID(a):
-			bad = append(bad, fmt.Sprintf("%q", a))
-		case !slices.Contains(ids, a):
-			ids = append(ids, a)
-		}
-	}
-	if len(bad) > 0 {
-		what := "is not a pull token id"
-		if len(bad) > 1 {
-			what = "are not pull token ids"
-		}
-		return nil, cmdutil.FlagErrorf("%s %s: an id is pt- and 20 characters a-z and 2-7, as `chainctl auth pull-token list` shows",
-			joinList(bad), what)
-	}
-	return ids, nil
-}
-
-// joinList joins s as "a", "a and b" or "a, b and c".
-func joinList(s []string) string {
-	if len(s) == 1 {
-		return s[0]
-	}
-	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
-}
-
-type result struct {
-	ID      string `json:"id"`
-	Revoked bool   `json:"revoked"`
-	Error   string `json:"error,omitempty"`
+	return cmdutil.ParseIDs(args, pulltoken.ValidID, "pull token id",
+		"an id is pt- and 20 characters a-z and 2-7, as `chainctl auth pull-token list` shows")
 }
 
 func revokeRun(ctx context.Context, opts *RevokeOptions) error {
@@ -115,40 +81,22 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	if err != nil {
 		return err
 	}
-	results := make([]result, 0, len(opts.IDs))
-	var failed []error
-	st, est := opts.IO.OutStyles(), opts.IO.ErrStyles()
-	for _, id := range opts.IDs {
-		err := shared.RevokePullToken(ctx, client, id)
-		if err != nil {
-			err = shared.MapError(err, id)
-			failed = append(failed, err)
-			results = append(results, result{ID: id, Error: err.Error()})
-			if opts.Output != cmdutil.OutputJSON && len(opts.IDs) > 1 {
-				fmt.Fprintf(opts.IO.ErrOut, "%s %s: %v\n", est.Error("X"), id, err)
-			}
-			continue
+	each := cmdutil.EachID{IO: opts.IO, JSON: opts.Output == cmdutil.OutputJSON,
+		Field: "revoked", Done: "Revoked", Failed: "pull tokens not revoked"}
+	results, err := each.Run(opts.IDs, func(id string) error {
+		if err := shared.RevokePullToken(ctx, client, id); err != nil {
+			return shared.MapError(err, id)
 		}
-		results = append(results, result{ID: id, Revoked: true})
-		if opts.Output != cmdutil.OutputJSON {
-			if _, err := fmt.Fprintf(opts.IO.Out, "%s Revoked %s\n", st.Success("✓"), st.Bold(id)); err != nil {
-				return err
-			}
-		}
-	}
-	if opts.Output == cmdutil.OutputJSON {
-		if err := cmdutil.WriteJSON(opts.IO.Out, results); err != nil {
-			return err
-		}
-	}
+		return nil
+	})
 	warnIfSaved(opts, results)
-	return summarize(failed, len(opts.IDs))
+	return err
 }
 
 // warnIfSaved tells, on stderr, that docker on this machine still sends a
 // token just revoked, which the registry now refuses, and how to stop it.
 // It is best effort: a cache that cannot be read says nothing.
-func warnIfSaved(opts *RevokeOptions, results []result) {
+func warnIfSaved(opts *RevokeOptions, results []cmdutil.Result) {
 	if opts.TokenCache == nil {
 		return
 	}
@@ -165,44 +113,11 @@ func warnIfSaved(opts *RevokeOptions, results []result) {
 		return
 	}
 	for _, r := range results {
-		if r.Revoked && r.ID == e.Username {
+		if r.OK && r.ID == e.Username {
 			st := opts.IO.ErrStyles()
 			fmt.Fprintf(opts.IO.ErrOut, "%s docker on this machine pulls from %s with %s, which is now refused: run %s\n",
 				st.Warning("!"), reg.Host, r.ID, st.Code("docker logout "+reg.Host))
 			return
 		}
 	}
-}
-
-// summarize is the command's error: nil if nothing failed, the one
-// error of a single ID as it is, and otherwise a count with the first
-// failure's hint. It is an *cmdutil.AuthError (exit 4) when every
-// failure was one.
-func summarize(failed []error, n int) error {
-	if len(failed) == 0 {
-		return nil
-	}
-	if n == 1 {
-		return failed[0]
-	}
-	allAuth := true
-	var hint string
-	for _, err := range failed {
-		var ae *cmdutil.AuthError
-		if !errors.As(err, &ae) {
-			allAuth = false
-		}
-		var he *cmdutil.HintError
-		if hint == "" && errors.As(err, &he) {
-			hint = he.Hint
-		}
-	}
-	var err error = fmt.Errorf("%d of %d pull tokens not revoked", len(failed), n)
-	if hint != "" {
-		err = &cmdutil.HintError{Err: err, Hint: hint}
-	}
-	if allAuth {
-		err = &cmdutil.AuthError{Err: err}
-	}
-	return err
 }

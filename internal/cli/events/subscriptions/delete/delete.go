@@ -3,10 +3,6 @@ package delete
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -63,41 +59,10 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *DeleteOptions)
 }
 
 // ParseIDs checks that every argument has the form of a subscription id
-// and drops repeats, before anything is deleted: a typo is a
-// *cmdutil.FlagError that names every bad argument.
+// and drops repeats, before anything is deleted (cmdutil.ParseIDs).
 func ParseIDs(args []string) ([]string, error) {
-	var ids, bad []string
-	for _, a := range args {
-		switch {
-		case !shared.ValidID(a):
-			bad = append(bad, fmt.Sprintf("%q", a))
-		case !slices.Contains(ids, a):
-			ids = append(ids, a)
-		}
-	}
-	if len(bad) > 0 {
-		what := "is not a subscription id"
-		if len(bad) > 1 {
-			what = "are not subscription ids"
-		}
-		return nil, cmdutil.FlagErrorf("%s %s: an id is sub- and 20 characters a-z and 2-7, as `chainctl events subscriptions list` shows",
-			joinList(bad), what)
-	}
-	return ids, nil
-}
-
-// joinList joins s as "a", "a and b" or "a, b and c".
-func joinList(s []string) string {
-	if len(s) == 1 {
-		return s[0]
-	}
-	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
-}
-
-type result struct {
-	ID      string `json:"id"`
-	Deleted bool   `json:"deleted"`
-	Error   string `json:"error,omitempty"`
+	return cmdutil.ParseIDs(args, shared.ValidID, "subscription id",
+		"an id is sub- and 20 characters a-z and 2-7, as `chainctl events subscriptions list` shows")
 }
 
 func deleteRun(ctx context.Context, opts *DeleteOptions) error {
@@ -105,63 +70,13 @@ func deleteRun(ctx context.Context, opts *DeleteOptions) error {
 	if err != nil {
 		return err
 	}
-	results := make([]result, 0, len(opts.IDs))
-	var failed []error
-	st, est := opts.IO.OutStyles(), opts.IO.ErrStyles()
-	for _, id := range opts.IDs {
+	each := cmdutil.EachID{IO: opts.IO, JSON: opts.Output == cmdutil.OutputJSON,
+		Field: "deleted", Done: "Deleted subscription", Failed: "subscriptions not deleted"}
+	_, err = each.Run(opts.IDs, func(id string) error {
 		if err := shared.DeleteSubscription(ctx, client, id); err != nil {
-			err = shared.MapError(err, id)
-			failed = append(failed, err)
-			results = append(results, result{ID: id, Error: err.Error()})
-			if opts.Output != cmdutil.OutputJSON && len(opts.IDs) > 1 {
-				fmt.Fprintf(opts.IO.ErrOut, "%s %s: %v\n", est.Error("X"), id, err)
-			}
-			continue
+			return shared.MapError(err, id)
 		}
-		results = append(results, result{ID: id, Deleted: true})
-		if opts.Output != cmdutil.OutputJSON {
-			if _, err := fmt.Fprintf(opts.IO.Out, "%s Deleted subscription %s\n", st.Success("✓"), st.Bold(id)); err != nil {
-				return err
-			}
-		}
-	}
-	if opts.Output == cmdutil.OutputJSON {
-		if err := cmdutil.WriteJSON(opts.IO.Out, results); err != nil {
-			return err
-		}
-	}
-	return summarize(failed, len(opts.IDs))
-}
-
-// summarize is the command's error: nil if nothing failed, the one error
-// of a single ID as it is, and otherwise a count with the first failure's
-// hint. It is an *cmdutil.AuthError (exit 4) when every failure was one.
-// (pull-token revoke words its own the same way.)
-func summarize(failed []error, n int) error {
-	if len(failed) == 0 {
 		return nil
-	}
-	if n == 1 {
-		return failed[0]
-	}
-	allAuth := true
-	var hint string
-	for _, err := range failed {
-		var ae *cmdutil.AuthError
-		if !errors.As(err, &ae) {
-			allAuth = false
-		}
-		var he *cmdutil.HintError
-		if hint == "" && errors.As(err, &he) {
-			hint = he.Hint
-		}
-	}
-	var err error = fmt.Errorf("%d of %d subscriptions not deleted", len(failed), n)
-	if hint != "" {
-		err = &cmdutil.HintError{Err: err, Hint: hint}
-	}
-	if allAuth {
-		err = &cmdutil.AuthError{Err: err}
-	}
+	})
 	return err
 }
