@@ -2,7 +2,6 @@ package apiv1
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/chainctl/chainctl/internal/auth"
 	"github.com/chainctl/chainctl/internal/policy"
@@ -16,45 +15,24 @@ import (
 //	DELETE /api/v1/identities/{id}     delete one created through the API (204)
 //	POST   /api/v1/identities/test     which identities an upstream token matches, and why not
 func (a *api) identities(w http.ResponseWriter, r *http.Request, caller *auth.Caller, rest string) error {
+	if rest == "test" && r.Method == http.MethodPost {
+		return a.testToken(w, r, caller)
+	}
 	ctx := r.Context()
-	switch {
-	case rest == "":
-		switch r.Method {
-		case http.MethodGet:
-			return writeJSON(w, http.StatusOK, map[string]any{"identities": a.ids.Identities(ctx, caller)})
-		case http.MethodPost:
+	return serveCollection(w, r, rest, collection{
+		list: func() (any, error) {
+			return map[string]any{"identities": a.ids.Identities(ctx, caller)}, nil
+		},
+		create: func() (any, error) {
 			var id policy.Identity
 			if err := decodeJSON(w, r, &id); err != nil {
-				return err
+				return nil, err
 			}
-			v, err := a.ids.CreateIdentity(ctx, caller, id)
-			if err != nil {
-				return err
-			}
-			return writeJSON(w, http.StatusCreated, v)
-		}
-		return methodNotAllowed(w, "GET, POST")
-	case rest == "test" && r.Method == http.MethodPost:
-		return a.testToken(w, r, caller)
-	case strings.Contains(rest, "/"):
-		return notFound(r)
-	}
-	switch r.Method {
-	case http.MethodGet:
-		v, err := a.ids.Identity(ctx, caller, rest)
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, http.StatusOK, v)
-	case http.MethodDelete:
-		if err := a.ids.DeleteIdentity(ctx, caller, rest); err != nil {
-			return err
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
-	return methodNotAllowed(w, "GET, DELETE")
+			return a.ids.CreateIdentity(ctx, caller, id)
+		},
+		get:    func(id string) (any, error) { return a.ids.Identity(ctx, caller, id) },
+		remove: func(id string) error { return a.ids.DeleteIdentity(ctx, caller, id) },
+	})
 }
 
 // testRequest is the body of POST /api/v1/identities/test.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 )
 
 // maxBody bounds a request body: an identity with its key set, or one
@@ -68,4 +69,56 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	return json.NewEncoder(w).Encode(v)
+}
+
+// collection is one resource's operations, as serveCollection routes
+// them: list and create on the collection, get and delete on one of its
+// items. create decodes its own body.
+type collection struct {
+	list   func() (any, error)
+	create func() (any, error)
+	get    func(id string) (any, error)
+	remove func(id string) error
+}
+
+// serveCollection serves a resource under its prefix (rest is what
+// follows it): GET and POST (201) on "", GET and DELETE (204) on an id;
+// anything deeper is not found.
+func serveCollection(w http.ResponseWriter, r *http.Request, rest string, c collection) error {
+	switch {
+	case rest == "":
+		switch r.Method {
+		case http.MethodGet:
+			v, err := c.list()
+			if err != nil {
+				return err
+			}
+			return writeJSON(w, http.StatusOK, v)
+		case http.MethodPost:
+			v, err := c.create()
+			if err != nil {
+				return err
+			}
+			return writeJSON(w, http.StatusCreated, v)
+		}
+		return methodNotAllowed(w, "GET, POST")
+	case strings.Contains(rest, "/"):
+		return notFound(r)
+	}
+	switch r.Method {
+	case http.MethodGet:
+		v, err := c.get(rest)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, v)
+	case http.MethodDelete:
+		if err := c.remove(rest); err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	return methodNotAllowed(w, "GET, DELETE")
 }

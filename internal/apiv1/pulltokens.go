@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/chainctl/chainctl/internal/auth"
 )
@@ -33,50 +32,25 @@ func (a *api) pullTokens(w http.ResponseWriter, r *http.Request, caller *auth.Ca
 		return notFound(r)
 	}
 	ctx := r.Context()
-	switch {
-	case rest == "":
-		switch r.Method {
-		case http.MethodGet:
+	return serveCollection(w, r, rest, collection{
+		list: func() (any, error) {
 			expired, err := boolParam(r.URL.Query(), "expired")
 			if err != nil {
-				return err
+				return nil, err
 			}
 			list, err := a.pts.PullTokens(ctx, caller, expired)
-			if err != nil {
-				return err
-			}
-			return writeJSON(w, http.StatusOK, map[string]any{"pull_tokens": list})
-		case http.MethodPost:
+			return map[string]any{"pull_tokens": list}, err
+		},
+		create: func() (any, error) {
 			var req auth.PullTokenRequest
 			if err := decodeJSON(w, r, &req); err != nil {
-				return err
+				return nil, err
 			}
-			v, err := a.pts.CreatePullToken(ctx, caller, req)
-			if err != nil {
-				return err
-			}
-			return writeJSON(w, http.StatusCreated, v)
-		}
-		return methodNotAllowed(w, "GET, POST")
-	case strings.Contains(rest, "/"):
-		return notFound(r)
-	}
-	switch r.Method {
-	case http.MethodGet:
-		v, err := a.pts.PullToken(ctx, caller, rest)
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, http.StatusOK, v)
-	case http.MethodDelete:
-		if err := a.pts.RevokePullToken(ctx, caller, rest); err != nil {
-			return err
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
-	return methodNotAllowed(w, "GET, DELETE")
+			return a.pts.CreatePullToken(ctx, caller, req)
+		},
+		get:    func(id string) (any, error) { return a.pts.PullToken(ctx, caller, id) },
+		remove: func(id string) error { return a.pts.RevokePullToken(ctx, caller, id) },
+	})
 }
 
 // boolParam is the query parameter name as a boolean; absent is false.

@@ -3,7 +3,6 @@ package apiv1
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/chainctl/chainctl/internal/auth"
 	"github.com/chainctl/chainctl/internal/events"
@@ -32,44 +31,19 @@ func (a *api) subscriptions(w http.ResponseWriter, r *http.Request, caller *auth
 		return notFound(r)
 	}
 	ctx, owner := r.Context(), events.Owner{ID: caller.ID, Bindings: caller.Bindings}
-	switch {
-	case rest == "":
-		switch r.Method {
-		case http.MethodGet:
+	return serveCollection(w, r, rest, collection{
+		list: func() (any, error) {
 			list, err := a.subs.List(ctx, owner)
-			if err != nil {
-				return err
-			}
-			return writeJSON(w, http.StatusOK, map[string]any{"subscriptions": list})
-		case http.MethodPost:
+			return map[string]any{"subscriptions": list}, err
+		},
+		create: func() (any, error) {
 			var req events.SubscriptionRequest
 			if err := decodeJSON(w, r, &req); err != nil {
-				return err
+				return nil, err
 			}
-			v, err := a.subs.Create(ctx, owner, req)
-			if err != nil {
-				return err
-			}
-			return writeJSON(w, http.StatusCreated, v)
-		}
-		return methodNotAllowed(w, "GET, POST")
-	case strings.Contains(rest, "/"):
-		return notFound(r)
-	}
-	switch r.Method {
-	case http.MethodGet:
-		v, err := a.subs.Get(ctx, owner, rest)
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, http.StatusOK, v)
-	case http.MethodDelete:
-		if err := a.subs.Delete(ctx, owner, rest); err != nil {
-			return err
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
-	return methodNotAllowed(w, "GET, DELETE")
+			return a.subs.Create(ctx, owner, req)
+		},
+		get:    func(id string) (any, error) { return a.subs.Get(ctx, owner, id) },
+		remove: func(id string) error { return a.subs.Delete(ctx, owner, id) },
+	})
 }
