@@ -20,17 +20,8 @@ func (s *Store) PutIdentity(ctx context.Context, id store.StoredIdentity) error 
 	if created.IsZero() {
 		created = time.Now()
 	}
-	err := s.inTx(ctx, func(tx Conn) error {
-		n, err := affected(s.run(ctx, tx, putIdentity).ExecContext(ctx, id.ID, id.Document, nanos(created), id.CreatedBy, id.Incarnation))
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return store.ErrExists
-		}
-		_, err = s.run(ctx, tx, bumpIdentitiesVersion).ExecContext(ctx)
-		return err
-	})
+	err := s.versioned(ctx, putIdentity, bumpIdentitiesVersion, store.ErrExists, nil,
+		id.ID, id.Document, nanos(created), id.CreatedBy, id.Incarnation)
 	if err != nil {
 		return fmt.Errorf("put identity %s: %w", id.ID, err)
 	}
@@ -60,17 +51,7 @@ func (s *Store) ListIdentities(ctx context.Context) ([]store.StoredIdentity, err
 
 // DeleteIdentity implements store.Identities.
 func (s *Store) DeleteIdentity(ctx context.Context, id string) error {
-	err := s.inTx(ctx, func(tx Conn) error {
-		res, err := s.run(ctx, tx, deleteIdentity).ExecContext(ctx, id)
-		if err != nil {
-			return err
-		}
-		if err := affectedOne(res); err != nil {
-			return err
-		}
-		_, err = s.run(ctx, tx, bumpIdentitiesVersion).ExecContext(ctx)
-		return err
-	})
+	err := s.versioned(ctx, deleteIdentity, bumpIdentitiesVersion, store.ErrNotFound, nil, id)
 	if err != nil {
 		return fmt.Errorf("delete identity %s: %w", id, err)
 	}
@@ -80,8 +61,8 @@ func (s *Store) DeleteIdentity(ctx context.Context, id string) error {
 // IdentitiesVersion implements store.Identities. It reads the database
 // every time: another replica may have changed the identities.
 func (s *Store) IdentitiesVersion(ctx context.Context) (int64, error) {
-	var v int64
-	if err := s.run(ctx, nil, identitiesVersion).QueryRowContext(ctx).Scan(&v); err != nil {
+	v, err := s.version(ctx, identitiesVersion)
+	if err != nil {
 		return 0, fmt.Errorf("identities version: %w", err)
 	}
 	return v, nil

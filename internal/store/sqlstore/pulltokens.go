@@ -23,18 +23,8 @@ func (s *Store) PutPullToken(ctx context.Context, t store.PullToken) error {
 	if err != nil {
 		return fmt.Errorf("put pull token %s: %w", t.ID, err)
 	}
-	err = s.inTx(ctx, func(tx Conn) error {
-		n, err := affected(s.run(ctx, tx, putPullToken).ExecContext(ctx, t.ID, t.Name, t.Description, repos,
-			t.Creator, t.CreatorIncarnation, t.SecretHash, nanos(created), nanos(t.Expires)))
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return store.ErrExists
-		}
-		_, err = s.run(ctx, tx, bumpPullTokensVersion).ExecContext(ctx)
-		return err
-	})
+	err = s.versioned(ctx, putPullToken, bumpPullTokensVersion, store.ErrExists, nil, t.ID, t.Name, t.Description, repos,
+		t.Creator, t.CreatorIncarnation, t.SecretHash, nanos(created), nanos(t.Expires))
 	if err != nil {
 		return fmt.Errorf("put pull token %s: %w", t.ID, err)
 	}
@@ -62,17 +52,7 @@ func (s *Store) ListPullTokens(ctx context.Context) ([]store.PullToken, error) {
 
 // DeletePullToken implements store.PullTokens.
 func (s *Store) DeletePullToken(ctx context.Context, id string) error {
-	err := s.inTx(ctx, func(tx Conn) error {
-		res, err := s.run(ctx, tx, deletePullToken).ExecContext(ctx, id)
-		if err != nil {
-			return err
-		}
-		if err := affectedOne(res); err != nil {
-			return err
-		}
-		_, err = s.run(ctx, tx, bumpPullTokensVersion).ExecContext(ctx)
-		return err
-	})
+	err := s.versioned(ctx, deletePullToken, bumpPullTokensVersion, store.ErrNotFound, nil, id)
 	if err != nil {
 		return fmt.Errorf("delete pull token %s: %w", id, err)
 	}
@@ -91,8 +71,8 @@ func (s *Store) TouchPullToken(ctx context.Context, id string, at time.Time) err
 // PullTokensVersion implements store.PullTokens. It reads the database
 // every time: another replica may have revoked a token.
 func (s *Store) PullTokensVersion(ctx context.Context) (int64, error) {
-	var v int64
-	if err := s.run(ctx, nil, pullTokensVersion).QueryRowContext(ctx).Scan(&v); err != nil {
+	v, err := s.version(ctx, pullTokensVersion)
+	if err != nil {
 		return 0, fmt.Errorf("pull tokens version: %w", err)
 	}
 	return v, nil

@@ -363,6 +363,37 @@ func notFound(err error) error {
 	return err
 }
 
+// versioned runs write with args in a transaction and, when it changed a
+// row, then (if not nil) and bump, the statement that moves the written
+// table's version row: a replica that sees the new version sees the
+// change. With no row changed it returns none: store.ErrExists for a
+// create-only insert, store.ErrNotFound for an update or delete.
+func (s *Store) versioned(ctx context.Context, write, bump query, none error, then func(tx Conn) error, args ...any) error {
+	return s.inTx(ctx, func(tx Conn) error {
+		n, err := affected(s.run(ctx, tx, write).ExecContext(ctx, args...))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return none
+		}
+		if then != nil {
+			if err := then(tx); err != nil {
+				return err
+			}
+		}
+		_, err = s.run(ctx, tx, bump).ExecContext(ctx)
+		return err
+	})
+}
+
+// version reads a version row (q), which every replica's writes move.
+func (s *Store) version(ctx context.Context, q query) (int64, error) {
+	var v int64
+	err := s.run(ctx, nil, q).QueryRowContext(ctx).Scan(&v)
+	return v, err
+}
+
 // affectedOne returns store.ErrNotFound when a statement changed no row.
 func affectedOne(res sql.Result) error {
 	n, err := res.RowsAffected()

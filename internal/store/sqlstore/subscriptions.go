@@ -35,18 +35,8 @@ func (s *Store) PutSubscription(ctx context.Context, sub store.Subscription) err
 	if err != nil {
 		return err
 	}
-	err = s.inTx(ctx, func(tx Conn) error {
-		n, err := affected(s.run(ctx, tx, putSubscription).ExecContext(ctx, sub.ID, sub.Sink, types, repos,
-			sub.Description, sub.Creator, sub.CreatorIncarnation, nanos(created)))
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return store.ErrExists
-		}
-		_, err = s.run(ctx, tx, bumpSubscriptionsVersion).ExecContext(ctx)
-		return err
-	})
+	err = s.versioned(ctx, putSubscription, bumpSubscriptionsVersion, store.ErrExists, nil, sub.ID, sub.Sink, types, repos,
+		sub.Description, sub.Creator, sub.CreatorIncarnation, nanos(created))
 	if err != nil {
 		return fmt.Errorf("put subscription %s: %w", sub.ID, err)
 	}
@@ -73,20 +63,10 @@ func (s *Store) ListSubscriptions(ctx context.Context) ([]store.Subscription, er
 
 // DeleteSubscription implements store.Subscriptions.
 func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
-	err := s.inTx(ctx, func(tx Conn) error {
-		res, err := s.run(ctx, tx, deleteSubscription).ExecContext(ctx, id)
-		if err != nil {
-			return err
-		}
-		if err := affectedOne(res); err != nil {
-			return err
-		}
-		if _, err := s.run(ctx, tx, deleteSubscriptionDeliveries).ExecContext(ctx, id); err != nil {
-			return err
-		}
-		_, err = s.run(ctx, tx, bumpSubscriptionsVersion).ExecContext(ctx)
+	err := s.versioned(ctx, deleteSubscription, bumpSubscriptionsVersion, store.ErrNotFound, func(tx Conn) error {
+		_, err := s.run(ctx, tx, deleteSubscriptionDeliveries).ExecContext(ctx, id)
 		return err
-	})
+	}, id)
 	if err != nil {
 		return fmt.Errorf("delete subscription %s: %w", id, err)
 	}
@@ -95,17 +75,7 @@ func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
 
 // DisableSubscription implements store.Subscriptions.
 func (s *Store) DisableSubscription(ctx context.Context, id string, at time.Time, reason string) error {
-	err := s.inTx(ctx, func(tx Conn) error {
-		res, err := s.run(ctx, tx, disableSubscription).ExecContext(ctx, id, nanos(at), reason)
-		if err != nil {
-			return err
-		}
-		if err := affectedOne(res); err != nil {
-			return err
-		}
-		_, err = s.run(ctx, tx, bumpSubscriptionsVersion).ExecContext(ctx)
-		return err
-	})
+	err := s.versioned(ctx, disableSubscription, bumpSubscriptionsVersion, store.ErrNotFound, nil, id, nanos(at), reason)
 	if err != nil {
 		return fmt.Errorf("disable subscription %s: %w", id, err)
 	}
@@ -114,8 +84,8 @@ func (s *Store) DisableSubscription(ctx context.Context, id string, at time.Time
 
 // SubscriptionsVersion implements store.Subscriptions.
 func (s *Store) SubscriptionsVersion(ctx context.Context) (int64, error) {
-	var v int64
-	if err := s.run(ctx, nil, subscriptionsVersion).QueryRowContext(ctx).Scan(&v); err != nil {
+	v, err := s.version(ctx, subscriptionsVersion)
+	if err != nil {
 		return 0, fmt.Errorf("subscriptions version: %w", err)
 	}
 	return v, nil
