@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -272,7 +273,8 @@ func (d *Dispatcher) send(ctx context.Context, sub store.Subscription, e store.E
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.Sink, nil)
 	if err != nil {
-		return 0, fmt.Errorf("sink %s: %w", sub.Sink, err)
+		// Not the URL: a sink may carry a secret in its query.
+		return 0, fmt.Errorf("sink of subscription %s: %w", sub.ID, err)
 	}
 	if err := cehttp.WriteRequest(ctx, binding.ToMessage(&ce), req); err != nil {
 		return 0, fmt.Errorf("event %s: %w", e.ID, err)
@@ -281,9 +283,11 @@ func (d *Dispatcher) send(ctx context.Context, sub store.Subscription, e store.E
 	req.Header.Set("User-Agent", "chainctl-registry-events/1")
 	resp, err := d.client.Do(req)
 	if err != nil {
-		var ue interface{ Unwrap() error }
+		var ue *url.Error
 		if errors.As(err, &ue) {
-			err = ue.Unwrap() // the URL is the subscription's own; say what failed
+			// What failed, without the URL: the subscription's own, and it
+			// may carry a secret in its query, which would reach the log.
+			err = ue.Err
 		}
 		return 0, err
 	}
