@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -127,7 +126,7 @@ func (r *Recorder) matching(typ, repo string) []string {
 
 // event is d as a row of the event log.
 func (r *Recorder) event(id, typ string, d *Data) (store.Event, error) {
-	b, err := json.Marshal(d)
+	b, err := d.MarshalJSON() // not json.Marshal, which would check and compact it again
 	if err != nil {
 		return store.Event{}, fmt.Errorf("event data: %w", err)
 	}

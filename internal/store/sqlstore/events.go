@@ -35,49 +35,67 @@ func (s *Store) AppendEvents(ctx context.Context, events []store.Event) error {
 	return nil
 }
 
-// eventsPerInsert bounds the rows of one multi-row insert: 9 parameters
-// each, well within SQLite's 32766 and PostgreSQL's 65535.
+// eventsPerInsert bounds the rows of one multi-row insert: eventParams
+// parameters each, well within SQLite's 32766 and PostgreSQL's 65535.
 const eventsPerInsert = 128
 
-// eventColumns is the column list of an event row.
-const eventColumns = `INSERT INTO events (id, type, source, subject, time, repository, failed, actor, data) VALUES `
-
-// insertEvents inserts events in one statement, and the deliveries of
-// those with subscriptions.
-func (s *Store) insertEvents(ctx context.Context, tx Conn, events []store.Event) error {
+// insertEventsText is the insert of rows events in one statement, in d's
+// placeholders, returning each row's id and seq when returning is set. A
+// full chunk's two forms are prepared once (statements); shorter ones are
+// written per batch.
+func insertEventsText(d *Dialect, rows int, returning bool) string {
 	var q strings.Builder
-	q.WriteString(eventColumns)
-	args := make([]any, 0, len(events)*9)
-	deliveries := 0
-	for i, e := range events {
-		if err := checkEvent(e); err != nil {
-			return err
-		}
-		deliveries += len(e.Subscriptions)
+	q.WriteString(`INSERT INTO events (id, type, source, subject, time, repository, failed, actor, data) VALUES `)
+	for i := range rows {
 		if i > 0 {
 			q.WriteByte(',')
 		}
 		q.WriteByte('(')
-		for j := range 9 {
+		for j := range eventParams {
 			if j > 0 {
 				q.WriteByte(',')
 			}
-			q.WriteString(s.param(len(args) + j + 1))
+			q.WriteString(param(d, i*eventParams+j+1))
 		}
 		q.WriteByte(')')
+	}
+	if returning {
+		q.WriteString(" RETURNING id, seq")
+	}
+	return q.String()
+}
+
+// eventParams is the number of parameters of an event row.
+const eventParams = 9
+
+// insertEvents inserts events in one statement, and the deliveries of
+// those with subscriptions.
+func (s *Store) insertEvents(ctx context.Context, tx Conn, events []store.Event) error {
+	args := make([]any, 0, len(events)*eventParams)
+	deliveries := 0
+	for _, e := range events {
+		if err := checkEvent(e); err != nil {
+			return err
+		}
+		deliveries += len(e.Subscriptions)
 		failed := 0
 		if e.Failed {
 			failed = 1
 		}
 		args = append(args, e.ID, e.Type, e.Source, e.Subject, nanos(e.Time), e.Repository, failed, e.Actor, e.Data)
 	}
+	insert := func(q query) runner {
+		if len(events) == eventsPerInsert {
+			return s.run(ctx, tx, q)
+		}
+		return text{tx, insertEventsText(s.d, len(events), q == insertEventChunkSeq)}
+	}
 	if deliveries == 0 {
-		_, err := tx.ExecContext(ctx, q.String(), args...)
+		_, err := insert(insertEventChunk).ExecContext(ctx, args...)
 		return s.eventInsertError(err)
 	}
 	// The rows come back in no promised order: match them by id.
-	q.WriteString(" RETURNING id, seq")
-	seqs, err := collectSeqs(ctx, tx, q.String(), args)
+	seqs, err := collectSeqs(ctx, insert(insertEventChunkSeq), args)
 	if err != nil {
 		return s.eventInsertError(err)
 	}
@@ -109,8 +127,8 @@ func (s *Store) insertEvents(ctx context.Context, tx Conn, events []store.Event)
 const deliveriesPerInsert = 256
 
 // collectSeqs runs an insert RETURNING id, seq and maps each id to its seq.
-func collectSeqs(ctx context.Context, tx Conn, q string, args []any) (map[string]int64, error) {
-	rows, err := tx.QueryContext(ctx, q, args...)
+func collectSeqs(ctx context.Context, q runner, args []any) (map[string]int64, error) {
+	rows, err := q.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -136,9 +154,11 @@ func (s *Store) eventInsertError(err error) error {
 }
 
 // param is the nth parameter in the dialect's numbered form.
-func (s *Store) param(n int) string {
-	if s.d.NumberedParam != nil {
-		return s.d.NumberedParam(n)
+func (s *Store) param(n int) string { return param(s.d, n) }
+
+func param(d *Dialect, n int) string {
+	if d.NumberedParam != nil {
+		return d.NumberedParam(n)
 	}
 	return "$" + strconv.Itoa(n)
 }

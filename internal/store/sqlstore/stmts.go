@@ -76,6 +76,8 @@ const (
 	appendEvent
 	purgeEvents
 	appendEventSeq
+	insertEventChunk
+	insertEventChunkSeq
 	insertDelivery
 	putSubscription
 	deleteSubscription
@@ -161,6 +163,8 @@ func texts(d *Dialect) [numQueries]string {
 		appendEvent:                  QAppendEvent,
 		purgeEvents:                  QPurgeEvents,
 		appendEventSeq:               QAppendEventSeq,
+		insertEventChunk:             insertEventsText(d, eventsPerInsert, false),
+		insertEventChunkSeq:          insertEventsText(d, eventsPerInsert, true),
 		insertDelivery:               QInsertDelivery,
 		putSubscription:              QPutSubscription,
 		deleteSubscription:           QDeleteSubscription,

@@ -69,3 +69,54 @@ func testEvents(t *testing.T, s store.Store) {
 		t.Errorf("after purge: %+v, want ev-2..ev-4", rest)
 	}
 }
+
+// testEventBatches covers batches longer than one multi-row insert: every
+// event in order, and each delivery bound to its own event's seq.
+func testEventBatches(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	sub := store.Subscription{ID: "sub-big", Sink: "https://hooks.example/big", Types: []string{"dev.chainctl.registry.pull.v1"},
+		Repositories: []string{"*"}, Creator: "alice", CreatorIncarnation: "i1", Created: t0}
+	if err := s.PutSubscription(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	for _, withDeliveries := range []bool{false, true} {
+		var batch []store.Event
+		var subscribed []string
+		for i := range 2*128 + 5 {
+			e := store.Event{ID: fmt.Sprintf("big-%t-%03d", withDeliveries, i), Type: "dev.chainctl.registry.pull.v1", Source: "https://r",
+				Subject: "acme/app:v1", Time: t0.Add(time.Duration(i) * time.Millisecond), Repository: "acme/app", Actor: "anonymous",
+				Data: fmt.Appendf(nil, `{"i":%d}`, i)}
+			if withDeliveries && i%3 == 0 {
+				e.Subscriptions = []string{sub.ID}
+				subscribed = append(subscribed, e.ID)
+			}
+			batch = append(batch, e)
+		}
+		before, err := s.EventsAfter(ctx, 0, 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AppendEvents(ctx, batch); err != nil {
+			t.Fatalf("AppendEvents(%d events) = %v", len(batch), err)
+		}
+		all, err := s.EventsAfter(ctx, 0, 10000)
+		if err != nil || len(all) != len(before)+len(batch) {
+			t.Fatalf("EventsAfter = %d events, %v, want %d", len(all), err, len(before)+len(batch))
+		}
+		for i, e := range all[len(before):] {
+			if e.ID != batch[i].ID || string(e.Data) != string(batch[i].Data) {
+				t.Fatalf("event %d = %s %s, want %s %s", i, e.ID, e.Data, batch[i].ID, batch[i].Data)
+			}
+		}
+		got, err := s.ClaimDeliveries(ctx, sub.ID, t0.Add(time.Hour), time.Minute, 10000)
+		if err != nil || len(got) != len(subscribed) {
+			t.Fatalf("ClaimDeliveries = %d, %v, want %d", len(got), err, len(subscribed))
+		}
+		for i, d := range got {
+			if d.Event.ID != subscribed[i] || string(d.Event.Data) != fmt.Sprintf(`{"i":%d}`, 3*i) {
+				t.Fatalf("delivery %d is of %s %s, want %s", i, d.Event.ID, d.Event.Data, subscribed[i])
+			}
+		}
+	}
+}

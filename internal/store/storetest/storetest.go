@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Identities", testIdentities},
 		{"PullTokens", testPullTokens},
 		{"Events", testEvents},
+		{"EventBatches", testEventBatches},
 		{"Subscriptions", testSubscriptions},
 		{"ConcurrentPutManifest", testConcurrentPutManifest},
 		{"CanceledPutManifest", testCanceledPutManifest},
