@@ -414,6 +414,52 @@ type Delivery struct {
 	Event        Event
 	// Attempts made before this one.
 	Attempts int
+	// Queued is when the delivery was last queued again by hand
+	// (RequeueDeliveries); zero if never. Retries run for
+	// events.retry_for from the later of it and the event's time.
+	Queued time.Time
+}
+
+// DeliveryState is where a delivery stands.
+type DeliveryState int
+
+// The states of a delivery.
+const (
+	DeliveryPending DeliveryState = iota
+	DeliveryDelivered
+	DeliveryFailed
+)
+
+// DeliveryRecord is one delivery of an event to a subscription as listed:
+// the event (without its data) and what became of the delivery.
+type DeliveryRecord struct {
+	Event       Event
+	State       DeliveryState
+	Attempts    int
+	NextAttempt time.Time // zero unless pending
+	LastStatus  int
+	LastError   string
+	Updated     time.Time
+	Queued      time.Time
+}
+
+// DeliveryQuery selects a subscription's deliveries, newest event first.
+type DeliveryQuery struct {
+	// FailedOnly lists the failed deliveries only.
+	FailedOnly bool
+	// Before lists the deliveries of events with Seq below it (a page's
+	// cursor); 0 starts at the newest.
+	Before int64
+	Limit  int
+}
+
+// EventRef is what names an event and decides which subscriptions take it.
+type EventRef struct {
+	Seq        int64
+	ID         string
+	Type       string
+	Repository string
+	Time       time.Time
 }
 
 // DeliveryOutcome is what became of one attempt.
@@ -473,6 +519,20 @@ type Subscriptions interface {
 	// FinishDeliveries records the outcomes of attempts at delivering
 	// events of subscription, in one transaction, and ends their leases.
 	FinishDeliveries(ctx context.Context, subscription string, done []FinishedDelivery) error
+	// EnableSubscription delivers to a disabled subscription again;
+	// ErrNotFound if there is none.
+	EnableSubscription(ctx context.Context, id string) error
+	// ListDeliveries returns a page of subscription's deliveries.
+	ListDeliveries(ctx context.Context, subscription string, q DeliveryQuery) ([]DeliveryRecord, error)
+	// FailedDeliveries returns at most limit events, oldest first after
+	// seq after, whose delivery to subscription failed and that happened
+	// at or after since.
+	FailedDeliveries(ctx context.Context, subscription string, since time.Time, after int64, limit int) ([]EventRef, error)
+	// RequeueDeliveries queues the delivery of each event seqs names to
+	// subscription again, due at now with no attempts made, keeping the
+	// event's id: a delivery in any state is reset, a missing one made.
+	// It returns how many it queued; events purged meanwhile are skipped.
+	RequeueDeliveries(ctx context.Context, subscription string, seqs []int64, now time.Time) (int, error)
 }
 
 // Events keeps the event log. Push events are appended in the transaction
@@ -486,6 +546,12 @@ type Events interface {
 	// EventsAfter returns at most limit events with Seq greater than after,
 	// in Seq order.
 	EventsAfter(ctx context.Context, after int64, limit int) ([]Event, error)
+	// EventRefsSince returns at most limit events that happened at or
+	// after since, in (Time, Seq) order after the page cursor (time,
+	// seq); a zero cursor starts at since.
+	EventRefsSince(ctx context.Context, since time.Time, after EventRef, limit int) ([]EventRef, error)
+	// EventRef returns the event with CloudEvents id id, or ErrNotFound.
+	EventRef(ctx context.Context, id string) (EventRef, error)
 	// PurgeEvents removes the events older than before and returns how many
 	// it removed.
 	PurgeEvents(ctx context.Context, before time.Time) (int64, error)

@@ -45,6 +45,19 @@ func TestQueryPlans(t *testing.T) {
 		{name: "expired uploads", query: sqlstore.QExpiredUploads, want: []string{
 			"USING INDEX uploads_updated (updated<?)",
 		}},
+		{name: "event refs since", query: sqlstore.QEventRefsSince, want: []string{
+			"SEARCH events USING INDEX events_time (time>?)",
+		}},
+		{name: "event by id", query: sqlstore.QEventRef, want: []string{
+			"SEARCH events USING INDEX sqlite_autoindex_events_1 (id=?)",
+		}},
+		{name: "list deliveries", query: sqlstore.QListDeliveries, want: []string{
+			"SEARCH d USING PRIMARY KEY (subscription_id=? AND event_seq<?)",
+			"SEARCH e USING INTEGER PRIMARY KEY (rowid=?)",
+		}},
+		{name: "failed deliveries", query: sqlstore.QFailedDeliveries, want: []string{
+			"SEARCH d USING COVERING INDEX deliveries_due (subscription_id=? AND state=? AND event_seq>?)",
+		}},
 		{name: "count uploads", query: sqlstore.QCountUploads, want: []string{
 			"USING COVERING INDEX uploads_owner (owner=?)",
 			"USING COVERING INDEX uploads_repository (repository=?)",

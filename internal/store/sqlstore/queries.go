@@ -110,6 +110,27 @@ WHERE subscription_id = $1 AND last_error <> '' ORDER BY updated DESC LIMIT 1`
 	QEventsAfter = `SELECT seq, id, type, source, subject, time, repository, failed, actor, data
 FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`
 
+	// QEventRefsSince pages through the events since $1 on events_time:
+	// ($2, $3) is the last (time, seq) of the page before.
+	QEventRefsSince = `SELECT seq, id, type, repository, time FROM events
+WHERE time >= $1 AND (time > $2 OR (time = $2 AND seq > $3))
+ORDER BY time, seq LIMIT $4`
+
+	QEventRef = `SELECT seq, id, type, repository, time FROM events WHERE id = $1`
+
+	// QListDeliveries pages through a subscription's deliveries, newest
+	// event first, on the primary key; $3 = 1 keeps the failed ones.
+	QListDeliveries = `SELECT d.event_seq, e.id, e.type, e.subject, e.time, e.repository, e.failed, e.actor,
+       d.state, d.attempts, d.next_attempt, d.last_status, d.last_error, d.updated, d.queued
+FROM deliveries d JOIN events e ON e.seq = d.event_seq
+WHERE d.subscription_id = $1 AND d.event_seq < $2 AND ($3 = 0 OR d.state = 2)
+ORDER BY d.event_seq DESC LIMIT $4`
+
+	QFailedDeliveries = `SELECT e.seq, e.id, e.type, e.repository, e.time
+FROM deliveries d JOIN events e ON e.seq = d.event_seq
+WHERE d.subscription_id = $1 AND d.state = 2 AND d.event_seq > $2 AND e.time >= $3
+ORDER BY d.event_seq LIMIT $4`
+
 	// Writes.
 	QRepoID = `SELECT id FROM repositories WHERE name = $1`
 
@@ -240,11 +261,13 @@ ON CONFLICT (id) DO NOTHING`
 
 	QDisableSubscription = `UPDATE subscriptions SET disabled = $2, disabled_reason = $3 WHERE id = $1`
 
+	QEnableSubscription = `UPDATE subscriptions SET disabled = 0, disabled_reason = '' WHERE id = $1`
+
 	QBumpSubscriptionsVersion = `UPDATE subscriptions_version SET version = version + 1 WHERE singleton = 1`
 
 	// QDueDeliveries is the head of a subscription's due, unleased
 	// deliveries; a Dialect adds its row locks (Dialect.SkipLocked).
-	QDueDeliveries = `SELECT d.event_seq, d.attempts, e.id, e.type, e.source, e.subject, e.time, e.repository, e.failed, e.actor, e.data
+	QDueDeliveries = `SELECT d.event_seq, d.attempts, d.queued, e.id, e.type, e.source, e.subject, e.time, e.repository, e.failed, e.actor, e.data
 FROM deliveries d JOIN events e ON e.seq = d.event_seq
 WHERE d.subscription_id = $1 AND d.state = 0 AND d.next_attempt <= $2 AND d.lease_until <= $2
 ORDER BY d.event_seq

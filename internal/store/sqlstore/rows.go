@@ -47,6 +47,14 @@ func nanos(t time.Time) int64 { return t.UnixNano() }
 // fromNanos is the inverse of nanos.
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
 
+// optionalTime is fromNanos for a column where 0 means never.
+func optionalTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return fromNanos(n)
+}
+
 // scanSigningKey scans a row of (id, algorithm, private_key, kek, created,
 // retired).
 func scanSigningKey(r scanner) (store.SigningKey, error) {

@@ -32,6 +32,10 @@ const (
 	listPullTokens
 	pullTokensVersion
 	eventsAfter
+	eventRefsSince
+	eventRef
+	listDeliveries
+	failedDeliveries
 	getSubscription
 	listSubscriptions
 	subscriptionsVersion
@@ -83,6 +87,7 @@ const (
 	deleteSubscription
 	deleteSubscriptionDeliveries
 	disableSubscription
+	enableSubscription
 	bumpSubscriptionsVersion
 	dueDeliveries
 	finishDelivery
@@ -120,6 +125,10 @@ func texts(d *Dialect) [numQueries]string {
 		listPullTokens:               QListPullTokens,
 		pullTokensVersion:            QPullTokensVersion,
 		eventsAfter:                  QEventsAfter,
+		eventRefsSince:               QEventRefsSince,
+		eventRef:                     QEventRef,
+		listDeliveries:               QListDeliveries,
+		failedDeliveries:             QFailedDeliveries,
 		getSubscription:              QGetSubscription,
 		listSubscriptions:            QListSubscriptions,
 		subscriptionsVersion:         QSubscriptionsVersion,
@@ -170,6 +179,7 @@ func texts(d *Dialect) [numQueries]string {
 		deleteSubscription:           QDeleteSubscription,
 		deleteSubscriptionDeliveries: QDeleteSubscriptionDeliveries,
 		disableSubscription:          QDisableSubscription,
+		enableSubscription:           QEnableSubscription,
 		bumpSubscriptionsVersion:     QBumpSubscriptionsVersion,
 		dueDeliveries:                QDueDeliveries + d.SkipLocked,
 		finishDelivery:               QFinishDelivery,

@@ -138,8 +138,9 @@ func (s *Store) ClaimDeliveries(ctx context.Context, subscription string, now ti
 			var at int64
 			var failed int
 			e := &d.Event
-			err := r.Scan(&e.Seq, &d.Attempts, &e.ID, &e.Type, &e.Source, &e.Subject, &at, &e.Repository, &failed, &e.Actor, &e.Data)
-			e.Time, e.Failed = fromNanos(at), failed != 0
+			var queued int64
+			err := r.Scan(&e.Seq, &d.Attempts, &queued, &e.ID, &e.Type, &e.Source, &e.Subject, &at, &e.Repository, &failed, &e.Actor, &e.Data)
+			e.Time, e.Failed, d.Queued = fromNanos(at), failed != 0, optionalTime(queued)
 			return d, err
 		}, subscription, nanos(now), limit)
 		if err != nil {

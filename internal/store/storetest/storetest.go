@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Events", testEvents},
 		{"EventBatches", testEventBatches},
 		{"Subscriptions", testSubscriptions},
+		{"Redelivery", testRedelivery},
 		{"ConcurrentPutManifest", testConcurrentPutManifest},
 		{"CanceledPutManifest", testCanceledPutManifest},
 		{"ReadAfterWrite", testReadAfterWrite},

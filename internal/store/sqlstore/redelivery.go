@@ -1,0 +1,132 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/chainctl/chainctl/internal/store"
+)
+
+// EnableSubscription implements store.Subscriptions.
+func (s *Store) EnableSubscription(ctx context.Context, id string) error {
+	err := s.versioned(ctx, enableSubscription, bumpSubscriptionsVersion, store.ErrNotFound, nil, id)
+	if err != nil {
+		return fmt.Errorf("enable subscription %s: %w", id, err)
+	}
+	return nil
+}
+
+// ListDeliveries implements store.Subscriptions.
+func (s *Store) ListDeliveries(ctx context.Context, subscription string, q store.DeliveryQuery) ([]store.DeliveryRecord, error) {
+	before, failedOnly := q.Before, 0
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	if q.FailedOnly {
+		failedOnly = 1
+	}
+	out, err := collect(ctx, s.run(ctx, nil, listDeliveries), func(r scanner) (store.DeliveryRecord, error) {
+		var d store.DeliveryRecord
+		e := &d.Event
+		var at, next, updated, queued int64
+		var failed, state int
+		err := r.Scan(&e.Seq, &e.ID, &e.Type, &e.Subject, &at, &e.Repository, &failed, &e.Actor,
+			&state, &d.Attempts, &next, &d.LastStatus, &d.LastError, &updated, &queued)
+		e.Time, e.Failed, d.State = fromNanos(at), failed != 0, store.DeliveryState(state)
+		d.Updated, d.Queued = fromNanos(updated), optionalTime(queued)
+		if d.State == store.DeliveryPending {
+			d.NextAttempt = fromNanos(next)
+		}
+		return d, err
+	}, subscription, before, failedOnly, q.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries of %s: %w", subscription, err)
+	}
+	return out, nil
+}
+
+// FailedDeliveries implements store.Subscriptions.
+func (s *Store) FailedDeliveries(ctx context.Context, subscription string, since time.Time, after int64, limit int) ([]store.EventRef, error) {
+	out, err := collect(ctx, s.run(ctx, nil, failedDeliveries), scanEventRef, subscription, after, nanos(since), limit)
+	if err != nil {
+		return nil, fmt.Errorf("failed deliveries of %s: %w", subscription, err)
+	}
+	return out, nil
+}
+
+// EventRefsSince implements store.Events.
+func (s *Store) EventRefsSince(ctx context.Context, since time.Time, after store.EventRef, limit int) ([]store.EventRef, error) {
+	at, seq := nanos(since)-1, int64(0)
+	if !after.Time.IsZero() {
+		at, seq = nanos(after.Time), after.Seq
+	}
+	out, err := collect(ctx, s.run(ctx, nil, eventRefsSince), scanEventRef, nanos(since), at, seq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("events since %v: %w", since, err)
+	}
+	return out, nil
+}
+
+// EventRef implements store.Events.
+func (s *Store) EventRef(ctx context.Context, id string) (store.EventRef, error) {
+	e, err := scanEventRef(s.run(ctx, nil, eventRef).QueryRowContext(ctx, id))
+	if err != nil {
+		return store.EventRef{}, fmt.Errorf("event %s: %w", id, notFound(err))
+	}
+	return e, nil
+}
+
+func scanEventRef(r scanner) (store.EventRef, error) {
+	var e store.EventRef
+	var at int64
+	err := r.Scan(&e.Seq, &e.ID, &e.Type, &e.Repository, &at)
+	e.Time = fromNanos(at)
+	return e, err
+}
+
+// requeuePerStatement bounds the events of one requeue statement.
+const requeuePerStatement = 500
+
+// RequeueDeliveries implements store.Subscriptions: one upsert per chunk,
+// selecting the seqs from events so that one purged meanwhile is skipped
+// rather than an error.
+func (s *Store) RequeueDeliveries(ctx context.Context, subscription string, seqs []int64, now time.Time) (int, error) {
+	total := 0
+	err := s.inTx(ctx, func(tx Conn) error {
+		total = 0
+		for chunk := range slices.Chunk(seqs, requeuePerStatement) {
+			args := []any{subscription, nanos(now), nanos(now), nanos(now)}
+			var q strings.Builder
+			fmt.Fprintf(&q, `INSERT INTO deliveries (subscription_id, event_seq, next_attempt, updated, queued)
+SELECT %s, seq, %s, %s, %s FROM events WHERE seq IN (`, s.param(1), s.param(2), s.param(3), s.param(4))
+			for i, seq := range chunk {
+				if i > 0 {
+					q.WriteByte(',')
+				}
+				args = append(args, seq)
+				q.WriteString(s.param(len(args)))
+			}
+			q.WriteString(`)
+ON CONFLICT (subscription_id, event_seq) DO UPDATE SET state = 0, attempts = 0, next_attempt = excluded.next_attempt,
+  lease_until = 0, last_status = 0, last_error = '', updated = excluded.updated, queued = excluded.queued`)
+			res, err := tx.ExecContext(ctx, q.String(), args...)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			total += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("requeue %d deliveries to %s: %w", len(seqs), subscription, err)
+	}
+	return total, nil
+}
