@@ -227,8 +227,8 @@ func (d *Dispatcher) attempt(ctx context.Context, sub store.Subscription, dl sto
 		o.Delivered = true
 	case status == http.StatusGone:
 		o.Failed, o.Error = true, err.Error()
-	case now.Sub(dl.Event.Time) >= d.retryFor:
-		o.Failed, o.Error = true, err.Error()+" (no more retries: the event is older than events.retry_for)"
+	case now.Sub(retryFrom(dl)) >= d.retryFor:
+		o.Failed, o.Error = true, err.Error()+" (no more retries: events.retry_for has passed since the event, or since it was redelivered)"
 	default:
 		o.Error, o.Retry = err.Error(), now.Add(backoff(dl.Attempts, retryAfter(err)))
 	}
@@ -236,6 +236,15 @@ func (d *Dispatcher) attempt(ctx context.Context, sub store.Subscription, dl sto
 		d.log.InfoContext(ctx, "delivery failed", "subscription", sub.ID, "event", dl.Event.ID, "attempt", dl.Attempts+1, "err", err)
 	}
 	return o
+}
+
+// retryFrom is when a delivery's retries began: its event, or its
+// redelivery by hand if later.
+func retryFrom(dl store.Delivery) time.Time {
+	if dl.Queued.After(dl.Event.Time) {
+		return dl.Queued
+	}
+	return dl.Event.Time
 }
 
 // sinkError is a delivery the sink did not take, with its status.

@@ -93,7 +93,7 @@ func newDeliveryFixture(t *testing.T) *deliveryFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.subs = events.NewSubscriptions(f.st, true)
+	f.subs = events.NewSubscriptions(f.st, true, events.WithSubscriptionsClock(f.clock.Now))
 	f.rec = events.NewRecorder(f.st, "https://registry.test", events.WithSubscriptions(f.subs))
 	f.owner = events.Owner{ID: "alice", Bindings: []policy.RoleBinding{{Role: policy.RoleOwner, Repositories: []policy.RepositoryPattern{"*"}}}}
 	return f

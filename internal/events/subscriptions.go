@@ -98,7 +98,7 @@ const (
 // the set events are matched against (Matching), read again from the
 // store every SubscriptionRefresh by Refresh.
 type Subscriptions struct {
-	st            store.Subscriptions
+	st            SubscriptionStore
 	allowPrivate  bool
 	allowLoopback bool
 	now           func() time.Time
@@ -121,10 +121,22 @@ type matcher struct {
 // sinks be http:// and on any address (events.allow_private_sinks, or
 // --dev for loopback); otherwise a sink must be https:// on a public
 // address, checked here and again at each connection.
-func NewSubscriptions(st store.Subscriptions, allowPrivate bool) *Subscriptions {
+func NewSubscriptions(st SubscriptionStore, allowPrivate bool, opts ...SubscriptionsOption) *Subscriptions {
 	s := &Subscriptions{st: st, allowPrivate: allowPrivate, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
 	s.set.Store(&[]matcher{})
 	return s
+}
+
+// SubscriptionsOption configures NewSubscriptions.
+type SubscriptionsOption func(*Subscriptions)
+
+// WithSubscriptionsClock sets the clock subscriptions are created and
+// redelivered by (tests).
+func WithSubscriptionsClock(now func() time.Time) SubscriptionsOption {
+	return func(s *Subscriptions) { s.now = now }
 }
 
 // AllowLoopbackSinks lets sinks be http:// or https:// on loopback
@@ -137,7 +149,7 @@ func (s *Subscriptions) AllowLoopbackSinks() { s.allowLoopback = true }
 func (s *Subscriptions) Matching(typ, repo string) []string {
 	var out []string
 	for _, m := range *s.set.Load() {
-		if slices.Contains(m.types, typ) && slices.ContainsFunc(m.patterns, func(p policy.RepositoryPattern) bool { return p.Match(repo) }) {
+		if m.matches(typ, repo) {
 			out = append(out, m.id)
 		}
 	}
@@ -163,14 +175,9 @@ func (s *Subscriptions) Refresh(ctx context.Context, force bool) error {
 	}
 	set := make([]matcher, 0, len(list))
 	for _, sub := range list {
-		if !sub.Disabled.IsZero() {
-			continue
+		if sub.Disabled.IsZero() {
+			set = append(set, matcherOf(sub))
 		}
-		m := matcher{id: sub.ID, types: sub.Types}
-		for _, r := range sub.Repositories {
-			m.patterns = append(m.patterns, policy.RepositoryPattern(r))
-		}
-		set = append(set, m)
 	}
 	s.set.Store(&set)
 	s.version, s.loaded = v, true
@@ -346,7 +353,7 @@ func (s *Subscriptions) view(ctx context.Context, sub store.Subscription) (Subsc
 		Health: Health{LastError: h.LastError, Pending: h.Pending, Failed: h.Failed},
 	}
 	for _, t := range sub.Types {
-		v.Types = append(v.Types, strings.TrimSuffix(strings.TrimPrefix(t, "dev.chainctl.registry."), ".v1"))
+		v.Types = append(v.Types, shortType(t))
 	}
 	if !h.LastSuccess.IsZero() {
 		v.Health.LastSuccess = h.LastSuccess.UTC().Format(time.RFC3339)
