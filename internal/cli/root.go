@@ -65,5 +65,6 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(authcmd.NewCmdAuth(f))
 	cmd.AddCommand(eventscmd.NewCmdEvents(f))
 	cmd.AddCommand(configcmd.NewCmdConfig(f))
+	cmdutil.Guard(cmd)
 	return cmd
 }
