@@ -33,8 +33,8 @@ func TestRun(t *testing.T) {
 		noStderr   bool
 	}{
 		{name: "version", args: []string{"version"}, want: ExitOK, wantStdout: []string{"version  ", "go       go1."}, noStderr: true},
-		{name: "version json", args: []string{"version", "-o", "json"}, want: ExitOK, wantStdout: []string{`"version": "`, `"commit": `, `"goVersion": "go1.`}, noStderr: true},
-		{name: "global flag before the command", args: []string{"--output=json", "version"}, want: ExitOK, wantStdout: []string{`"goVersion"`}},
+		{name: "version json", args: []string{"version", "-o", "json"}, want: ExitOK, wantStdout: []string{`"version": "`, `"commit": `, `"go_version": "go1.`}, noStderr: true},
+		{name: "global flag before the command", args: []string{"--output=json", "version"}, want: ExitOK, wantStdout: []string{`"go_version"`}},
 		{name: "bad output format", args: []string{"version", "-o", "yaml"}, want: ExitError, wantStderr: []string{`error: invalid argument "yaml"`, "must be one of table, json", "hint: run chainctl version --help for usage"}},
 		{name: "unknown command", args: []string{"verison"}, want: ExitError, wantStderr: []string{`unknown command "verison"`, "\tchainctl version\n", "hint: run chainctl --help"}},
 		{name: "unknown flag", args: []string{"version", "--nope"}, want: ExitError, wantStderr: []string{"error: unknown flag: --nope\nhint: run chainctl version --help for usage\n"}},

@@ -82,18 +82,18 @@ func NewCmdGC(f *cmdutil.Factory, runF func(context.Context, *GCOptions) error) 
 	config.AddBackendFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "report what would be deleted, delete nothing (a lower bound: see above)")
 	cmd.Flags().DurationVar(&opts.Grace, "grace", gc.DefaultGrace, "consider only what is older than this `duration` (at least 1m)")
-	return cmd
+	return cmdutil.SupportJSON(cmd)
 }
 
-// reportJSON is the -o json output.
-type reportJSON struct {
-	DryRun          bool      `json:"dryRun"`
+// JSON is the -o json output.
+type JSON struct {
+	DryRun          bool      `json:"dry_run"`
 	Cutoff          time.Time `json:"cutoff"`
 	Grace           string    `json:"grace"`
 	Manifests       countJSON `json:"manifests"`
-	BlobLinks       linksJSON `json:"blobLinks"`
+	BlobLinks       linksJSON `json:"blob_links"`
 	Blobs           countJSON `json:"blobs"`
-	DurationSeconds float64   `json:"durationSeconds"`
+	DurationSeconds float64   `json:"duration_seconds"`
 }
 
 type countJSON struct {
@@ -130,7 +130,7 @@ func gcRun(ctx context.Context, opts *GCOptions) error {
 			err, rep.Manifests, rep.BlobLinks, rep.Blobs)
 	}
 	if opts.Output == cmdutil.OutputJSON {
-		return cmdutil.WriteJSON(opts.IO.Out, reportJSON{
+		return cmdutil.WriteJSON(opts.IO.Out, JSON{
 			DryRun: rep.DryRun, Cutoff: rep.Cutoff.UTC(), Grace: opts.Grace.String(),
 			Manifests:       countJSON{rep.Manifests, rep.ManifestBytes},
 			BlobLinks:       linksJSON{rep.BlobLinks},

@@ -88,7 +88,7 @@ func Test_gcRun(t *testing.T) {
 	if err := gcRun(t.Context(), opts); err != nil {
 		t.Fatalf("gcRun(dry run) = %v", err)
 	}
-	var rep reportJSON
+	var rep JSON
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("output %q: %v", out, err)
 	}

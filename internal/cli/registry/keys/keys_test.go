@@ -50,7 +50,7 @@ func Test_rotateRun(t *testing.T) {
 		if err := rotateRun(t.Context(), &RotateOptions{IO: ios, Config: cfg, Output: cmdutil.OutputJSON}); err != nil {
 			t.Fatalf("rotate %d: %v", i, err)
 		}
-		var r rotateJSON
+		var r RotateJSON
 		if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.KeyID == "" {
 			t.Fatalf("output %q: %v", out, err)
 		}
