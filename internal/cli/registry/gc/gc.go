@@ -56,7 +56,9 @@ func NewCmdGC(f *cmdutil.Factory, runF func(context.Context, *GCOptions) error) 
 
 			It opens the same blob storage and metadata database as "registry serve"
 			and reads the same configuration (flags, CHAINCTL_* variables, --config
-			file), so pass the settings you run the server with.
+			file), so pass the settings you run the server with. Where they name no
+			registry (no database file or blob directory), it fails rather than create
+			an empty one.
 		`),
 		Example: cmdutil.Examples(`
 			$ chainctl registry gc --dry-run
@@ -106,6 +108,9 @@ type linksJSON struct {
 }
 
 func gcRun(ctx context.Context, opts *GCOptions) error {
+	if err := backend.CheckExisting(opts.Config, true); err != nil {
+		return err
+	}
 	log := slog.New(slog.DiscardHandler)
 	db, err := backend.OpenMetadata(ctx, opts.Config.Database, log)
 	if err != nil {
@@ -121,7 +126,7 @@ func gcRun(ctx context.Context, opts *GCOptions) error {
 		return fmt.Errorf("%s storage cannot list its blobs, which gc needs", opts.Config.Storage.Type)
 	}
 
-	pr := newProgress(opts.IO, opts.Output == cmdutil.OutputJSON)
+	pr := newProgress(opts.IO, opts.Output == cmdutil.OutputJSON, opts.DryRun)
 	rep, err := gc.Run(ctx, db, blobs, gc.WithGrace(opts.Grace), gc.WithDryRun(opts.DryRun),
 		gc.WithProgress(pr.update), gc.WithLogger(log))
 	pr.done()

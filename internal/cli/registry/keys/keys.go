@@ -83,7 +83,7 @@ func NewCmdRotate(f *cmdutil.Factory, runF func(context.Context, *RotateOptions)
 			return rotateRun(cmd.Context(), opts)
 		},
 	}
-	config.AddServeFlags(cmd.Flags())
+	config.AddKeyFlags(cmd.Flags())
 	return cmdutil.SupportJSON(cmd)
 }
 
@@ -95,6 +95,9 @@ type RotateJSON struct {
 
 func rotateRun(ctx context.Context, opts *RotateOptions) error {
 	cfg := opts.Config
+	if err := backend.CheckExisting(cfg, false); err != nil {
+		return err
+	}
 	db, err := backend.OpenMetadata(ctx, cfg.Database, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
