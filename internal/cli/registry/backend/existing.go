@@ -50,8 +50,12 @@ func CheckExisting(cfg *config.Serve, storage bool) error {
 	if cfg.DataDir != "" {
 		where = " in data directory " + cfg.DataDir
 	}
+	verb := "does not exist"
+	if len(missing) > 1 {
+		verb = "do not exist"
+	}
 	return &cmdutil.HintError{
-		Err: fmt.Errorf("%w%s: %s does not exist", ErrNoRegistry, where, strings.Join(missing, " and ")),
+		Err: fmt.Errorf("%w%s: %s %s", ErrNoRegistry, where, strings.Join(missing, " and "), verb),
 		Hint: "pass the settings `chainctl registry serve` runs with (--data-dir, --database, --storage or --config); " +
 			"nothing is created here",
 	}
