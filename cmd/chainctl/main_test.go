@@ -44,7 +44,7 @@ func TestArgv0(t *testing.T) {
 		wantCode int
 		wantOut  string
 	}{
-		{name: "chainctl", bin: bin, args: []string{"version", "-o", "json"}, wantOut: `"goVersion"`},
+		{name: "chainctl", bin: bin, args: []string{"version", "-o", "json"}, wantOut: `"go_version"`},
 		{name: "chainctl error", bin: bin, args: []string{"nope"}, wantCode: 1},
 		{name: "helper get", bin: helper, args: []string{"get"}, stdin: "localhost:5000\n", wantCode: 1, wantOut: "credentials not found in native keychain\n"},
 		{name: "helper list", bin: helper, args: []string{"list"}, wantOut: "{}\n"},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -38,41 +37,85 @@ func exitCode(err error) ExitCode {
 	return ExitError
 }
 
-// printError tells the user what went wrong, on stderr: the error, then a
-// hint or the command's usage when there is one.
-func printError(ios *iostreams.IOStreams, cmd *cobra.Command, err error) {
+// printError tells the user what went wrong, on stderr: the error, then
+// what to run next (a hint, the commands meant by an unknown one, or the
+// command's --help for a usage mistake). With -o json it is one JSON
+// object, {"error", "hint", "suggestions"}, so that a script reading
+// JSON gets JSON on both streams; the exit code is the same.
+func printError(ios *iostreams.IOStreams, cmd *cobra.Command, err error, jsonOutput bool) {
 	if err == nil || errors.Is(err, cmdutil.ErrSilent) {
 		return
 	}
 	w := ios.ErrOut
-	st := ios.ErrStyles()
 	if exitCode(err) == ExitCancel {
-		if ios.IsStderrTTY() {
+		if ios.IsStderrTTY() && !jsonOutput {
 			fmt.Fprintln(w) // end the line the ^C was echoed on
 		}
 		return
 	}
-	fmt.Fprintf(w, "%s %s\n", st.Error("error:"), err)
+	st := ios.ErrStyles()
+	r := describeError(cmd, err, st.Code)
+	if jsonOutput {
+		_ = cmdutil.WriteJSON(w, r)
+		return
+	}
+	fmt.Fprintf(w, "%s %s\n", st.Error("error:"), r.Error)
+	if len(r.Suggestions) > 0 {
+		fmt.Fprintf(w, "\nDid you mean this?\n")
+		for _, s := range r.Suggestions {
+			fmt.Fprintf(w, "\t%s\n", s)
+		}
+		fmt.Fprintln(w)
+	}
+	if r.Hint != "" {
+		fmt.Fprintf(w, "%s %s\n", st.Warning("hint:"), r.Hint)
+	}
+}
 
+// errorReport is what printError says; its JSON form is what -o json
+// prints on stderr.
+type errorReport struct {
+	Error       string   `json:"error"`
+	Hint        string   `json:"hint,omitempty"`
+	Suggestions []string `json:"suggestions,omitempty"`
+}
+
+// describeError works out what to say about err, which cmd returned;
+// code styles a command to run.
+func describeError(cmd *cobra.Command, err error, code func(string) string) errorReport {
+	r := errorReport{Error: err.Error()}
+	var unknownErr *cmdutil.UnknownCommandError
 	var flagErr *cmdutil.FlagError
 	var hintErr *cmdutil.HintError
 	var authErr *cmdutil.AuthError
 	switch {
-	case isUnknownCommand(err):
-		fmt.Fprintf(w, "%s run %s to see the commands\n", st.Warning("hint:"), st.Code("chainctl --help"))
+	case errors.As(err, &unknownErr):
+		r.Suggestions = unknownErr.Suggestions
+		r.Hint = "run " + code(unknownErr.Parent+" --help") + " to see the commands"
 	case errors.As(err, &flagErr):
 		if cmd != nil {
-			fmt.Fprintf(w, "\n%s", cmd.UsageString())
+			r.Hint = "run " + code(cmd.CommandPath()+" --help") + " for usage"
 		}
 	case errors.As(err, &hintErr) && hintErr.Hint != "":
-		fmt.Fprintf(w, "%s %s\n", st.Warning("hint:"), hintErr.Hint)
+		r.Hint = hintErr.Hint
 	case errors.As(err, &authErr):
-		fmt.Fprintf(w, "%s %s\n", st.Warning("hint:"), "log in with `chainctl auth login`")
+		r.Hint = "log in with `chainctl auth login`"
 	}
+	return r
 }
 
-// isUnknownCommand recognises cobra's error for "chainctl nosuchcommand",
-// which carries no type.
-func isUnknownCommand(err error) bool {
-	return strings.HasPrefix(err.Error(), "unknown command ")
+// wantsJSON reports whether args ask for -o json, for an error found
+// before the flags were parsed (or while they were).
+func wantsJSON(args []string) bool {
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return false
+		case a == "--output=json", a == "-ojson", a == "-o=json":
+			return true
+		case (a == "--output" || a == "-o") && i+1 < len(args) && args[i+1] == "json":
+			return true
+		}
+	}
+	return false
 }

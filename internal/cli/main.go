@@ -23,7 +23,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) ExitCode {
 	root := NewCmdRoot(f)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
-	printError(f.IOStreams, cmd, err)
+	printError(f.IOStreams, cmd, err, f.Globals.Output == cmdutil.OutputJSON || wantsJSON(args))
 	return exitCode(err)
 }
 

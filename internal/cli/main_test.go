@@ -33,11 +33,14 @@ func TestRun(t *testing.T) {
 		noStderr   bool
 	}{
 		{name: "version", args: []string{"version"}, want: ExitOK, wantStdout: []string{"version  ", "go       go1."}, noStderr: true},
-		{name: "version json", args: []string{"version", "-o", "json"}, want: ExitOK, wantStdout: []string{`"version": "`, `"commit": `, `"goVersion": "go1.`}, noStderr: true},
-		{name: "global flag before the command", args: []string{"--output=json", "version"}, want: ExitOK, wantStdout: []string{`"goVersion"`}},
-		{name: "bad output format", args: []string{"version", "-o", "yaml"}, want: ExitError, wantStderr: []string{`error: invalid argument "yaml"`, "must be one of table, json", "Usage:"}},
-		{name: "unknown command", args: []string{"verison"}, want: ExitError, wantStderr: []string{`unknown command "verison"`, "version", "hint: run chainctl --help"}},
-		{name: "unknown flag", args: []string{"version", "--nope"}, want: ExitError, wantStderr: []string{"unknown flag: --nope", "Usage:"}},
+		{name: "version json", args: []string{"version", "-o", "json"}, want: ExitOK, wantStdout: []string{`"version": "`, `"commit": `, `"go_version": "go1.`}, noStderr: true},
+		{name: "global flag before the command", args: []string{"--output=json", "version"}, want: ExitOK, wantStdout: []string{`"go_version"`}},
+		{name: "bad output format", args: []string{"version", "-o", "yaml"}, want: ExitError, wantStderr: []string{`error: invalid argument "yaml"`, "must be one of table, json", "hint: run chainctl version --help for usage"}},
+		{name: "unknown command", args: []string{"verison"}, want: ExitError, wantStderr: []string{`unknown command "verison"`, "\tchainctl version\n", "hint: run chainctl --help"}},
+		{name: "unknown flag", args: []string{"version", "--nope"}, want: ExitError, wantStderr: []string{"error: unknown flag: --nope\nhint: run chainctl version --help for usage\n"}},
+		{name: "argument count", args: []string{"iam", "identities", "describe"}, want: ExitError, wantStderr: []string{"error: accepts 1 arg(s), received 0\nhint: run chainctl iam identities describe --help for usage\n"}},
+		{name: "extra argument", args: []string{"version", "extra"}, want: ExitError, wantStderr: []string{`error: unknown command "extra" for "chainctl version"` + "\nhint: run chainctl version --help for usage\n"}},
+		{name: "group alone shows help", args: []string{"registry"}, want: ExitOK, wantStdout: []string{"Available Commands:", "serve"}, noStderr: true},
 		{name: "help", args: []string{"--help"}, want: ExitOK, wantStdout: []string{"without passwords", "registry", "completion", "--output"}},
 		{name: "no command shows help", args: nil, want: ExitOK, wantStdout: []string{"Available Commands:"}},
 		{name: "completion bash", args: []string{"completion", "bash"}, want: ExitOK, wantStdout: []string{"# bash completion V2 for chainctl"}},
@@ -48,7 +51,7 @@ func TestRun(t *testing.T) {
 		{name: "completion unknown shell", args: []string{"completion", "tcsh"}, want: ExitError, wantStderr: []string{`unsupported shell "tcsh"`}},
 		{name: "output values complete", args: []string{"__complete", "version", "--output", ""}, want: ExitOK, wantStdout: []string{"table\njson\n"}},
 		{name: "identities with an unreadable token file exits 4", args: []string{"iam", "identities", "list", "--registry", "https://r.example.com", "--token-file", "/nonexistent/token"}, want: ExitAuth, wantStderr: []string{"error: read session token", "hint: set --token-file or $CHAINCTL_TOKEN, or run `chainctl auth login --registry r.example.com`"}},
-		{name: "identities delete piped needs --yes", args: []string{"iam", "identities", "delete", "ci"}, want: ExitError, wantStderr: []string{"--yes is required", "Usage:"}},
+		{name: "identities delete piped needs --yes", args: []string{"iam", "identities", "delete", "ci"}, want: ExitError, wantStderr: []string{"--yes is required", "hint: run chainctl iam identities delete --help for usage"}},
 		{name: "serve rejects bad config", args: []string{"registry", "serve", "--database", "mysql://x"}, want: ExitError, wantStderr: []string{"error: invalid configuration", "mysql:// databases are not supported", "hint: see `chainctl registry serve --help`"}},
 	}
 	for _, tt := range tests {
@@ -123,7 +126,7 @@ func TestPrintError(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, _, errOut := iostreams.Test()
 			ios.SetStderrTTY(tt.tty)
-			printError(ios, nil, tt.err)
+			printError(ios, nil, tt.err, false)
 			if !tt.wantANSI && errOut.String() != tt.want {
 				t.Errorf("printError(%v) = %q, want %q", tt.err, errOut, tt.want)
 			}

@@ -44,6 +44,10 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		`),
 		SilenceErrors: true, // Main prints errors, with hints, in one place
 		SilenceUsage:  true,
+		// The only persistent hook: no command defines its own.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return cmdutil.CheckOutput(cmd, f.Globals.Output)
+		},
 	}
 	cmd.SetIn(f.IOStreams.In)
 	cmd.SetOut(f.IOStreams.Out)
@@ -65,5 +69,6 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(authcmd.NewCmdAuth(f))
 	cmd.AddCommand(eventscmd.NewCmdEvents(f))
 	cmd.AddCommand(configcmd.NewCmdConfig(f))
+	cmdutil.Guard(cmd)
 	return cmd
 }

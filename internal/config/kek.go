@@ -97,3 +97,19 @@ func (k KeyEncryption) Check(db Database) error {
 	return fmt.Errorf("%w: %s; set %s (a file holding `head -c 32 /dev/urandom | base64`, mode 0600) or $%s",
 		ErrNoKEK, why, KeyKEKFile, EnvName(KeyKEK))
 }
+
+// AddKeyFlags defines the settings a command that manages the signing
+// keys beside a running server needs (`registry keys rotate`): the
+// configuration file, data directory and database, and the key-encryption
+// keys. LoadServe
+// takes the rest from the environment, the file or the defaults.
+func AddKeyFlags(fs *pflag.FlagSet) {
+	var backend pflag.FlagSet
+	AddBackendFlags(&backend)
+	backend.VisitAll(func(f *pflag.Flag) {
+		if f.Name != KeyStorage { // the keys live in the database
+			fs.AddFlag(f)
+		}
+	})
+	addKEKFlags(fs, func(key string) string { return "; env " + EnvName(key) })
+}

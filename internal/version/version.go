@@ -12,7 +12,7 @@ var Version = "dev"
 type Info struct {
 	Version   string `json:"version"`
 	Commit    string `json:"commit,omitempty"`
-	GoVersion string `json:"goVersion"`
+	GoVersion string `json:"go_version"`
 	Modified  bool   `json:"modified,omitempty"`
 }
 

@@ -36,6 +36,7 @@ func Command[O Options](f *cmdutil.Factory, cmd *cobra.Command, opts O, check fu
 	r := opts.remote()
 	r.IO, r.HTTPClient = f.IOStreams, f.HTTPClient
 	r.AddFlags(cmd.Flags())
+	cmdutil.SupportJSON(cmd) // every API command prints what it got as JSON
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if check != nil {
 			if err := check(args); err != nil {

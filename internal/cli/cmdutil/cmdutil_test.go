@@ -85,3 +85,18 @@ func TestWriteTable(t *testing.T) {
 		t.Errorf("WriteTable() = %v, output %q, want %q", err, out, want)
 	}
 }
+
+func TestParagraphs(t *testing.T) {
+	got := Paragraphs(`
+		First paragraph,
+		two lines.
+	`, "\n\tSecond.", `
+		Third.
+
+		Fourth.
+	`)
+	want := "First paragraph,\ntwo lines.\n\nSecond.\n\nThird.\n\nFourth.\n"
+	if got != want {
+		t.Errorf("Paragraphs() = %q, want %q", got, want)
+	}
+}

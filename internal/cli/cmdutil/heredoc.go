@@ -27,6 +27,16 @@ func Heredoc(s string) string {
 	return strings.TrimRight(strings.Join(lines, "\n"), " \t\n") + "\n"
 }
 
+// Paragraphs joins help text parts, each through Heredoc, with one blank
+// line between them: parts concatenated as they are run together.
+func Paragraphs(parts ...string) string {
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		out[i] = strings.TrimRight(Heredoc(p), "\n")
+	}
+	return strings.Join(out, "\n\n") + "\n"
+}
+
 // Examples formats a command's Example text as cobra expects it: Heredoc,
 // each line indented by two spaces, no trailing newline.
 func Examples(s string) string {

@@ -59,7 +59,7 @@ func validKey(k string) error {
 // NewCmdGet returns `chainctl config get`. runF replaces getRun in tests.
 func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *ConfigOptions) error) *cobra.Command {
 	opts := &ConfigOptions{IO: f.IOStreams, Path: config.UserConfigPath}
-	return &cobra.Command{
+	return cmdutil.SupportJSON(&cobra.Command{
 		Use:   "get KEY",
 		Short: "Print a setting",
 		Long: cmdutil.Heredoc(`
@@ -80,7 +80,7 @@ func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *ConfigOptions) er
 			}
 			return getRun(cmd.Context(), opts)
 		},
-	}
+	})
 }
 
 func getRun(_ context.Context, opts *ConfigOptions) error {
@@ -107,7 +107,7 @@ func getRun(_ context.Context, opts *ConfigOptions) error {
 // NewCmdSet returns `chainctl config set`. runF replaces setRun in tests.
 func NewCmdSet(f *cmdutil.Factory, runF func(context.Context, *ConfigOptions) error) *cobra.Command {
 	opts := &ConfigOptions{IO: f.IOStreams, Path: config.UserConfigPath}
-	return &cobra.Command{
+	return cmdutil.SupportJSON(&cobra.Command{
 		Use:   "set KEY VALUE",
 		Short: "Change a setting",
 		Long: cmdutil.Heredoc(`
@@ -133,7 +133,7 @@ func NewCmdSet(f *cmdutil.Factory, runF func(context.Context, *ConfigOptions) er
 			}
 			return setRun(cmd.Context(), opts)
 		},
-	}
+	})
 }
 
 func setRun(_ context.Context, opts *ConfigOptions) error {
@@ -152,7 +152,11 @@ func setRun(_ context.Context, opts *ConfigOptions) error {
 	if err := config.SaveUser(path, u); err != nil {
 		return err
 	}
-	if opts.IO.IsStdoutTTY() && opts.Output != cmdutil.OutputJSON {
+	if opts.Output == cmdutil.OutputJSON {
+		// What get prints afterwards.
+		return cmdutil.WriteJSON(opts.IO.Out, map[string]string{opts.Key: opts.Value})
+	}
+	if opts.IO.IsStdoutTTY() {
 		st := opts.IO.OutStyles()
 		_, err := fmt.Fprintf(opts.IO.Out, "%s Set %s to %q in %s\n", st.Success("✓"), opts.Key, opts.Value, path)
 		return err

@@ -29,7 +29,7 @@ func NewCmdVersion(f *cmdutil.Factory, runF func(*VersionOptions) error) *cobra.
 			the Go toolchain that built it.
 
 			Include this output in bug reports. With "--output json" it prints
-			{"version", "commit", "goVersion"} for scripts; "commit" is empty when the
+			{"version", "commit", "go_version"} for scripts; "commit" is empty when the
 			build did not record it.
 		`),
 		Example: cmdutil.Examples(`
@@ -46,20 +46,21 @@ func NewCmdVersion(f *cmdutil.Factory, runF func(*VersionOptions) error) *cobra.
 			return versionRun(opts)
 		},
 	}
-	return cmd
+	return cmdutil.SupportJSON(cmd)
 }
 
-// versionJSON fixes the JSON shape, every field always present.
-type versionJSON struct {
+// JSON is the -o json output; its shape is fixed, every field always
+// present.
+type JSON struct {
 	Version   string `json:"version"`
 	Commit    string `json:"commit"`
-	GoVersion string `json:"goVersion"`
+	GoVersion string `json:"go_version"`
 }
 
 func versionRun(opts *VersionOptions) error {
 	info := opts.Info
 	if opts.Output == cmdutil.OutputJSON {
-		return cmdutil.WriteJSON(opts.IO.Out, versionJSON{
+		return cmdutil.WriteJSON(opts.IO.Out, JSON{
 			Version: info.Version, Commit: info.Commit, GoVersion: info.GoVersion,
 		})
 	}

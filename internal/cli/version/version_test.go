@@ -88,7 +88,7 @@ func Test_versionRun(t *testing.T) {
 			info:   buildinfo.Info{Version: "v1.2.3", GoVersion: "go1.26.8"},
 			output: cmdutil.OutputJSON,
 			tty:    true,
-			want:   "{\n  \"version\": \"v1.2.3\",\n  \"commit\": \"\",\n  \"goVersion\": \"go1.26.8\"\n}\n",
+			want:   "{\n  \"version\": \"v1.2.3\",\n  \"commit\": \"\",\n  \"go_version\": \"go1.26.8\"\n}\n",
 		},
 	}
 	for _, tt := range tests {

@@ -113,7 +113,7 @@ func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) e
 	cmd.Flags().BoolVar(&opts.Browser, "browser", false, "log in in a browser on this machine even without a terminal")
 	cmd.Flags().StringVar(&opts.IdentityToken, "identity-token", "", "log in with this identity `TOKEN`, @FILE to read it from a file, or - for stdin")
 	cmd.Flags().StringVar(&opts.Identity, "identity", "", "the registry identity `ID` to act as, when the token matches several")
-	return cmd
+	return cmdutil.SupportJSON(cmd)
 }
 
 func loginRun(ctx context.Context, opts *LoginOptions) error {
@@ -272,7 +272,8 @@ func mapError(err error, reg session.Registry, kind session.MethodKind) error {
 	return err
 }
 
-type loginJSON struct {
+// JSON is the -o json output.
+type JSON struct {
 	Registry string    `json:"registry"`
 	Identity string    `json:"identity,omitempty"`
 	Subject  string    `json:"subject,omitempty"`
@@ -283,7 +284,7 @@ type loginJSON struct {
 func printResult(opts *LoginOptions, res *session.Result) error {
 	e := res.Entry
 	if opts.Output == cmdutil.OutputJSON {
-		return cmdutil.WriteJSON(opts.IO.Out, loginJSON{
+		return cmdutil.WriteJSON(opts.IO.Out, JSON{
 			Registry: res.Registry.Host, Identity: e.Identity, Subject: res.Subject,
 			Provider: res.Provider, Expiry: e.Expiry.UTC(),
 		})

@@ -162,7 +162,7 @@ func Test_loginRun(t *testing.T) {
 				}
 			}
 			if tt.wantJSON {
-				var got loginJSON
+				var got JSON
 				if err := json.Unmarshal(stdout.Bytes(), &got); err != nil || got.Identity != "deploy" || got.Subject != "alice" || got.Registry != sessiontest.Host {
 					t.Errorf("json = %s, %v", stdout, err)
 				}

@@ -59,7 +59,12 @@ func NewCmdLogout(f *cmdutil.Factory, runF func(context.Context, *LogoutOptions)
 	}
 	shared.AddRegistryFlag(cmd.Flags(), &opts.RegistryFlag)
 	cmd.Flags().BoolVar(&opts.All, "all", false, "log out of every registry")
-	return cmd
+	return cmdutil.SupportJSON(cmd)
+}
+
+// JSON is the -o json output.
+type JSON struct {
+	LoggedOut []string `json:"logged_out"`
 }
 
 func logoutRun(_ context.Context, opts *LogoutOptions) error {
@@ -88,9 +93,7 @@ func logoutRun(_ context.Context, opts *LogoutOptions) error {
 		if hosts == nil {
 			hosts = []string{}
 		}
-		return cmdutil.WriteJSON(opts.IO.Out, struct {
-			LoggedOut []string `json:"logged_out"`
-		}{hosts})
+		return cmdutil.WriteJSON(opts.IO.Out, JSON{LoggedOut: hosts})
 	}
 	st := opts.IO.OutStyles()
 	if len(hosts) == 0 {

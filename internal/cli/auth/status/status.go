@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,6 +30,9 @@ type StatusOptions struct {
 	Output    cmdutil.OutputFormat
 
 	RegistryFlag string
+	// All shows every registry with a cached session or stored
+	// credential instead of one.
+	All bool
 }
 
 // NewCmdStatus returns `chainctl auth status`. runF replaces statusRun in tests.
@@ -44,16 +48,27 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions)
 			with "chainctl auth pull-token create --save"), it says that docker uses that
 			instead of the session.
 
-			Exit status: 0 when a session that has not expired is cached, 4 otherwise (as
-			for every command that finds you not logged in; also with -o json, whose
-			"logged_in" field says the same), 1 when the cache cannot be read.
+			When you are not logged in, or the session has expired, it says what to run
+			("hint" with -o json).
+
+			--all shows every registry with something in the cache, as one JSON array
+			with -o json.
+
+			Exit status: 0 when a session that has not expired is cached (with --all: for
+			every registry shown, and there is at least one), 4 otherwise (as for every
+			command that finds you not logged in; also with -o json, whose "logged_in"
+			field says the same), 1 when the cache cannot be read.
 		`),
 		Example: cmdutil.Examples(`
 			$ chainctl auth status --registry registry.example.com
+			$ chainctl auth status --all
 			$ chainctl auth status -o json
 		`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.All && opts.RegistryFlag != "" {
+				return cmdutil.FlagErrorf("--all and --registry cannot be used together")
+			}
 			opts.Output = f.Globals.Output
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -62,10 +77,12 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions)
 		},
 	}
 	shared.AddRegistryFlag(cmd.Flags(), &opts.RegistryFlag)
-	return cmd
+	cmd.Flags().BoolVar(&opts.All, "all", false, "show every registry with a cached session or stored credential")
+	return cmdutil.SupportJSON(cmd)
 }
 
-type statusJSON struct {
+// JSON is the -o json output, for one registry.
+type JSON struct {
 	Registry  string     `json:"registry"`
 	LoggedIn  bool       `json:"logged_in"`
 	Kind      string     `json:"kind,omitempty"`
@@ -76,10 +93,13 @@ type statusJSON struct {
 	// Docker is the credential stored for docker (by docker login, or
 	// a pull token saved with --save), which the credential helper hands
 	// docker instead of the session.
-	Docker *storedJSON `json:"docker_credential,omitempty"`
+	Docker *StoredJSON `json:"docker_credential,omitempty"`
+	// Hint is what to run when not logged in.
+	Hint string `json:"hint,omitempty"`
 }
 
-type storedJSON struct {
+// StoredJSON is a credential stored for docker, in JSON.
+type StoredJSON struct {
 	Username  string     `json:"username"`
 	PullToken bool       `json:"pull_token"`
 	Expiry    *time.Time `json:"expiry,omitempty"`
@@ -87,48 +107,52 @@ type storedJSON struct {
 }
 
 func statusRun(_ context.Context, opts *StatusOptions) error {
-	reg, err := opts.Registry(opts.RegistryFlag)
-	if err != nil {
-		return err
-	}
 	cache, err := opts.Cache()
 	if err != nil {
 		return err
 	}
-	now := opts.Now()
-	e, err := cache.Get(reg.Host)
-	if err != nil && !errors.Is(err, tokencache.ErrNotFound) && !errors.Is(err, tokencache.ErrCorrupt) {
-		return err
-	}
-	found := err == nil
-	ok := found && e.UsableAt(now, 0)
-	out := statusJSON{Registry: reg.Host, LoggedIn: ok}
-	if found {
-		out.Kind, out.Identity, out.Username = e.Kind, e.Identity, e.Username
-		if !e.Expiry.IsZero() {
-			exp := e.Expiry.UTC()
-			out.Expiry = &exp
-			if ok {
-				out.ExpiresIn = int64(e.Expiry.Sub(now).Seconds())
-			}
-		}
-	}
-	se, err := cache.Stored().Get(reg.Host)
-	switch {
-	case err == nil:
-		out.Docker = &storedJSON{Username: se.Username, PullToken: pulltoken.ValidID(se.Username), Expired: !se.UsableAt(now, 0)}
-		if !se.Expiry.IsZero() {
-			exp := se.Expiry.UTC()
-			out.Docker.Expiry = &exp
-		}
-	case !errors.Is(err, tokencache.ErrNotFound) && !errors.Is(err, tokencache.ErrCorrupt):
-		return err
-	}
-	if opts.Output == cmdutil.OutputJSON {
-		if err := cmdutil.WriteJSON(opts.IO.Out, out); err != nil {
+	var hosts []string
+	if opts.All {
+		if hosts, err = cachedHosts(cache); err != nil {
 			return err
 		}
-	} else if err := printTable(opts, out, found, now); err != nil {
+	} else {
+		reg, err := opts.Registry(opts.RegistryFlag)
+		if err != nil {
+			return err
+		}
+		hosts = []string{reg.Host}
+	}
+	now := opts.Now()
+	all := make([]JSON, 0, len(hosts))
+	ok := len(hosts) > 0
+	for _, h := range hosts {
+		out, found, err := hostStatus(cache, h, now)
+		if err != nil {
+			return err
+		}
+		ok = ok && out.LoggedIn
+		all = append(all, out)
+		if opts.Output == cmdutil.OutputJSON {
+			continue
+		}
+		if len(all) > 1 {
+			fmt.Fprintln(opts.IO.Out)
+		}
+		if err := printTable(opts, out, found, now); err != nil {
+			return err
+		}
+	}
+	switch {
+	case opts.Output == cmdutil.OutputJSON && opts.All:
+		err = cmdutil.WriteJSON(opts.IO.Out, all)
+	case opts.Output == cmdutil.OutputJSON:
+		err = cmdutil.WriteJSON(opts.IO.Out, all[0])
+	case len(hosts) == 0:
+		st := opts.IO.OutStyles()
+		_, err = fmt.Fprintf(opts.IO.Out, "%s No cached sessions\n  To log in, run: %s\n", st.Error("X"), st.Code("chainctl auth login --registry HOST"))
+	}
+	if err != nil {
 		return err
 	}
 	if !ok {
@@ -139,7 +163,60 @@ func statusRun(_ context.Context, opts *StatusOptions) error {
 	return nil
 }
 
-func printTable(opts *StatusOptions, s statusJSON, found bool, now time.Time) error {
+// cachedHosts lists the registries with a session or a credential
+// stored for docker, sorted.
+func cachedHosts(cache *tokencache.Cache) ([]string, error) {
+	sessions, err := cache.List()
+	if err != nil {
+		return nil, err
+	}
+	stored, err := cache.Stored().List()
+	if err != nil {
+		return nil, err
+	}
+	hosts := append(sessions, stored...)
+	slices.Sort(hosts)
+	return slices.Compact(hosts), nil
+}
+
+// hostStatus reads what the cache holds for host; found says whether it
+// holds a session, usable or not.
+func hostStatus(cache *tokencache.Cache, host string, now time.Time) (JSON, bool, error) {
+	e, err := cache.Get(host)
+	if err != nil && !errors.Is(err, tokencache.ErrNotFound) && !errors.Is(err, tokencache.ErrCorrupt) {
+		return JSON{}, false, err
+	}
+	found := err == nil
+	ok := found && e.UsableAt(now, 0)
+	out := JSON{Registry: host, LoggedIn: ok}
+	if found {
+		out.Kind, out.Identity, out.Username = e.Kind, e.Identity, e.Username
+		if !e.Expiry.IsZero() {
+			exp := e.Expiry.UTC()
+			out.Expiry = &exp
+			if ok {
+				out.ExpiresIn = int64(e.Expiry.Sub(now).Seconds())
+			}
+		}
+	}
+	if !ok {
+		out.Hint = "chainctl auth login --registry " + host
+	}
+	se, err := cache.Stored().Get(host)
+	switch {
+	case err == nil:
+		out.Docker = &StoredJSON{Username: se.Username, PullToken: pulltoken.ValidID(se.Username), Expired: !se.UsableAt(now, 0)}
+		if !se.Expiry.IsZero() {
+			exp := se.Expiry.UTC()
+			out.Docker.Expiry = &exp
+		}
+	case !errors.Is(err, tokencache.ErrNotFound) && !errors.Is(err, tokencache.ErrCorrupt):
+		return JSON{}, false, err
+	}
+	return out, found, nil
+}
+
+func printTable(opts *StatusOptions, s JSON, found bool, now time.Time) error {
 	if err := printSession(opts, s, found, now); err != nil {
 		return err
 	}
@@ -168,19 +245,19 @@ func printTable(opts *StatusOptions, s statusJSON, found bool, now time.Time) er
 }
 
 // printSession prints what the session slot holds.
-func printSession(opts *StatusOptions, s statusJSON, found bool, now time.Time) error {
+func printSession(opts *StatusOptions, s JSON, found bool, now time.Time) error {
 	st := opts.IO.OutStyles()
 	w := opts.IO.Out
 	switch {
 	case !found:
-		_, err := fmt.Fprintf(w, "%s Not logged in to %s\n", st.Error("X"), st.Bold(s.Registry))
+		_, err := fmt.Fprintf(w, "%s Not logged in to %s\n  To log in, run: %s\n", st.Error("X"), st.Bold(s.Registry), st.Code(s.Hint))
 		return err
 	case !s.LoggedIn:
 		fmt.Fprintf(w, "%s Session for %s has expired", st.Error("X"), st.Bold(s.Registry))
 		if s.Expiry != nil {
 			fmt.Fprintf(w, " (at %s)", s.Expiry.Local().Format(time.RFC1123))
 		}
-		_, err := fmt.Fprintln(w)
+		_, err := fmt.Fprintf(w, "\n  To log in again, run: %s\n", st.Code(s.Hint))
 		return err
 	}
 	fmt.Fprintf(w, "%s Logged in to %s\n", st.Success("✓"), st.Bold(s.Registry))

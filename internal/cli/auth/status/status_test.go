@@ -58,14 +58,14 @@ func Test_statusRun(t *testing.T) {
 		{name: "json", json: true, entry: &tokencache.Entry{Kind: tokencache.KindSession, Token: "secret-t", Identity: "dev", Expiry: now.Add(time.Hour)},
 			wantOK: true, wantOut: []string{`"logged_in": true`, `"expires_in_seconds": 3600`}},
 		{name: "expired", entry: &tokencache.Entry{Kind: tokencache.KindSession, Token: "secret-t", Expiry: now.Add(-time.Minute)},
-			wantOut: []string{"has expired"}},
+			wantOut: []string{"has expired", "\n  To log in again, run: chainctl auth login --registry registry.test\n"}},
 		{name: "pull token saved for docker", entry: &tokencache.Entry{Kind: tokencache.KindSession, Token: "secret-t", Expiry: now.Add(time.Hour)},
 			stored: &tokencache.Entry{Kind: tokencache.KindStored, Token: "secret-t", Username: "pt-abcdefghijklmnopqrst", Expiry: now.Add(48 * time.Hour)},
 			wantOK: true, wantOut: []string{"Logged in to registry.test",
 				"  Docker:   uses pull token pt-abcdefghijklmnopqrst (pull-only), which expires " + now.Add(48*time.Hour).Local().Format(time.RFC1123) + "\n" +
 					"            instead of this session: docker logout registry.test goes back to it\n"}},
 		{name: "docker login, no session", stored: &tokencache.Entry{Kind: tokencache.KindStored, Token: "secret-t", Username: "robot"},
-			wantOut: []string{"Not logged in to registry.test\n  Docker:   uses the credential stored by docker login (user robot)\n"}, notOut: "goes back"},
+			wantOut: []string{"Not logged in to registry.test\n  To log in, run: chainctl auth login --registry registry.test\n  Docker:   uses the credential stored by docker login (user robot)\n"}, notOut: "goes back"},
 		{name: "expired pull token json", json: true, entry: &tokencache.Entry{Kind: tokencache.KindSession, Token: "secret-t", Expiry: now.Add(time.Hour)},
 			stored: &tokencache.Entry{Kind: tokencache.KindStored, Token: "secret-t", Username: "pt-abcdefghijklmnopqrst", Expiry: now.Add(-time.Hour)},
 			wantOK: true, wantOut: []string{`"docker_credential": {
@@ -74,8 +74,8 @@ func Test_statusRun(t *testing.T) {
     "expiry": "2026-01-02T02:04:05Z",
     "expired": true
   }`}},
-		{name: "none", wantOut: []string{"Not logged in to registry.test"}, notOut: "Docker"},
-		{name: "none json", json: true, wantOut: []string{`"logged_in": false`}},
+		{name: "none", wantOut: []string{"Not logged in to registry.test\n  To log in, run: chainctl auth login --registry registry.test\n"}, notOut: "Docker"},
+		{name: "none json", json: true, wantOut: []string{`"logged_in": false`, `"hint": "chainctl auth login --registry registry.test"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,5 +131,97 @@ func Test_statusRun(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func Test_statusRunAll(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	live := tokencache.Entry{Kind: tokencache.KindSession, Token: "secret-t", Identity: "dev", Expiry: now.Add(time.Hour)}
+	dead := tokencache.Entry{Kind: tokencache.KindSession, Token: "secret-t", Expiry: now.Add(-time.Hour)}
+	robot := tokencache.Entry{Kind: tokencache.KindStored, Token: "secret-t", Username: "robot"}
+	tests := []struct {
+		name     string
+		sessions map[string]tokencache.Entry
+		stored   map[string]tokencache.Entry
+		json     bool
+		wantOK   bool
+		wantOut  []string
+		wantJSON []string // registries in order
+	}{
+		{name: "nothing cached", wantOut: []string{"No cached sessions\n  To log in, run: chainctl auth login --registry HOST\n"}},
+		{name: "nothing cached json", json: true, wantJSON: []string{}},
+		{name: "all live", sessions: map[string]tokencache.Entry{"a.test": live, "b.test": live}, wantOK: true,
+			wantOut: []string{"Logged in to a.test\n  Identity: dev\n", "\n\n✓ Logged in to b.test\n"}},
+		{name: "one expired", sessions: map[string]tokencache.Entry{"a.test": live, "b.test": dead},
+			wantOut: []string{"Logged in to a.test", "Session for b.test has expired", "To log in again, run: chainctl auth login --registry b.test"}},
+		{name: "stored only, json", json: true, sessions: map[string]tokencache.Entry{"b.test": live}, stored: map[string]tokencache.Entry{"a.test": robot},
+			wantJSON: []string{"a.test", "b.test"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, _, stdout, _ := iostreams.Test()
+			cache, err := tokencache.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for h, e := range tt.sessions {
+				if err := cache.Put(h, e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for h, e := range tt.stored {
+				if err := cache.Stored().Put(h, e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			opts := &StatusOptions{
+				IO: ios, Now: func() time.Time { return now }, All: true,
+				LookupEnv: func(string) (string, bool) { return "", false },
+				Cache:     func() (*tokencache.Cache, error) { return cache, nil },
+				Registry: func(string) (session.Registry, error) {
+					t.Error("--all asked for the registry")
+					return session.Registry{}, errors.New("no")
+				},
+			}
+			if tt.json {
+				opts.Output = cmdutil.OutputJSON
+			}
+			err = statusRun(context.Background(), opts)
+			var authErr *cmdutil.AuthError
+			if tt.wantOK && err != nil || !tt.wantOK && !errors.As(err, &authErr) {
+				t.Errorf("statusRun() = %v, want ok %v (else exit 4)", err, tt.wantOK)
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("stdout = %q, want %q", stdout, w)
+				}
+			}
+			if tt.json {
+				var got []JSON
+				if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+					t.Fatalf("stdout is not a JSON array: %v\n%s", err, stdout)
+				}
+				var regs []string
+				for _, g := range got {
+					regs = append(regs, g.Registry)
+				}
+				if strings.Join(regs, " ") != strings.Join(tt.wantJSON, " ") {
+					t.Errorf("registries = %q, want %q", regs, tt.wantJSON)
+				}
+			}
+		})
+	}
+}
+
+func TestNewCmdStatusAllAndRegistry(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	f := &cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{}}
+	cmd := NewCmdStatus(f, func(context.Context, *StatusOptions) error { return nil })
+	cmd.SetArgs([]string{"--all", "--registry", "r.test"})
+	cmd.SetOut(ios.Out)
+	cmd.SetErr(ios.ErrOut)
+	var flagErr *cmdutil.FlagError
+	if err := cmd.Execute(); !errors.As(err, &flagErr) {
+		t.Errorf("Execute(--all --registry) = %v, want a FlagError", err)
 	}
 }

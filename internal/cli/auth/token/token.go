@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/auth/shared"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/policy"
 	"github.com/chainctl/chainctl/internal/session"
 	"github.com/chainctl/chainctl/internal/tokencache"
 )
@@ -57,8 +59,8 @@ func NewCmdToken(f *cmdutil.Factory, runF func(context.Context, *TokenOptions) e
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, s := range opts.Scopes {
-				if parts := strings.Split(s, ":"); len(parts) < 3 || parts[0] == "" || parts[len(parts)-1] == "" {
-					return cmdutil.FlagErrorf("invalid --scope %q: want TYPE:NAME:ACTIONS, such as repository:acme/app:pull,push", s)
+				if err := checkScope(s); err != nil {
+					return cmdutil.FlagErrorf("invalid --scope %q: %v", s, err)
 				}
 			}
 			if runF != nil {
@@ -70,6 +72,31 @@ func NewCmdToken(f *cmdutil.Factory, runF func(context.Context, *TokenOptions) e
 	shared.AddRegistryFlag(cmd.Flags(), &opts.RegistryFlag)
 	cmd.Flags().StringArrayVar(&opts.Scopes, "scope", nil, "print an access token for `SCOPE` (repository:NAME:pull,push) instead of the session token")
 	return cmd
+}
+
+// knownActions are the actions a scope may name; the registry would
+// silently drop any other, so a typo would only show as a refusal later.
+var knownActions = []string{policy.ActionPull, policy.ActionPush, policy.ActionDelete, policy.ActionAll}
+
+// checkScope parses s as the registry does and refuses unknown actions.
+func checkScope(s string) error {
+	a, err := policy.ParseScope(s)
+	if err != nil {
+		if parts := strings.Split(s, ":"); len(parts) < 3 {
+			return errors.New("want TYPE:NAME:ACTIONS, such as repository:acme/app:pull,push")
+		}
+		// Say what is wrong without repeating the scope.
+		return errors.New(strings.TrimPrefix(err.Error(), fmt.Sprintf("%s %q: ", policy.ErrInvalidScope, s)))
+	}
+	if len(a.Actions) == 0 {
+		return fmt.Errorf("no action; actions are %s", strings.Join(knownActions, ", "))
+	}
+	for _, act := range a.Actions {
+		if !slices.Contains(knownActions, act) {
+			return fmt.Errorf("unknown action %q; actions are %s", act, strings.Join(knownActions, ", "))
+		}
+	}
+	return nil
 }
 
 func tokenRun(ctx context.Context, opts *TokenOptions) error {

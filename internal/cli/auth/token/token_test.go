@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,11 +21,18 @@ func TestNewCmdToken(t *testing.T) {
 		args       []string
 		wantScopes []string
 		wantErr    bool
+		wantMsg    string
 	}{
 		{name: "default"},
 		{name: "scopes", args: []string{"--scope", "repository:a/b:pull,push", "--scope", "repository:c:pull"},
 			wantScopes: []string{"repository:a/b:pull,push", "repository:c:pull"}},
 		{name: "bad scope", args: []string{"--scope", "a/b"}, wantErr: true},
+		{name: "unknown action", args: []string{"--scope", "repository:x:pull,frobnicate"}, wantErr: true,
+			wantMsg: `invalid --scope "repository:x:pull,frobnicate": unknown action "frobnicate"; actions are pull, push, delete, *`},
+		{name: "no action", args: []string{"--scope", "repository:x:"}, wantErr: true, wantMsg: `invalid --scope "repository:x:": no actions`},
+		{name: "bad repository name", args: []string{"--scope", "repository:Acme:pull"}, wantErr: true, wantMsg: `invalid --scope "repository:Acme:pull": repository name: `},
+		{name: "unknown type", args: []string{"--scope", "blob:x:pull"}, wantErr: true, wantMsg: "unknown resource type"},
+		{name: "catalog", args: []string{"--scope", "registry:catalog:*"}, wantScopes: []string{"registry:catalog:*"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,6 +48,9 @@ func TestNewCmdToken(t *testing.T) {
 			if tt.wantErr {
 				if !errors.As(err, &fe) {
 					t.Fatalf("Execute(%q) = %v, want FlagError", tt.args, err)
+				}
+				if !strings.Contains(err.Error(), tt.wantMsg) {
+					t.Errorf("Execute(%q) = %v, want %q", tt.args, err, tt.wantMsg)
 				}
 				return
 			}

@@ -132,7 +132,7 @@ func NewCmdListen(f *cmdutil.Factory, runF func(context.Context, *ListenOptions)
 	fl.StringVar(&opts.Addr, "addr", DefaultAddr, "`HOST:PORT` to listen on; port 0 picks a free one")
 	fl.StringVar(&opts.SinkURL, "sink-url", "", "`URL` the registry delivers to, as subscribed: the audience tokens must name (default http://ADDR/)")
 	authshared.AddRegistryFlag(fl, &registryFlag)
-	return cmd
+	return cmdutil.SupportJSON(cmd)
 }
 
 // check reads --addr and --sink-url.

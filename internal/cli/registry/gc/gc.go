@@ -56,7 +56,9 @@ func NewCmdGC(f *cmdutil.Factory, runF func(context.Context, *GCOptions) error) 
 
 			It opens the same blob storage and metadata database as "registry serve"
 			and reads the same configuration (flags, CHAINCTL_* variables, --config
-			file), so pass the settings you run the server with.
+			file), so pass the settings you run the server with. Where they name no
+			registry (no database file or blob directory), it fails rather than create
+			an empty one.
 		`),
 		Example: cmdutil.Examples(`
 			$ chainctl registry gc --dry-run
@@ -82,18 +84,18 @@ func NewCmdGC(f *cmdutil.Factory, runF func(context.Context, *GCOptions) error) 
 	config.AddBackendFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "report what would be deleted, delete nothing (a lower bound: see above)")
 	cmd.Flags().DurationVar(&opts.Grace, "grace", gc.DefaultGrace, "consider only what is older than this `duration` (at least 1m)")
-	return cmd
+	return cmdutil.SupportJSON(cmd)
 }
 
-// reportJSON is the -o json output.
-type reportJSON struct {
-	DryRun          bool      `json:"dryRun"`
+// JSON is the -o json output.
+type JSON struct {
+	DryRun          bool      `json:"dry_run"`
 	Cutoff          time.Time `json:"cutoff"`
 	Grace           string    `json:"grace"`
 	Manifests       countJSON `json:"manifests"`
-	BlobLinks       linksJSON `json:"blobLinks"`
+	BlobLinks       linksJSON `json:"blob_links"`
 	Blobs           countJSON `json:"blobs"`
-	DurationSeconds float64   `json:"durationSeconds"`
+	DurationSeconds float64   `json:"duration_seconds"`
 }
 
 type countJSON struct {
@@ -106,6 +108,9 @@ type linksJSON struct {
 }
 
 func gcRun(ctx context.Context, opts *GCOptions) error {
+	if err := backend.CheckExisting(opts.Config, true); err != nil {
+		return err
+	}
 	log := slog.New(slog.DiscardHandler)
 	db, err := backend.OpenMetadata(ctx, opts.Config.Database, log)
 	if err != nil {
@@ -121,7 +126,7 @@ func gcRun(ctx context.Context, opts *GCOptions) error {
 		return fmt.Errorf("%s storage cannot list its blobs, which gc needs", opts.Config.Storage.Type)
 	}
 
-	pr := newProgress(opts.IO, opts.Output == cmdutil.OutputJSON)
+	pr := newProgress(opts.IO, opts.Output == cmdutil.OutputJSON, opts.DryRun)
 	rep, err := gc.Run(ctx, db, blobs, gc.WithGrace(opts.Grace), gc.WithDryRun(opts.DryRun),
 		gc.WithProgress(pr.update), gc.WithLogger(log))
 	pr.done()
@@ -130,7 +135,7 @@ func gcRun(ctx context.Context, opts *GCOptions) error {
 			err, rep.Manifests, rep.BlobLinks, rep.Blobs)
 	}
 	if opts.Output == cmdutil.OutputJSON {
-		return cmdutil.WriteJSON(opts.IO.Out, reportJSON{
+		return cmdutil.WriteJSON(opts.IO.Out, JSON{
 			DryRun: rep.DryRun, Cutoff: rep.Cutoff.UTC(), Grace: opts.Grace.String(),
 			Manifests:       countJSON{rep.Manifests, rep.ManifestBytes},
 			BlobLinks:       linksJSON{rep.BlobLinks},

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	iofs "io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,9 +15,11 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/cli/registry/backend"
 	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/iostreams"
 	"github.com/chainctl/chainctl/internal/storage/fs"
+	"github.com/chainctl/chainctl/internal/store/sqlite"
 )
 
 func TestNewCmdGC(t *testing.T) {
@@ -82,13 +87,38 @@ func Test_gcRun(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// No database yet: gc refuses to create the registry it was to read.
+	ios, _, _, _ := iostreams.Test()
+	err = gcRun(t.Context(), &GCOptions{IO: ios, Config: cfg, DryRun: true, Grace: time.Hour})
+	var hint *cmdutil.HintError
+	if !errors.Is(err, backend.ErrNoRegistry) || !errors.As(err, &hint) || !strings.Contains(err.Error(), cfg.Database.Path) {
+		t.Fatalf("gcRun(no database) = %v, want ErrNoRegistry naming %s, with a hint", err, cfg.Database.Path)
+	}
+	if _, err := os.Stat(cfg.Database.Path); !errors.Is(err, iofs.ErrNotExist) {
+		t.Fatalf("gcRun(no database) created %s: %v", cfg.Database.Path, err)
+	}
+	db, err := sqlite.Open(t.Context(), cfg.Database.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	// A dry run's progress says what it would remove.
+	ios, _, _, errOut := iostreams.Test()
+	if err := gcRun(t.Context(), &GCOptions{IO: ios, Config: cfg, DryRun: true, Grace: time.Hour}); err != nil {
+		t.Fatalf("gcRun(dry run) = %v", err)
+	}
+	if got := errOut.String(); !strings.Contains(got, "blobs: examined 1, would remove 1, 6 B\n") || strings.Contains(got, "removed") {
+		t.Errorf("dry run progress = %q, want \"would remove\"", got)
+	}
+
 	// A dry run, as JSON: nothing deleted, the blob reported.
 	ios, _, out, errOut := iostreams.Test()
 	opts := &GCOptions{IO: ios, Config: cfg, Output: cmdutil.OutputJSON, DryRun: true, Grace: time.Hour}
 	if err := gcRun(t.Context(), opts); err != nil {
 		t.Fatalf("gcRun(dry run) = %v", err)
 	}
-	var rep reportJSON
+	var rep JSON
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("output %q: %v", out, err)
 	}
@@ -122,7 +152,7 @@ func Test_gcRun(t *testing.T) {
 func TestProgressOnTerminal(t *testing.T) {
 	ios, _, _, errOut := iostreams.Test()
 	ios.SetStderrTTY(true)
-	p := newProgress(ios, true)
+	p := newProgress(ios, true, false)
 	p.update(gcProgress("manifests", 1, 3))
 	p.update(gcProgress("blobs", 1, 2))
 	p.done()

@@ -37,13 +37,15 @@ type progress struct {
 	io    *iostreams.IOStreams
 	tty   bool
 	quiet bool
-	last  gc.Progress
-	drawn time.Time
+	// dryRun says "would remove": nothing is.
+	dryRun bool
+	last   gc.Progress
+	drawn  time.Time
 }
 
-func newProgress(ios *iostreams.IOStreams, jsonOutput bool) *progress {
+func newProgress(ios *iostreams.IOStreams, jsonOutput, dryRun bool) *progress {
 	tty := ios.IsStderrTTY()
-	return &progress{io: ios, tty: tty, quiet: jsonOutput && !tty}
+	return &progress{io: ios, tty: tty, quiet: jsonOutput && !tty, dryRun: dryRun}
 }
 
 // update is the gc.WithProgress callback.
@@ -74,7 +76,7 @@ func (p *progress) finishStep() {
 		fmt.Fprintln(p.io.ErrOut)
 		return
 	}
-	fmt.Fprintln(p.io.ErrOut, stepLine(p.last))
+	fmt.Fprintln(p.io.ErrOut, stepLine(p.last, p.dryRun))
 }
 
 func (p *progress) draw() {
@@ -83,16 +85,21 @@ func (p *progress) draw() {
 	step := stepOf(p.last.Phase)
 	filled := barWidth * step / steps
 	bar := st.Success(strings.Repeat("━", filled)) + st.Faint(strings.Repeat("─", barWidth-filled))
-	fmt.Fprintf(p.io.ErrOut, "\r\033[K%s %d/%d %s", bar, step, steps, stepLine(p.last))
+	fmt.Fprintf(p.io.ErrOut, "\r\033[K%s %d/%d %s", bar, step, steps, stepLine(p.last, p.dryRun))
 }
 
-// stepLine describes a step's progress in plain words.
-func stepLine(pr gc.Progress) string {
+// stepLine describes a step's progress in plain words; in a dry run what
+// was found "would" be removed.
+func stepLine(pr gc.Progress, dryRun bool) string {
 	name := string(pr.Phase)
 	if pr.Phase == gc.PhaseManifests {
 		name = fmt.Sprintf("%s (pass %d)", name, pr.Pass)
 	}
-	s := fmt.Sprintf("%s: examined %d, removed %d", name, pr.Examined, pr.Removed)
+	verb := "removed"
+	if dryRun {
+		verb = "would remove"
+	}
+	s := fmt.Sprintf("%s: examined %d, %s %d", name, pr.Examined, verb, pr.Removed)
 	if pr.Phase != gc.PhaseBlobLinks {
 		s += ", " + formatBytes(pr.Bytes)
 	}

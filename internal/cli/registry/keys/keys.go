@@ -83,18 +83,21 @@ func NewCmdRotate(f *cmdutil.Factory, runF func(context.Context, *RotateOptions)
 			return rotateRun(cmd.Context(), opts)
 		},
 	}
-	config.AddServeFlags(cmd.Flags())
-	return cmd
+	config.AddKeyFlags(cmd.Flags())
+	return cmdutil.SupportJSON(cmd)
 }
 
-// rotateJSON is the -o json output.
-type rotateJSON struct {
+// RotateJSON is the -o json output of rotate.
+type RotateJSON struct {
 	KeyID     string    `json:"kid"`
-	RotatedAt time.Time `json:"rotatedAt"`
+	RotatedAt time.Time `json:"rotated_at"`
 }
 
 func rotateRun(ctx context.Context, opts *RotateOptions) error {
 	cfg := opts.Config
+	if err := backend.CheckExisting(cfg, false); err != nil {
+		return err
+	}
 	db, err := backend.OpenMetadata(ctx, cfg.Database, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
@@ -120,7 +123,7 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	if opts.Output == cmdutil.OutputJSON {
-		return cmdutil.WriteJSON(opts.IO.Out, rotateJSON{KeyID: kid, RotatedAt: now})
+		return cmdutil.WriteJSON(opts.IO.Out, RotateJSON{KeyID: kid, RotatedAt: now})
 	}
 	st := opts.IO.OutStyles()
 	_, err = fmt.Fprintf(opts.IO.Out, "%s new signing key %s\n  the previous key keeps verifying the tokens it signed until they expire\n",

@@ -4,11 +4,15 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/cli/registry/backend"
 	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/iostreams"
 	"github.com/chainctl/chainctl/internal/store/sqlite"
@@ -28,6 +32,13 @@ func TestNewCmdRotate(t *testing.T) {
 	if got.Config.Database.Path != filepath.Join(dir, "registry.db") || got.Output != cmdutil.OutputJSON {
 		t.Errorf("options = %+v, database %s", got, got.Config.Database)
 	}
+	// Only the flags rotate uses, not every serve flag.
+	for name, want := range map[string]bool{"config": true, "data-dir": true, "database": true, config.KeyKEKFile: true,
+		"storage": false, "listen": false, "dev": false, "tls-cert": false, "blob-redirect": false} {
+		if got := cmd.Flags().Lookup(name) != nil; got != want {
+			t.Errorf("rotate has --%s: %v, want %v", name, got, want)
+		}
+	}
 	cmd = NewCmdRotate(f, func(context.Context, *RotateOptions) error { return nil })
 	cmd.SetArgs([]string{"extra"})
 	cmd.SilenceErrors, cmd.SilenceUsage = true, true
@@ -44,13 +55,28 @@ func Test_rotateRun(t *testing.T) {
 		KeyEncryption: config.KeyEncryption{File: filepath.Join(dir, config.DefaultKEKFileName), Default: true},
 		Auth:          config.Auth{AccessTokenTTL: config.DefaultAccessTokenTTL, MaxSessionTTL: config.DefaultMaxSessionTTL},
 	}
+	// No database: rotate refuses to create a registry with a key in it.
+	ios, _, _, _ := iostreams.Test()
+	err := rotateRun(t.Context(), &RotateOptions{IO: ios, Config: cfg})
+	if !errors.Is(err, backend.ErrNoRegistry) || !strings.Contains(err.Error(), cfg.Database.Path) {
+		t.Fatalf("rotateRun(no database) = %v, want ErrNoRegistry naming %s", err, cfg.Database.Path)
+	}
+	if _, err := os.Stat(cfg.Database.Path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("rotateRun(no database) created %s: %v", cfg.Database.Path, err)
+	}
+	db, err := sqlite.Open(t.Context(), cfg.Database.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
 	kids := map[string]bool{}
 	for i := range 2 {
 		ios, _, out, _ := iostreams.Test()
 		if err := rotateRun(t.Context(), &RotateOptions{IO: ios, Config: cfg, Output: cmdutil.OutputJSON}); err != nil {
 			t.Fatalf("rotate %d: %v", i, err)
 		}
-		var r rotateJSON
+		var r RotateJSON
 		if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.KeyID == "" {
 			t.Fatalf("output %q: %v", out, err)
 		}
@@ -59,7 +85,7 @@ func Test_rotateRun(t *testing.T) {
 	if len(kids) != 2 {
 		t.Errorf("two rotations gave keys %v, want two different", kids)
 	}
-	db, err := sqlite.Open(t.Context(), cfg.Database.Path)
+	db, err = sqlite.Open(t.Context(), cfg.Database.Path)
 	if err != nil {
 		t.Fatal(err)
 	}

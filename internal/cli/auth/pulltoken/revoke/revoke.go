@@ -76,13 +76,16 @@ func ParseIDs(args []string) ([]string, error) {
 		"an id is pt- and 20 characters a-z and 2-7, as `chainctl auth pull-token list` shows")
 }
 
+// JSONField says, in each -o json result, whether its token was revoked.
+const JSONField = "revoked"
+
 func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	client, err := opts.Connect(ctx)
 	if err != nil {
 		return err
 	}
 	each := cmdutil.EachID{IO: opts.IO, JSON: opts.Output == cmdutil.OutputJSON,
-		Field: "revoked", Done: "Revoked", Failed: "pull tokens not revoked"}
+		Field: JSONField, Done: "Revoked", Failed: "pull tokens not revoked"}
 	results, err := each.Run(opts.IDs, func(id string) error {
 		if err := shared.RevokePullToken(ctx, client, id); err != nil {
 			return shared.MapError(err, id)

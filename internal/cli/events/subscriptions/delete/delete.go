@@ -65,13 +65,17 @@ func ParseIDs(args []string) ([]string, error) {
 		"an id is sub- and 20 characters a-z and 2-7, as `chainctl events subscriptions list` shows")
 }
 
+// JSONField says, in each -o json result, whether its subscription was
+// deleted.
+const JSONField = "deleted"
+
 func deleteRun(ctx context.Context, opts *DeleteOptions) error {
 	client, err := opts.Connect(ctx)
 	if err != nil {
 		return err
 	}
 	each := cmdutil.EachID{IO: opts.IO, JSON: opts.Output == cmdutil.OutputJSON,
-		Field: "deleted", Done: "Deleted subscription", Failed: "subscriptions not deleted"}
+		Field: JSONField, Done: "Deleted subscription", Failed: "subscriptions not deleted"}
 	_, err = each.Run(opts.IDs, func(id string) error {
 		if err := shared.DeleteSubscription(ctx, client, id); err != nil {
 			return shared.MapError(err, id)

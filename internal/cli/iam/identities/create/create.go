@@ -50,13 +50,11 @@ const securityRules = `
 	The identity is checked here first, so most mistakes are reported before
 	anything is sent.`
 
-// sessionHelp says where the registry and the session token come from.
-const sessionHelp = `
-	The registry is --registry, else $CHAINCTL_REGISTRY, else the one set with
-	"chainctl config set registry". The session is the one "chainctl auth login"
-	keeps (or one exchanged from ambient CI credentials) unless --token-file or
-	$CHAINCTL_TOKEN gives a session token; it is sent only to that registry, only
-	over https (or http to a loopback host), and never printed.`
+// seeAlso points at what "chainctl iam identities --help" says for every
+// identities command, rather than repeat it.
+const seeAlso = `
+	The registry and the session token are chosen as "chainctl iam identities
+	--help" says.`
 
 // NewCmdCreate returns `chainctl iam identities create` with its presets
 // as subcommands. runF replaces createRun in tests, for the presets too.
@@ -68,7 +66,7 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 	cmd := &cobra.Command{
 		Use:   "create --name NAME --issuer URL --role ROLE:PATTERN[,PATTERN...] [flags]",
 		Short: "Trust the OIDC tokens of an issuer, for one principal",
-		Long: cmdutil.Heredoc(`
+		Long: cmdutil.Paragraphs(`
 			Create an identity: a rule that lets holders of matching OIDC tokens act on
 			the registry with the identity's roles, without any password.
 
@@ -87,10 +85,10 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 
 			For GitHub Actions and GitLab CI use the presets "create github" and "create
 			gitlab", which pin the right claims.
-		`) + cmdutil.Heredoc(securityRules) + cmdutil.Heredoc(sessionHelp) + cmdutil.Heredoc(`
+		`, securityRules, `
 			--id defaults to one derived from --name. The created identity is printed;
 			"-o json" prints it as the API returns it.
-		`),
+		`, seeAlso),
 		Example: cmdutil.Examples(`
 			# A person at an identity provider may push to team/*
 			$ chainctl iam identities create --name "Alice" --issuer https://accounts.example.com \

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/chainctl/chainctl/internal/cli/api/apitest"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/iostreams"
@@ -242,5 +244,36 @@ func Test_createRunIssuerKeys(t *testing.T) {
 			Roles: []policy.RoleBinding{{Role: policy.RoleViewer, Repositories: []policy.RepositoryPattern{"a"}}}}}
 	if err := createRun(t.Context(), opts); err != nil {
 		t.Fatalf("createRun() = %v", err)
+	}
+}
+
+// TestCreateHelpParagraphs: the help of create and its presets keeps its
+// paragraphs apart and does not repeat the rules every preset shares.
+func TestCreateHelpParagraphs(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	create := NewCmdCreate(&cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{}}, nil)
+	cmds := append([]*cobra.Command{create}, create.Commands()...)
+	if len(cmds) != 3 {
+		t.Fatalf("create has %d presets, want github and gitlab", len(cmds)-1)
+	}
+	for _, c := range cmds {
+		long := c.Long
+		for _, run := range []string{"gitlab\".\nCreating", "sent.\nThe registry", "printed.\n--id", "audience).\n--id", "it as the API returns it.\nThe"} {
+			if strings.Contains(long, run) {
+				t.Errorf("%s: paragraphs run together at %q", c.CommandPath(), run)
+			}
+		}
+		if n := strings.Count(long, "it is sent only to that registry"); n != 0 {
+			t.Errorf("%s repeats the session boilerplate of \"iam identities --help\"", c.CommandPath())
+		}
+		if c != create && strings.Contains(long, "The registry refuses") {
+			t.Errorf("%s repeats the rules of \"create --help\"", c.CommandPath())
+		}
+		if !strings.HasSuffix(long, "\n") || strings.Contains(long, "\n\n\n") {
+			t.Errorf("%s: Long = %q, want single blank lines between paragraphs", c.CommandPath(), long)
+		}
+	}
+	if !strings.Contains(create.Long, "anything is sent.\n\n--id defaults") {
+		t.Errorf("create: the security rules and --id paragraphs are not apart:\n%s", create.Long)
 	}
 }

@@ -51,7 +51,7 @@ func newCmdGitHub(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 	cmd := &cobra.Command{
 		Use:   "github --repository OWNER/REPO --repository-id ID --owner-id ID --role ROLE:PATTERN [flags]",
 		Short: "Trust the GitHub Actions workflows of one repository",
-		Long: cmdutil.Heredoc(`
+		Long: cmdutil.Paragraphs(`
 			Create an identity for the GitHub Actions workflows of one repository.
 
 			It trusts tokens of https://token.actions.githubusercontent.com whose
@@ -64,9 +64,10 @@ func newCmdGitHub(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 
 			The workflow needs "permissions: id-token: write" and must request a token
 			for the registry's service name as its audience (or for --audience).
-		`) + cmdutil.Heredoc(securityRules) + cmdutil.Heredoc(sessionHelp) + cmdutil.Heredoc(`
-			--id defaults to github-OWNER-REPO, in lower case.
-		`),
+		`, `
+			--id defaults to github-OWNER-REPO, in lower case. Who may create an identity, and
+			what the registry refuses, is in "chainctl iam identities create --help".
+		`, seeAlso),
 		Example: cmdutil.Examples(`
 			# The main branch of acme/app may push to acme/*
 			$ chainctl iam identities create github --repository acme/app \
@@ -98,7 +99,7 @@ func newCmdGitLab(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 	cmd := &cobra.Command{
 		Use:   "gitlab --project-path GROUP/PROJECT --role ROLE:PATTERN [flags]",
 		Short: "Trust the GitLab CI jobs of one project",
-		Long: cmdutil.Heredoc(`
+		Long: cmdutil.Paragraphs(`
 			Create an identity for the GitLab CI/CD jobs of one project.
 
 			It trusts tokens of https://gitlab.com (or --issuer, for a self-managed
@@ -108,9 +109,10 @@ func newCmdGitLab(f *cmdutil.Factory, runF func(context.Context, *CreateOptions)
 
 			The job must request an ID token whose "aud" is the registry's service name
 			(or --audience), in the id_tokens section of .gitlab-ci.yml.
-		`) + cmdutil.Heredoc(securityRules) + cmdutil.Heredoc(sessionHelp) + cmdutil.Heredoc(`
-			--id defaults to gitlab-GROUP-PROJECT, in lower case.
-		`),
+		`, `
+			--id defaults to gitlab-GROUP-PROJECT, in lower case. Who may create an identity, and
+			what the registry refuses, is in "chainctl iam identities create --help".
+		`, seeAlso),
 		Example: cmdutil.Examples(`
 			# Jobs on the main branch of acme/app may push to acme/*
 			$ chainctl iam identities create gitlab --project-path acme/app \

@@ -60,6 +60,12 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *DeleteOptions)
 	}, runF, deleteRun)
 }
 
+// JSON is the -o json output.
+type JSON struct {
+	ID      string `json:"id"`
+	Deleted bool   `json:"deleted"`
+}
+
 func deleteRun(ctx context.Context, opts *DeleteOptions) error {
 	client, err := opts.Connect(ctx)
 	if err != nil {
@@ -79,10 +85,7 @@ func deleteRun(ctx context.Context, opts *DeleteOptions) error {
 		return shared.MapError(err, opts.ID)
 	}
 	if opts.Output == cmdutil.OutputJSON {
-		return cmdutil.WriteJSON(opts.IO.Out, struct {
-			ID      string `json:"id"`
-			Deleted bool   `json:"deleted"`
-		}{opts.ID, true})
+		return cmdutil.WriteJSON(opts.IO.Out, JSON{ID: opts.ID, Deleted: true})
 	}
 	if opts.IO.IsStdoutTTY() {
 		st := opts.IO.OutStyles()

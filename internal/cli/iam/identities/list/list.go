@@ -3,6 +3,7 @@ package list
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -34,8 +35,9 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 			the claim conditions (name=value, name~pattern) that pin the principal. ROLES
 			shows each binding as ROLE:PATTERN[,PATTERN...].
 
-			Listing needs a session with the owner role; an owner sees the identities
-			whose roles lie within the repositories it owns. The registry and the
+			Listing needs a session with the owner role; an owner sees only the
+			identities whose roles lie within the repositories it owns, so an empty list
+			does not mean that the registry trusts no one. The registry and the
 			session are those of "chainctl auth login" unless flags or the environment
 			say otherwise (see "chainctl iam identities --help"); the session token is
 			never printed.
@@ -50,6 +52,11 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 	}
 	return api.Command(f, cmd, opts, nil, runF, listRun)
 }
+
+// emptyList is what an empty list says. An owner sees only the identities
+// within its repositories, so an empty list is not an empty registry.
+const emptyList = "No identities that you manage. The list shows only the identities whose roles lie within\n" +
+	"repositories you own; others may exist."
 
 func listRun(ctx context.Context, opts *ListOptions) error {
 	client, err := opts.Connect(ctx)
@@ -67,11 +74,10 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		return cmdutil.WriteJSON(opts.IO.Out, ids)
 	}
 	if len(ids) == 0 {
-		if opts.IO.IsStdoutTTY() {
-			_, err := opts.IO.Out.Write([]byte("No identities\n"))
-			return err
-		}
-		return nil
+		// On stderr: stdout stays empty for scripts. Other identities may
+		// exist that this caller cannot see; do not say there are none.
+		_, err := fmt.Fprintln(opts.IO.ErrOut, emptyList)
+		return err
 	}
 	rows := make([][]string, 0, len(ids))
 	for _, id := range ids {

@@ -66,6 +66,7 @@ func Test_listRun(t *testing.T) {
 		wantErr   string
 		wantAuth  bool
 		wantStyle bool
+		wantInfo  string // on stderr
 	}{
 		{
 			name: "table piped", body: listBody, status: 200,
@@ -77,14 +78,17 @@ func Test_listRun(t *testing.T) {
 		{name: "table on a terminal has styled headers", body: listBody, status: 200, tty: true, wantStyle: true},
 		{name: "json", body: listBody, status: 200, output: cmdutil.OutputJSON, want: `"subject_pattern": "system:serviceaccount:prod:.+"`},
 		{name: "json empty is an array", body: `{"identities":null}`, status: 200, output: cmdutil.OutputJSON, want: "[]\n"},
-		{name: "empty piped prints nothing", body: `{"identities":[]}`, status: 200, want: ""},
+		{name: "empty piped prints nothing on stdout", body: `{"identities":[]}`, status: 200, want: "",
+			wantInfo: "No identities that you manage. The list shows only the identities whose roles lie within\nrepositories you own; others may exist.\n"},
+		{name: "empty on a terminal", body: `{"identities":[]}`, status: 200, tty: true,
+			wantInfo: "No identities that you manage. The list shows only the identities whose roles lie within\nrepositories you own; others may exist.\n"},
 		{name: "unauthorized", body: `{"error":"unauthorized","message":"bad token"}`, status: 401, wantErr: "bad token", wantAuth: true},
 		{name: "server error without JSON", body: `oops`, status: 500, wantErr: "Internal Server Error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			reg := apitest.New(t, apitest.Stub{Method: "GET", Path: "/api/v1/identities", Status: tt.status, Body: tt.body})
-			ios, _, out, _ := iostreams.Test()
+			ios, _, out, errOut := iostreams.Test()
 			ios.SetStdoutTTY(tt.tty)
 			err := listRun(t.Context(), &ListOptions{Remote: reg.Remote(ios, tt.output)})
 			if tt.wantErr != "" {
@@ -104,6 +108,12 @@ func Test_listRun(t *testing.T) {
 				}
 			case !tt.tty && out.String() != tt.want:
 				t.Errorf("output =\n%q\nwant\n%q", out, tt.want)
+			}
+			if errOut.String() != tt.wantInfo {
+				t.Errorf("stderr = %q, want %q", errOut, tt.wantInfo)
+			}
+			if tt.wantInfo != "" && out.Len() != 0 {
+				t.Errorf("stdout = %q, want nothing", out)
 			}
 			if got := strings.Contains(out.String(), "\x1b["); got != tt.wantStyle {
 				t.Errorf("styled = %v, want %v", got, tt.wantStyle)
