@@ -7,6 +7,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -73,18 +75,41 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 
 // collection is one resource's operations, as serveCollection routes
 // them: list and create on the collection, get and delete on one of its
-// items. create decodes its own body.
+// items, and actions under an item ({id}/{name}). create and actions
+// decode their own bodies.
 type collection struct {
-	list   func() (any, error)
-	create func() (any, error)
-	get    func(id string) (any, error)
-	remove func(id string) error
+	list    func() (any, error)
+	create  func() (any, error)
+	get     func(id string) (any, error)
+	remove  func(id string) error
+	actions map[string]action
+}
+
+// action is an operation on one item of a collection: its method and
+// what answers it (200).
+type action struct {
+	method string
+	do     func(id string) (any, error)
 }
 
 // serveCollection serves a resource under its prefix (rest is what
-// follows it): GET and POST (201) on "", GET and DELETE (204) on an id;
-// anything deeper is not found.
+// follows it): GET and POST (201) on "", GET and DELETE (204) on an id,
+// an action on {id}/{name}; anything else is not found.
 func serveCollection(w http.ResponseWriter, r *http.Request, rest string, c collection) error {
+	if id, name, ok := strings.Cut(rest, "/"); ok && id != "" {
+		a, found := c.actions[name]
+		switch {
+		case !found:
+			return notFound(r)
+		case r.Method != a.method:
+			return methodNotAllowed(w, a.method)
+		}
+		v, err := a.do(id)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, v)
+	}
 	switch {
 	case rest == "":
 		switch r.Method {
@@ -121,4 +146,30 @@ func serveCollection(w http.ResponseWriter, r *http.Request, rest string, c coll
 		return nil
 	}
 	return methodNotAllowed(w, "GET, DELETE")
+}
+
+// boolParam is the query parameter name as a boolean; absent is false.
+func boolParam(q url.Values, name string) (bool, error) {
+	v := q.Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, errorf(http.StatusBadRequest, codeInvalid, "%s must be true or false, not %q", name, v)
+	}
+	return b, nil
+}
+
+// intParam is the query parameter name as a positive integer; absent is 0.
+func intParam(q url.Values, name string) (int, error) {
+	v := q.Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, errorf(http.StatusBadRequest, codeInvalid, "%s must be a positive integer, not %q", name, v)
+	}
+	return n, nil
 }

@@ -3,8 +3,6 @@ package apiv1
 import (
 	"context"
 	"net/http"
-	"net/url"
-	"strconv"
 
 	"github.com/chainctl/chainctl/internal/auth"
 )
@@ -51,17 +49,4 @@ func (a *api) pullTokens(w http.ResponseWriter, r *http.Request, caller *auth.Ca
 		get:    func(id string) (any, error) { return a.pts.PullToken(ctx, caller, id) },
 		remove: func(id string) error { return a.pts.RevokePullToken(ctx, caller, id) },
 	})
-}
-
-// boolParam is the query parameter name as a boolean; absent is false.
-func boolParam(q url.Values, name string) (bool, error) {
-	v := q.Get(name)
-	if v == "" {
-		return false, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, errorf(http.StatusBadRequest, codeInvalid, "%s must be true or false, not %q", name, v)
-	}
-	return b, nil
 }

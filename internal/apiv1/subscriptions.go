@@ -15,6 +15,9 @@ type Subscriptions interface {
 	List(ctx context.Context, caller events.Owner) ([]events.SubscriptionView, error)
 	Get(ctx context.Context, caller events.Owner, id string) (events.SubscriptionView, error)
 	Delete(ctx context.Context, caller events.Owner, id string) error
+	Deliveries(ctx context.Context, caller events.Owner, id string, failedOnly bool, limit int, cursor string) (events.DeliveryPage, error)
+	Redeliver(ctx context.Context, caller events.Owner, id string, req events.RedeliverRequest) (events.RedeliverResult, error)
+	Enable(ctx context.Context, caller events.Owner, id string) (events.SubscriptionView, error)
 }
 
 // WithSubscriptions serves /api/v1/subscriptions over subs.
@@ -26,6 +29,11 @@ func WithSubscriptions(subs Subscriptions) Option { return func(a *api) { a.subs
 //	POST   /api/v1/subscriptions        create one (201)
 //	GET    /api/v1/subscriptions/{id}   one of them
 //	DELETE /api/v1/subscriptions/{id}   delete one and its pending deliveries (204)
+//	GET    /api/v1/subscriptions/{id}/deliveries?failed=true&limit=&cursor=
+//	                                    a page of its deliveries, newest event first
+//	POST   /api/v1/subscriptions/{id}/redeliver  {"event"} or {"since", "failed"}:
+//	                                    queue events again, with their ids
+//	POST   /api/v1/subscriptions/{id}/enable     deliver to it again after a 410
 func (a *api) subscriptions(w http.ResponseWriter, r *http.Request, caller *auth.Caller, rest string) error {
 	if a.subs == nil {
 		return notFound(r)
@@ -45,5 +53,27 @@ func (a *api) subscriptions(w http.ResponseWriter, r *http.Request, caller *auth
 		},
 		get:    func(id string) (any, error) { return a.subs.Get(ctx, owner, id) },
 		remove: func(id string) error { return a.subs.Delete(ctx, owner, id) },
+		actions: map[string]action{
+			"deliveries": {http.MethodGet, func(id string) (any, error) {
+				q := r.URL.Query()
+				failed, err := boolParam(q, "failed")
+				if err != nil {
+					return nil, err
+				}
+				limit, err := intParam(q, "limit")
+				if err != nil {
+					return nil, err
+				}
+				return a.subs.Deliveries(ctx, owner, id, failed, limit, q.Get("cursor"))
+			}},
+			"redeliver": {http.MethodPost, func(id string) (any, error) {
+				var req events.RedeliverRequest
+				if err := decodeJSON(w, r, &req); err != nil {
+					return nil, err
+				}
+				return a.subs.Redeliver(ctx, owner, id, req)
+			}},
+			"enable": {http.MethodPost, func(id string) (any, error) { return a.subs.Enable(ctx, owner, id) }},
+		},
 	})
 }
