@@ -35,19 +35,31 @@ func (s *Store) AppendEvents(ctx context.Context, events []store.Event) error {
 	return nil
 }
 
-// eventsPerInsert bounds the rows of one multi-row insert: 9 parameters
-// each, well within SQLite's 32766 and PostgreSQL's 65535.
+// eventsPerInsert bounds the rows of one multi-row insert: eventParams
+// parameters each, well within SQLite's 32766 and PostgreSQL's 65535.
 const eventsPerInsert = 128
 
 // eventColumns is the column list of an event row.
-const eventColumns = `INSERT INTO events (id, type, source, subject, time, repository, failed, actor, data) VALUES `
+const eventColumns = `INSERT INTO events (id, type, source, subject, time, repository, failed, actor, error_code, data) VALUES `
+
+// eventParams is the number of parameters of an event row.
+const eventParams = 10
+
+// eventArgs are the values of e's row, in eventColumns' order.
+func eventArgs(e store.Event) []any {
+	failed := 0
+	if e.Failed {
+		failed = 1
+	}
+	return []any{e.ID, e.Type, e.Source, e.Subject, nanos(e.Time), e.Repository, failed, e.Actor, e.ErrorCode, e.Data}
+}
 
 // insertEvents inserts events in one statement, and the deliveries of
 // those with subscriptions.
 func (s *Store) insertEvents(ctx context.Context, tx Conn, events []store.Event) error {
 	var q strings.Builder
 	q.WriteString(eventColumns)
-	args := make([]any, 0, len(events)*9)
+	args := make([]any, 0, len(events)*eventParams)
 	deliveries := 0
 	for i, e := range events {
 		if err := checkEvent(e); err != nil {
@@ -58,18 +70,14 @@ func (s *Store) insertEvents(ctx context.Context, tx Conn, events []store.Event)
 			q.WriteByte(',')
 		}
 		q.WriteByte('(')
-		for j := range 9 {
+		for j := range eventParams {
 			if j > 0 {
 				q.WriteByte(',')
 			}
 			q.WriteString(s.param(len(args) + j + 1))
 		}
 		q.WriteByte(')')
-		failed := 0
-		if e.Failed {
-			failed = 1
-		}
-		args = append(args, e.ID, e.Type, e.Source, e.Subject, nanos(e.Time), e.Repository, failed, e.Actor, e.Data)
+		args = append(args, eventArgs(e)...)
 	}
 	if deliveries == 0 {
 		_, err := tx.ExecContext(ctx, q.String(), args...)
@@ -156,11 +164,7 @@ func (s *Store) appendEvent(ctx context.Context, tx Conn, e store.Event) error {
 	if err := checkEvent(e); err != nil {
 		return err
 	}
-	failed := 0
-	if e.Failed {
-		failed = 1
-	}
-	args := []any{e.ID, e.Type, e.Source, e.Subject, nanos(e.Time), e.Repository, failed, e.Actor, e.Data}
+	args := eventArgs(e)
 	var err error
 	var seq int64
 	if len(e.Subscriptions) == 0 {
@@ -206,7 +210,7 @@ func scanEvent(r scanner) (store.Event, error) {
 	var e store.Event
 	var at int64
 	var failed int
-	if err := r.Scan(&e.Seq, &e.ID, &e.Type, &e.Source, &e.Subject, &at, &e.Repository, &failed, &e.Actor, &e.Data); err != nil {
+	if err := r.Scan(&e.Seq, &e.ID, &e.Type, &e.Source, &e.Subject, &at, &e.Repository, &failed, &e.Actor, &e.ErrorCode, &e.Data); err != nil {
 		return store.Event{}, err
 	}
 	e.Time, e.Failed = fromNanos(at), failed != 0

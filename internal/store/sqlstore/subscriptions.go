@@ -138,7 +138,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, subscription string, now ti
 			var at int64
 			var failed int
 			e := &d.Event
-			err := r.Scan(&e.Seq, &d.Attempts, &e.ID, &e.Type, &e.Source, &e.Subject, &at, &e.Repository, &failed, &e.Actor, &e.Data)
+			err := r.Scan(&e.Seq, &d.Attempts, &e.ID, &e.Type, &e.Source, &e.Subject, &at, &e.Repository, &failed, &e.Actor, &e.ErrorCode, &e.Data)
 			e.Time, e.Failed = fromNanos(at), failed != 0
 			return d, err
 		}, subscription, nanos(now), limit)

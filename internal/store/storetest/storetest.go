@@ -54,6 +54,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Identities", testIdentities},
 		{"PullTokens", testPullTokens},
 		{"Events", testEvents},
+		{"QueryEvents", testQueryEvents},
+		{"SummarizeEvents", testSummarizeEvents},
 		{"Subscriptions", testSubscriptions},
 		{"ConcurrentPutManifest", testConcurrentPutManifest},
 		{"CanceledPutManifest", testCanceledPutManifest},
