@@ -282,3 +282,23 @@ func checkTime(name string, t time.Time) error {
 	}
 	return nil
 }
+
+// ParseTime reads a time bound as the API and the CLI take it: RFC 3339
+// (2026-05-04T09:00:00Z), a date (2026-05-04, midnight UTC), or a
+// duration back from now: Go's (90m, 24h) or days (7d).
+func ParseTime(s string, now time.Time) (time.Time, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.ParseUint(days, 10, 16); err == nil {
+			return now.Add(-time.Duration(n) * 24 * time.Hour), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, checkTime("time", t)
+		}
+	}
+	return time.Time{}, refuse(KindInvalid, "time %q: want RFC 3339 (2026-05-04T09:00:00Z), a date (2026-05-04) or a duration back from now (90m, 24h, 7d)", s)
+}
