@@ -41,7 +41,12 @@ func (s *Store) QueryEvents(ctx context.Context, f store.EventFilter) ([]store.E
 		t := nanos(f.Before.Time)
 		w.add(fmt.Sprintf("time <= %s AND (time < %s OR seq < %s)", w.arg(t), w.arg(t), w.arg(f.Before.Seq)))
 	}
-	q := eventSelect + w.String() + " ORDER BY time DESC, seq DESC LIMIT " + w.arg(min(f.Limit, maxEventPage))
+	// The page's seqs first, from an index that covers every filter, then
+	// their rows: when the events must be sorted (a prefix spans many
+	// repositories, each in time order), only (time, seq) pairs are, not
+	// whole rows with their data.
+	q := eventSelect + " WHERE seq IN (SELECT seq FROM events" + w.String() + " ORDER BY time DESC, seq DESC LIMIT " +
+		w.arg(min(f.Limit, maxEventPage)) + ") ORDER BY time DESC, seq DESC"
 	out, err := collect(ctx, text{s.r, q}, scanEvent, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("query events: %w", err)

@@ -4,11 +4,14 @@
 -- events recorded before it get theirs from their data. The indexes serve
 -- a page of the newest events under filters: by repository, by actor, and
 -- the pushes of one tag (a partial index: pushes are few beside pulls).
+-- The first two cover every filter, so that a page whose events must be
+-- sorted (a prefix spans many repositories) picks its rows from the index
+-- alone and reads only the page's rows from the table.
 -- events_time already orders the whole log by (time, seq): SQLite keeps
 -- the rowid (seq) in every index.
 ALTER TABLE events ADD COLUMN error_code TEXT NOT NULL DEFAULT '';
 UPDATE events SET error_code = COALESCE(json_extract(CAST(data AS TEXT), '$.error.code'), '')
 WHERE failed = 1 AND json_valid(CAST(data AS TEXT));
-CREATE INDEX events_repository_time ON events (repository, time);
-CREATE INDEX events_actor_time ON events (actor, time);
+CREATE INDEX events_repository_time ON events (repository, time, type, failed, actor);
+CREATE INDEX events_actor_time ON events (actor, time, type, failed, repository);
 CREATE INDEX events_pushes ON events (subject, time) WHERE type = 'dev.chainctl.registry.push.v1';
