@@ -21,11 +21,11 @@ type EventLog interface {
 func WithEventLog(l EventLog) Option { return func(a *api) { a.evlog = l } }
 
 // eventParams are the query parameters /api/v1/events takes.
-var eventParams = []string{"repository", "type", "actor", "since", "until", "outcome", "limit", "cursor"}
+var eventParams = []string{"repository", "tag", "type", "actor", "since", "until", "outcome", "limit", "cursor"}
 
 // events serves /api/v1/events (rest is what follows it):
 //
-//	GET /api/v1/events?repository=&type=&actor=&since=&until=&outcome=&limit=&cursor=
+//	GET /api/v1/events?repository=&tag=&type=&actor=&since=&until=&outcome=&limit=&cursor=
 //	    a page of the events of the caller's repositories, newest first,
 //	    and the cursor of the next page
 //	GET /api/v1/events/summary?repository=&type=&actor=&since=&until=&outcome=
@@ -75,6 +75,7 @@ func eventQuery(v url.Values, now time.Time, paged bool) (events.Query, error) {
 			return q, errorf(http.StatusBadRequest, codeInvalid, "parameter %q given %d times", name, len(vals))
 		}
 	}
+	q.Tag = v.Get("tag")
 	q.Repository, q.Type, q.Actor, q.Outcome, q.Cursor = v.Get("repository"), v.Get("type"), v.Get("actor"), v.Get("outcome"), v.Get("cursor")
 	var err error
 	for _, t := range []struct {

@@ -100,6 +100,8 @@ func TestEventsList(t *testing.T) {
 		{"nor when it asks for everything", "other", "?repository=*", []string{"ev-2"}},
 		{"a viewer of everything owns nothing", "viewer", "", []string{}},
 		{"failed", "admin", "?outcome=failed", []string{"ev-3"}},
+		{"tag", "admin", "?repository=acme/web&tag=v1", []string{"ev-1"}},
+		{"another tag", "admin", "?repository=acme/web&tag=v2", []string{}},
 		{"since, absolute", "admin", "?since=" + url.QueryEscape(t0.Add(2*time.Minute).Format(time.RFC3339)), []string{"ev-3", "ev-2"}},
 		{"since, relative", "admin", "?since=24h&type=pull", []string{"ev-3", "ev-2", "ev-1", "ev-0"}},
 		{"actor", "admin", "?actor=ci&until=" + url.QueryEscape(t0.Add(time.Minute).Format(time.RFC3339)), []string{"ev-0"}},
@@ -149,7 +151,7 @@ func TestEventsInvalid(t *testing.T) {
 	for _, q := range []string{
 		"?repository=acme/*/app", "?type=delete", "?outcome=maybe", "?limit=0", "?limit=5000", "?limit=x",
 		"?since=yesterday", "?until=2026-13-01", "?cursor=zzz", "?repo=acme/app", "?type=pull&type=push",
-		"?since=1h&until=2h",
+		"?since=1h&until=2h", "?tag=v1", "?repository=acme/*&tag=v1",
 	} {
 		var e struct{ Error, Message string }
 		if code := get(t, srv, "admin", "/api/v1/events"+q, &e); code != 400 || e.Error != "invalid" || e.Message == "" {

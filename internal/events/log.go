@@ -46,6 +46,9 @@ type Query struct {
 	// Repository is a repository pattern (acme/app, acme/*, *); "" is
 	// every repository the caller owns.
 	Repository string
+	// Tag, with an exact Repository, selects the events of that tag (by
+	// tag, not by digest); "" is any.
+	Tag string
 	// Type is push, pull or a full event type; "" is both.
 	Type string
 	// Actor is an actor key (identity:ID, pull-token:ID, anonymous) or a
@@ -158,6 +161,12 @@ func filter(caller Owner, q Query) (f store.EventFilter, none bool, err error) {
 		if err := asked.Validate(); err != nil {
 			return f, false, refuse(KindInvalid, "repository: %v", err)
 		}
+	}
+	if q.Tag != "" {
+		if strings.Contains(q.Repository, "*") || q.Repository == "" || len(q.Tag) > 128 {
+			return f, false, refuse(KindInvalid, "tag needs one repository (acme/app), not a pattern")
+		}
+		f.Subject = q.Repository + ":" + q.Tag
 	}
 	if q.Type != "" {
 		types, err := eventTypes([]string{q.Type})

@@ -77,7 +77,7 @@ func NewCmdEvents(f *cmdutil.Factory) *cobra.Command {
 		`),
 		Example: cmdutil.Examples(`
 			# Who pulled acme/app:v1 in the last week?
-			$ chainctl events list --repository acme/app --type pull --since 7d
+			$ chainctl events list --repository acme/app --tag v1 --type pull --since 7d
 
 			# Deliver the pushes and pulls of acme/* to a webhook
 			$ chainctl events subscriptions create https://hooks.example.com/registry --repository 'acme/*'

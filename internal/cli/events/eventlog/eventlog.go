@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -23,6 +24,7 @@ import (
 // Filter is the flags both commands take.
 type Filter struct {
 	Repository string
+	Tag        string
 	Types      []string
 	Actor      string
 	Since      string
@@ -33,6 +35,7 @@ type Filter struct {
 // AddFlags registers the filter's flags on fs.
 func (f *Filter) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Repository, "repository", "", "only events of repositories matching `PATTERN` (acme/app, acme/*)")
+	fs.StringVar(&f.Tag, "tag", "", "only events of `TAG` (with one --repository, not a pattern)")
 	fs.StringSliceVar(&f.Types, "type", nil, "only events of `TYPE`: push or pull")
 	fs.StringVar(&f.Actor, "actor", "", "only events by `ACTOR`: an identity or pull-token id, or identity:ID, pull-token:ID, anonymous")
 	fs.StringVar(&f.Since, "since", "", "only events at or after `TIME`: RFC 3339, a date, or a duration back from now (24h, 7d)")
@@ -50,6 +53,9 @@ func (f *Filter) Check(now time.Time) error {
 		if _, err := events.ParseTime(t.v, now); err != nil {
 			return cmdutil.FlagErrorf("%s: %v", t.name, err)
 		}
+	}
+	if f.Tag != "" && (f.Repository == "" || strings.Contains(f.Repository, "*")) {
+		return cmdutil.FlagErrorf("--tag needs one --repository, such as acme/app")
 	}
 	types, err := parseTypes(f.Types)
 	if err != nil {
@@ -85,6 +91,7 @@ func (f *Filter) Values() url.Values {
 		}
 	}
 	set("repository", f.Repository)
+	set("tag", f.Tag)
 	if len(f.Types) == 1 {
 		set("type", f.Types[0])
 	}

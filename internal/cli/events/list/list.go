@@ -66,8 +66,8 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 			interrupted: it polls the registry (every --interval), no subscription needed.
 		`),
 		Example: cmdutil.Examples(`
-			# Who pulled acme/app in the last week?
-			$ chainctl events list --repository acme/app --type pull --since 7d
+			# Who pulled acme/app:v1 in the last week?
+			$ chainctl events list --repository acme/app --tag v1 --type pull --since 7d
 
 			# Failed pulls of anything under acme/ today, as JSON lines
 			$ chainctl events list --repository 'acme/*' --type pull --since 24h --failed -o json
