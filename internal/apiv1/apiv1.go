@@ -1,6 +1,6 @@
 // Package apiv1 is the registry's management API under /api/v1/: HTTP and
 // JSON over the operations the domain packages offer (identities, pull
-// tokens and event subscriptions). Every resource shares one
+// tokens, event subscriptions and the event log). Every resource shares one
 // router, one request decoder and one error writer:
 //
 //	{"error": "<code>", "message": "<text for people>"}
@@ -52,6 +52,7 @@ type api struct {
 	ids   Identities
 	pts   PullTokens
 	subs  Subscriptions
+	evlog EventLog
 	log   *slog.Logger
 	realm string
 }
@@ -87,6 +88,8 @@ func (a *api) serve(w http.ResponseWriter, r *http.Request) error {
 		return a.pullTokens(w, r, caller, rest)
 	case "subscriptions":
 		return a.subscriptions(w, r, caller, rest)
+	case "events":
+		return a.events(w, r, caller, rest)
 	}
 	return notFound(r)
 }

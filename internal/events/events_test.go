@@ -141,6 +141,9 @@ func TestRecordBatchesAndFlushesAtShutdown(t *testing.T) {
 			if e.Failed {
 				failed++
 			}
+			if wantCode := map[bool]string{true: "MANIFEST_UNKNOWN"}[e.Failed]; e.ErrorCode != wantCode {
+				t.Errorf("event's error code = %q, want %q", e.ErrorCode, wantCode)
+			}
 			if e.Actor != "pull-token:pt-x" || e.Subject != "acme/app:v1" {
 				t.Errorf("event = %+v", e)
 			}

@@ -130,10 +130,14 @@ func (r *Recorder) event(id, typ string, d *Data) (store.Event, error) {
 	if err != nil {
 		return store.Event{}, fmt.Errorf("event data: %w", err)
 	}
-	return store.Event{
+	e := store.Event{
 		ID: id, Type: typ, Source: r.source, Subject: d.subject(), Time: d.When,
 		Repository: d.Repository, Failed: d.Error != nil, Actor: d.Actor.Key(), Data: b,
-	}, nil
+	}
+	if d.Error != nil {
+		e.ErrorCode = d.Error.Code
+	}
+	return e, nil
 }
 
 // Run writes queued events in batches until ctx ends, then writes what is

@@ -123,6 +123,11 @@ func (rg *registry) dispatch(w http.ResponseWriter, r *http.Request, rt route) (
 		h, action = rg.onlyGet(r.Method, rg.getTags)
 	case RouteReferrers:
 		h, action = rg.onlyGet(r.Method, rg.getReferrers)
+	case RouteHistory:
+		if rg.history == nil {
+			return r, errNotFound()
+		}
+		h, action = rg.onlyGet(r.Method, rg.getHistory)
 	}
 	if h == nil {
 		return r, errUnsupported("method " + r.Method + " not allowed on this endpoint")

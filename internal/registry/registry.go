@@ -54,6 +54,7 @@ type registry struct {
 	blobURL    BlobURLFunc
 	uploadCaps store.UploadCaps
 	events     Events
+	history    TagHistory
 	now        func() time.Time
 }
 

@@ -14,6 +14,7 @@ const (
 	RouteManifest  = "manifest"
 	RouteTags      = "tags"
 	RouteReferrers = "referrers"
+	RouteHistory   = "history"
 	RouteUnknown   = "unknown"
 )
 
@@ -43,6 +44,10 @@ func parseRoute(path string) route {
 	n := len(segs)
 	name := func(k int) string { return strings.Join(segs[:n-k], "/") }
 	switch {
+	// chainctl's own: /v2/<name>/_chainctl/history/<tag>. No repository
+	// path component starts with "_", so no name is read two ways.
+	case n >= 4 && segs[n-3] == "_chainctl" && segs[n-2] == "history":
+		return route{kind: RouteHistory, name: name(3), ref: segs[n-1]}
 	case n >= 3 && segs[n-2] == "tags" && segs[n-1] == "list":
 		return route{kind: RouteTags, name: name(2)}
 	case n >= 3 && segs[n-2] == "manifests":

@@ -381,6 +381,10 @@ type Event struct {
 	Failed bool
 	// Actor names who acted, for queries.
 	Actor string
+	// ErrorCode is the error code a failed request was answered with
+	// (an OCI code such as MANIFEST_UNKNOWN), for summaries; "" if it
+	// succeeded.
+	ErrorCode string
 	// Data is the event's JSON data.
 	Data []byte
 	// Subscriptions are the ids of the subscriptions the event is to be
@@ -555,6 +559,81 @@ type Events interface {
 	// PurgeEvents removes the events older than before and returns how many
 	// it removed.
 	PurgeEvents(ctx context.Context, before time.Time) (int64, error)
+	// QueryEvents returns at most f.Limit events that f selects, newest
+	// first: by Time, then by Seq, both descending. A page after f.Before
+	// holds only events ordered after that position, so pages do not
+	// shift as new events are recorded.
+	QueryEvents(ctx context.Context, f EventFilter) ([]Event, error)
+	// SummarizeEvents counts the events f selects (f.Before and f.Limit
+	// are ignored).
+	SummarizeEvents(ctx context.Context, f EventFilter) (EventSummary, error)
+}
+
+// Outcome selects events by whether their request succeeded.
+type Outcome int
+
+// The outcomes.
+const (
+	AnyOutcome Outcome = iota
+	Succeeded
+	Failed
+)
+
+// EventPosition is a place in the order of QueryEvents: an event's Time
+// and Seq.
+type EventPosition struct {
+	Time time.Time
+	Seq  int64
+}
+
+// IsZero reports whether p is no position (the newest end of the log).
+func (p EventPosition) IsZero() bool { return p.Time.IsZero() && p.Seq == 0 }
+
+// EventFilter selects events. Every field set must hold of an event it
+// selects; the zero value selects every event.
+type EventFilter struct {
+	// Repositories are exact repository names, or, ending in "/", every
+	// repository under that prefix ("acme/" for acme/app, acme/x/y);
+	// an event matches if any selects its repository. Empty selects every
+	// repository: callers that must restrict what a caller sees pass the
+	// repositories it may see, and never an empty list for "none".
+	Repositories []string
+	// Type is the event type ("" for any).
+	Type string
+	// Actors are actor keys (Event.Actor), any of which matches; empty
+	// for any actor.
+	Actors []string
+	// Subject is the event's exact subject ("" for any).
+	Subject string
+	// Since and Until bound Time: Since <= Time < Until; zero for no bound.
+	Since, Until time.Time
+	Outcome      Outcome
+	// Before continues a listing: only events ordered after it (older)
+	// are returned. Zero starts at the newest.
+	Before EventPosition
+	// Limit caps the events returned; it must be positive.
+	Limit int
+}
+
+// EventCount is how many events share the keys of a summary row.
+type EventCount struct {
+	// Key is what the row is about: a repository, an actor key or an
+	// error code.
+	Key string
+	// Type is the event type, "" for a count of failures by code.
+	Type  string
+	Count int64
+	// Failed counts those of Count that failed (0 in failures by code).
+	Failed int64
+}
+
+// EventSummary counts events: by repository and type, by actor and type,
+// and the failures by error code, each largest count first.
+type EventSummary struct {
+	Total        int64
+	Repositories []EventCount
+	Actors       []EventCount
+	Failures     []EventCount
 }
 
 // Store is everything a metadata backend provides.

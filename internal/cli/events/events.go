@@ -6,15 +6,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/cli/events/list"
 	"github.com/chainctl/chainctl/internal/cli/events/listen"
 	"github.com/chainctl/chainctl/internal/cli/events/subscriptions"
+	"github.com/chainctl/chainctl/internal/cli/events/summary"
 )
 
 // NewCmdEvents returns `chainctl events` and its subcommands.
 func NewCmdEvents(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "events <command>",
-		Short: "Registry events: push and pull webhooks, and a receiver to try them",
+		Short: "Registry events: the audit log of pushes and pulls, webhooks, and a receiver to try them",
 		Long: cmdutil.Heredoc(`
 			The registry makes an event of every push and every pull of a manifest (of
 			blobs too, with events.blob_pulls), succeeded or failed, and POSTs it to the
@@ -65,8 +67,18 @@ func NewCmdEvents(f *cmdutil.Factory) *cobra.Command {
 
 			"chainctl events listen" is such a receiver, for this machine, scripts and
 			tests: it verifies each delivery and prints the event.
+
+			THE LOG
+			The registry keeps every event for events.retention (7 days by default).
+			"chainctl events list" queries it (who pulled what, when, from where) and
+			"chainctl events summary" counts it; an owner sees the events of the
+			repositories it owns. "chainctl registry history REPO:TAG" shows where a tag
+			has pointed.
 		`),
 		Example: cmdutil.Examples(`
+			# Who pulled acme/app:v1 in the last week?
+			$ chainctl events list --repository acme/app --tag v1 --type pull --since 7d
+
 			# Deliver the pushes and pulls of acme/* to a webhook
 			$ chainctl events subscriptions create https://hooks.example.com/registry --repository 'acme/*'
 
@@ -75,6 +87,7 @@ func NewCmdEvents(f *cmdutil.Factory) *cobra.Command {
 			$ chainctl events subscriptions create http://127.0.0.1:8080/ --repository 'acme/*'
 		`),
 	}
+	cmd.AddCommand(list.NewCmdList(f, nil), summary.NewCmdSummary(f, nil))
 	cmd.AddCommand(subscriptions.NewCmdSubscriptions(f))
 	cmd.AddCommand(listen.NewCmdListen(f, nil))
 	return cmd

@@ -6,6 +6,7 @@ import (
 
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/registry/gc"
+	"github.com/chainctl/chainctl/internal/cli/registry/history"
 	"github.com/chainctl/chainctl/internal/cli/registry/keys"
 	"github.com/chainctl/chainctl/internal/cli/registry/serve"
 )
@@ -26,8 +27,9 @@ func NewCmdRegistry(f *cmdutil.Factory) *cobra.Command {
 			$ chainctl registry serve
 			$ chainctl registry serve --listen :5000 --data-dir /var/lib/chainctl
 			$ chainctl registry gc --dry-run
+			$ chainctl registry history acme/app:latest
 		`),
 	}
-	cmd.AddCommand(serve.NewCmdServe(f, nil), keys.NewCmdKeys(f), gc.NewCmdGC(f, nil))
+	cmd.AddCommand(serve.NewCmdServe(f, nil), keys.NewCmdKeys(f), gc.NewCmdGC(f, nil), history.NewCmdHistory(f, nil))
 	return cmd
 }

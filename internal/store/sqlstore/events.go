@@ -45,7 +45,7 @@ const eventsPerInsert = 128
 // written per batch.
 func insertEventsText(d *Dialect, rows int, returning bool) string {
 	var q strings.Builder
-	q.WriteString(`INSERT INTO events (id, type, source, subject, time, repository, failed, actor, data) VALUES `)
+	q.WriteString(`INSERT INTO events (id, type, source, subject, time, repository, failed, actor, error_code, data) VALUES `)
 	for i := range rows {
 		if i > 0 {
 			q.WriteByte(',')
@@ -66,7 +66,16 @@ func insertEventsText(d *Dialect, rows int, returning bool) string {
 }
 
 // eventParams is the number of parameters of an event row.
-const eventParams = 9
+const eventParams = 10
+
+// eventArgs are the values of e's row, in insertEventsText's order.
+func eventArgs(e store.Event) []any {
+	failed := 0
+	if e.Failed {
+		failed = 1
+	}
+	return []any{e.ID, e.Type, e.Source, e.Subject, nanos(e.Time), e.Repository, failed, e.Actor, e.ErrorCode, e.Data}
+}
 
 // insertEvents inserts events in one statement, and the deliveries of
 // those with subscriptions.
@@ -78,11 +87,7 @@ func (s *Store) insertEvents(ctx context.Context, tx Conn, events []store.Event)
 			return err
 		}
 		deliveries += len(e.Subscriptions)
-		failed := 0
-		if e.Failed {
-			failed = 1
-		}
-		args = append(args, e.ID, e.Type, e.Source, e.Subject, nanos(e.Time), e.Repository, failed, e.Actor, e.Data)
+		args = append(args, eventArgs(e)...)
 	}
 	insert := func(q query) runner {
 		if len(events) == eventsPerInsert {
@@ -176,11 +181,7 @@ func (s *Store) appendEvent(ctx context.Context, tx Conn, e store.Event) error {
 	if err := checkEvent(e); err != nil {
 		return err
 	}
-	failed := 0
-	if e.Failed {
-		failed = 1
-	}
-	args := []any{e.ID, e.Type, e.Source, e.Subject, nanos(e.Time), e.Repository, failed, e.Actor, e.Data}
+	args := eventArgs(e)
 	var err error
 	var seq int64
 	if len(e.Subscriptions) == 0 {
@@ -226,7 +227,7 @@ func scanEvent(r scanner) (store.Event, error) {
 	var e store.Event
 	var at int64
 	var failed int
-	if err := r.Scan(&e.Seq, &e.ID, &e.Type, &e.Source, &e.Subject, &at, &e.Repository, &failed, &e.Actor, &e.Data); err != nil {
+	if err := r.Scan(&e.Seq, &e.ID, &e.Type, &e.Source, &e.Subject, &at, &e.Repository, &failed, &e.Actor, &e.ErrorCode, &e.Data); err != nil {
 		return store.Event{}, err
 	}
 	e.Time, e.Failed = fromNanos(at), failed != 0

@@ -107,7 +107,7 @@ FROM subscriptions ORDER BY id`
 	QLastDeliveryError = `SELECT last_error, updated FROM deliveries
 WHERE subscription_id = $1 AND last_error <> '' ORDER BY updated DESC LIMIT 1`
 
-	QEventsAfter = `SELECT seq, id, type, source, subject, time, repository, failed, actor, data
+	QEventsAfter = `SELECT seq, id, type, source, subject, time, repository, failed, actor, error_code, data
 FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`
 
 	// QEventRefsSince pages through the events since $1 on events_time:
@@ -239,14 +239,14 @@ ON CONFLICT (id) DO NOTHING`
 
 	QBumpPullTokensVersion = `UPDATE pull_tokens_version SET version = version + 1 WHERE singleton = 1`
 
-	QAppendEvent = `INSERT INTO events (id, type, source, subject, time, repository, failed, actor, data)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	QAppendEvent = `INSERT INTO events (id, type, source, subject, time, repository, failed, actor, error_code, data)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 
 	QPurgeEvents = `DELETE FROM events WHERE time < $1`
 
 	// The event's seq, for its deliveries.
-	QAppendEventSeq = `INSERT INTO events (id, type, source, subject, time, repository, failed, actor, data)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq`
+	QAppendEventSeq = `INSERT INTO events (id, type, source, subject, time, repository, failed, actor, error_code, data)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq`
 
 	QInsertDelivery = `INSERT INTO deliveries (subscription_id, event_seq, next_attempt, updated) VALUES ($1, $2, $3, $3)`
 
@@ -267,7 +267,7 @@ ON CONFLICT (id) DO NOTHING`
 
 	// QDueDeliveries is the head of a subscription's due, unleased
 	// deliveries; a Dialect adds its row locks (Dialect.SkipLocked).
-	QDueDeliveries = `SELECT d.event_seq, d.attempts, d.queued, e.id, e.type, e.source, e.subject, e.time, e.repository, e.failed, e.actor, e.data
+	QDueDeliveries = `SELECT d.event_seq, d.attempts, d.queued, e.id, e.type, e.source, e.subject, e.time, e.repository, e.failed, e.actor, e.error_code, e.data
 FROM deliveries d JOIN events e ON e.seq = d.event_seq
 WHERE d.subscription_id = $1 AND d.state = 0 AND d.next_attempt <= $2 AND d.lease_until <= $2
 ORDER BY d.event_seq

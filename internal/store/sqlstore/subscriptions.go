@@ -139,7 +139,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, subscription string, now ti
 			var failed int
 			e := &d.Event
 			var queued int64
-			err := r.Scan(&e.Seq, &d.Attempts, &queued, &e.ID, &e.Type, &e.Source, &e.Subject, &at, &e.Repository, &failed, &e.Actor, &e.Data)
+			err := r.Scan(&e.Seq, &d.Attempts, &queued, &e.ID, &e.Type, &e.Source, &e.Subject, &at, &e.Repository, &failed, &e.Actor, &e.ErrorCode, &e.Data)
 			e.Time, e.Failed, d.Queued = fromNanos(at), failed != 0, optionalTime(queued)
 			return d, err
 		}, subscription, nanos(now), limit)

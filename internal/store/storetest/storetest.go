@@ -55,6 +55,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PullTokens", testPullTokens},
 		{"Events", testEvents},
 		{"EventBatches", testEventBatches},
+		{"QueryEvents", testQueryEvents},
+		{"SummarizeEvents", testSummarizeEvents},
 		{"Subscriptions", testSubscriptions},
 		{"Redelivery", testRedelivery},
 		{"ConcurrentPutManifest", testConcurrentPutManifest},

@@ -120,7 +120,7 @@ func buildAuth(ctx context.Context, cfg *config.Serve, externalURL string, meta 
 		st.routes = append(st.routes, server.WithRoute(r.Path, r.Name, r.Handler))
 	}
 	st.routes = append(st.routes, server.WithRoute(apiv1.Prefix, "api", apiv1.New(svc, apiv1.WithPullTokens(svc), apiv1.WithSubscriptions(subs),
-		apiv1.WithRealm(a.Service), apiv1.WithLogger(log))))
+		apiv1.WithEventLog(events.NewLog(meta)), apiv1.WithRealm(a.Service), apiv1.WithLogger(log))))
 	st.routes = append(st.routes,
 		server.WithRoute(issuer.DiscoveryPath, "oidc", iss.Handler()),
 		server.WithRoute(issuer.JWKSPath, "oidc", iss.Handler()),

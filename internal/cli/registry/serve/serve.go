@@ -195,6 +195,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	defer func() { stopRecorder(); <-recorded }()
 	api, err := registry.New(
 		registry.WithEvents(rec),
+		registry.WithTagHistory(events.NewLog(meta)),
 		registry.WithBlobStore(blobs),
 		registry.WithMetadata(meta),
 		registry.WithLogger(log),
