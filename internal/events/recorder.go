@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,12 +35,21 @@ type Recorder struct {
 	st        Appender
 	source    string
 	log       *slog.Logger
-	queue     chan store.Event
 	every     time.Duration
 	batch     int
+	limit     int // events that may wait
 	blobPulls bool
 	subs      *Subscriptions
 	dropped   atomic.Int64
+
+	// The queue is a buffer under a mutex, not a channel: a channel's
+	// receiver parked between events is woken (a futex call on each side)
+	// for every event sent, which at thousands of pulls a second cost the
+	// pull path more than writing the events did. Record appends; Run is
+	// woken by its ticker, or by ready when a batch has filled.
+	mu     sync.Mutex
+	queued []store.Event
+	ready  chan struct{} // capacity 1
 }
 
 // Option configures NewRecorder.
@@ -61,17 +71,18 @@ func WithSubscriptions(subs *Subscriptions) Option { return func(r *Recorder) { 
 // most in one transaction, and how many may wait; past that, Record drops
 // events (and counts them) rather than slow a request down.
 func WithBatching(every time.Duration, batch, queue int) Option {
-	return func(r *Recorder) { r.every, r.batch, r.queue = every, batch, make(chan store.Event, queue) }
+	return func(r *Recorder) { r.every, r.batch, r.limit = every, batch, queue }
 }
 
 // NewRecorder returns a recorder writing to st, with source (the
 // registry's external URL) as every event's CloudEvents source.
 func NewRecorder(st Appender, source string, opts ...Option) *Recorder {
 	r := &Recorder{st: st, source: source, log: slog.New(slog.DiscardHandler),
-		every: DefaultFlushInterval, batch: DefaultBatchSize, queue: make(chan store.Event, DefaultQueueSize)}
+		every: DefaultFlushInterval, batch: DefaultBatchSize, limit: DefaultQueueSize, ready: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(r)
 	}
+	r.queued = make([]store.Event, 0, r.batch)
 	return r
 }
 
@@ -109,11 +120,32 @@ func (r *Recorder) Record(typ string, d Data) {
 		return
 	}
 	e.Subscriptions = r.matching(typ, d.Repository)
-	select {
-	case r.queue <- e:
-	default:
+	r.mu.Lock()
+	if len(r.queued) >= r.limit {
+		r.mu.Unlock()
 		r.dropped.Add(1)
+		return
 	}
+	r.queued = append(r.queued, e)
+	n := len(r.queued)
+	r.mu.Unlock()
+	if n == r.batch {
+		select {
+		case r.ready <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take returns what is queued and leaves the queue empty, reusing spare's
+// array (a batch already written) for what is queued next.
+func (r *Recorder) take(spare []store.Event) []store.Event {
+	clear(spare) // the written events' data is garbage now
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.queued
+	r.queued = spare[:0]
+	return out
 }
 
 // matching are the subscriptions an event of typ about repo goes to.
@@ -145,37 +177,45 @@ func (r *Recorder) event(id, typ string, d *Data) (store.Event, error) {
 func (r *Recorder) Run(ctx context.Context) {
 	tick := time.NewTicker(r.every)
 	defer tick.Stop()
-	var pending []store.Event
-	attempts := 0
+	// taken is what was last taken from the queue; taken[done:] is still
+	// to be written.
+	var taken []store.Event
+	done, attempts := 0, 0
 	lastDropped := int64(0)
 	// Writes outlive ctx: what was queued before shutdown is still written.
 	wctx := context.WithoutCancel(ctx)
+	// flush writes what was taken and then what is queued, a batch (one
+	// transaction) at a time, until both are empty or the store refuses.
 	flush := func() {
-		if len(pending) == 0 {
-			return
-		}
-		ctx, cancel := context.WithTimeout(wctx, writeTimeout)
-		defer cancel()
-		err := r.st.AppendEvents(ctx, pending)
-		attempts++
-		switch {
-		case err == nil:
-			pending, attempts = pending[:0], 0
-		case attempts >= flushAttempts:
-			r.log.ErrorContext(ctx, "events dropped: the store refused them", "events", len(pending), "err", err)
-			r.dropped.Add(int64(len(pending)))
-			pending, attempts = pending[:0], 0
-		default:
-			r.log.WarnContext(ctx, "write events; trying again", "events", len(pending), "err", err)
+		for {
+			if done == len(taken) {
+				taken, done = r.take(taken), 0
+				if len(taken) == 0 {
+					return
+				}
+			}
+			n := min(len(taken)-done, r.batch)
+			ctx, cancel := context.WithTimeout(wctx, writeTimeout)
+			err := r.st.AppendEvents(ctx, taken[done:done+n])
+			cancel()
+			attempts++
+			switch {
+			case err == nil:
+				done, attempts = done+n, 0
+			case attempts >= flushAttempts:
+				r.log.ErrorContext(ctx, "events dropped: the store refused them", "events", n, "err", err)
+				r.dropped.Add(int64(n))
+				done, attempts = done+n, 0
+			default:
+				r.log.WarnContext(ctx, "write events; trying again", "events", n, "err", err)
+				return
+			}
 		}
 	}
 	for {
 		select {
-		case e := <-r.queue:
-			pending = append(pending, e)
-			if len(pending) >= r.batch {
-				flush()
-			}
+		case <-r.ready:
+			flush()
 		case <-tick.C:
 			flush()
 			if r.subs != nil && r.subs.RefreshDue() {
@@ -188,19 +228,15 @@ func (r *Recorder) Run(ctx context.Context) {
 				lastDropped = d
 			}
 		case <-ctx.Done():
-		drain:
 			for {
-				select {
-				case e := <-r.queue:
-					pending = append(pending, e)
-				default:
-					break drain
+				flush()
+				r.mu.Lock()
+				empty := len(r.queued) == 0
+				r.mu.Unlock()
+				if empty && done == len(taken) {
+					return
 				}
 			}
-			for len(pending) > 0 {
-				flush()
-			}
-			return
 		}
 	}
 }
