@@ -111,7 +111,7 @@ func shortType(t string) string {
 // only those whose delivery failed).
 type RedeliverRequest struct {
 	Event      string `json:"event,omitempty"`
-	Since      string `json:"since,omitempty"` // RFC 3339
+	Since      string `json:"since,omitempty"` // as ParseTime reads it: RFC 3339, a date, or 24h, 7d back from now
 	FailedOnly bool   `json:"failed,omitempty"`
 }
 
@@ -156,9 +156,9 @@ func (s *Subscriptions) Redeliver(ctx context.Context, caller Owner, id string, 
 	case req.Since == "":
 		return res, refuse(KindInvalid, "say what to redeliver: an event id, or a time to redeliver events since")
 	}
-	since, err := time.Parse(time.RFC3339Nano, req.Since)
+	since, err := ParseTime(req.Since, now)
 	if err != nil {
-		return res, refuse(KindInvalid, "since %q: want an RFC 3339 time", req.Since)
+		return res, err
 	}
 	if since.After(now) {
 		return res, refuse(KindInvalid, "since %s is in the future", req.Since)

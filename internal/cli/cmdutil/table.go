@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/chainctl/chainctl/internal/iostreams"
@@ -40,4 +41,16 @@ func WriteTable(w io.Writer, st *iostreams.Styles, header []string, rows [][]str
 		}
 	}
 	return nil
+}
+
+// OneLine keeps text from a registry or a sink in one table cell or line,
+// and the terminal in its state, whatever it holds: control characters
+// (escape sequences included) become spaces, and runs of spaces one.
+func OneLine(s string) string {
+	return strings.Join(strings.Fields(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)), " ")
 }

@@ -6,8 +6,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/cli/events/deliveries"
 	"github.com/chainctl/chainctl/internal/cli/events/list"
 	"github.com/chainctl/chainctl/internal/cli/events/listen"
+	"github.com/chainctl/chainctl/internal/cli/events/redeliver"
 	"github.com/chainctl/chainctl/internal/cli/events/subscriptions"
 	"github.com/chainctl/chainctl/internal/cli/events/summary"
 )
@@ -89,6 +91,7 @@ func NewCmdEvents(f *cmdutil.Factory) *cobra.Command {
 	}
 	cmd.AddCommand(list.NewCmdList(f, nil), summary.NewCmdSummary(f, nil))
 	cmd.AddCommand(subscriptions.NewCmdSubscriptions(f))
+	cmd.AddCommand(deliveries.NewCmdDeliveries(f, nil), redeliver.NewCmdRedeliver(f, nil))
 	cmd.AddCommand(listen.NewCmdListen(f, nil))
 	return cmd
 }

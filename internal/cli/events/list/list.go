@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -274,7 +273,7 @@ func row(e eventlog.Event) []string {
 	if e.Error != nil {
 		outcome = fmt.Sprintf("failed: %d %s", e.Error.Status, e.Error.Code)
 	}
-	return []string{when, e.Type, clean(e.Repository), clean(ref), clean(e.ActorKey), clean(or(e.RemoteAddr, "-")), clean(outcome)}
+	return []string{when, e.Type, cmdutil.OneLine(e.Repository), cmdutil.OneLine(ref), cmdutil.OneLine(e.ActorKey), cmdutil.OneLine(or(e.RemoteAddr, "-")), cmdutil.OneLine(outcome)}
 }
 
 // short is a digest cut to its algorithm and 12 hex digits.
@@ -283,15 +282,6 @@ func short(d string) string {
 		return alg + ":" + hex[:12]
 	}
 	return d
-}
-
-func clean(s string) string {
-	return strings.Join(strings.Fields(strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)), " ")
 }
 
 // compact is raw JSON on one line.

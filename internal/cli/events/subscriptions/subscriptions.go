@@ -8,6 +8,7 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/events/subscriptions/create"
 	"github.com/chainctl/chainctl/internal/cli/events/subscriptions/delete"
+	"github.com/chainctl/chainctl/internal/cli/events/subscriptions/enable"
 	"github.com/chainctl/chainctl/internal/cli/events/subscriptions/list"
 )
 
@@ -43,5 +44,6 @@ func NewCmdSubscriptions(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(create.NewCmdCreate(f, nil))
 	cmd.AddCommand(list.NewCmdList(f, nil))
 	cmd.AddCommand(delete.NewCmdDelete(f, nil))
+	cmd.AddCommand(enable.NewCmdEnable(f, nil))
 	return cmd
 }

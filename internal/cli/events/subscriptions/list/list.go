@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -100,7 +99,7 @@ func status(s *shared.Subscription) string {
 	case !s.Disabled:
 		return "active"
 	case s.DisabledReason != "":
-		return "disabled: " + oneLine(s.DisabledReason)
+		return "disabled: " + cmdutil.OneLine(s.DisabledReason)
 	}
 	return "disabled"
 }
@@ -110,20 +109,7 @@ func lastError(h shared.Health) string {
 	if h.LastError == "" && h.LastErrorAt == "" {
 		return "-"
 	}
-	return strings.TrimSpace(h.LastErrorAt + " " + oneLine(h.LastError))
-}
-
-// oneLine keeps a cell on its line, and the terminal's state as it was,
-// whatever a sink answered: control characters (escape sequences
-// included) become spaces, and runs of spaces one.
-func oneLine(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " ")
+	return strings.TrimSpace(h.LastErrorAt + " " + cmdutil.OneLine(h.LastError))
 }
 
 func or(s, def string) string {
