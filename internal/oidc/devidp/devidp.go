@@ -284,7 +284,7 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 		DeviceAuthorizationEndpoint:       p.base + "/device_authorization",
 		ResponseTypes:                     []string{"code"},
 		ResponseModes:                     []string{"query"},
-		GrantTypes:                        []string{"authorization_code", deviceGrantType},
+		GrantTypes:                        []string{"authorization_code", deviceGrantType, DevUserGrantType},
 		SubjectTypes:                      []string{"public"},
 		IDTokenSigningAlgs:                []string{string(jose.ES256)},
 		Scopes:                            supportedScopes(),

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -317,6 +318,9 @@ func Test_serveRunDev(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "DEVELOPMENT MODE") {
 		t.Errorf("no dev-mode warning in:\n%s", errOut)
+	}
+	if _, port, _ := net.SplitHostPort(host); !strings.Contains(errOut.String(), "chainctl auth login --dev --registry localhost:"+port) {
+		t.Errorf("the dev-mode warning does not say how to log in:\n%s", errOut)
 	}
 	if status, _ := get(t, base+"/dev-idp/.well-known/openid-configuration"); status != 200 {
 		t.Errorf("dev IdP discovery = %d", status)
