@@ -61,8 +61,9 @@ func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *ServeOptions) e
 			on Windows.
 
 			Every flag can also be set with a CHAINCTL_ environment variable (--data-dir
-			is CHAINCTL_DATA_DIR) or as a key of the YAML file given with --config
-			(data-dir: /srv/chainctl). A flag beats the environment, which beats the file.
+			is CHAINCTL_DATA_DIR) or as a snake_case key of the YAML file given with
+			--config (data_dir: /srv/chainctl). A flag beats the environment, which beats
+			the file. Every problem of the configuration is reported at once.
 			docs/configuration.md describes every setting.
 
 			Nobody has a password. Every request needs a bearer access token of a few

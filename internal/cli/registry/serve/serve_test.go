@@ -29,7 +29,7 @@ func TestNewCmdServe(t *testing.T) {
 	}
 	home := t.TempDir()
 	cfgFile := filepath.Join(t.TempDir(), "serve.yaml")
-	if err := os.WriteFile(cfgFile, []byte("listen: 127.0.0.1:6000\ndata-dir: /srv/from-file\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfgFile, []byte("listen: 127.0.0.1:6000\ndata_dir: /srv/from-file\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
