@@ -17,6 +17,8 @@ install() { # install NAME MODULE@VERSION
 install conformance github.com/opencontainers/distribution-spec/conformance@v0.0.0-20260831232431-97274622c111
 install crane github.com/google/go-containerregistry/cmd/crane@v0.22.1
 install oras oras.land/oras/cmd/oras@v1.3.6
+# regctl, one of the clients the README shows (internal/e2e/readme_test.go).
+install regctl github.com/regclient/regclient/cmd/regctl@v0.11.7
 install goreleaser github.com/goreleaser/goreleaser/v2@v2.15.1
 install server github.com/zitadel/oidc/v3/example/server@v3.52.0
 # S3-compatible server standing in for R2 in the s3 blob store's tests.

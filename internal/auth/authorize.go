@@ -3,7 +3,10 @@ package auth
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -35,18 +38,18 @@ func (s *Service) Authorize(r *http.Request, a policy.Access, optional ...policy
 	raw, present, err := BearerToken(r)
 	if err != nil {
 		s.log.InfoContext(r.Context(), "refused authorization header", "err", err)
-		return anonymous, s.challenge("invalid_request", a, optional...)
+		return anonymous, s.challenge(r, "invalid_request", a, optional...)
 	}
 	if !present {
 		if s.publicPull(a) {
 			return anonymous, nil
 		}
-		return anonymous, s.challenge("", a, optional...)
+		return anonymous, s.challenge(r, "", a, optional...)
 	}
 	c, err := s.signer.Verify(r.Context(), raw, s.service)
 	if err != nil {
 		s.log.InfoContext(r.Context(), "refused access token", "err", err)
-		return anonymous, s.challenge("invalid_token", a, optional...)
+		return anonymous, s.challenge(r, "invalid_token", a, optional...)
 	}
 	if (a.Type == policy.TypeRegistry && a.Name == "") || s.publicPull(a) {
 		// GET /v2/ takes any valid token; a public pull needs none.
@@ -60,9 +63,9 @@ func (s *Service) Authorize(r *http.Request, a policy.Access, optional ...policy
 			return tokenPrincipal(c), nil
 		}
 		s.log.InfoContext(r.Context(), "access token outlived its grant", "sub", c.Subject)
-		return anonymous, s.challenge("invalid_token", a, optional...)
+		return anonymous, s.challenge(r, "invalid_token", a, optional...)
 	}
-	return anonymous, s.challenge("insufficient_scope", a, optional...)
+	return anonymous, s.challenge(r, "insufficient_scope", a, optional...)
 }
 
 // current reports whether the principal an access token names is as it
@@ -182,8 +185,8 @@ func grants(claim []policy.Access, a policy.Access) bool {
 // challenge is the 401 that tells a client where to get a token and for
 // which scope (RFC 6750 §3 as profiled by Docker token authentication).
 // A push asks for pull too: clients need both for a push.
-func (s *Service) challenge(errCode string, a policy.Access, optional ...policy.Access) *registry.Error {
-	v := `Bearer realm="` + s.realm + `",service="` + s.service + `"`
+func (s *Service) challenge(r *http.Request, errCode string, a policy.Access, optional ...policy.Access) *registry.Error {
+	v := `Bearer realm="` + realmFor(s.realm, r.Host) + `",service="` + s.service + `"`
 	var scopes []policy.Access
 	for _, x := range append([]policy.Access{a}, optional...) {
 		if x.Name == "" {
@@ -209,4 +212,29 @@ func (s *Service) challenge(errCode string, a policy.Access, optional ...policy.
 		Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: msg,
 		Header: http.Header{"Www-Authenticate": {v}},
 	}
+}
+
+// realmFor is realm, or, when realm's host is a loopback name and the
+// request came for another loopback name on the same port, realm on the
+// request's name (see WithRealm).
+func realmFor(realm, requestHost string) string {
+	u, err := url.Parse(realm)
+	if err != nil || !isLoopbackName(u.Hostname()) || strings.EqualFold(u.Host, requestHost) {
+		return realm
+	}
+	host, port, err := net.SplitHostPort(requestHost)
+	if err != nil || port != u.Port() || !isLoopbackName(host) {
+		return realm
+	}
+	u.Host = strings.ToLower(requestHost)
+	return u.String()
+}
+
+// isLoopbackName reports whether host is localhost or a loopback address.
+func isLoopbackName(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }

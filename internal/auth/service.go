@@ -170,6 +170,14 @@ func WithServiceName(name string) ServiceOption { return func(v *Service) { v.se
 
 // WithRealm sets the token endpoint URL announced in challenges, e.g.
 // https://registry.example.com/token. Required.
+//
+// When its host is a loopback address or localhost (a registry on this
+// machine, such as `chainctl registry serve --dev`'s), a request that
+// reached the registry by another loopback name with the same port is
+// answered with a realm on the name it used: oras refuses a realm on a
+// loopback host other than the registry's (127.0.0.1 for localhost:5000),
+// and localhost is the name docker, crane and oras reach over plain HTTP
+// without flags. Only loopback names are ever taken from the request.
 func WithRealm(url string) ServiceOption { return func(v *Service) { v.realm = url } }
 
 // WithPublicRepositories lets anyone pull, without a token, from

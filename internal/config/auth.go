@@ -80,11 +80,13 @@ type authFile struct {
 }
 
 // resolveAuth fills in the defaults of the auth section f (nil if the file
-// has none) and validates it; externalURL is the validated external URL.
+// has none) and validates it, returning every problem as Errors;
+// externalURL is the validated external URL.
 func resolveAuth(f *authFile, externalURL string) (Auth, error) {
 	if f == nil {
 		f = &authFile{}
 	}
+	var errs Errors
 	a := Auth{
 		Service:            f.Service,
 		PublicRepositories: slices.Clone(f.PublicRepositories),
@@ -100,11 +102,11 @@ func resolveAuth(f *authFile, externalURL string) (Auth, error) {
 	}
 	if len(a.Service) > 255 || strings.ContainsFunc(a.Service, func(r rune) bool { return r <= ' ' || r == '"' || r == '\\' || unicode.IsControl(r) }) {
 		// The service name is quoted in WWW-Authenticate headers.
-		return Auth{}, fmt.Errorf("auth.service %q: want at most 255 characters without spaces, quotes or backslashes", a.Service)
+		errs.add(fmt.Errorf("auth.service %q: want at most 255 characters without spaces, quotes or backslashes", a.Service))
 	}
 	for i, p := range a.PublicRepositories {
 		if err := p.Validate(); err != nil {
-			return Auth{}, fmt.Errorf("auth.public_repositories[%d]: %w", i, err)
+			errs.add(fmt.Errorf("auth.public_repositories[%d]: %w", i, err))
 		}
 	}
 
@@ -129,42 +131,44 @@ func resolveAuth(f *authFile, externalURL string) (Auth, error) {
 		v, err := time.ParseDuration(d.value)
 		switch {
 		case err != nil:
-			return Auth{}, fmt.Errorf("auth.%s %q: want a duration such as 90s, 5m or 12h", d.key, d.value)
+			errs.add(fmt.Errorf("auth.%s %q: want a duration such as 90s, 5m or 12h", d.key, d.value))
+			continue
 		case v < 0 || v == 0 && !d.zeroOK:
 			want := "a positive duration"
 			if d.zeroOK {
 				want = "a positive duration, or 0"
 			}
-			return Auth{}, fmt.Errorf("auth.%s %q: want %s", d.key, d.value, want)
+			errs.add(fmt.Errorf("auth.%s %q: want %s", d.key, d.value, want))
+			continue
 		}
 		*d.out = v
 	}
 	if a.PullTokenMaxTTL < time.Minute {
-		return Auth{}, fmt.Errorf("auth.pull_tokens.max_ttl (%s): want at least 1m", a.PullTokenMaxTTL)
+		errs.add(fmt.Errorf("auth.pull_tokens.max_ttl (%s): want at least 1m", a.PullTokenMaxTTL))
 	}
 	if a.MaxSessionTTL < a.SessionTTL {
-		return Auth{}, fmt.Errorf("auth.max_session_ttl (%s) is shorter than auth.session_ttl (%s): a session could never last as long as its default; raise max_session_ttl", a.MaxSessionTTL, a.SessionTTL)
+		errs.add(fmt.Errorf("auth.max_session_ttl (%s) is shorter than auth.session_ttl (%s): a session could never last as long as its default; raise max_session_ttl", a.MaxSessionTTL, a.SessionTTL))
 	}
 
 	if _, err := policy.CompileAll(a.Identities, policy.IdentityOptions{Audience: a.Service}); err != nil {
-		return Auth{}, fmt.Errorf("auth.identities: %w", err)
+		errs.add(fmt.Errorf("auth.identities: %w", err))
 	}
 
 	l := a.Login
 	switch {
 	case l.Issuer != "" && l.ClientID == "":
-		return Auth{}, fmt.Errorf("auth.login.issuer is set but auth.login.client_id is not: set both, or neither")
+		errs.add(fmt.Errorf("auth.login.issuer is set but auth.login.client_id is not: set both, or neither"))
 	case l.Issuer == "" && l.ClientID != "":
-		return Auth{}, fmt.Errorf("auth.login.client_id is set but auth.login.issuer is not: set both, or neither")
+		errs.add(fmt.Errorf("auth.login.client_id is set but auth.login.issuer is not: set both, or neither"))
 	case l.Issuer != "":
 		if err := checkLoginIssuer(l.Issuer); err != nil {
-			return Auth{}, fmt.Errorf("auth.login.issuer %q: %w", l.Issuer, err)
+			errs.add(fmt.Errorf("auth.login.issuer %q: %w", l.Issuer, err))
 		}
 		if len(l.ClientID) > 255 || strings.ContainsFunc(l.ClientID, func(r rune) bool { return r <= ' ' || unicode.IsControl(r) }) {
-			return Auth{}, fmt.Errorf("auth.login.client_id %q: want at most 255 characters without spaces or control characters", l.ClientID)
+			errs.add(fmt.Errorf("auth.login.client_id %q: want at most 255 characters without spaces or control characters", l.ClientID))
 		}
 	}
-	return a, nil
+	return a, errs.err()
 }
 
 // checkLoginIssuer accepts the same issuers identities do: https URLs, and

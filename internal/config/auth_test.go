@@ -19,7 +19,7 @@ const ciKeys = `{"keys":[{"alg":"ES256","crv":"P-256","kid":"ci-1","kty":"EC","u
 	`"x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}`
 
 const fullAuthYAML = `
-external-url: https://registry.example.com/
+external_url: https://registry.example.com/
 auth:
   service: registry.example.com
   public_repositories: ["chainguard/*", base]

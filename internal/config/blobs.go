@@ -65,19 +65,25 @@ func addBlobFlags(fs *pflag.FlagSet, env func(string) string) {
 // resolveBlobs reads and checks the blob settings for storage st.
 func resolveBlobs(get func(string) string, st Storage) (Blobs, error) {
 	b := Blobs{PresignTTL: DefaultPresignTTL, UploadTTL: DefaultUploadTTL}
-	var err error
-	for key, p := range map[string]*time.Duration{KeyPresignTTL: &b.PresignTTL, KeyUploadTTL: &b.UploadTTL} {
-		if v := get(key); v != "" {
-			if *p, err = time.ParseDuration(v); err != nil || *p <= 0 {
-				return Blobs{}, fmt.Errorf("%s %q: want a positive duration such as 10m", key, v)
+	var errs Errors
+	for _, c := range []struct {
+		key string
+		p   *time.Duration
+	}{{KeyPresignTTL, &b.PresignTTL}, {KeyUploadTTL, &b.UploadTTL}} {
+		if v := get(c.key); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				errs.add(fmt.Errorf("%s %q: want a positive duration such as 10m", c.key, v))
+				continue
 			}
+			*c.p = d
 		}
 	}
 	if b.UploadTTL < minUploadTTL {
-		return Blobs{}, fmt.Errorf("%s %s: at least %s; an upload being written records its activity once a minute", KeyUploadTTL, b.UploadTTL, minUploadTTL)
+		errs.add(fmt.Errorf("%s %s: at least %s; an upload being written records its activity once a minute", KeyUploadTTL, b.UploadTTL, minUploadTTL))
 	}
 	if b.PresignTTL > maxPresignTTL {
-		return Blobs{}, fmt.Errorf("%s %s: presigned URLs last at most 7 days (168h)", KeyPresignTTL, b.PresignTTL)
+		errs.add(fmt.Errorf("%s %s: presigned URLs last at most 7 days (168h)", KeyPresignTTL, b.PresignTTL))
 	}
 	b.Redirect = get(KeyBlobRedirect)
 	switch b.Redirect {
@@ -88,23 +94,26 @@ func resolveBlobs(get func(string) string, st Storage) (Blobs, error) {
 		}
 	case RedirectPresign, RedirectPublic, RedirectProxy:
 		if b.Redirect != RedirectProxy && st.Type != StorageS3 {
-			return Blobs{}, fmt.Errorf("%s %s needs s3:// storage; file storage can only proxy", KeyBlobRedirect, b.Redirect)
+			errs.add(fmt.Errorf("%s %s needs s3:// storage; file storage can only proxy", KeyBlobRedirect, b.Redirect))
 		}
 	default:
-		return Blobs{}, fmt.Errorf("%s %q: want presign, public or proxy", KeyBlobRedirect, b.Redirect)
+		errs.add(fmt.Errorf("%s %q: want presign, public or proxy", KeyBlobRedirect, b.Redirect))
 	}
+	publicURLSet := false
 	if v := get(KeyPublicBlobURL); v != "" {
+		publicURLSet = true
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			return Blobs{}, fmt.Errorf("%s %q: want an http(s) base URL without query", KeyPublicBlobURL, v)
+			errs.add(fmt.Errorf("%s %q: want an http(s) base URL without query", KeyPublicBlobURL, v))
+		} else {
+			u.Path = trimSlash(u.Path)
+			b.PublicURL = u.String()
 		}
-		u.Path = trimSlash(u.Path)
-		b.PublicURL = u.String()
 	}
-	if b.Redirect == RedirectPublic && b.PublicURL == "" {
-		return Blobs{}, fmt.Errorf("%s public needs %s", KeyBlobRedirect, KeyPublicBlobURL)
+	if b.Redirect == RedirectPublic && !publicURLSet {
+		errs.add(fmt.Errorf("%s public needs %s", KeyBlobRedirect, KeyPublicBlobURL))
 	}
-	return b, nil
+	return b, errs.err()
 }
 
 func trimSlash(p string) string {

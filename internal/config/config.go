@@ -2,10 +2,12 @@
 // file into typed configuration structs. It is the only package that imports
 // viper; everything else receives the structs as values.
 //
-// Every setting has one name, used as the flag (--data-dir), the YAML key
-// (data-dir:) and, upper-cased with CHAINCTL_ and underscores, the
-// environment variable (CHAINCTL_DATA_DIR). Precedence, highest first:
-// flag, environment, file, default. docs/configuration.md lists them all.
+// Every setting has one name, used as the flag (--data-dir), in
+// snake_case as the YAML key (data_dir:, see FileKey; the kebab-case of
+// older versions is still read, with a warning) and, upper-cased with
+// CHAINCTL_, the environment variable (CHAINCTL_DATA_DIR). Precedence,
+// highest first: flag, environment, file, default. docs/configuration.md
+// lists them all.
 package config
 
 import (

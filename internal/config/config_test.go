@@ -36,7 +36,7 @@ func load(t *testing.T, args []string, e env) (*Serve, error) {
 
 func TestLoadServePrecedence(t *testing.T) {
 	home := t.TempDir()
-	file := writeFile(t, "listen: 127.0.0.1:7001\ndata-dir: /from/file\ntls-cert: /file/cert.pem\ntls-key: /file/key.pem\n")
+	file := writeFile(t, "listen: 127.0.0.1:7001\ndata_dir: /from/file\ntls_cert: /file/cert.pem\ntls_key: /file/key.pem\n")
 	tests := []struct {
 		name       string
 		args       []string
@@ -194,7 +194,7 @@ func TestLoadServeErrors(t *testing.T) {
 		file    string
 		wantErr []string // substrings of the error
 	}{
-		{name: "unknown key", file: "lisen: :5000\n", wantErr: []string{`unknown key "lisen"`, `did you mean "listen"?`, "known keys: listen, data-dir"}},
+		{name: "unknown key", file: "lisen: :5000\n", wantErr: []string{`unknown key "lisen"`, `did you mean "listen"?`, "known keys: listen, data_dir"}},
 		{name: "unknown key without suggestion", file: "replicas: 3\n", wantErr: []string{`unknown key "replicas"`}},
 		{name: "nested value", file: "storage:\n  type: file\n", wantErr: []string{`key "storage": want a single value`}},
 		{name: "not YAML", file: "listen: [\n", wantErr: []string{"configuration file"}},
@@ -221,8 +221,10 @@ func TestLoadServeErrors(t *testing.T) {
 		{name: "external URL with empty query", args: []string{"--external-url", "https://r.example.com?"}, wantErr: []string{"want no query or fragment"}},
 		{name: "external URL with fragment", args: []string{"--external-url", "https://r.example.com#x"}, wantErr: []string{"want no query or fragment"}},
 		{name: "external URL with user info", args: []string{"--external-url", "https://u:p@r.example.com"}, wantErr: []string{"want no user info"}},
-		{name: "external URL with path", file: "external-url: https://example.com/registry\n", wantErr: []string{`want no path (got "/registry")`, "root of its host"}},
-		{name: "external URL nested in file", file: "external-url:\n  host: x\n", wantErr: []string{`key "external-url": want a single value`}},
+		{name: "external URL with path", file: "external_url: https://example.com/registry\n", wantErr: []string{`want no path (got "/registry")`, "root of its host"}},
+		{name: "external URL nested in file", file: "external_url:\n  host: x\n", wantErr: []string{`key "external_url": want a single value`}},
+		{name: "both spellings of one key", file: "data_dir: /a\ndata-dir: /b\n", wantErr: []string{`key "data_dir" is set twice, also as "data-dir" (deprecated)`}},
+		{name: "flag name with a typo", file: "data-dri: /a\n", wantErr: []string{`unknown key "data-dri"`, `did you mean "data_dir"?`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -313,7 +315,7 @@ func TestEnvName(t *testing.T) {
 }
 
 func TestLoadServeExternalURL(t *testing.T) {
-	file := writeFile(t, "external-url: https://from-file.example.com\n")
+	file := writeFile(t, "external_url: https://from-file.example.com\n")
 	tls := []string{"--tls-cert", "/c.pem", "--tls-key", "/k.pem"}
 	tests := []struct {
 		name        string

@@ -43,22 +43,25 @@ func resolveEvents(f *eventsFile) (Events, error) {
 		return e, nil
 	}
 	e.BlobPulls, e.AllowPrivateSinks = f.BlobPulls, f.AllowPrivateSinks
+	var errs Errors
 	if f.RetryFor != "" {
 		d, err := time.ParseDuration(f.RetryFor)
 		if err != nil || d < time.Minute {
-			return Events{}, fmt.Errorf("events.retry_for %q: want a duration of at least 1m, such as 24h", f.RetryFor)
+			errs.add(fmt.Errorf("events.retry_for %q: want a duration of at least 1m, such as 24h", f.RetryFor))
+		} else {
+			e.RetryFor = d
 		}
-		e.RetryFor = d
 	}
 	if f.Retention != "" {
 		d, err := time.ParseDuration(f.Retention)
 		switch {
 		case err != nil:
-			return Events{}, fmt.Errorf("events.retention %q: want a duration such as 24h or 168h", f.Retention)
+			errs.add(fmt.Errorf("events.retention %q: want a duration such as 24h or 168h", f.Retention))
 		case d < time.Hour:
-			return Events{}, fmt.Errorf("events.retention %q: want at least 1h", f.Retention)
+			errs.add(fmt.Errorf("events.retention %q: want at least 1h", f.Retention))
+		default:
+			e.Retention = d
 		}
-		e.Retention = d
 	}
-	return e, nil
+	return e, errs.err()
 }

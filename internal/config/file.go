@@ -17,17 +17,30 @@ const maxFileSize = 1 << 20
 
 // fileSettings is what a configuration file holds.
 type fileSettings struct {
-	// flat holds the single-value settings, as strings.
+	// flat holds the single-value settings, as strings, by setting name
+	// (the flag's: "data-dir").
 	flat map[string]any
 	// auth is the auth section, nil if the file has none.
 	auth *authFile
 	// events is the events section, nil if the file has none.
 	events *eventsFile
+	// warnings say which keys are spelt the deprecated way.
+	warnings []string
 }
 
+// FileKey is the YAML key of a setting in a configuration file: its name
+// in snake_case, as every key of the auth and events sections and of the
+// API is ("data-dir" -> "data_dir").
+func FileKey(name string) string { return strings.ReplaceAll(name, "-", "_") }
+
 // readFile reads a YAML configuration file whose top level may hold only the
-// flat keys known, with single values, and the auth and events sections. A misspelt key,
-// at any depth, is an error, not a silently ignored setting.
+// flat keys known (setting names, written as FileKey), with single values,
+// and the auth and events sections. A misspelt key, at any depth, is an
+// error, not a silently ignored setting; so is a wrong shape. A key in the
+// kebab-case that older versions read at the top level (data-dir) is still
+// accepted, with a warning. Every problem found is returned together, as
+// Errors, with the settings that were read; a file that cannot be read or
+// parsed is a single error.
 func readFile(path string, known []string) (fileSettings, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -41,34 +54,58 @@ func readFile(path string, known []string) (fileSettings, error) {
 		// A top level that is a list or a scalar fails to decode into a map.
 		return fileSettings{}, fmt.Errorf("configuration file %s: %w", path, err)
 	}
-	topLevel := append(slices.Clone(known), KeyAuth, KeyEvents)
+	fileKeys := make([]string, 0, len(known)+2)
+	byFileKey := make(map[string]string, len(known))
+	for _, k := range known {
+		fileKeys = append(fileKeys, FileKey(k))
+		byFileKey[FileKey(k)] = k
+	}
+	fileKeys = append(fileKeys, KeyAuth, KeyEvents)
 	out := fileSettings{flat: make(map[string]any, len(doc))}
+	var errs Errors
+	in := func(err error) error { return fmt.Errorf("configuration file %s: %w", path, err) }
 	sectionTypes := map[string]reflect.Type{KeyAuth: reflect.TypeFor[authFile](), KeyEvents: reflect.TypeFor[eventsFile]()}
 	hasSection := false
 	for _, k := range slices.Sorted(maps.Keys(doc)) {
 		v := doc[k]
-		if !slices.Contains(topLevel, k) {
-			return fileSettings{}, fmt.Errorf("configuration file %s: %w", path, unknownKey(k, k, topLevel))
-		}
 		if t, ok := sectionTypes[k]; ok {
-			if err := checkShape(v, t, k); err != nil {
-				return fileSettings{}, fmt.Errorf("configuration file %s: %w", path, err)
+			var shape Errors
+			checkShape(v, t, k, &shape)
+			for _, err := range shape {
+				errs.add(in(err))
 			}
 			hasSection = hasSection || v != nil
+			continue
+		}
+		name, ok := byFileKey[k]
+		if !ok && slices.Contains(known, k) {
+			// The kebab-case of older versions, beside snake_case
+			// sections: read it, and say how to write it now.
+			name = k
+			if _, both := doc[FileKey(k)]; both {
+				errs.add(in(fmt.Errorf("key %q is set twice, also as %q (deprecated); keep %q", FileKey(k), k, FileKey(k))))
+				continue
+			}
+			out.warnings = append(out.warnings, fmt.Sprintf("configuration file %s: key %q is deprecated; write %q (keys are snake_case, as in the auth and events sections)", path, k, FileKey(k)))
+		} else if !ok {
+			errs.add(in(unknownKey(k, k, fileKeys)))
 			continue
 		}
 		switch v := v.(type) {
 		case nil:
 			// "key:" with no value leaves the setting at its default.
 		case string, bool, int, int64, uint64, float64:
-			out.flat[k] = fmt.Sprint(v)
+			out.flat[name] = fmt.Sprint(v)
 		default:
-			return fileSettings{}, fmt.Errorf("configuration file %s: key %q: want a single value, got %T", path, k, v)
+			errs.add(in(fmt.Errorf("key %q: want a single value, got %s", k, describe(v))))
 		}
 	}
 	if hasSection {
 		// checkShape has vetted every key; the strict decode is the
 		// backstop, and reports wrong scalar types with line numbers.
+		// It decodes what it can even then, so that the sections are
+		// checked too when other keys are wrong; what checkShape found
+		// it would only repeat.
 		var sections struct {
 			Auth   *authFile      `yaml:"auth"`
 			Events *eventsFile    `yaml:"events"`
@@ -76,12 +113,12 @@ func readFile(path string, known []string) (fileSettings, error) {
 		}
 		dec := yaml.NewDecoder(bytes.NewReader(b))
 		dec.KnownFields(true)
-		if err := dec.Decode(&sections); err != nil {
-			return fileSettings{}, fmt.Errorf("configuration file %s: %w", path, err)
+		if err := dec.Decode(&sections); err != nil && len(errs) == 0 {
+			errs.add(in(err))
 		}
 		out.auth, out.events = sections.Auth, sections.Events
 	}
-	return out, nil
+	return out, errs.err()
 }
 
 // unknownKey is the error for a key no setting takes: path locates it
@@ -95,55 +132,52 @@ func unknownKey(path, key string, known []string) error {
 }
 
 // checkShape compares v, a YAML value decoded into any, with the type t it
-// will be decoded into, and returns an error naming the path of the first
-// mapping key no field of t takes, or of the first value of the wrong
-// shape (a list where a mapping is wanted, a mapping where a single value
-// is). The YAML decoder's own errors name neither the path nor the keys
-// that would fit. Types that decode themselves (UnmarshalYAML) are not
-// looked into.
-func checkShape(v any, t reflect.Type, path string) error {
+// will be decoded into, and adds to errs an error naming the path of every
+// mapping key no field of t takes, and of every value of the wrong shape
+// (a list where a mapping is wanted, a mapping where a single value is).
+// The YAML decoder's own errors name neither the path nor the keys that
+// would fit. Types that decode themselves (UnmarshalYAML) are not looked
+// into.
+func checkShape(v any, t reflect.Type, path string, errs *Errors) {
 	if v == nil || hasUnmarshalYAML(t) {
-		return nil
+		return
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
-		return checkShape(v, t.Elem(), path)
+		checkShape(v, t.Elem(), path, errs)
 	case reflect.Struct:
 		m, ok := mapping(v)
 		if !ok {
-			return fmt.Errorf("%s: want a mapping of keys, got %s", path, describe(v))
+			errs.add(fmt.Errorf("%s: want a mapping of keys, got %s", path, describe(v)))
+			return
 		}
 		names, types := yamlFields(t)
 		for _, k := range slices.Sorted(maps.Keys(m)) {
 			i := slices.Index(names, k)
 			if i < 0 {
-				return unknownKey(path+"."+k, k, names)
+				errs.add(unknownKey(path+"."+k, k, names))
+				continue
 			}
-			if err := checkShape(m[k], types[i], path+"."+k); err != nil {
-				return err
-			}
+			checkShape(m[k], types[i], path+"."+k, errs)
 		}
 	case reflect.Slice, reflect.Array:
 		l, ok := v.([]any)
 		if !ok {
-			return fmt.Errorf("%s: want a list, got %s", path, describe(v))
+			errs.add(fmt.Errorf("%s: want a list, got %s", path, describe(v)))
+			return
 		}
 		for i, e := range l {
-			if err := checkShape(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
+			checkShape(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i), errs)
 		}
 	case reflect.Map, reflect.Interface:
 		// Free-form; the decoder checks what it can.
 	default:
 		if _, ok := mapping(v); ok {
-			return fmt.Errorf("%s: want a single value, got %s", path, describe(v))
-		}
-		if _, ok := v.([]any); ok {
-			return fmt.Errorf("%s: want a single value, got %s", path, describe(v))
+			errs.add(fmt.Errorf("%s: want a single value, got %s", path, describe(v)))
+		} else if _, ok := v.([]any); ok {
+			errs.add(fmt.Errorf("%s: want a single value, got %s", path, describe(v)))
 		}
 	}
-	return nil
 }
 
 // hasUnmarshalYAML reports whether t decodes itself, in either form of
@@ -202,11 +236,11 @@ func describe(v any) string {
 }
 
 // suggest returns the known key closest to k, if it is close enough to be a
-// typo (edit distance at most 2).
+// typo (edit distance at most 2, with k in snake_case as every key is).
 func suggest(k string, known []string) string {
 	best, bestDist := "", 3
 	for _, c := range known {
-		if d := editDistance(strings.ToLower(k), c); d < bestDist {
+		if d := editDistance(FileKey(strings.ToLower(k)), c); d < bestDist {
 			best, bestDist = c, d
 		}
 	}

@@ -58,36 +58,45 @@ func addLimitFlags(fs *pflag.FlagSet, env func(string) string) {
 func resolveLimits(get func(string) string) (Limits, error) {
 	l := Limits{BodyIdleTimeout: DefaultBodyIdleTimeout, BodyMinRate: DefaultBodyMinRate,
 		MaxUploadsPerPrincipal: DefaultMaxUploadsPerPrincipal, MaxUploadsPerRepo: DefaultMaxUploadsPerRepo}
+	var errs Errors
+	idleOK := true
 	if v := get(KeyBodyIdleTimeout); v != "" {
 		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return Limits{}, fmt.Errorf("%s %q: want a duration such as 60s, or 0 for none", KeyBodyIdleTimeout, v)
+		switch {
+		case err != nil || d < 0:
+			errs.add(fmt.Errorf("%s %q: want a duration such as 60s, or 0 for none", KeyBodyIdleTimeout, v))
+			idleOK = false
+		case d > 0 && d < time.Second:
+			errs.add(fmt.Errorf("%s %s: at least 1s, or 0 for none; shorter cuts off honest clients on a busy network", KeyBodyIdleTimeout, d))
+			idleOK = false
+		default:
+			l.BodyIdleTimeout = d
 		}
-		if d > 0 && d < time.Second {
-			return Limits{}, fmt.Errorf("%s %s: at least 1s, or 0 for none; shorter cuts off honest clients on a busy network", KeyBodyIdleTimeout, d)
-		}
-		l.BodyIdleTimeout = d
 	}
 	if v := get(KeyBodyMinRate); v != "" {
-		n, err := parseBytes(v)
-		if err != nil {
-			return Limits{}, fmt.Errorf("%s %q: %w", KeyBodyMinRate, v, err)
+		if n, err := parseBytes(v); err != nil {
+			errs.add(fmt.Errorf("%s %q: %w", KeyBodyMinRate, v, err))
+		} else {
+			l.BodyMinRate = n
 		}
-		l.BodyMinRate = n
 	}
-	if l.BodyMinRate > 0 && l.BodyIdleTimeout == 0 {
-		return Limits{}, fmt.Errorf("%s needs %s: the rate is measured over each idle timeout of waiting; set %s 0 too, or an idle timeout", KeyBodyMinRate, KeyBodyIdleTimeout, KeyBodyMinRate)
+	if idleOK && l.BodyMinRate > 0 && l.BodyIdleTimeout == 0 {
+		errs.add(fmt.Errorf("%s needs %s: the rate is measured over each idle timeout of waiting; set %s 0 too, or an idle timeout", KeyBodyMinRate, KeyBodyIdleTimeout, KeyBodyMinRate))
 	}
-	for key, p := range map[string]*int{KeyMaxUploadsPerPrincipal: &l.MaxUploadsPerPrincipal, KeyMaxUploadsPerRepo: &l.MaxUploadsPerRepo} {
-		if v := get(key); v != "" {
+	for _, c := range []struct {
+		key string
+		p   *int
+	}{{KeyMaxUploadsPerPrincipal, &l.MaxUploadsPerPrincipal}, {KeyMaxUploadsPerRepo, &l.MaxUploadsPerRepo}} {
+		if v := get(c.key); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				return Limits{}, fmt.Errorf("%s %q: want a whole number, or 0 for no cap", key, v)
+				errs.add(fmt.Errorf("%s %q: want a whole number, or 0 for no cap", c.key, v))
+				continue
 			}
-			*p = n
+			*c.p = n
 		}
 	}
-	return l, nil
+	return l, errs.err()
 }
 
 // parseBytes reads a byte count: a whole number, optionally followed by

@@ -47,6 +47,9 @@ type Serve struct {
 	Events Events
 	// File is the configuration file that was read, "" if none.
 	File string
+	// Warnings are what the caller should tell the operator about the
+	// configuration, such as a key spelt the deprecated way.
+	Warnings []string
 }
 
 // StorageType names a blob store backend.
@@ -176,7 +179,8 @@ func AddBackendFlags(fs *pflag.FlagSet) {
 // LoadServe reads the serve settings: the flags on fs that were set, then
 // CHAINCTL_* environment variables, then the YAML file named by --config or
 // CHAINCTL_CONFIG, then defaults. fs must hold the flags AddServeFlags
-// defines; flags it lacks are skipped. The result is validated.
+// defines; flags it lacks are skipped. The result is validated: an
+// invalid configuration is reported as Errors, every problem at once.
 func LoadServe(fs *pflag.FlagSet, opts ...Option) (*Serve, error) {
 	o := newOptions(opts)
 	v := viper.New()
@@ -192,12 +196,16 @@ func LoadServe(fs *pflag.FlagSet, opts ...Option) (*Serve, error) {
 	layer := map[string]any{}
 	var af *authFile
 	var ef *eventsFile
+	var errs Errors
+	var warnings []string
 	if file != "" {
 		s, err := readFile(file, serveKeys)
-		if err != nil {
-			return nil, err
+		if _, ok := err.(Errors); err != nil && !ok {
+			return nil, err // unreadable or not YAML: nothing more to check
 		}
-		layer, af, ef = s.flat, s.auth, s.events
+		// Problems with some keys: check the rest too, to report all.
+		errs.add(err)
+		layer, af, ef, warnings = s.flat, s.auth, s.events, s.warnings
 	}
 	for _, k := range serveKeys {
 		if val := o.getenv(EnvName(k)); val != "" {
@@ -215,54 +223,56 @@ func LoadServe(fs *pflag.FlagSet, opts ...Option) (*Serve, error) {
 		}
 	}
 	cfg, err := o.resolveServe(func(k string) string { return strings.TrimSpace(v.GetString(k)) }, af)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Events, err = resolveEvents(ef); err != nil {
+	errs.add(err)
+	var eerr error
+	cfg.Events, eerr = resolveEvents(ef)
+	errs.add(eerr)
+	if err := errs.err(); err != nil {
 		return nil, err
 	}
 	cfg.File = file
+	cfg.Warnings = warnings
 	return cfg, nil
 }
 
 // resolveServe applies derived defaults (storage and database under the data
 // directory, the external URL from the listen address), parses URLs and
-// validates. af is the file's auth section, nil if none.
+// validates. af is the file's auth section, nil if none. It checks every
+// setting, and returns every problem (as Errors) with the settings it
+// could resolve.
 func (o options) resolveServe(get func(string) string, af *authFile) (*Serve, error) {
+	var errs Errors
 	cfg := &Serve{Listen: get(KeyListen)}
-	if err := checkListen(cfg.Listen); err != nil {
-		return nil, err
-	}
+	listenErr := checkListen(cfg.Listen)
+	errs.add(listenErr)
 
 	// Explicit locations are parsed first, so that a wrong scheme is
 	// reported even where no default data directory can be found.
 	var err error
 	storage, database := get(KeyStorage), get(KeyDatabase)
 	if storage != "" {
-		if cfg.Storage, err = o.parseStorage(storage); err != nil {
-			return nil, err
-		}
+		cfg.Storage, err = o.parseStorage(storage)
+		errs.add(err)
 	}
 	if database != "" {
-		if cfg.Database, err = o.parseDatabase(database); err != nil {
-			return nil, err
-		}
+		cfg.Database, err = o.parseDatabase(database)
+		errs.add(err)
 	}
 
 	dataDir := get(KeyDataDir)
 	if dataDir == "" {
 		d, err := o.defaultDataDir()
 		if err != nil && (storage == "" || database == "") {
-			return nil, err
+			errs.add(err)
 		}
 		dataDir = d
 	}
 	if dataDir != "" {
-		d, err := o.expandPath(dataDir)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", KeyDataDir, err)
+		if d, err := o.expandPath(dataDir); err != nil {
+			errs.add(fmt.Errorf("%s: %w", KeyDataDir, err))
+		} else {
+			cfg.DataDir = d
 		}
-		cfg.DataDir = d
 	}
 	if storage == "" {
 		cfg.Storage = Storage{Type: StorageFile, Path: filepath.Join(cfg.DataDir, "blobs")}
@@ -271,48 +281,54 @@ func (o options) resolveServe(get func(string) string, af *authFile) (*Serve, er
 		cfg.Database = Database{Type: DatabaseSQLite, Path: filepath.Join(cfg.DataDir, "registry.db")}
 	}
 
-	if cfg.Blobs, err = resolveBlobs(get, cfg.Storage); err != nil {
-		return nil, err
-	}
-	if cfg.Limits, err = resolveLimits(get); err != nil {
-		return nil, err
-	}
-	if cfg.KeyEncryption, err = o.resolveKEK(get, cfg); err != nil {
-		return nil, err
-	}
+	cfg.Blobs, err = resolveBlobs(get, cfg.Storage)
+	errs.add(err)
+	cfg.Limits, err = resolveLimits(get)
+	errs.add(err)
+	cfg.KeyEncryption, err = o.resolveKEK(get, cfg)
+	errs.add(err)
 
 	cert, key := get(KeyTLSCert), get(KeyTLSKey)
 	switch {
 	case cert != "" && key == "":
-		return nil, fmt.Errorf("%s is set but %s is not: set both to serve HTTPS, or neither", KeyTLSCert, KeyTLSKey)
+		errs.add(fmt.Errorf("%s is set but %s is not: set both to serve HTTPS, or neither", KeyTLSCert, KeyTLSKey))
 	case cert == "" && key != "":
-		return nil, fmt.Errorf("%s is set but %s is not: set both to serve HTTPS, or neither", KeyTLSKey, KeyTLSCert)
+		errs.add(fmt.Errorf("%s is set but %s is not: set both to serve HTTPS, or neither", KeyTLSKey, KeyTLSCert))
 	case cert != "":
-		if cfg.TLS.CertFile, err = o.expandPath(cert); err != nil {
-			return nil, fmt.Errorf("%s: %w", KeyTLSCert, err)
+		cfg.TLS.CertFile, err = o.expandPath(cert)
+		if err != nil {
+			errs.add(fmt.Errorf("%s: %w", KeyTLSCert, err))
 		}
-		if cfg.TLS.KeyFile, err = o.expandPath(key); err != nil {
-			return nil, fmt.Errorf("%s: %w", KeyTLSKey, err)
+		cfg.TLS.KeyFile, err = o.expandPath(key)
+		if err != nil {
+			errs.add(fmt.Errorf("%s: %w", KeyTLSKey, err))
 		}
 	}
 
-	if cfg.ExternalURL, err = resolveExternalURL(get(KeyExternalURL), cfg.Listen, cfg.TLS.Enabled()); err != nil {
-		return nil, err
+	// The external URL is derived from the listen address unless set: a
+	// bad listen address has been reported already.
+	external := get(KeyExternalURL)
+	if listenErr == nil || external != "" {
+		cfg.ExternalURL, err = resolveExternalURL(external, cfg.Listen, cfg.TLS.Enabled())
+		errs.add(err)
 	}
 	if dev := get(KeyDev); dev != "" {
 		if cfg.Dev, err = strconv.ParseBool(dev); err != nil {
-			return nil, fmt.Errorf("%s %q: want true or false", KeyDev, dev)
+			errs.add(fmt.Errorf("%s %q: want true or false", KeyDev, dev))
 		}
 	}
-	if cfg.Dev {
-		if err := checkDev(cfg.Listen, cfg.ExternalURL); err != nil {
-			return nil, err
-		}
+	if cfg.Dev && listenErr == nil && cfg.ExternalURL != "" {
+		errs.add(checkDev(cfg.Listen, cfg.ExternalURL))
 	}
-	if cfg.Auth, err = resolveAuth(af, cfg.ExternalURL); err != nil {
-		return nil, err
+	externalURL := cfg.ExternalURL
+	if externalURL == "" {
+		// Its problem is reported above; a stand-in lets the auth
+		// section be checked too. Nothing is returned with it.
+		externalURL = "http://127.0.0.1:5000"
 	}
-	return cfg, nil
+	cfg.Auth, err = resolveAuth(af, externalURL)
+	errs.add(err)
+	return cfg, errs.err()
 }
 
 // resolveExternalURL validates and normalizes the configured external URL

@@ -2,6 +2,8 @@ package credhelper
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -230,10 +232,39 @@ type Saved struct {
 
 // Store implements Store. It replaces the credential stored for the host
 // and leaves its login session alone: chainctl's own calls keep using
-// the session, while "get" answers with what was stored.
+// the session, while "get" answers with what was stored. A secret that is
+// a JWT (a chainctl session token given to `docker login`, an OIDC token)
+// is kept with the expiry its exp claim says, so that `chainctl auth
+// status` can tell when it stops working and "get" stops handing it out
+// then, rather than a login that looks good for ever.
 func (c *Cache) Store(ctx context.Context, cr Credentials) error {
-	_, err := c.Save(ctx, cr, time.Time{})
+	_, err := c.Save(ctx, cr, TokenExpiry(cr.Secret))
 	return err
+}
+
+// TokenExpiry returns the exp claim of secret when it is a JWT, zero
+// otherwise. The token is not verified: this only says when the registry,
+// which verifies it, will stop accepting it.
+func TokenExpiry(secret string) time.Time {
+	parts := strings.Split(strings.TrimSpace(secret), ".")
+	if len(parts) != 3 || len(parts[1]) > 16<<10 {
+		return time.Time{}
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return time.Time{}
+	}
+	var claims struct {
+		Exp *json.Number `json:"exp"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Exp == nil {
+		return time.Time{}
+	}
+	exp, err := claims.Exp.Float64()
+	if err != nil || exp <= 0 || exp > 1<<40 {
+		return time.Time{}
+	}
+	return time.Unix(int64(exp), 0).UTC()
 }
 
 // Save is Store for a credential that expires at expiry (zero: never, as

@@ -1,7 +1,9 @@
 package credhelper
 
 import (
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +124,72 @@ func TestStoredInSessionSlot(t *testing.T) {
 	}
 	if _, _, err := c.Get(ctx, "b.example"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Get() after erasing a legacy entry = %v, want ErrNotFound", err)
+	}
+}
+
+func jwtWith(t *testing.T, claims string) string {
+	t.Helper()
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"ES256","typ":"JWT"}`)) + "." + enc([]byte(claims)) + ".c2ln"
+}
+
+func TestTokenExpiry(t *testing.T) {
+	tests := []struct {
+		name, secret string
+		want         time.Time
+	}{
+		{name: "session token", secret: jwtWith(t, `{"sub":"dev","exp":1893456000}`), want: time.Unix(1893456000, 0).UTC()},
+		{name: "padded", secret: jwtWith(t, `{"exp":1893456000}`) + "\n", want: time.Unix(1893456000, 0).UTC()},
+		{name: "no exp", secret: jwtWith(t, `{"sub":"dev"}`)},
+		{name: "exp not a number", secret: jwtWith(t, `{"exp":"soon"}`)},
+		{name: "pull token", secret: "ccpt_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKL"},
+		{name: "password", secret: "hunter2"},
+		{name: "dots but not base64", secret: "a.b!c.d"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := TokenExpiry(tt.secret); !got.Equal(tt.want) {
+				t.Errorf("TokenExpiry() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestStoreSessionTokenExpires: a session token given to `docker login`
+// (or `crane auth login`) is stored with its expiry, so status can show
+// it and "get" stops handing it out once the registry would refuse it.
+func TestStoreSessionTokenExpires(t *testing.T) {
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock := now
+	_, open := openTemp(t)
+	c := NewCache(open, WithClock(func() time.Time { return clock }))
+	const host = "localhost:5000"
+	exp := now.Add(time.Hour).Truncate(time.Second)
+	tok := jwtWith(t, fmt.Sprintf(`{"sub":"dev","exp":%d}`, exp.Unix()))
+	if err := c.Store(t.Context(), Credentials{ServerURL: host, Username: "dev", Secret: tok}); err != nil {
+		t.Fatal(err)
+	}
+	tc, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := tc.Stored().Get(host)
+	if err != nil || !e.Expiry.Equal(exp) {
+		t.Fatalf("stored entry = %v, %v, want expiry %v", e, err, exp)
+	}
+	if _, s, err := c.Get(t.Context(), host); err != nil || s != tok {
+		t.Errorf("get before expiry = %q, %v, want the token", s, err)
+	}
+	clock = exp.Add(time.Second)
+	if _, _, err := c.Get(t.Context(), host); err == nil || !strings.Contains(err.Error(), "have expired") {
+		t.Errorf("get after expiry = %v, want an expired error", err)
+	}
+
+	// A password has no expiry to find: it is kept without one.
+	if err := c.Store(t.Context(), Credentials{ServerURL: "r.example", Username: "u", Secret: "hunter2"}); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := tc.Stored().Get("r.example"); err != nil || !e.Expiry.IsZero() {
+		t.Errorf("stored password = %v, %v, want no expiry", e, err)
 	}
 }

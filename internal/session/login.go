@@ -30,6 +30,10 @@ const (
 	IDToken
 	// Ambient uses ambient CI credentials (see internal/oidc/ambient).
 	Ambient
+	// DevUser asks the development identity provider of a registry run
+	// with `chainctl registry serve --dev` for its user's token directly
+	// (login.DevUser), with no browser.
+	DevUser
 )
 
 // Method says how Login obtains the identity token it exchanges.
@@ -116,13 +120,16 @@ func (o *options) idToken(ctx context.Context, cfg *login.Config, m Method, res 
 	lopts := append([]login.Option{login.WithHTTPClient(o.client), login.WithClock(o.now)}, o.loginOpts...)
 	var raw string
 	switch m.Kind {
-	case Browser, Device:
+	case Browser, Device, DevUser:
 		var t *login.IDToken
 		var err error
-		if m.Kind == Browser {
+		switch m.Kind {
+		case Browser:
 			t, err = login.Browser(ctx, cfg, lopts...)
-		} else {
+		case Device:
 			t, err = login.Device(ctx, cfg, lopts...)
+		default:
+			t, err = login.DevUser(ctx, cfg, lopts...)
 		}
 		if err != nil {
 			return "", err

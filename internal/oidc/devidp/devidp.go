@@ -4,7 +4,8 @@
 // device login (RFC 8628) with no outside service, and so that tests can drive
 // the same flows with a real browser.
 //
-// It knows one user, who signs in with one click. It is meant to be reachable
+// It knows one user, who signs in with one click, or, for a program on the
+// same machine, with one request (DevUserGrantType). It is meant to be reachable
 // on loopback only: New refuses an issuer whose host is not a loopback
 // address, and the handler refuses requests whose Host header is not the
 // issuer's, which defeats DNS rebinding. Its ES256 signing key is generated in
@@ -284,7 +285,7 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 		DeviceAuthorizationEndpoint:       p.base + "/device_authorization",
 		ResponseTypes:                     []string{"code"},
 		ResponseModes:                     []string{"query"},
-		GrantTypes:                        []string{"authorization_code", deviceGrantType},
+		GrantTypes:                        []string{"authorization_code", deviceGrantType, DevUserGrantType},
 		SubjectTypes:                      []string{"public"},
 		IDTokenSigningAlgs:                []string{string(jose.ES256)},
 		Scopes:                            supportedScopes(),

@@ -230,7 +230,7 @@ func TestDiscovery(t *testing.T) {
 		"jwks_uri":                              e.srv.URL + "/jwks",
 		"device_authorization_endpoint":         e.srv.URL + "/device_authorization",
 		"response_types_supported":              []any{"code"},
-		"grant_types_supported":                 []any{"authorization_code", "urn:ietf:params:oauth:grant-type:device_code"},
+		"grant_types_supported":                 []any{"authorization_code", "urn:ietf:params:oauth:grant-type:device_code", devidp.DevUserGrantType},
 		"code_challenge_methods_supported":      []any{"S256"},
 		"id_token_signing_alg_values_supported": []any{"ES256"},
 		"scopes_supported":                      []any{"openid", "email", "profile"},

@@ -2,7 +2,8 @@
 // exchanges it for a chainctl registry session: discovery of the registry's
 // login configuration, the authorization code flow with PKCE on a loopback
 // redirect (RFC 6749 §4.1, RFC 7636, RFC 8252), the device authorization
-// grant (RFC 8628) and the token exchange (RFC 8693).
+// grant (RFC 8628), the development provider's dev-user grant (DevUser)
+// and the token exchange (RFC 8693).
 //
 // The package never prints. Whatever the user must see or do is handed to a
 // Prompter, which the CLI renders; opening a browser is a func the CLI

@@ -2,53 +2,76 @@ package configuredocker
 
 import (
 	"encoding/json"
+	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
+	authshared "github.com/chainctl/chainctl/internal/cli/auth/shared"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/iostreams"
+	"github.com/chainctl/chainctl/internal/session"
 )
 
 func TestNewCmdConfigureDocker(t *testing.T) {
 	tests := []struct {
-		name         string
-		args         []string
-		env          map[string]string
-		wantRegistry string
-		wantDir      string
-		wantErr      bool
+		name           string
+		args           []string
+		env            map[string]string
+		configured     string // `chainctl config set registry`
+		wantRegistries []string
+		wantRemove     bool
+		wantErr        string
 	}{
-		{name: "flag", args: []string{"--registry", "r.example"}, env: map[string]string{"DOCKER_CONFIG": "/d"}, wantRegistry: "r.example", wantDir: "/d"},
-		{name: "env", env: map[string]string{"CHAINCTL_REGISTRY": "e.example", "DOCKER_CONFIG": "/d"}, wantRegistry: "e.example", wantDir: "/d"},
-		{name: "flag beats env", args: []string{"--registry", "r.example"}, env: map[string]string{"CHAINCTL_REGISTRY": "e.example", "DOCKER_CONFIG": "/d"}, wantRegistry: "r.example", wantDir: "/d"},
-		{name: "no registry", env: map[string]string{"DOCKER_CONFIG": "/d"}, wantErr: true},
-		{name: "argument", args: []string{"r.example"}, wantErr: true},
+		{name: "flag", args: []string{"--registry", "r.example"}, wantRegistries: []string{"r.example"}},
+		{name: "env", env: map[string]string{"CHAINCTL_REGISTRY": "e.example"}, wantRegistries: []string{"e.example"}},
+		{name: "configured registry", configured: "localhost:5000", wantRegistries: []string{"localhost:5000"}},
+		{name: "env beats configured", env: map[string]string{"CHAINCTL_REGISTRY": "e.example"}, configured: "c.example", wantRegistries: []string{"e.example"}},
+		{name: "flag beats env", args: []string{"--registry", "r.example"}, env: map[string]string{"CHAINCTL_REGISTRY": "e.example"}, wantRegistries: []string{"r.example"}},
+		{name: "arguments", args: []string{"a.example", "b.example:5000"}, configured: "c.example", wantRegistries: []string{"a.example", "b.example:5000"}},
+		{name: "comma list, repeated flag, duplicates", args: []string{"a.example,b.example", "--registry", "c.example", "--registry", "a.example,d.example"},
+			wantRegistries: []string{"a.example", "b.example", "c.example", "d.example"}},
+		{name: "remove", args: []string{"--remove", "a.example"}, wantRegistries: []string{"a.example"}, wantRemove: true},
+		{name: "remove the configured registry", args: []string{"--remove"}, configured: "c.example", wantRegistries: []string{"c.example"}, wantRemove: true},
+		{name: "no registry", wantErr: "no registry given"},
+		{name: "pull token for two registries", args: []string{"a.example", "b.example", "--pull-token", "--repository", "x"}, wantErr: "one registry"},
+		{name: "remove with pull token", args: []string{"--remove", "--pull-token", "--repository", "x"}, wantErr: "cannot be used together"},
+		{name: "pull-token flags without --pull-token", args: []string{"a.example", "--repository", "x"}, wantErr: "add --pull-token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
-			f := &cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{}, LookupEnv: func(k string) (string, bool) {
-				v, ok := tt.env[k]
-				return v, ok
-			}}
+			env := map[string]string{"DOCKER_CONFIG": "/d"}
+			maps.Copy(env, tt.env)
+			lookupEnv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+			userConfig := func() (config.User, error) { return config.User{Registry: tt.configured}, nil }
+			f := &cmdutil.Factory{IOStreams: ios, Globals: &cmdutil.Globals{}, LookupEnv: lookupEnv, UserConfig: userConfig,
+				Registry: func(flag string) (session.Registry, error) {
+					return authshared.ResolveRegistry(flag, lookupEnv, userConfig)
+				}}
 			var got *ConfigureDockerOptions
 			cmd := NewCmdConfigureDocker(f, func(o *ConfigureDockerOptions) error { got = o; return nil })
 			cmd.SetArgs(tt.args)
-			cmd.SetOut(ios.Out)
-			cmd.SetErr(ios.ErrOut)
+			cmd.SetOut(io.Discard)
+			cmd.SetErr(io.Discard)
 			err := cmd.Execute()
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("Execute(%q) = %v, want error %v", tt.args, err, tt.wantErr)
-			}
-			if tt.wantErr {
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Execute(%q) = %v, want an error containing %q", tt.args, err, tt.wantErr)
+				}
 				return
 			}
-			if got.Registry != tt.wantRegistry || got.ConfigDir != tt.wantDir {
-				t.Errorf("Registry, ConfigDir = %q, %q, want %q, %q", got.Registry, got.ConfigDir, tt.wantRegistry, tt.wantDir)
+			if err != nil {
+				t.Fatalf("Execute(%q) = %v", tt.args, err)
+			}
+			if !slices.Equal(got.Registries, tt.wantRegistries) || got.Remove != tt.wantRemove || got.ConfigDir != "/d" {
+				t.Errorf("Registries, Remove, ConfigDir = %q, %v, %q, want %q, %v, /d", got.Registries, got.Remove, got.ConfigDir, tt.wantRegistries, tt.wantRemove)
 			}
 		})
 	}
@@ -304,5 +327,120 @@ func Test_configureDockerRunStandaloneHelper(t *testing.T) {
 				t.Error("the helper was replaced")
 			}
 		})
+	}
+}
+
+// readHelpers returns the credHelpers of the docker config file at path,
+// and whether the file has the key at all.
+func readHelpers(t *testing.T, path string) (map[string]string, map[string]json.RawMessage) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]json.RawMessage
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		t.Fatalf("config.json does not decode: %v\n%s", err, data)
+	}
+	helpers := map[string]string{}
+	if raw, ok := cfg["credHelpers"]; ok {
+		if err := json.Unmarshal(raw, &helpers); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return helpers, cfg
+}
+
+func Test_configureDockerRunSeveralThenRemove(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(path, []byte(`{"auths":{"ghcr.io":{}},"credHelpers":{"gcr.io":"gcloud"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	exe := fakeExe(t)
+	do := func(remove bool, registries ...string) string {
+		t.Helper()
+		ios, _, out, errOut := iostreams.Test()
+		err := configureDockerRun(&ConfigureDockerOptions{
+			IO: ios, Registries: registries, Remove: remove, ConfigDir: dir,
+			Executable: func() (string, error) { return exe, nil },
+		})
+		if err != nil {
+			t.Fatalf("configureDockerRun(remove=%v, %q) = %v (stderr %q)", remove, registries, err, errOut)
+		}
+		return out.String()
+	}
+
+	out := do(false, "a.example", "https://B.example:5000/", "localhost:5000")
+	for _, h := range []string{"a.example", "b.example:5000", "localhost:5000"} {
+		if !strings.Contains(out, "Configured "+path+" to use chainctl for "+h+"\n") {
+			t.Errorf("output %q does not say %s was configured", out, h)
+		}
+	}
+	if n := strings.Count(out, "Created "); n != 1 {
+		t.Errorf("output %q creates the helper link %d times, want once", out, n)
+	}
+	helpers, _ := readHelpers(t, path)
+	want := map[string]string{"gcr.io": "gcloud", "a.example": "chainctl", "b.example:5000": "chainctl", "localhost:5000": "chainctl"}
+	if !maps.Equal(helpers, want) {
+		t.Errorf("credHelpers = %v, want %v", helpers, want)
+	}
+
+	out = do(true, "b.example:5000", "gcr.io", "never.example")
+	for _, w := range []string{
+		"Removed chainctl for b.example:5000 from " + path,
+		path + ` uses "gcloud", not chainctl, for gcr.io; left as it is`,
+		path + " does not use chainctl for never.example; nothing to change",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output %q does not contain %q", out, w)
+		}
+	}
+	helpers, cfg := readHelpers(t, path)
+	delete(want, "b.example:5000")
+	if !maps.Equal(helpers, want) {
+		t.Errorf("after --remove, credHelpers = %v, want %v", helpers, want)
+	}
+	if _, ok := cfg["auths"]; !ok {
+		t.Errorf("--remove dropped other keys: %v", cfg)
+	}
+
+	do(true, "a.example", "localhost:5000")
+	if helpers, cfg := readHelpers(t, path); !maps.Equal(helpers, map[string]string{"gcr.io": "gcloud"}) || cfg["auths"] == nil {
+		t.Errorf("after removing the rest, config = %v, credHelpers %v", cfg, helpers)
+	}
+	do(true, "gcr.io")
+}
+
+func Test_removeRunWithoutFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "docker")
+	ios, _, out, _ := iostreams.Test()
+	if err := removeRun(&ConfigureDockerOptions{IO: ios, Registries: []string{"a.example"}, ConfigDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "nothing to change") {
+		t.Errorf("output = %q", out.String())
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("--remove created %s", dir)
+	}
+}
+
+func Test_removeRunDropsEmptyCredHelpers(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(path, []byte(`{"credHelpers":{"a.example":"chainctl"}}`), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, _, _ := iostreams.Test()
+	if err := removeRun(&ConfigureDockerOptions{IO: ios, Registries: []string{"a.example"}, ConfigDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	_, cfg := readHelpers(t, path)
+	if len(cfg) != 0 {
+		t.Errorf("config = %v, want {}", cfg)
+	}
+	if fi, err := os.Stat(path); err != nil || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode = %v, %v, want 0640 kept", fi.Mode().Perm(), err)
 	}
 }

@@ -43,6 +43,7 @@ type LoginOptions struct {
 	RegistryFlag  string
 	Headless      bool
 	Browser       bool   // the browser flow even without a terminal
+	Dev           bool   // the development user of `registry serve --dev`
 	IdentityToken string // TOKEN, @FILE or -
 	Identity      string
 }
@@ -71,6 +72,10 @@ func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) e
 			  any device, then the command finishes on its own.
 			- --identity-token TOKEN, @FILE or - (stdin): a token you already have, for
 			  scripts.
+			- --dev: as the development user of a registry run with "chainctl registry
+			  serve --dev" on this machine, in one step, with no browser and no code to
+			  type. It is refused by any other registry: chainctl sends the request only to
+			  a development identity provider on a loopback address.
 			- Without a terminal and none of the above: ambient CI credentials (GitHub
 			  Actions, GitLab CI, Buildkite, CircleCI, a Kubernetes projected token,
 			  $CHAINCTL_IDENTITY_TOKEN, in that order). If there are none the command fails
@@ -87,19 +92,22 @@ func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) e
 			# On a machine without a browser
 			$ chainctl auth login --headless
 
+			# The registry of "make run" (chainctl registry serve --dev), no browser at all
+			$ chainctl auth login --dev --registry localhost:5000
+
 			# In a script, with a token from elsewhere
 			$ get-token | chainctl auth login --identity-token - --identity ci-deploy
 		`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n := 0
-			for _, set := range []bool{opts.Headless, opts.Browser, opts.IdentityToken != ""} {
+			for _, set := range []bool{opts.Headless, opts.Browser, opts.IdentityToken != "", opts.Dev} {
 				if set {
 					n++
 				}
 			}
 			if n > 1 {
-				return cmdutil.FlagErrorf("only one of --headless, --browser and --identity-token can be used")
+				return cmdutil.FlagErrorf("only one of --headless, --browser, --identity-token and --dev can be used")
 			}
 			opts.Output = f.Globals.Output
 			if runF != nil {
@@ -112,6 +120,7 @@ func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) e
 	cmd.Flags().BoolVar(&opts.Headless, "headless", false, "log in with a code on another device (device flow) instead of a local browser")
 	cmd.Flags().BoolVar(&opts.Browser, "browser", false, "log in in a browser on this machine even without a terminal")
 	cmd.Flags().StringVar(&opts.IdentityToken, "identity-token", "", "log in with this identity `TOKEN`, @FILE to read it from a file, or - for stdin")
+	cmd.Flags().BoolVar(&opts.Dev, "dev", false, "log in as the development user of a `chainctl registry serve --dev` registry on this machine, without a browser")
 	cmd.Flags().StringVar(&opts.Identity, "identity", "", "the registry identity `ID` to act as, when the token matches several")
 	return cmdutil.SupportJSON(cmd)
 }
@@ -166,6 +175,8 @@ func loginMethod(opts *LoginOptions) (session.Method, error) {
 		m.Kind, m.IDToken = session.IDToken, tok
 	case opts.Headless:
 		m.Kind = session.Device
+	case opts.Dev:
+		m.Kind = session.DevUser
 	case opts.Browser, opts.IO.CanPrompt():
 		m.Kind = session.Browser
 	default:
@@ -246,7 +257,7 @@ func mapError(err error, reg session.Registry, kind session.MethodKind) error {
 		}
 	case errors.Is(err, oidclogin.ErrIdentityRequired) && errors.As(err, &oe):
 		return &cmdutil.AuthError{Err: &cmdutil.HintError{Err: errors.New(oe.Description), Hint: "choose one with --identity ID"}}
-	case errors.Is(err, oidclogin.ErrInvalidGrant) && kind != session.Browser && kind != session.Device:
+	case errors.Is(err, oidclogin.ErrInvalidGrant) && kind != session.Browser && kind != session.Device && kind != session.DevUser:
 		// A token given or found in the environment that no identity of
 		// the registry accepts: the usual federation mistake.
 		return &cmdutil.AuthError{Err: &cmdutil.HintError{
@@ -258,6 +269,11 @@ func mapError(err error, reg session.Registry, kind session.MethodKind) error {
 		errors.Is(err, oidclogin.ErrInvalidIDToken), errors.Is(err, oidclogin.ErrExpiredToken),
 		errors.Is(err, oidclogin.ErrStateMismatch):
 		return &cmdutil.AuthError{Err: &cmdutil.HintError{Err: fmt.Errorf("log in to %s: %w", reg.Host, err), Hint: "try again; the login was not completed"}}
+	case errors.Is(err, oidclogin.ErrNotDev):
+		return &cmdutil.HintError{
+			Err:  fmt.Errorf("log in to %s: %w", reg.Host, err),
+			Hint: "--dev is only for a registry run with `chainctl registry serve --dev` (`make run`); log in without it",
+		}
 	case errors.Is(err, oidclogin.ErrNoProvider):
 		return &cmdutil.HintError{
 			Err:  fmt.Errorf("log in to %s: %w", reg.Host, err),

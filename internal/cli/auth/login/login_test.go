@@ -33,6 +33,9 @@ func TestNewCmdLogin(t *testing.T) {
 			want: LoginOptions{RegistryFlag: "r.test", Headless: true, Identity: "ci"}},
 		{name: "identity token", args: []string{"--identity-token", "-"}, want: LoginOptions{IdentityToken: "-"}},
 		{name: "browser", args: []string{"--browser"}, want: LoginOptions{Browser: true}},
+		{name: "dev", args: []string{"--dev", "--registry", "localhost:5000"}, want: LoginOptions{Dev: true, RegistryFlag: "localhost:5000"}},
+		{name: "dev with headless", args: []string{"--dev", "--headless"}, wantFlagErr: true},
+		{name: "dev with token", args: []string{"--dev", "--identity-token", "x"}, wantFlagErr: true},
 		{name: "headless with token", args: []string{"--headless", "--identity-token", "x"}, wantFlagErr: true},
 		{name: "browser with headless", args: []string{"--browser", "--headless"}, wantFlagErr: true},
 		{name: "browser with token", args: []string{"--browser", "--identity-token", "x"}, wantFlagErr: true},
@@ -60,7 +63,7 @@ func TestNewCmdLogin(t *testing.T) {
 			}
 			if got.RegistryFlag != tt.want.RegistryFlag || got.Headless != tt.want.Headless ||
 				got.Identity != tt.want.Identity || got.IdentityToken != tt.want.IdentityToken ||
-				got.Browser != tt.want.Browser {
+				got.Browser != tt.want.Browser || got.Dev != tt.want.Dev {
 				t.Errorf("options = %+v, want %+v", got, tt.want)
 			}
 		})
@@ -104,6 +107,14 @@ func Test_loginRun(t *testing.T) {
 			name:    "no tty and no ambient",
 			env:     sessiontest.Env{},
 			wantErr: "no terminal",
+		},
+		{
+			// The registry's provider is not a dev one: nothing is asked
+			// of it, and the hint says what --dev is for.
+			name:     "dev against a registry without the dev provider",
+			opts:     LoginOptions{Dev: true},
+			wantErr:  "not the development provider",
+			wantHint: "registry serve --dev",
 		},
 		{
 			name:      "refused token is an auth error",
@@ -227,6 +238,7 @@ func TestLoginMethod(t *testing.T) {
 		{name: "browser without terminal", opts: LoginOptions{Browser: true}, want: session.Browser},
 		{name: "headless", opts: LoginOptions{Headless: true}, tty: true, want: session.Device},
 		{name: "token", opts: LoginOptions{IdentityToken: "a.b.c"}, tty: true, want: session.IDToken},
+		{name: "dev", opts: LoginOptions{Dev: true}, want: session.DevUser},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -61,8 +61,9 @@ func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *ServeOptions) e
 			on Windows.
 
 			Every flag can also be set with a CHAINCTL_ environment variable (--data-dir
-			is CHAINCTL_DATA_DIR) or as a key of the YAML file given with --config
-			(data-dir: /srv/chainctl). A flag beats the environment, which beats the file.
+			is CHAINCTL_DATA_DIR) or as a snake_case key of the YAML file given with
+			--config (data_dir: /srv/chainctl). A flag beats the environment, which beats
+			the file. Every problem of the configuration is reported at once.
 			docs/configuration.md describes every setting.
 
 			Nobody has a password. Every request needs a bearer access token of a few
@@ -74,8 +75,9 @@ func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *ServeOptions) e
 			docs/configuration.md explains them.
 
 			--dev adds a development identity provider on loopback whose user owns every
-			repository, and writes a session for that user to
-			<data-dir>/dev-session-token (mode 0600) for clients to log in with.
+			repository. "chainctl auth login --dev" logs in as that user with no browser;
+			a session for the user is also written to <data-dir>/dev-session-token (mode
+			0600) for scripts.
 
 			Besides the OCI API under /v2/ and the token endpoints, the server answers
 			/.well-known/openid-configuration and its JWKS, /healthz (liveness),
@@ -90,8 +92,9 @@ func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *ServeOptions) e
 		Example: cmdutil.Examples(`
 			# Try it on one machine: dev mode, then push with crane
 			$ chainctl registry serve --dev
-			$ crane auth login 127.0.0.1:5000 -u dev --password-stdin < ~/.local/share/chainctl/dev-session-token
-			$ crane copy alpine:latest 127.0.0.1:5000/alpine:latest
+			$ chainctl auth login --dev --registry localhost:5000
+			$ chainctl auth configure-docker localhost:5000
+			$ crane copy alpine:latest localhost:5000/alpine:latest
 
 			# Listen on every interface, with HTTPS, data on a dedicated disk
 			$ chainctl registry serve --listen :443 --data-dir /srv/chainctl \
@@ -385,7 +388,8 @@ func printAuthNotes(ios *iostreams.IOStreams, log *slog.Logger, cfg *config.Serv
 	case cfg.Dev:
 		host := strings.TrimPrefix(strings.TrimPrefix(externalURL, "http://"), "https://")
 		msg = "DEVELOPMENT MODE: the built-in identity provider at " + externalURL + "/dev-idp logs in anyone who can reach this machine's loopback as the owner of every repository. Never expose it. " +
-			"Clients log in as the development user with: crane auth login " + host + " -u dev --password-stdin < " + devSession
+			"Log in as the development user, with no browser: chainctl auth login --dev --registry " + loopbackName(host) +
+			" (a session for scripts is in " + devSession + ")"
 	case len(cfg.Auth.Identities) == 0:
 		msg = "no identities are configured: nothing can be pushed, and only public repositories can be pulled. Configure auth.identities (docs/configuration.md) or try --dev."
 	default:
@@ -396,6 +400,16 @@ func printAuthNotes(ios *iostreams.IOStreams, log *slog.Logger, cfg *config.Serv
 		return
 	}
 	fmt.Fprintln(ios.ErrOut, ios.ErrStyles().Warning("! "+msg))
+}
+
+// loopbackName is host with 127.0.0.1 written as localhost, the name that
+// docker, crane and oras reach over plain HTTP without flags (and that
+// the registry then names in its token realm too: see auth.WithRealm).
+func loopbackName(host string) string {
+	if h, port, err := net.SplitHostPort(host); err == nil && h == "127.0.0.1" {
+		return net.JoinHostPort("localhost", port)
+	}
+	return host
 }
 
 // printBanner says, in one line on stderr, where the registry listens and

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -28,7 +29,7 @@ func TestNewCmdServe(t *testing.T) {
 	}
 	home := t.TempDir()
 	cfgFile := filepath.Join(t.TempDir(), "serve.yaml")
-	if err := os.WriteFile(cfgFile, []byte("listen: 127.0.0.1:6000\ndata-dir: /srv/from-file\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfgFile, []byte("listen: 127.0.0.1:6000\ndata_dir: /srv/from-file\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -317,6 +318,9 @@ func Test_serveRunDev(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "DEVELOPMENT MODE") {
 		t.Errorf("no dev-mode warning in:\n%s", errOut)
+	}
+	if _, port, _ := net.SplitHostPort(host); !strings.Contains(errOut.String(), "chainctl auth login --dev --registry localhost:"+port) {
+		t.Errorf("the dev-mode warning does not say how to log in:\n%s", errOut)
 	}
 	if status, _ := get(t, base+"/dev-idp/.well-known/openid-configuration"); status != 200 {
 		t.Errorf("dev IdP discovery = %d", status)
