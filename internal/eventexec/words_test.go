@@ -24,6 +24,7 @@ func TestSplit(t *testing.T) {
 		{name: "backslash", line: `a\ b \$HOME \| c\\d`, want: []string{"a b", "$HOME", "|", `c\d`}},
 		{name: "backslash newline", line: "a \\\nb \"c\\\nd\"", want: []string{"a", "b", "cd"}},
 		{name: "sh -c", line: `sh -c 'echo "$CHAINCTL_EVENT_TAG" | tee -a log'`, want: []string{"sh", "-c", `echo "$CHAINCTL_EVENT_TAG" | tee -a log`}},
+		{name: "sh -c in double quotes, as --help shows it", line: `sh -c "deploy \"\$CHAINCTL_EVENT_TAG\""`, want: []string{"sh", "-c", `deploy "$CHAINCTL_EVENT_TAG"`}},
 		{name: "hash and tilde inside a word", line: "a#b x~y", want: []string{"a#b", "x~y"}},
 		{name: "unicode", line: `écho "naïve café"`, want: []string{"écho", "naïve café"}},
 		{name: "pipe", line: "a | b", wantErr: "shell"},
