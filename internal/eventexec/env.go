@@ -17,6 +17,7 @@ const EnvPrefix = "CHAINCTL_EVENT_"
 // environ is base without CHAINCTL_EVENT_* variables, plus ev's:
 //
 //	CHAINCTL_EVENT_TYPE        push or pull (else the CloudEvents type)
+//	CHAINCTL_EVENT_KIND        manifest or blob (blob uploads are push events too)
 //	CHAINCTL_EVENT_REPOSITORY  acme/app
 //	CHAINCTL_EVENT_TAG         v1, or "" (a pull by digest)
 //	CHAINCTL_EVENT_DIGEST      sha256:..., or "" (a failed request may have none)
@@ -29,7 +30,7 @@ const EnvPrefix = "CHAINCTL_EVENT_"
 func environ(base []string, ev event.Event) []string {
 	var d events.Data
 	_ = json.Unmarshal(ev.Data(), &d) // Run decoded it already
-	env := make([]string, 0, len(base)+7)
+	env := make([]string, 0, len(base)+8)
 	for _, kv := range base {
 		if !strings.HasPrefix(strings.ToUpper(kv), EnvPrefix) {
 			env = append(env, kv)
@@ -41,6 +42,7 @@ func environ(base []string, ev event.Event) []string {
 	}
 	for _, v := range [...]struct{ name, value string }{
 		{"TYPE", shortType(ev.Type())},
+		{"KIND", d.Type},
 		{"REPOSITORY", d.Repository},
 		{"TAG", d.Tag},
 		{"DIGEST", d.Digest},

@@ -81,6 +81,7 @@ func TestRunEnvAndStdin(t *testing.T) {
 		"CHAINCTL_EVENT_DIGEST=sha256:" + strings.Repeat("ab", 32),
 		"CHAINCTL_EVENT_ERROR=",
 		"CHAINCTL_EVENT_ID=ev-1",
+		"CHAINCTL_EVENT_KIND=manifest",
 		"CHAINCTL_EVENT_REPOSITORY=acme/app",
 		"CHAINCTL_EVENT_SUBJECT=acme/app:v1",
 		"CHAINCTL_EVENT_TAG=v1",

@@ -128,6 +128,7 @@ func NewCmdListen(f *cmdutil.Factory, runF func(context.Context, *ListenOptions)
 			environment (replacing any of the same name):
 
 			  CHAINCTL_EVENT_TYPE        push or pull
+			  CHAINCTL_EVENT_KIND        manifest or blob: each blob uploaded is a push too
 			  CHAINCTL_EVENT_REPOSITORY  acme/app
 			  CHAINCTL_EVENT_TAG         v1, or empty (by digest)
 			  CHAINCTL_EVENT_DIGEST      sha256:..., or empty
