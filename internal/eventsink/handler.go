@@ -30,7 +30,8 @@ type handler struct {
 // delivery with v and answers as StatusCode says when it is refused.
 // deliver gets each event that verified; the answer is 204 when it
 // returns nil and 500 when it fails, so that the registry delivers the
-// event again. Refusals are answered with a one-line reason in plain
+// event again, with a generic text unless the error is from Failed.
+// Refusals are answered with a one-line reason in plain
 // text, never with the token.
 func NewHandler(v *Verifier, deliver func(context.Context, event.Event) error, opts ...HandlerOption) http.Handler {
 	h := &handler{v: v, deliver: deliver}
@@ -87,6 +88,10 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, status int, err
 		text = ErrUnavailable.Error()
 	case status == http.StatusInternalServerError:
 		text = "the event could not be handled"
+		var f *failure
+		if errors.As(err, &f) {
+			text = f.reason
+		}
 	case errors.As(err, &rs):
 		text = rs.text
 	}
@@ -95,3 +100,18 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, status int, err
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, text+"\n")
 }
+
+// Failed is err, returned by a deliver function, with the reason the 500
+// answer gives instead of a generic text: the registry records it as the
+// delivery's last error, where a subscription's owner sees it. reason
+// must be short and name nothing of this machine; err is for its
+// operator (WithRefused gets it).
+func Failed(reason string, err error) error { return &failure{reason: reason, err: err} }
+
+type failure struct {
+	reason string
+	err    error
+}
+
+func (f *failure) Error() string { return f.reason + ": " + f.err.Error() }
+func (f *failure) Unwrap() error { return f.err }

@@ -38,6 +38,8 @@ func TestHandler(t *testing.T) {
 		{name: "bad event", change: func(d *eventsinktest.Delivery) { d.Header.Del("Ce-Id") }, wantStatus: 400, wantBody: "invalid CloudEvent\n"},
 		{name: "the receiver fails", deliverErr: errors.New("disk full at /var/secret"), wantStatus: 500,
 			wantBody: "the event could not be handled\n", wantEvents: 1},
+		{name: "the receiver fails and says why", deliverErr: eventsink.Failed("the command exited with status 1", errors.New("exit status 1 at /var/secret")),
+			wantStatus: 500, wantBody: "the command exited with status 1\n", wantEvents: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,6 +28,7 @@ import (
 	authshared "github.com/chainctl/chainctl/internal/cli/auth/shared"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/events/subscriptions/shared"
+	"github.com/chainctl/chainctl/internal/eventexec"
 	"github.com/chainctl/chainctl/internal/events"
 	"github.com/chainctl/chainctl/internal/eventsink"
 	"github.com/chainctl/chainctl/internal/iostreams"
@@ -60,16 +61,30 @@ type ListenOptions struct {
 	// Location is the time zone of times printed on a terminal; nil is
 	// the local one.
 	Location *time.Location
+
+	// Exec is --exec as given; ExecArgv its words, the command run for
+	// each event (none: print only).
+	Exec     string
+	ExecArgv []string
+	// ExecTimeout bounds each run of the command.
+	ExecTimeout time.Duration
+	// Env is the environment the command gets, plus the event's
+	// variables: the listener's own.
+	Env []string
+	// Types and Repositories are --type and --repository as given;
+	// filter is them parsed.
+	Types, Repositories []string
+	filter              filter
 }
 
 // NewCmdListen returns `chainctl events listen`. runF replaces listenRun
 // in tests.
 func NewCmdListen(f *cmdutil.Factory, runF func(context.Context, *ListenOptions) error) *cobra.Command {
-	opts := &ListenOptions{IO: f.IOStreams, HTTPClient: f.HTTPClient}
+	opts := &ListenOptions{IO: f.IOStreams, HTTPClient: f.HTTPClient, Env: os.Environ()}
 	var registryFlag string
 	cmd := &cobra.Command{
-		Use:   "listen [--addr HOST:PORT] [--sink-url URL] [flags]",
-		Short: "Receive a registry's events here: verify each delivery and print it",
+		Use:   "listen [--addr HOST:PORT] [--sink-url URL] [--exec 'CMD ARGS'] [flags]",
+		Short: "Receive a registry's events here: verify each delivery, print it or run a command",
 		Long: cmdutil.Heredoc(`
 			Listen on --addr for the registry's event deliveries, verify each one, and
 			print its event: a sink for this machine, for scripts and for tests, and an
@@ -98,6 +113,44 @@ func NewCmdListen(f *cmdutil.Factory, runF func(context.Context, *ListenOptions)
 			registry run with --dev (or with events.allow_private_sinks) delivers to
 			over plain http. Behind a tunnel or proxy, give --sink-url the public URL
 			the subscription names. Ctrl-C stops it.
+
+			--type and --repository filter here, as a subscription does at the registry
+			(push, pull; team/app, team/* or *, comma-separated or repeated): an event
+			that does not match is answered 204 and ignored, neither printed nor run.
+
+			With --exec 'CMD ARGS' it runs the command for each event, including failed
+			pushes and pulls (CHAINCTL_EVENT_ERROR says so). The line is split into words
+			as a shell would ('single' and "double" quotes, backslashes), but no shell
+			runs it: variables, globs, pipes and redirections are refused, not passed on.
+			For those run a shell yourself: --exec 'sh -c "deploy \"\$CHAINCTL_EVENT_TAG\""',
+			or better, a script. The command gets the event on standard input, as the
+			JSON object printed for it, and these variables on top of the listener's
+			environment (replacing any of the same name):
+
+			  CHAINCTL_EVENT_TYPE        push or pull
+			  CHAINCTL_EVENT_KIND        manifest or blob: each blob uploaded is a push too
+			  CHAINCTL_EVENT_REPOSITORY  acme/app
+			  CHAINCTL_EVENT_TAG         v1, or empty (by digest)
+			  CHAINCTL_EVENT_DIGEST      sha256:..., or empty
+			  CHAINCTL_EVENT_SUBJECT     acme/app:v1 or acme/app@sha256:...
+			  CHAINCTL_EVENT_ID          the event's id, the same in every delivery of it
+			  CHAINCTL_EVENT_ERROR       empty, or the failed request's status and code
+
+			Its standard output and error go to listen's standard error. Commands of one
+			repository run one at a time, in the order their events arrived; those of
+			different repositories may run at once. The delivery is answered 204 only
+			when the command exits 0, and the event is then printed; if it exits
+			otherwise, cannot start, or runs longer than --exec-timeout (then its process
+			group is killed), the answer is 500 with the reason, and the registry delivers
+			the event again later, with backoff.
+
+			The registry waits 10 seconds for an answer, and a command may take longer.
+			So events are known by their id: a delivery of an event whose command is
+			still queued or running waits for that run instead of starting another; one
+			whose command succeeded (the last 4096 events, while listen runs) is answered
+			204 without running it again; one whose command failed runs it again. A
+			command may still run twice for an event (listen restarted in between), so
+			make it safe to repeat.
 		`),
 		Example: cmdutil.Examples(`
 			# Terminal 1: a registry, and a listener for it
@@ -107,6 +160,9 @@ func NewCmdListen(f *cmdutil.Factory, runF func(context.Context, *ListenOptions)
 			# Terminal 2: subscribe the listener, then push
 			$ chainctl events subscriptions create http://127.0.0.1:8080/ --registry 127.0.0.1:5000 --repository 'acme/*'
 			$ crane copy cgr.dev/chainguard/static 127.0.0.1:5000/acme/static
+
+			# Run a script for each push under acme/, one at a time per repository
+			$ chainctl events listen --type push --repository 'acme/*' --exec './deploy.sh --env prod'
 
 			# In a script: the data of every push, as JSON lines
 			$ chainctl events listen --addr 127.0.0.1:9000 | jq -c 'select(.type == "dev.chainctl.registry.push.v1") | .data'
@@ -131,12 +187,23 @@ func NewCmdListen(f *cmdutil.Factory, runF func(context.Context, *ListenOptions)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Addr, "addr", DefaultAddr, "`HOST:PORT` to listen on; port 0 picks a free one")
 	fl.StringVar(&opts.SinkURL, "sink-url", "", "`URL` the registry delivers to, as subscribed: the audience tokens must name (default http://ADDR/)")
+	fl.StringVar(&opts.Exec, "exec", "", "run `'CMD ARGS'` for each event (split like a shell's words; no shell runs it), answering 204 only if it exits 0")
+	fl.DurationVar(&opts.ExecTimeout, "exec-timeout", eventexec.DefaultTimeout, "kill the --exec command (its process group) after this `DURATION`, a failure")
+	fl.StringSliceVar(&opts.Types, "type", nil, "handle only events of these `TYPES`: push, pull (default both)")
+	fl.StringSliceVar(&opts.Repositories, "repository", nil, "handle only events of repositories matching `PATTERN`: team/app, team/* or * (default all)")
 	authshared.AddRegistryFlag(fl, &registryFlag)
 	return cmdutil.SupportJSON(cmd)
 }
 
-// check reads --addr and --sink-url.
+// check reads --addr, --sink-url, --exec and the filters.
 func (o *ListenOptions) check() error {
+	if err := o.checkExec(); err != nil {
+		return err
+	}
+	var err error
+	if o.filter, err = parseFilter(o.Types, o.Repositories); err != nil {
+		return err
+	}
 	host, _, err := net.SplitHostPort(o.Addr)
 	if err != nil {
 		return cmdutil.FlagErrorf("--addr %q: want HOST:PORT, such as %s", o.Addr, DefaultAddr)
@@ -151,6 +218,25 @@ func (o *ListenOptions) check() error {
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
 		return cmdutil.FlagErrorf("--addr %q listens on every address: give --sink-url, the URL the registry delivers to", o.Addr)
 	}
+	return nil
+}
+
+// checkExec reads --exec and --exec-timeout.
+func (o *ListenOptions) checkExec() error {
+	if o.ExecTimeout <= 0 {
+		return cmdutil.FlagErrorf("--exec-timeout %v: want a duration above 0, such as 10m", o.ExecTimeout)
+	}
+	if o.Exec == "" {
+		return nil
+	}
+	argv, err := eventexec.Split(o.Exec)
+	switch {
+	case err != nil:
+		return cmdutil.FlagErrorf("--exec: %v", err)
+	case len(argv) == 0:
+		return cmdutil.FlagErrorf("--exec: no command")
+	}
+	o.ExecArgv = argv
 	return nil
 }
 
@@ -199,8 +285,13 @@ func listenRun(ctx context.Context, opts *ListenOptions) error {
 	if p.loc == nil {
 		p.loc = time.Local
 	}
+	runner, err := newRunner(ctx, opts, p)
+	if err != nil {
+		return err
+	}
+	h := &handler{filter: opts.filter, p: p, runner: runner}
 	srv := &http.Server{
-		Handler:           eventsink.NewHandler(v, p.print, eventsink.WithRefused(p.refused)),
+		Handler:           eventsink.NewHandler(v, h.deliver, eventsink.WithRefused(p.refused)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -222,6 +313,9 @@ func listenRun(ctx context.Context, opts *ListenOptions) error {
 		_ = srv.Close()
 	}
 	<-errc
+	if runner != nil {
+		runner.Wait() // ctx ended: the commands were killed
+	}
 	return nil
 }
 
@@ -236,6 +330,10 @@ func announce(opts *ListenOptions, sink, issuer string) {
 	fmt.Fprintf(w, "Listening on %s for events of %s; Ctrl-C stops.\n", st.Bold(sink), from)
 	fmt.Fprintf(w, "Subscribe it with:\n  %s\n", st.Code("chainctl events subscriptions create "+sink+
 		" --registry "+opts.Registry+" --type push,pull --repository PATTERN"))
+	if len(opts.ExecArgv) > 0 {
+		fmt.Fprintf(w, "Running %s for each event, one at a time per repository; its output follows here.\n",
+			st.Code(oneLine(strings.Join(opts.ExecArgv, " "))))
+	}
 	if u, err := url.Parse(sink); err == nil && u.Scheme == "http" {
 		fmt.Fprintln(w, st.Faint("(a plain-http sink is accepted on loopback by a registry run with --dev or events.allow_private_sinks)"))
 	}
@@ -301,8 +399,12 @@ func actor(a events.Actor) string {
 	return "-"
 }
 
-// refused reports a delivery the handler refused, on stderr.
+// refused reports a delivery the handler refused, on stderr; a failed
+// command was reported as it ended.
 func (p *printer) refused(r *http.Request, status int, err error) {
+	if _, ok := errors.AsType[*eventexec.Error](err); ok {
+		return
+	}
 	st := p.opts.IO.ErrStyles()
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -87,6 +87,12 @@ type listener struct {
 
 func startListener(t *testing.T, registry string, tty bool, sinkURL string) *listener {
 	t.Helper()
+	return startListenerWith(t, registry, tty, sinkURL, nil)
+}
+
+// startListenerWith is startListener with options changed by change.
+func startListenerWith(t *testing.T, registry string, tty bool, sinkURL string, change func(*ListenOptions)) *listener {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -98,6 +104,9 @@ func startListener(t *testing.T, registry string, tty bool, sinkURL string) *lis
 	done := make(chan error, 1)
 	opts := &ListenOptions{IO: ios, HTTPClient: func() (*http.Client, error) { return &http.Client{Timeout: 5 * time.Second}, nil },
 		Registry: registry, Addr: ln.Addr().String(), SinkURL: sinkURL, Listener: ln, Location: time.UTC}
+	if change != nil {
+		change(opts)
+	}
 	go func() { done <- listenRun(ctx, opts) }()
 	l := &listener{addr: ln.Addr().String(), sink: "http://" + ln.Addr().String() + "/", out: out, errs: errOut}
 	if sinkURL != "" {

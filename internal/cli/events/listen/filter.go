@@ -1,0 +1,56 @@
+package listen
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/cli/events/subscriptions/shared"
+	"github.com/chainctl/chainctl/internal/events"
+	"github.com/chainctl/chainctl/internal/policy"
+)
+
+// filter selects the events listen handles, by --type and --repository;
+// the zero filter selects all.
+type filter struct {
+	types []string // "push", "pull"; none is all
+	repos []policy.RepositoryPattern
+}
+
+// parseFilter reads --type and --repository: comma-separated or repeated,
+// the same values as `events subscriptions create` takes.
+func parseFilter(types, repos []string) (filter, error) {
+	var f filter
+	var err error
+	if f.types, err = shared.ParseTypes(types); err != nil {
+		return filter{}, err
+	}
+	for _, v := range repos {
+		for p := range strings.SplitSeq(v, ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			if err := policy.RepositoryPattern(p).Validate(); err != nil {
+				return filter{}, cmdutil.FlagErrorf("--repository: %v", err)
+			}
+			f.repos = append(f.repos, policy.RepositoryPattern(p))
+		}
+	}
+	return f, nil
+}
+
+// match reports whether ev is one to handle.
+func (f filter) match(ev event.Event) bool {
+	if len(f.types) > 0 && !slices.Contains(f.types, shared.ShortType(ev.Type())) {
+		return false
+	}
+	if len(f.repos) == 0 {
+		return true
+	}
+	var d events.Data
+	_ = json.Unmarshal(ev.Data(), &d) // Verify decoded it already
+	return slices.ContainsFunc(f.repos, func(p policy.RepositoryPattern) bool { return p.Match(d.Repository) })
+}
