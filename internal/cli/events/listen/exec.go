@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/events/subscriptions/shared"
 	"github.com/chainctl/chainctl/internal/eventexec"
 	"github.com/chainctl/chainctl/internal/eventsink"
@@ -75,13 +76,13 @@ func (p *printer) started(ev event.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fmt.Fprintf(p.opts.IO.ErrOut, "%s running %s for %s %s (event %s)\n", st.Faint("▸"),
-		oneLine(filepath.Base(p.opts.ExecArgv[0])), shared.ShortType(ev.Type()), oneLine(ev.Subject()), oneLine(ev.ID()))
+		cmdutil.OneLine(filepath.Base(p.opts.ExecArgv[0])), shared.ShortType(ev.Type()), cmdutil.OneLine(ev.Subject()), cmdutil.OneLine(ev.ID()))
 }
 
 // finished reports on stderr how a command for ev ended.
 func (p *printer) finished(ev event.Event, err error, took time.Duration) {
 	st := p.opts.IO.ErrStyles()
-	what := shared.ShortType(ev.Type()) + " " + oneLine(ev.Subject())
+	what := shared.ShortType(ev.Type()) + " " + cmdutil.OneLine(ev.Subject())
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err == nil {
@@ -89,7 +90,7 @@ func (p *printer) finished(ev event.Event, err error, took time.Duration) {
 		return
 	}
 	fmt.Fprintf(p.opts.IO.ErrOut, "%s %s failed after %s: %s; the registry will deliver it again\n",
-		st.Error("X"), what, took.Round(time.Millisecond), oneLine(err.Error()))
+		st.Error("X"), what, took.Round(time.Millisecond), cmdutil.OneLine(err.Error()))
 }
 
 // errWriter writes to stderr under the printer's lock, so that the

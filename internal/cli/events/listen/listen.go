@@ -19,7 +19,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unicode"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/spf13/cobra"
@@ -332,7 +331,7 @@ func announce(opts *ListenOptions, sink, issuer string) {
 		" --registry "+opts.Registry+" --type push,pull --repository PATTERN"))
 	if len(opts.ExecArgv) > 0 {
 		fmt.Fprintf(w, "Running %s for each event, one at a time per repository; its output follows here.\n",
-			st.Code(oneLine(strings.Join(opts.ExecArgv, " "))))
+			st.Code(cmdutil.OneLine(strings.Join(opts.ExecArgv, " "))))
 	}
 	if u, err := url.Parse(sink); err == nil && u.Scheme == "http" {
 		fmt.Fprintln(w, st.Faint("(a plain-http sink is accepted on loopback by a registry run with --dev or events.allow_private_sinks)"))
@@ -372,14 +371,14 @@ func (p *printer) readable(ev event.Event) string {
 	_ = json.Unmarshal(ev.Data(), &d) // Verify decoded it already
 	outcome := st.Success("ok")
 	if e := d.Error; e != nil {
-		outcome = st.Error(oneLine(fmt.Sprintf("failed: %d %s %s", e.Status, e.Code, e.Message)))
+		outcome = st.Error(cmdutil.OneLine(fmt.Sprintf("failed: %d %s %s", e.Status, e.Code, e.Message)))
 	}
 	when := ev.Time()
 	if when.IsZero() {
 		when = d.When
 	}
 	return fmt.Sprintf("%s  %-4s  %s  %s  %s",
-		when.In(p.loc).Format(time.DateTime), shared.ShortType(ev.Type()), oneLine(ev.Subject()), oneLine(actor(d.Actor)), outcome)
+		when.In(p.loc).Format(time.DateTime), shared.ShortType(ev.Type()), cmdutil.OneLine(ev.Subject()), cmdutil.OneLine(actor(d.Actor)), outcome)
 }
 
 // actor names who acted, for people.
@@ -408,16 +407,5 @@ func (p *printer) refused(r *http.Request, status int, err error) {
 	st := p.opts.IO.ErrStyles()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.opts.IO.ErrOut, "%s refused a delivery from %s: %d %s\n", st.Warning("!"), r.RemoteAddr, status, oneLine(err.Error()))
-}
-
-// oneLine keeps text on its line and the terminal in its state: control
-// characters become spaces.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
+	fmt.Fprintf(p.opts.IO.ErrOut, "%s refused a delivery from %s: %d %s\n", st.Warning("!"), r.RemoteAddr, status, cmdutil.OneLine(err.Error()))
 }
