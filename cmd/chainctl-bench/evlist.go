@@ -405,11 +405,20 @@ var (
 // tags a repository's manifests are pushed and pulled by.
 var evListTags = []string{"latest", "main", "v1.4.0", "v1.4.1", "v1.5.0", "v1.5.1", "v1.6.0", "v2.0.0-rc.1"}
 
+// at is the time of the ith of the g.n events: evenly spread over
+// evListSpan, the last at the newest. (In float64: the span in
+// nanoseconds times a million overflows an int64.)
+func (g *eventGen) at(i int) time.Time {
+	if g.n <= 1 {
+		return g.first.Add(evListSpan)
+	}
+	return g.first.Add(time.Duration(float64(evListSpan) * float64(i) / float64(g.n-1)))
+}
+
 // event returns the ith of the g.n events.
 func (g *eventGen) event(i int) store.Event {
 	r := g.rng
-	span := evListSpan.Nanoseconds()
-	at := g.first.Add(time.Duration(span * int64(i) / int64(g.n)))
+	at := g.at(i)
 	repo := g.pickRepo()
 	d := events.Data{
 		Repository: repo, Type: events.KindManifest, Method: http.MethodGet, When: at.UTC(),

@@ -80,6 +80,19 @@ func TestEventListRows(t *testing.T) {
 	}
 }
 
+// TestEventGenTimes checks the seeded events span the 7 days before the
+// newest, evenly, at the default million events too.
+func TestEventGenTimes(t *testing.T) {
+	now := time.Now()
+	for _, n := range []int{3, 3000, 1_000_000} {
+		g := newEventGen(n, now)
+		first, mid, last := g.at(0), g.at(n/2), g.at(n-1)
+		if !first.Equal(now.Add(-evListSpan)) || last.Sub(now).Abs() > time.Microsecond || mid.Sub(now.Add(-evListSpan/2)).Abs() > evListSpan/time.Duration(n)+time.Microsecond {
+			t.Errorf("n=%d: times %v, %v, %v; want 7 days back, 3.5, now (%v)", n, first, mid, last, now)
+		}
+	}
+}
+
 func jsonString(t *testing.T, v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
