@@ -52,6 +52,10 @@ type options struct {
 	helperCalls int
 	workdir     string
 	timeout     time.Duration
+	// evlistEvents and evlistQueries size workload evlist; 0 keeps the
+	// configuration's.
+	evlistEvents  int
+	evlistQueries int
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -74,6 +78,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&extra, "chainctl-args", "", "extra space-separated `arguments` for chainctl registry serve, on both chainctl targets")
 	fs.StringVar(&o.workdir, "workdir", "", "`directory` for the registries' data (default the system temp dir)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "abort the whole run after this long")
+	fs.IntVar(&o.evlistEvents, "evlist-events", 0, "`events` workload evlist seeds its event log with (default 1000000; 50000 with -quick)")
+	fs.IntVar(&o.evlistQueries, "evlist-queries", 0, "timed pages of each of evlist's filters (default 200; 50 with -quick)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: chainctl-bench [flags]\n\nRuns the same workloads against chainctl and CNCF Distribution and prints a table.\n\n"+
 			"Targets:\n  chainctl     chainctl registry serve on its defaults: filesystem blobs, SQLite\n"+
@@ -99,6 +105,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.duration <= 0 || o.timeout <= 0 {
 		return options{}, errors.New("-duration and -timeout must be positive")
+	}
+	if o.evlistEvents < 0 || o.evlistQueries < 0 {
+		return options{}, errors.New("-evlist-events and -evlist-queries must not be negative")
 	}
 	if o.rounds < 1 || o.rounds > 100 {
 		return options{}, fmt.Errorf("-rounds %d: want 1 to 100", o.rounds)
@@ -153,6 +162,12 @@ func (o options) config() config {
 	}
 	cfg.duration = o.duration
 	cfg.tagsDuration = o.duration / 2
+	if o.evlistEvents > 0 {
+		cfg.eventLog = o.evlistEvents
+	}
+	if o.evlistQueries > 0 {
+		cfg.eventLogQueries = o.evlistQueries
+	}
 	return cfg
 }
 
@@ -247,8 +262,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				}
 				fmt.Fprintf(stderr, "%-8s %-13s ", w.name, t.name)
 				settle()
-				wctx, cancel := context.WithTimeout(ctx, workloadTimeout+2*cfg.duration)
-				out, err := w.run(wctx, t.client, cfg, round)
+				limit := workloadTimeout + 2*cfg.duration
+				if w.direct != nil {
+					limit += evListSeedLimit // its seeding, in round 0
+				}
+				wctx, cancel := context.WithTimeout(ctx, limit)
+				var out outcome
+				var err error
+				if w.direct != nil {
+					out, err = w.direct(wctx, t, cfg, round)
+				} else {
+					out, err = w.run(wctx, t.client, cfg, round)
+				}
 				cancel()
 				if err != nil {
 					fmt.Fprintln(stderr, "failed")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"time"
@@ -19,6 +20,11 @@ type target struct {
 	authenticated bool
 	// backend is the bucket server and database schema of chainctl-s3.
 	backend *s3Backend
+	// meta is the kind of metadata store the target runs on, which
+	// workload evlist opens a store of its own of; evlog is that store,
+	// once seeded, kept across rounds.
+	meta  metaStore
+	evlog *seededLog
 }
 
 // stop stops the registry, then whatever it stored its data in.
@@ -29,6 +35,11 @@ func (t *target) stop() {
 	t.srv.stop()
 	if t.backend != nil {
 		t.backend.close(context.Background())
+	}
+	if t.evlog != nil {
+		if err := t.evlog.close(context.Background()); err != nil {
+			fmt.Fprintf(os.Stderr, "warning: %s: close evlist's event log: %v\n", t.name, err)
+		}
 	}
 }
 
@@ -51,7 +62,10 @@ func (o options) start(ctx context.Context, name, dir string) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &target{name: name}
+	t := &target{name: name, meta: metaStore{kind: "sqlite", dir: filepath.Join(dir, "evlist")}}
+	if name == targetChainctlS3 {
+		t.meta = metaStore{kind: "postgres", dsn: o.postgres}
+	}
 	var password credential // nil: the registry must not want tokens
 	switch name {
 	case targetChainctl, targetChainctlS3:

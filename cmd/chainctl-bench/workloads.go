@@ -23,6 +23,8 @@ type config struct {
 	events              int // workload "evrate": manifests pushed in its burst
 	eventPushers        int // workload "evrate": pushes at once in the burst
 	eventRate           int // workload "evrate": pushes a second in its latency phase
+	eventLog            int // workload "evlist": events seeded in the log
+	eventLogQueries     int // workload "evlist": timed pages of each filter
 }
 
 func defaultConfig() config {
@@ -42,6 +44,8 @@ func defaultConfig() config {
 		events:          2000,
 		eventPushers:    8,
 		eventRate:       50,
+		eventLog:        1_000_000,
+		eventLogQueries: 200,
 	}
 }
 
@@ -50,6 +54,7 @@ func quickConfig() config {
 	c.blobSize, c.chunkSize = 8<<20, 1<<20
 	c.images, c.tags = 5, 50
 	c.events = 200
+	c.eventLog, c.eventLogQueries = 50_000, 50
 	c.duration, c.tagsDuration = time.Second, time.Second
 	return c
 }
@@ -83,6 +88,10 @@ type workload struct {
 	name  string
 	about string
 	run   func(ctx context.Context, c *client, cfg config, round int) (outcome, error)
+	// direct, set instead of run, runs a workload that measures the
+	// target's kind of store opened by the benchmark itself, not the
+	// running registry (evlist).
+	direct func(ctx context.Context, t *target, cfg config, round int) (outcome, error)
 	// only, if set, lists the targets the workload runs against; nil
 	// means all of them.
 	only []string
@@ -103,6 +112,7 @@ func workloads() []workload {
 		{name: "evget", about: "manifest GETs without, then with a subscription to their pull events (chainctl targets only)", run: runEventGet, only: chainctlTargets},
 		{name: "evpush", about: "small-image pushes without, then with a subscription to their push events (chainctl targets only)", run: runEventPush, only: chainctlTargets},
 		{name: "evrate", about: "push events delivered to a local sink: a burst's rate, and latency from the 201 at a steady pace (chainctl targets only)", run: runEventRate, only: chainctlTargets},
+		{name: "evlist", about: "events list, first pages of five filters, over a seeded event log (-evlist-events) in the target's kind of store: SQLite on chainctl, PostgreSQL on chainctl-s3", direct: runEventList, only: chainctlTargets},
 	}
 }
 
