@@ -14,7 +14,7 @@ import (
 // Defaults of the recorder's batching.
 const (
 	DefaultFlushInterval = 100 * time.Millisecond
-	DefaultBatchSize     = 256
+	DefaultBatchSize     = 1024
 	DefaultQueueSize     = 16384
 	// flushAttempts is how many times a batch the store refused is tried
 	// before it is dropped (and logged).

@@ -198,6 +198,12 @@ func dsn(path string, readOnly bool) string {
 	// key sealed in place of its clear form) leaves no old bytes behind
 	// in the file; FAST costs no extra I/O.
 	q.Add("_pragma", "secure_delete(FAST)")
+	// Checkpoint every 4000 pages (16 MiB of WAL) rather than 1000: the
+	// event log appends all the time, and a page the appends touch again
+	// (an index's last leaf, its parents) is copied into the database
+	// once per checkpoint, not once per commit. It cut the cost of
+	// recording a pull by a tenth.
+	q.Add("_pragma", "wal_autocheckpoint(4000)")
 	if readOnly {
 		q.Set("_query_only", "1")
 	} else {

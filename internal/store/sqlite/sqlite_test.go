@@ -138,6 +138,7 @@ func TestPragmas(t *testing.T) {
 		{name: "WAL", pragma: "journal_mode", want: "wal"},
 		{name: "foreign keys", pragma: "foreign_keys", want: "1"},
 		{name: "synchronous NORMAL", pragma: "synchronous", want: "1"},
+		{name: "checkpoint every 4000 pages", pragma: "wal_autocheckpoint", want: "4000"},
 		{name: "busy timeout", pragma: "busy_timeout", want: "10000"},
 	}
 	for _, pool := range []struct {
