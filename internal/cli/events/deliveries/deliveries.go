@@ -61,16 +61,12 @@ func NewCmdDeliveries(f *cmdutil.Factory, runF func(context.Context, *Deliveries
 	}
 	cmd.Flags().BoolVar(&opts.Failed, "failed", false, "Show only the deliveries given up on")
 	cmd.Flags().IntVar(&opts.Limit, "limit", 50, "Show at most this many deliveries, newest first")
+	checkID := delete.CheckID(&opts.Subscription)
 	return api.Command(f, cmd, opts, func(args []string) error {
-		ids, err := delete.ParseIDs(args)
-		if err != nil {
-			return err
-		}
 		if opts.Limit <= 0 {
 			return cmdutil.FlagErrorf("--limit must be at least 1")
 		}
-		opts.Subscription = ids[0]
-		return nil
+		return checkID(args)
 	}, runF, deliveriesRun)
 }
 

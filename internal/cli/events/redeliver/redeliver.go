@@ -64,14 +64,7 @@ func NewCmdRedeliver(f *cmdutil.Factory, runF func(context.Context, *RedeliverOp
 	cmd.MarkFlagsMutuallyExclusive("event", "since")
 	cmd.MarkFlagsMutuallyExclusive("event", "failed")
 	cmd.MarkFlagsOneRequired("event", "since")
-	return api.Command(f, cmd, opts, func(args []string) error {
-		ids, err := delete.ParseIDs(args)
-		if err != nil {
-			return err
-		}
-		opts.Subscription = ids[0]
-		return nil
-	}, runF, redeliverRun)
+	return api.Command(f, cmd, opts, delete.CheckID(&opts.Subscription), runF, redeliverRun)
 }
 
 func redeliverRun(ctx context.Context, opts *RedeliverOptions) error {

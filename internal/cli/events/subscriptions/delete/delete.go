@@ -65,6 +65,20 @@ func ParseIDs(args []string) ([]string, error) {
 		"an id is sub- and 20 characters a-z and 2-7, as `chainctl events subscriptions list` shows")
 }
 
+// CheckID returns the check of a command that takes one subscription id
+// (deliveries, redeliver, enable): it sets *dst to it, once ParseIDs has
+// found it well-formed.
+func CheckID(dst *string) func(args []string) error {
+	return func(args []string) error {
+		ids, err := ParseIDs(args)
+		if err != nil {
+			return err
+		}
+		*dst = ids[0]
+		return nil
+	}
+}
+
 // JSONField says, in each -o json result, whether its subscription was
 // deleted.
 const JSONField = "deleted"

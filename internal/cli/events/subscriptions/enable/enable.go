@@ -42,14 +42,7 @@ func NewCmdEnable(f *cmdutil.Factory, runF func(context.Context, *EnableOptions)
 		`),
 		Args: cobra.ExactArgs(1),
 	}
-	return api.Command(f, cmd, opts, func(args []string) error {
-		ids, err := delete.ParseIDs(args)
-		if err != nil {
-			return err
-		}
-		opts.ID = ids[0]
-		return nil
-	}, runF, enableRun)
+	return api.Command(f, cmd, opts, delete.CheckID(&opts.ID), runF, enableRun)
 }
 
 func enableRun(ctx context.Context, opts *EnableOptions) error {
