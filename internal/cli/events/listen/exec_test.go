@@ -79,7 +79,7 @@ func Test_listenRunExec(t *testing.T) {
 		o.ExecArgv, o.ExecTimeout = []string{"sh", "-c", script}, time.Minute
 		o.Env = []string{"DIR=" + dir, "PATH=" + os.Getenv("PATH")}
 		var err error
-		if o.filter, err = parseFilter([]string{"push"}, []string{"acme/*"}); err != nil {
+		if o.filter, err = parseFilter([]string{"push"}, []string{"acme/*"}, nil); err != nil {
 			t.Fatal(err)
 		}
 	})

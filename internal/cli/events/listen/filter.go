@@ -13,16 +13,17 @@ import (
 	"github.com/chainctl/chainctl/internal/policy"
 )
 
-// filter selects the events listen handles, by --type and --repository;
-// the zero filter selects all.
+// filter selects the events listen handles, by --type, --repository and
+// --kind; the zero filter selects all.
 type filter struct {
 	types []string // "push", "pull"; none is all
 	repos []policy.RepositoryPattern
+	kinds []string // events.KindManifest, events.KindBlob; none is all
 }
 
 // parseFilter reads --type and --repository: comma-separated or repeated,
 // the same values as `events subscriptions create` takes.
-func parseFilter(types, repos []string) (filter, error) {
+func parseFilter(types, repos, kinds []string) (filter, error) {
 	var f filter
 	var err error
 	if f.types, err = shared.ParseTypes(types); err != nil {
@@ -39,6 +40,19 @@ func parseFilter(types, repos []string) (filter, error) {
 			f.repos = append(f.repos, policy.RepositoryPattern(p))
 		}
 	}
+	for _, v := range kinds {
+		for k := range strings.SplitSeq(v, ",") {
+			switch k = strings.TrimSpace(k); k {
+			case "":
+			case events.KindManifest, events.KindBlob:
+				if !slices.Contains(f.kinds, k) {
+					f.kinds = append(f.kinds, k)
+				}
+			default:
+				return filter{}, cmdutil.FlagErrorf("--kind %q: want manifest or blob", k)
+			}
+		}
+	}
 	return f, nil
 }
 
@@ -47,10 +61,13 @@ func (f filter) match(ev event.Event) bool {
 	if len(f.types) > 0 && !slices.Contains(f.types, shared.ShortType(ev.Type())) {
 		return false
 	}
-	if len(f.repos) == 0 {
+	if len(f.repos) == 0 && len(f.kinds) == 0 {
 		return true
 	}
 	var d events.Data
 	_ = json.Unmarshal(ev.Data(), &d) // Verify decoded it already
-	return slices.ContainsFunc(f.repos, func(p policy.RepositoryPattern) bool { return p.Match(d.Repository) })
+	if len(f.kinds) > 0 && !slices.Contains(f.kinds, d.Type) {
+		return false
+	}
+	return len(f.repos) == 0 || slices.ContainsFunc(f.repos, func(p policy.RepositoryPattern) bool { return p.Match(d.Repository) })
 }

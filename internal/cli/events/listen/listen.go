@@ -72,8 +72,8 @@ type ListenOptions struct {
 	Env []string
 	// Types and Repositories are --type and --repository as given;
 	// filter is them parsed.
-	Types, Repositories []string
-	filter              filter
+	Types, Repositories, Kinds []string
+	filter                     filter
 }
 
 // NewCmdListen returns `chainctl events listen`. runF replaces listenRun
@@ -114,8 +114,11 @@ func NewCmdListen(f *cmdutil.Factory, runF func(context.Context, *ListenOptions)
 			the subscription names. Ctrl-C stops it.
 
 			--type and --repository filter here, as a subscription does at the registry
-			(push, pull; team/app, team/* or *, comma-separated or repeated): an event
-			that does not match is answered 204 and ignored, neither printed nor run.
+			(push, pull; team/app, team/* or *, comma-separated or repeated), and --kind
+			by what the event is about (manifest, blob: pushing an image makes a blob
+			event per layer and config before its manifest's, so a script that rebuilds
+			on a push wants --kind manifest): an event that does not match is answered
+			204 and ignored, neither printed nor run.
 
 			With --exec 'CMD ARGS' it runs the command for each event, including failed
 			pushes and pulls (CHAINCTL_EVENT_ERROR says so). The line is split into words
@@ -161,7 +164,7 @@ func NewCmdListen(f *cmdutil.Factory, runF func(context.Context, *ListenOptions)
 			$ crane copy cgr.dev/chainguard/static 127.0.0.1:5000/acme/static
 
 			# Run a script for each push under acme/, one at a time per repository
-			$ chainctl events listen --type push --repository 'acme/*' --exec './deploy.sh --env prod'
+			$ chainctl events listen --type push --kind manifest --repository 'acme/*' --exec './deploy.sh --env prod'
 
 			# In a script: the data of every push, as JSON lines
 			$ chainctl events listen --addr 127.0.0.1:9000 | jq -c 'select(.type == "dev.chainctl.registry.push.v1") | .data'
@@ -190,6 +193,7 @@ func NewCmdListen(f *cmdutil.Factory, runF func(context.Context, *ListenOptions)
 	fl.DurationVar(&opts.ExecTimeout, "exec-timeout", eventexec.DefaultTimeout, "kill the --exec command (its process group) after this `DURATION`, a failure")
 	fl.StringSliceVar(&opts.Types, "type", nil, "handle only events of these `TYPES`: push, pull (default both)")
 	fl.StringSliceVar(&opts.Repositories, "repository", nil, "handle only events of repositories matching `PATTERN`: team/app, team/* or * (default all)")
+	fl.StringSliceVar(&opts.Kinds, "kind", nil, "handle only events of these `KINDS`: manifest, blob (a push of an image is a blob event per layer and config, then its manifest's; default both)")
 	authshared.AddRegistryFlag(fl, &registryFlag)
 	return cmdutil.SupportJSON(cmd)
 }
@@ -200,7 +204,7 @@ func (o *ListenOptions) check() error {
 		return err
 	}
 	var err error
-	if o.filter, err = parseFilter(o.Types, o.Repositories); err != nil {
+	if o.filter, err = parseFilter(o.Types, o.Repositories, o.Kinds); err != nil {
 		return err
 	}
 	host, _, err := net.SplitHostPort(o.Addr)
