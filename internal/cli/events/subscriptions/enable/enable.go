@@ -57,6 +57,6 @@ func enableRun(ctx context.Context, opts *EnableOptions) error {
 	if opts.Output == cmdutil.OutputJSON {
 		return cmdutil.WriteJSON(opts.IO.Out, sub.Raw)
 	}
-	_, err = fmt.Fprintf(opts.IO.ErrOut, "%s Enabled subscription %s: events go to %s again\n", opts.IO.ErrStyles().Success("✓"), sub.ID, sub.Sink)
+	_, err = fmt.Fprintf(opts.IO.ErrOut, "%s Subscription %s is enabled: events go to %s\n", opts.IO.ErrStyles().Success("✓"), sub.ID, sub.Sink)
 	return err
 }

@@ -20,7 +20,7 @@ func Test_enableRun(t *testing.T) {
 		if err := enableRun(t.Context(), &EnableOptions{Remote: reg.Remote(ios, cmdutil.OutputTable), ID: subID}); err != nil {
 			t.Fatal(err)
 		}
-		if out.Len() != 0 || errOut.String() != "✓ Enabled subscription "+subID+": events go to https://h.example.com/x again\n" {
+		if out.Len() != 0 || errOut.String() != "✓ Subscription "+subID+" is enabled: events go to https://h.example.com/x\n" {
 			t.Errorf("stdout %q, stderr %q", out, errOut)
 		}
 	})
