@@ -46,19 +46,7 @@ const eventsPerInsert = 128
 func insertEventsText(d *Dialect, rows int, returning bool) string {
 	var q strings.Builder
 	q.WriteString(`INSERT INTO events (id, type, source, subject, time, repository, failed, actor, error_code, data) VALUES `)
-	for i := range rows {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteByte('(')
-		for j := range eventParams {
-			if j > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteString(param(d, i*eventParams+j+1))
-		}
-		q.WriteByte(')')
-	}
+	q.WriteString(valueRows(d, rows, eventParams))
 	if returning {
 		q.WriteString(" RETURNING id, seq")
 	}
@@ -111,17 +99,12 @@ func (s *Store) insertEvents(ctx context.Context, tx Conn, events []store.Event)
 		}
 	}
 	for chunk := range slices.Chunk(rows, deliveriesPerInsert) {
-		var d strings.Builder
-		d.WriteString(`INSERT INTO deliveries (subscription_id, event_seq, next_attempt, updated) VALUES `)
+		q := `INSERT INTO deliveries (subscription_id, event_seq, next_attempt, updated) VALUES ` + valueRows(s.d, len(chunk), 4)
 		dargs := make([]any, 0, len(chunk)*4)
-		for i, r := range chunk {
-			if i > 0 {
-				d.WriteByte(',')
-			}
-			fmt.Fprintf(&d, "(%s,%s,%s,%s)", s.param(len(dargs)+1), s.param(len(dargs)+2), s.param(len(dargs)+3), s.param(len(dargs)+4))
+		for _, r := range chunk {
 			dargs = append(dargs, r[:]...)
 		}
-		if _, err := tx.ExecContext(ctx, d.String(), dargs...); err != nil {
+		if _, err := tx.ExecContext(ctx, q, dargs...); err != nil {
 			return fmt.Errorf("deliveries: %w", err)
 		}
 	}
@@ -166,6 +149,32 @@ func param(d *Dialect, n int) string {
 		return d.NumberedParam(n)
 	}
 	return "$" + strconv.Itoa(n)
+}
+
+// params is n parameters in d's numbered form, from first on, separated
+// by commas: an IN list, or one row of a VALUES list.
+func params(d *Dialect, first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(param(d, first+i))
+	}
+	return b.String()
+}
+
+// valueRows is the VALUES list of rows rows of cols parameters each,
+// numbered from 1: "($1,$2),($3,$4)".
+func valueRows(d *Dialect, rows, cols int) string {
+	var b strings.Builder
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(" + params(d, i*cols+1, cols) + ")")
+	}
+	return b.String()
 }
 
 // checkEvent refuses an event without what every row needs.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/chainctl/chainctl/internal/store"
@@ -100,20 +99,14 @@ func (s *Store) RequeueDeliveries(ctx context.Context, subscription string, seqs
 		total = 0
 		for chunk := range slices.Chunk(seqs, requeuePerStatement) {
 			args := []any{subscription, nanos(now), nanos(now), nanos(now)}
-			var q strings.Builder
-			fmt.Fprintf(&q, `INSERT INTO deliveries (subscription_id, event_seq, next_attempt, updated, queued)
-SELECT %s, seq, %s, %s, %s FROM events WHERE seq IN (`, s.param(1), s.param(2), s.param(3), s.param(4))
-			for i, seq := range chunk {
-				if i > 0 {
-					q.WriteByte(',')
-				}
+			for _, seq := range chunk {
 				args = append(args, seq)
-				q.WriteString(s.param(len(args)))
 			}
-			q.WriteString(`)
+			q := `INSERT INTO deliveries (subscription_id, event_seq, next_attempt, updated, queued)
+SELECT ` + params(s.d, 1, 1) + `, seq, ` + params(s.d, 2, 3) + ` FROM events WHERE seq IN (` + params(s.d, 5, len(chunk)) + `)
 ON CONFLICT (subscription_id, event_seq) DO UPDATE SET state = 0, attempts = 0, next_attempt = excluded.next_attempt,
-  lease_until = 0, last_status = 0, last_error = '', updated = excluded.updated, queued = excluded.queued`)
-			res, err := tx.ExecContext(ctx, q.String(), args...)
+  lease_until = 0, last_status = 0, last_error = '', updated = excluded.updated, queued = excluded.queued`
+			res, err := tx.ExecContext(ctx, q, args...)
 			if err != nil {
 				return err
 			}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/chainctl/chainctl/internal/store"
@@ -150,18 +149,13 @@ func (s *Store) ClaimDeliveries(ctx context.Context, subscription string, now ti
 			return nil
 		}
 		// One statement leases the batch.
-		var q strings.Builder
-		q.WriteString("UPDATE deliveries SET lease_until = " + s.param(1) + " WHERE subscription_id = " + s.param(2) + " AND event_seq IN (")
 		args := []any{nanos(now.Add(lease)), subscription}
-		for i, d := range out {
-			if i > 0 {
-				q.WriteByte(',')
-			}
+		for _, d := range out {
 			args = append(args, d.Event.Seq)
-			q.WriteString(s.param(len(args)))
 		}
-		q.WriteByte(')')
-		_, err = tx.ExecContext(ctx, q.String(), args...)
+		q := "UPDATE deliveries SET lease_until = " + s.param(1) + " WHERE subscription_id = " + s.param(2) +
+			" AND event_seq IN (" + params(s.d, 3, len(out)) + ")"
+		_, err = tx.ExecContext(ctx, q, args...)
 		return err
 	})
 	if err != nil {
