@@ -18,6 +18,7 @@ import (
 
 	"github.com/chainctl/chainctl/internal/cli/api"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/cli/events/subscriptions/shared"
 	"github.com/chainctl/chainctl/internal/events"
 )
 
@@ -57,29 +58,15 @@ func (f *Filter) Check(now time.Time) error {
 	if f.Tag != "" && (f.Repository == "" || strings.Contains(f.Repository, "*")) {
 		return cmdutil.FlagErrorf("--tag needs one --repository, such as acme/app")
 	}
-	types, err := parseTypes(f.Types)
+	types, err := shared.ParseTypes(f.Types)
 	if err != nil {
 		return err
 	}
+	if len(types) == 2 {
+		types = nil // both types is no filter
+	}
 	f.Types = types
 	return nil
-}
-
-// parseTypes reads --type: both types is no filter.
-func parseTypes(values []string) ([]string, error) {
-	var out []string
-	for _, v := range values {
-		switch v {
-		case "push", "pull":
-			out = append(out, v)
-		default:
-			return nil, cmdutil.FlagErrorf("--type %q: want push or pull", v)
-		}
-	}
-	if len(out) == 2 && out[0] != out[1] {
-		return nil, nil
-	}
-	return out[:min(len(out), 1)], nil
 }
 
 // Values are the query parameters f asks for.
