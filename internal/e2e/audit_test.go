@@ -16,11 +16,7 @@ import (
 // pushes, with the actor, address and user agent crane's requests had.
 func TestAuditLog(t *testing.T) {
 	crane := requireTool(t, "crane")
-	srv := startServer(t)
-	ctx, cancel := contextWithTimeout(t, 3*time.Minute)
-	defer cancel()
-	h := newHelperEnv(t)
-	h.must(ctx, srv.Token(t), chainctlBin, "auth", "login", "--registry", srv.Addr, "--identity-token", "-")
+	srv, h, ctx := loggedIn(t, 3*time.Minute)
 	h.must(ctx, "", chainctlBin, "auth", "configure-docker", "--registry", srv.Addr)
 
 	ref := srv.Addr + "/acme/app:v1"

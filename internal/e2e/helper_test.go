@@ -363,11 +363,7 @@ func testHelperParallelGets(t *testing.T, helper string) {
 // TestHelperExpiredSession: a session past its life with nothing to renew
 // it names `chainctl auth login`.
 func TestHelperExpiredSession(t *testing.T) {
-	srv := startServer(t, "--dev")
-	ctx, cancel := contextWithTimeout(t, time.Minute)
-	defer cancel()
-	h := newHelperEnv(t)
-	h.must(ctx, srv.Token(t), chainctlBin, "auth", "login", "--registry", srv.Addr, "--identity-token", "-")
+	srv, h, ctx := loggedIn(t, time.Minute, "--dev")
 	// Age the cached session past its expiry, as a night would.
 	tc, err := tokencache.Open(filepath.Join(h.cacheDir, "chainctl", "tokens"))
 	if err != nil {
@@ -449,4 +445,17 @@ func TestHelperDockerStoreErase(t *testing.T) {
 		t.Fatalf("get after docker logout = exit %d %q", code, out)
 	}
 	h.noSecrets(srv, pullToken, sessionTok)
+}
+
+// loggedIn starts a registry with args, and a helper environment whose
+// chainctl is logged in to it as the e2e identity; ctx ends after d, or
+// with the test.
+func loggedIn(t *testing.T, d time.Duration, args ...string) (*server, *helperEnv, context.Context) {
+	t.Helper()
+	srv := startServer(t, args...)
+	ctx, cancel := contextWithTimeout(t, d)
+	t.Cleanup(cancel)
+	h := newHelperEnv(t)
+	h.must(ctx, srv.Token(t), chainctlBin, "auth", "login", "--registry", srv.Addr, "--identity-token", "-")
+	return srv, h, ctx
 }

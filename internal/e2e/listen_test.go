@@ -21,11 +21,7 @@ import (
 // line.
 func TestEventsListen(t *testing.T) {
 	crane := requireTool(t, "crane")
-	srv := startServer(t, "--dev")
-	ctx, cancel := contextWithTimeout(t, 2*time.Minute)
-	defer cancel()
-	h := newHelperEnv(t)
-	h.must(ctx, srv.Token(t), chainctlBin, "auth", "login", "--registry", srv.Addr, "--identity-token", "-")
+	srv, h, ctx := loggedIn(t, 2*time.Minute, "--dev")
 
 	addr := freeAddr(t)
 	listen := exec.CommandContext(ctx, chainctlBin, "events", "listen", "--addr", addr, "--registry", srv.Addr)

@@ -21,11 +21,7 @@ import (
 // succeeds.
 func TestEventsListenExec(t *testing.T) {
 	crane := requireTool(t, "crane")
-	srv := startServer(t, "--dev")
-	ctx, cancel := contextWithTimeout(t, 3*time.Minute)
-	defer cancel()
-	h := newHelperEnv(t)
-	h.must(ctx, srv.Token(t), chainctlBin, "auth", "login", "--registry", srv.Addr, "--identity-token", "-")
+	srv, h, ctx := loggedIn(t, 3*time.Minute, "--dev")
 
 	dir := t.TempDir()
 	record := filepath.Join(dir, "record")

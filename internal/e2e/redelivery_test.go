@@ -17,11 +17,7 @@ import (
 // delivered and redelivered.
 func TestRedelivery(t *testing.T) {
 	crane := requireTool(t, "crane")
-	srv := startServer(t, "--dev")
-	ctx, cancel := contextWithTimeout(t, 3*time.Minute)
-	defer cancel()
-	h := newHelperEnv(t)
-	h.must(ctx, srv.Token(t), chainctlBin, "auth", "login", "--registry", srv.Addr, "--identity-token", "-")
+	srv, h, ctx := loggedIn(t, 3*time.Minute, "--dev")
 	h.must(ctx, "", chainctlBin, "auth", "configure-docker", "--registry", srv.Addr)
 
 	addr := freeAddr(t)
