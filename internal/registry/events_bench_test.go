@@ -1,20 +1,15 @@
 package registry_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
 
-	"github.com/chainctl/chainctl/internal/events"
 	"github.com/chainctl/chainctl/internal/registry"
-	"github.com/chainctl/chainctl/internal/storage/fs"
-	"github.com/chainctl/chainctl/internal/store/sqlite"
 )
 
 // BenchmarkGetManifestEvents is a manifest GET by tag served in process,
@@ -23,26 +18,10 @@ import (
 func BenchmarkGetManifestEvents(b *testing.B) {
 	for _, withEvents := range []bool{false, true} {
 		b.Run(fmt.Sprint("events=", withEvents), func(b *testing.B) {
-			dir := b.TempDir()
-			blobs, err := fs.New(filepath.Join(dir, "blobs"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			meta, err := sqlite.Open(b.Context(), filepath.Join(dir, "registry.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer meta.Close()
-			opts := []registry.Option{registry.WithBlobStore(blobs), registry.WithMetadata(meta)}
-			ctx, stop := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			var rec *events.Recorder
+			r := newRecording(b) // idle unless the registry records to it
+			opts := []registry.Option{registry.WithBlobStore(r.blobs), registry.WithMetadata(r.meta)}
 			if withEvents {
-				rec = events.NewRecorder(meta, "https://registry.test")
-				go func() { rec.Run(ctx); close(done) }()
-				opts = append(opts, registry.WithEvents(rec))
-			} else {
-				close(done)
+				opts = append(opts, registry.WithEvents(r.rec))
 			}
 			h, err := registry.New(opts...)
 			if err != nil {
@@ -73,12 +52,11 @@ func BenchmarkGetManifestEvents(b *testing.B) {
 					}
 				}
 			})
-			stop()
-			<-done // the flush is part of the cost
-			if rec != nil {
+			r.stop() // the flush is part of the cost
+			if withEvents {
 				// Events the recorder could not keep up with are dropped,
 				// which would flatter the figure.
-				b.ReportMetric(float64(rec.Dropped())/float64(b.N), "dropped/op")
+				b.ReportMetric(float64(r.rec.Dropped())/float64(b.N), "dropped/op")
 			}
 		})
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,30 +13,15 @@ import (
 
 	"github.com/chainctl/chainctl/internal/events"
 	"github.com/chainctl/chainctl/internal/registry"
-	"github.com/chainctl/chainctl/internal/storage/fs"
-	"github.com/chainctl/chainctl/internal/store/sqlite"
 )
 
 // TestEvents drives pushes, pulls and failures through the registry and
 // reads back the event log: a push's event (with the tag's previous digest)
 // committed with it, pulls and failures recorded by the recorder.
 func TestEvents(t *testing.T) {
-	dir := t.TempDir()
-	blobs, err := fs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	meta, err := sqlite.Open(t.Context(), filepath.Join(dir, "registry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { meta.Close() })
-	rec := events.NewRecorder(meta, "https://registry.test", events.WithBatching(time.Hour, 1000, 1000))
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { rec.Run(ctx); close(done) }()
+	r := newRecording(t, events.WithBatching(time.Hour, 1000, 1000))
 	authz := &denyRepos{deny: []string{"locked/app"}}
-	h, err := registry.New(registry.WithBlobStore(blobs), registry.WithMetadata(meta), registry.WithAuthorizer(authz), registry.WithEvents(rec))
+	h, err := registry.New(registry.WithBlobStore(r.blobs), registry.WithMetadata(r.meta), registry.WithAuthorizer(authz), registry.WithEvents(r.rec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,10 +48,9 @@ func TestEvents(t *testing.T) {
 	} {
 		c.run(t, srv.URL)
 	}
-	stop()
-	<-done
+	r.stop()
 
-	log, err := meta.EventsAfter(context.Background(), 0, 100)
+	log, err := r.meta.EventsAfter(context.Background(), 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

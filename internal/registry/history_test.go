@@ -1,13 +1,11 @@
 package registry_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,32 +13,16 @@ import (
 
 	"github.com/chainctl/chainctl/internal/events"
 	"github.com/chainctl/chainctl/internal/registry"
-	"github.com/chainctl/chainctl/internal/storage/fs"
-	"github.com/chainctl/chainctl/internal/store/sqlite"
 )
 
 // TestTagHistory pushes a tag three times (once refused) and reads its
 // history through the registry: each move with who made it, newest
 // first, answered only to a caller who may pull the repository.
 func TestTagHistory(t *testing.T) {
-	dir := t.TempDir()
-	blobs, err := fs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	meta, err := sqlite.Open(t.Context(), filepath.Join(dir, "registry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { meta.Close() })
-	rec := events.NewRecorder(meta, "https://registry.test")
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { rec.Run(ctx); close(done) }()
-	defer func() { stop(); <-done }()
+	r := newRecording(t)
 	authz := &denyRepos{}
-	h, err := registry.New(registry.WithBlobStore(blobs), registry.WithMetadata(meta), registry.WithAuthorizer(authz),
-		registry.WithEvents(rec), registry.WithTagHistory(events.NewLog(meta)))
+	h, err := registry.New(registry.WithBlobStore(r.blobs), registry.WithMetadata(r.meta), registry.WithAuthorizer(authz),
+		registry.WithEvents(r.rec), registry.WithTagHistory(events.NewLog(r.meta)))
 	if err != nil {
 		t.Fatal(err)
 	}
