@@ -163,19 +163,18 @@ func (s *Subscriptions) Redeliver(ctx context.Context, caller Owner, id string, 
 	if since.After(now) {
 		return res, refuse(KindInvalid, "since %s is in the future", req.Since)
 	}
-	var after store.EventRef
-	var afterSeq int64
+	var after store.EventRef // the last event of the page before
 	for {
 		var refs []store.EventRef
 		if req.FailedOnly {
-			refs, err = s.st.FailedDeliveries(ctx, id, since, afterSeq, redeliverPage)
+			refs, err = s.st.FailedDeliveries(ctx, id, since, after.Seq, redeliverPage)
 		} else {
 			refs, err = s.st.EventRefsSince(ctx, since, after, redeliverPage)
 		}
 		if err != nil || len(refs) == 0 {
 			return res, err
 		}
-		after, afterSeq = refs[len(refs)-1], refs[len(refs)-1].Seq
+		after = refs[len(refs)-1]
 		var seqs []int64
 		done := false
 		for _, r := range refs {
