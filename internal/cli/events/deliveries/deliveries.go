@@ -2,6 +2,7 @@
 package deliveries
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -102,7 +103,7 @@ func deliveriesRun(ctx context.Context, opts *DeliveriesOptions) error {
 	rows := make([][]string, 0, len(list))
 	for _, d := range list {
 		rows = append(rows, []string{d.Event, d.Type, cmdutil.OneLine(d.Subject), d.Time, d.State,
-			strconv.Itoa(d.Attempts), last(d), or(d.NextAttempt, "-")})
+			strconv.Itoa(d.Attempts), last(d), cmp.Or(d.NextAttempt, "-")})
 	}
 	return cmdutil.WriteTable(opts.IO.Out, opts.IO.OutStyles(), header, rows)
 }
@@ -116,11 +117,4 @@ func last(d shared.Delivery) string {
 		return strconv.Itoa(d.LastStatus)
 	}
 	return "-"
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

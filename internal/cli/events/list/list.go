@@ -3,6 +3,7 @@ package list
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -273,7 +274,7 @@ func row(e eventlog.Event) []string {
 	if e.Error != nil {
 		outcome = fmt.Sprintf("failed: %d %s", e.Error.Status, e.Error.Code)
 	}
-	return []string{when, e.Type, cmdutil.OneLine(e.Repository), cmdutil.OneLine(ref), cmdutil.OneLine(e.ActorKey), cmdutil.OneLine(or(e.RemoteAddr, "-")), cmdutil.OneLine(outcome)}
+	return []string{when, e.Type, cmdutil.OneLine(e.Repository), cmdutil.OneLine(ref), cmdutil.OneLine(e.ActorKey), cmdutil.OneLine(cmp.Or(e.RemoteAddr, "-")), cmdutil.OneLine(outcome)}
 }
 
 // short is a digest cut to its algorithm and 12 hex digits.
@@ -291,11 +292,4 @@ func compact(raw []byte) []byte {
 		return raw
 	}
 	return b.Bytes()
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

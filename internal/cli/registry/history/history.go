@@ -2,6 +2,7 @@
 package history
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -112,7 +113,7 @@ func historyRun(ctx context.Context, opts *HistoryOptions) error {
 		if t, err := time.Parse(time.RFC3339Nano, m.When); err == nil {
 			when = t.Local().Format("2006-01-02 15:04:05")
 		}
-		rows = append(rows, []string{when, m.Digest, m.ActorKey, or(m.RemoteAddr), or(m.UserAgent), or(m.Previous)})
+		rows = append(rows, []string{when, m.Digest, m.ActorKey, cmp.Or(m.RemoteAddr, "-"), cmp.Or(m.UserAgent, "-"), cmp.Or(m.Previous, "-")})
 	}
 	return cmdutil.WriteTable(opts.IO.Out, opts.IO.OutStyles(), []string{"WHEN", "DIGEST", "BY", "ADDRESS", "CLIENT", "BEFORE"}, rows)
 }
@@ -138,11 +139,4 @@ func mapError(err error, opts *HistoryOptions) error {
 		return &cmdutil.HintError{Err: errors.New("this registry has no tag history"), Hint: "it may be older than `chainctl registry history`: upgrade it"}
 	}
 	return err
-}
-
-func or(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

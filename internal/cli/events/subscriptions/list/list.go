@@ -2,6 +2,7 @@
 package list
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -88,7 +89,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		rows = append(rows, []string{
 			s.ID, s.Sink, strings.Join(types, ","), strings.Join(s.Repositories, ","), status(&s),
 			strconv.FormatInt(h.Pending, 10), strconv.FormatInt(h.Failed, 10),
-			or(h.LastSuccess, "never"), lastError(h),
+			cmp.Or(h.LastSuccess, "never"), lastError(h),
 		})
 	}
 	return cmdutil.WriteTable(opts.IO.Out, opts.IO.OutStyles(), header, rows)
@@ -110,11 +111,4 @@ func lastError(h shared.Health) string {
 		return "-"
 	}
 	return strings.TrimSpace(h.LastErrorAt + " " + cmdutil.OneLine(h.LastError))
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
