@@ -144,21 +144,12 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.http.Do(req)
+	status, data, err := c.send(req, name)
 	if err != nil {
-		// The error names the URL, never the header with the token.
-		return scrub(err)
+		return err
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
-	if err != nil {
-		return fmt.Errorf("%s: read response: %w", name, err)
-	}
-	if len(data) > maxResponse {
-		return fmt.Errorf("%s: response larger than %d bytes", name, maxResponse)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		apiErr := &Error{Status: resp.StatusCode}
+	if status < 200 || status > 299 {
+		apiErr := &Error{Status: status}
 		var e struct {
 			Error   string `json:"error"`
 			Message string `json:"message"`
@@ -168,13 +159,32 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		}
 		return apiErr
 	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
+	if out == nil || status == http.StatusNoContent {
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("%s: decode response: %w", name, err)
 	}
 	return nil
+}
+
+// send sends req (name says which request in errors) and returns the
+// answer's status and body, which may be at most maxResponse bytes.
+func (c *Client) send(req *http.Request, name string) (int, []byte, error) {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		// The error names the URL, never the header with the token.
+		return 0, nil, scrub(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s: read response: %w", name, err)
+	}
+	if len(data) > maxResponse {
+		return 0, nil, fmt.Errorf("%s: response larger than %d bytes", name, maxResponse)
+	}
+	return resp.StatusCode, data, nil
 }
 
 // scrub drops the query (and any user info or fragment) from the URL a

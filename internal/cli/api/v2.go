@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/chainctl/chainctl/internal/session"
@@ -31,20 +30,12 @@ func (c *Client) GetV2(ctx context.Context, path string, scopes []string, out an
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
+	status, data, err := c.send(req, name)
 	if err != nil {
-		return scrub(err)
+		return err
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
-	if err != nil {
-		return fmt.Errorf("%s: read response: %w", name, err)
-	}
-	if len(data) > maxResponse {
-		return fmt.Errorf("%s: response larger than %d bytes", name, maxResponse)
-	}
-	if resp.StatusCode != http.StatusOK {
-		apiErr := &Error{Status: resp.StatusCode}
+	if status != http.StatusOK {
+		apiErr := &Error{Status: status}
 		var e struct {
 			Errors []struct{ Code, Message string } `json:"errors"`
 		}
