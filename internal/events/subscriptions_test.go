@@ -1,7 +1,6 @@
 package events_test
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/chainctl/chainctl/internal/events"
@@ -43,17 +42,14 @@ func TestSubscriptionSinksRefused(t *testing.T) {
 		"hooks.example.com/x",
 		"",
 	} {
-		err := create(sink)
-		var r *events.Refusal
-		if !errors.As(err, &r) || r.Kind != events.KindInvalid {
+		if err := create(sink); refusal(err) != events.KindInvalid {
 			t.Errorf("sink %q: %v, want refused as invalid", sink, err)
 		}
 	}
 	if err := create("https://hooks.example.com/registry"); err != nil {
 		t.Errorf("a public https sink: %v", err)
 	}
-	var r *events.Refusal
-	if err := create("https://hooks.example.com/registry", "other/*"); !errors.As(err, &r) || r.Kind != events.KindForbidden {
+	if err := create("https://hooks.example.com/registry", "other/*"); refusal(err) != events.KindForbidden {
 		t.Errorf("a subscription outside the caller's repositories: %v, want forbidden", err)
 	}
 	// In --dev, loopback receivers (chainctl events listen) are allowed,
