@@ -265,14 +265,6 @@ ON CONFLICT (id) DO NOTHING`
 
 	QBumpSubscriptionsVersion = `UPDATE subscriptions_version SET version = version + 1 WHERE singleton = 1`
 
-	// QDueDeliveries is the head of a subscription's due, unleased
-	// deliveries; a Dialect adds its row locks (Dialect.SkipLocked).
-	QDueDeliveries = `SELECT d.event_seq, d.attempts, d.queued, e.id, e.type, e.source, e.subject, e.time, e.repository, e.failed, e.actor, e.error_code, e.data
-FROM deliveries d JOIN events e ON e.seq = d.event_seq
-WHERE d.subscription_id = $1 AND d.state = 0 AND d.next_attempt <= $2 AND d.lease_until <= $2
-ORDER BY d.event_seq
-LIMIT $3`
-
 	QFinishDelivery = `UPDATE deliveries
 SET state = $3, attempts = attempts + 1, next_attempt = $4, lease_until = 0, last_status = $5, last_error = $6, updated = $7
 WHERE subscription_id = $1 AND event_seq = $2`
@@ -317,3 +309,20 @@ WHERE repo_id = $1 AND digest = $2 AND touched < $3
 SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM blob_links WHERE digest = $1)
 ON CONFLICT (digest) DO NOTHING`
 )
+
+// DueDeliveries is the query of the head of a subscription's due, unleased
+// deliveries, with a Dialect's index hint (Dialect.DueIndexHint) and row
+// locks (Dialect.SkipLocked). The head is picked from deliveries_due alone
+// and only then joined with its events: PostgreSQL, given the join whole,
+// merges it with the events' primary key from the first event of the log
+// onwards, 58 ms a claim behind 190 000 delivered events against 0.3 ms
+// so.
+func DueDeliveries(indexHint, lock string) string {
+	return `SELECT d.event_seq, d.attempts, d.queued, e.id, e.type, e.source, e.subject, e.time, e.repository, e.failed, e.actor, e.error_code, e.data
+FROM (SELECT d.event_seq, d.attempts, d.queued FROM deliveries d` + indexHint + `
+	WHERE d.subscription_id = $1 AND d.state = 0 AND d.next_attempt <= $2 AND d.lease_until <= $2
+	ORDER BY d.event_seq
+	LIMIT $3` + lock + `) d
+JOIN events e ON e.seq = d.event_seq
+ORDER BY d.event_seq`
+}

@@ -79,6 +79,13 @@ type Dialect struct {
 	// row locks that let concurrent workers pass over each other's rows
 	// (" FOR UPDATE OF d SKIP LOCKED"); "" where writers are serialized.
 	SkipLocked string
+	// DueIndexHint follows the deliveries table in the query that claims
+	// due deliveries, where the planner needs to be told which index
+	// reaches the pending rows (SQLite's " INDEXED BY deliveries_due").
+	// SQLite, planning without statistics, walks the primary key instead:
+	// every delivered row of the subscription before the first pending
+	// one, a scan that grows with every delivery made.
+	DueIndexHint string
 	// ManualTx, when set, runs write transactions on a connection of the
 	// writer pool with this statement to begin them and COMMIT or ROLLBACK
 	// to end them, their statements under a context without the caller's

@@ -181,7 +181,7 @@ func texts(d *Dialect) [numQueries]string {
 		disableSubscription:          QDisableSubscription,
 		enableSubscription:           QEnableSubscription,
 		bumpSubscriptionsVersion:     QBumpSubscriptionsVersion,
-		dueDeliveries:                QDueDeliveries + d.SkipLocked,
+		dueDeliveries:                DueDeliveries(d.DueIndexHint, d.SkipLocked),
 		finishDelivery:               QFinishDelivery,
 		collectManifest:              QCollectManifest,
 		collectBlobLink:              QCollectBlobLink,
