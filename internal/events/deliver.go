@@ -24,6 +24,11 @@ import (
 	"github.com/chainctl/chainctl/internal/store"
 )
 
+// InFlight is how many attempts a subscription has under way at once: a
+// transport that keeps fewer idle connections to a sink than that closes
+// and dials them again all the time.
+const InFlight = 4
+
 // Delivery defaults.
 const (
 	// DefaultRetryFor is how long a delivery is retried after its event
@@ -39,8 +44,7 @@ const (
 	// deliveryLease how long it holds them: every attempt of the batch can
 	// time out within it.
 	claimBatch    = 32
-	inFlight      = 4
-	deliveryLease = claimBatch/inFlight*DeliveryTimeout + 30*time.Second
+	deliveryLease = claimBatch/InFlight*DeliveryTimeout + 30*time.Second
 	// Backoff: full jitter over base·2^attempts, capped.
 	backoffBase = time.Second
 	backoffCap  = time.Hour
@@ -175,7 +179,7 @@ func (d *Dispatcher) drain(ctx context.Context, sub store.Subscription) {
 		var gone atomic.Bool
 		var mu sync.Mutex
 		var done []store.FinishedDelivery
-		slots := make(chan struct{}, inFlight)
+		slots := make(chan struct{}, InFlight)
 		for _, dl := range batch {
 			if ctx.Err() != nil || gone.Load() {
 				break // the lease lets another worker take the rest

@@ -99,12 +99,15 @@ func (s *Store) insertEvents(ctx context.Context, tx Conn, events []store.Event)
 		}
 	}
 	for chunk := range slices.Chunk(rows, deliveriesPerInsert) {
-		q := `INSERT INTO deliveries (subscription_id, event_seq, next_attempt, updated) VALUES ` + valueRows(s.d, len(chunk), 4)
 		dargs := make([]any, 0, len(chunk)*4)
 		for _, r := range chunk {
 			dargs = append(dargs, r[:]...)
 		}
-		if _, err := tx.ExecContext(ctx, q, dargs...); err != nil {
+		var q runner = text{tx, insertDeliveriesText(s.d, len(chunk))}
+		if len(chunk) == deliveriesPerInsert {
+			q = s.run(ctx, tx, insertDeliveryChunk)
+		}
+		if _, err := q.ExecContext(ctx, dargs...); err != nil {
 			return fmt.Errorf("deliveries: %w", err)
 		}
 	}
@@ -113,6 +116,13 @@ func (s *Store) insertEvents(ctx context.Context, tx Conn, events []store.Event)
 
 // deliveriesPerInsert bounds the rows of one insert of deliveries.
 const deliveriesPerInsert = 256
+
+// insertDeliveriesText is the insert of rows new deliveries in one
+// statement, in d's placeholders. A full chunk's is prepared once
+// (statements), shorter ones are written per batch.
+func insertDeliveriesText(d *Dialect, rows int) string {
+	return `INSERT INTO deliveries (subscription_id, event_seq, next_attempt, updated) VALUES ` + valueRows(d, rows, 4)
+}
 
 // collectSeqs runs an insert RETURNING id, seq and maps each id to its seq.
 func collectSeqs(ctx context.Context, q runner, args []any) (map[string]int64, error) {

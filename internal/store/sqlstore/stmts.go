@@ -82,6 +82,7 @@ const (
 	appendEventSeq
 	insertEventChunk
 	insertEventChunkSeq
+	insertDeliveryChunk
 	insertDelivery
 	putSubscription
 	deleteSubscription
@@ -174,6 +175,7 @@ func texts(d *Dialect) [numQueries]string {
 		appendEventSeq:               QAppendEventSeq,
 		insertEventChunk:             insertEventsText(d, eventsPerInsert, false),
 		insertEventChunkSeq:          insertEventsText(d, eventsPerInsert, true),
+		insertDeliveryChunk:          insertDeliveriesText(d, deliveriesPerInsert),
 		insertDelivery:               QInsertDelivery,
 		putSubscription:              QPutSubscription,
 		deleteSubscription:           QDeleteSubscription,

@@ -77,8 +77,14 @@ func testEventBatches(t *testing.T, s store.Store) {
 	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	sub := store.Subscription{ID: "sub-big", Sink: "https://hooks.example/big", Types: []string{"dev.chainctl.registry.pull.v1"},
 		Repositories: []string{"*"}, Creator: "alice", CreatorIncarnation: "i1", Created: t0}
-	if err := s.PutSubscription(ctx, sub); err != nil {
-		t.Fatal(err)
+	// every: a subscription every event matches, so that the deliveries
+	// fill a whole multi-row insert and part of another.
+	every := sub
+	every.ID = "sub-every"
+	for _, sub := range []store.Subscription{sub, every} {
+		if err := s.PutSubscription(ctx, sub); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, withDeliveries := range []bool{false, true} {
 		var batch []store.Event
@@ -87,8 +93,11 @@ func testEventBatches(t *testing.T, s store.Store) {
 			e := store.Event{ID: fmt.Sprintf("big-%t-%03d", withDeliveries, i), Type: "dev.chainctl.registry.pull.v1", Source: "https://r",
 				Subject: "acme/app:v1", Time: t0.Add(time.Duration(i) * time.Millisecond), Repository: "acme/app", Actor: "anonymous",
 				Data: fmt.Appendf(nil, `{"i":%d}`, i)}
+			if withDeliveries {
+				e.Subscriptions = []string{every.ID}
+			}
 			if withDeliveries && i%3 == 0 {
-				e.Subscriptions = []string{sub.ID}
+				e.Subscriptions = append(e.Subscriptions, sub.ID)
 				subscribed = append(subscribed, e.ID)
 			}
 			batch = append(batch, e)
@@ -116,6 +125,19 @@ func testEventBatches(t *testing.T, s store.Store) {
 		for i, d := range got {
 			if d.Event.ID != subscribed[i] || string(d.Event.Data) != fmt.Sprintf(`{"i":%d}`, 3*i) {
 				t.Fatalf("delivery %d is of %s %s, want %s", i, d.Event.ID, d.Event.Data, subscribed[i])
+			}
+		}
+		got, err = s.ClaimDeliveries(ctx, every.ID, t0.Add(time.Hour), time.Minute, 10000)
+		want := 0
+		if withDeliveries {
+			want = len(batch)
+		}
+		if err != nil || len(got) != want {
+			t.Fatalf("ClaimDeliveries(%s) = %d, %v, want %d", every.ID, len(got), err, want)
+		}
+		for i, d := range got {
+			if d.Event.ID != batch[i].ID {
+				t.Fatalf("delivery %d of %s is of %s, want %s", i, every.ID, d.Event.ID, batch[i].ID)
 			}
 		}
 	}

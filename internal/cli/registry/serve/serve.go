@@ -302,6 +302,9 @@ func (h closingHandler) Close() error { return h.close() }
 func sinkTransport(cfg *config.Serve) http.RoundTripper {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil
+	// The default keeps two idle connections a host: a subscription's
+	// attempts in flight would close and dial the rest for every event.
+	t.MaxIdleConnsPerHost = 2 * events.InFlight
 	if cfg.Events.AllowPrivateSinks || cfg.Dev {
 		return t
 	}
