@@ -50,6 +50,10 @@ const (
 	backoffCap  = time.Hour
 	// maxAnswer is how much of a sink's answer is read.
 	maxAnswer = 4 << 10
+	// yieldFactor is how many times as long as a batch took a worker
+	// pauses after it while the server is busy (WithYield): deliveries
+	// then take about a quarter of the time they would.
+	yieldFactor = 3
 )
 
 // DispatchStore is what delivering needs of the metadata store.
@@ -78,6 +82,8 @@ type Dispatcher struct {
 	now      func() time.Time
 	retryFor time.Duration
 	poll     time.Duration
+	busy     func() bool                                // WithYield
+	pause    func(ctx context.Context, d time.Duration) // how a yielding worker waits
 }
 
 // DispatcherOption configures NewDispatcher.
@@ -94,6 +100,14 @@ func WithDispatchClock(now func() time.Time) DispatcherOption {
 	return func(d *Dispatcher) { d.now = now }
 }
 
+// WithYield makes deliveries yield to the requests the server is serving:
+// while busy reports true, each subscription's worker pauses after a batch
+// for three times as long as the batch took. A backlog (a subscription to
+// the pulls of a repository served at thousands a second can build one
+// faster than one sink takes events) then drains at about a quarter of its
+// speed, and the pulls keep the CPU; once the load falls, at full speed.
+func WithYield(busy func() bool) DispatcherOption { return func(d *Dispatcher) { d.busy = busy } }
+
 // WithPollInterval sets how often due deliveries are looked for.
 func WithPollInterval(p time.Duration) DispatcherOption { return func(d *Dispatcher) { d.poll = p } }
 
@@ -104,7 +118,7 @@ func WithPollInterval(p time.Duration) DispatcherOption { return func(d *Dispatc
 func NewDispatcher(st DispatchStore, signer Signer, transport http.RoundTripper, opts ...DispatcherOption) *Dispatcher {
 	d := &Dispatcher{
 		st: st, signer: signer, log: slog.New(slog.DiscardHandler), now: time.Now,
-		retryFor: DefaultRetryFor, poll: pollInterval,
+		retryFor: DefaultRetryFor, poll: pollInterval, pause: sleep,
 		client: &http.Client{
 			Transport: transport,
 			Timeout:   DeliveryTimeout,
@@ -124,7 +138,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	var mu sync.Mutex
-	busy := map[string]bool{}
+	draining := map[string]bool{}
 	tick := time.NewTicker(d.poll)
 	defer tick.Stop()
 	for {
@@ -137,14 +151,14 @@ func (d *Dispatcher) Run(ctx context.Context) {
 				continue
 			}
 			mu.Lock()
-			if busy[sub.ID] {
+			if draining[sub.ID] {
 				mu.Unlock()
 				continue
 			}
-			busy[sub.ID] = true
+			draining[sub.ID] = true
 			mu.Unlock()
 			wg.Go(func() {
-				defer func() { mu.Lock(); delete(busy, sub.ID); mu.Unlock() }()
+				defer func() { mu.Lock(); delete(draining, sub.ID); mu.Unlock() }()
 				d.drain(ctx, sub)
 			})
 		}
@@ -169,6 +183,7 @@ func (d *Dispatcher) drain(ctx context.Context, sub store.Subscription) {
 		if len(batch) == 0 {
 			return
 		}
+		start := time.Now()
 		// A few attempts at once: a sink that takes 100 ms an answer still
 		// gets several events a second. Events of one subscription may so
 		// arrive out of order, as retries make them anyway.
@@ -209,6 +224,19 @@ func (d *Dispatcher) drain(ctx context.Context, sub store.Subscription) {
 		if gone.Load() {
 			return
 		}
+		if d.busy != nil && d.busy() {
+			d.pause(ctx, yieldFactor*time.Since(start))
+		}
+	}
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
 

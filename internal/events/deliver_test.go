@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -296,4 +297,49 @@ func TestDeliveryHonoursRetryAfter(t *testing.T) {
 	}
 	f.clock.Advance(11 * time.Second)
 	waitUntil(t, "the delivery after Retry-After", func() bool { return len(s.delivered()) == 1 })
+}
+
+// TestDeliveryYieldsWhileBusy: while the server is busy, a worker pauses
+// after each batch for yieldFactor times as long as it took; while idle,
+// never. Every event is delivered either way.
+func TestDeliveryYieldsWhileBusy(t *testing.T) {
+	for _, busy := range []bool{false, true} {
+		t.Run(fmt.Sprint("busy=", busy), func(t *testing.T) {
+			f := newDeliveryFixture(t)
+			s := newSink(t, f.iss, func(int) int { return http.StatusNoContent })
+			f.subscribe(t, s.url())
+			for i := range 70 { // three batches of at most 32
+				f.push(t, i+1)
+			}
+			var mu sync.Mutex
+			var pauses []time.Duration
+			f.run(t, events.WithYield(func() bool { return busy }), events.WithPause(func(_ context.Context, d time.Duration) {
+				mu.Lock()
+				defer mu.Unlock()
+				pauses = append(pauses, d)
+			}))
+			waitUntil(t, "every delivery", func() bool { return len(s.delivered()) == 70 })
+			waitUntil(t, "the last batch finished", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return !busy || len(pauses) >= 3
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			if !busy {
+				if len(pauses) != 0 {
+					t.Fatalf("an idle server's worker paused %v", pauses)
+				}
+				return
+			}
+			if len(pauses) != 3 {
+				t.Fatalf("a busy server's worker paused %d times, want once after each of 3 batches", len(pauses))
+			}
+			for _, p := range pauses {
+				if p <= 0 {
+					t.Errorf("pause of %v after a batch, want three times as long as the batch took", p)
+				}
+			}
+		})
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/chainctl/chainctl/internal/iostreams"
 	"github.com/chainctl/chainctl/internal/logbuf"
 	"github.com/chainctl/chainctl/internal/registry"
+	"github.com/chainctl/chainctl/internal/schedwait"
 	"github.com/chainctl/chainctl/internal/server"
 	"github.com/chainctl/chainctl/internal/storage"
 	"github.com/chainctl/chainctl/internal/store"
@@ -259,8 +260,9 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	background.Go(func() { rotateKeys(ctx, log, authn.issuer) })
 	background.Go(func() { purgeEvents(ctx, log, meta, cfg.Events.Retention) })
 	background.Go(func() {
+		// Deliveries yield while requests wait for a CPU.
 		events.NewDispatcher(meta, authn.issuer, sinkTransport(cfg), events.WithDispatchLogger(log),
-			events.WithRetryFor(cfg.Events.RetryFor)).Run(ctx)
+			events.WithRetryFor(cfg.Events.RetryFor), events.WithYield(schedwait.New().Busy)).Run(ctx)
 	})
 	defer background.Wait()
 	return srv.Run(ctx)
