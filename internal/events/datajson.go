@@ -4,7 +4,8 @@ import (
 	"errors"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/chainctl/chainctl/internal/jsonenc"
 )
 
 // MarshalJSON encodes d as encoding/json would, byte for byte (the test
@@ -30,14 +31,14 @@ func (d Data) MarshalJSON() ([]byte, error) {
 
 func (d *Data) appendJSON(b []byte) []byte {
 	b = append(b, `{"repository":`...)
-	b = appendString(b, d.Repository)
+	b = jsonenc.AppendString(b, d.Repository)
 	b = appendField(b, "tag", d.Tag)
 	b = appendField(b, "digest", d.Digest)
 	b = appendField(b, "media_type", d.MediaType)
 	b = append(b, `,"type":`...)
-	b = appendString(b, d.Type)
+	b = jsonenc.AppendString(b, d.Type)
 	b = append(b, `,"method":`...)
-	b = appendString(b, d.Method)
+	b = jsonenc.AppendString(b, d.Method)
 	b = append(b, `,"when":"`...)
 	b = d.When.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, '"')
@@ -51,9 +52,9 @@ func (d *Data) appendJSON(b []byte) []byte {
 		b = append(b, `,"error":{"status":`...)
 		b = strconv.AppendInt(b, int64(e.Status), 10)
 		b = append(b, `,"code":`...)
-		b = appendString(b, e.Code)
+		b = jsonenc.AppendString(b, e.Code)
 		b = append(b, `,"message":`...)
-		b = appendString(b, e.Message)
+		b = jsonenc.AppendString(b, e.Message)
 		b = append(b, '}')
 	}
 	return append(b, '}')
@@ -68,7 +69,7 @@ func (a *Actor) appendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, id)
+			b = jsonenc.AppendString(b, id)
 		}
 		b = append(b, ']')
 	}
@@ -80,7 +81,7 @@ func (a *Actor) appendJSON(b []byte) []byte {
 			b = append(b, '"')
 			b = append(b, f.name...)
 			b = append(b, `":`...)
-			b = appendString(b, f.v)
+			b = jsonenc.AppendString(b, f.v)
 		}
 	}
 	if a.Anonymous {
@@ -100,61 +101,5 @@ func appendField(b []byte, name, v string) []byte {
 	b = append(b, `,"`...)
 	b = append(b, name...)
 	b = append(b, `":`...)
-	return appendString(b, v)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string the way encoding/json does:
-// <, > and & escaped for HTML, U+2028 and U+2029 escaped for JavaScript,
-// invalid UTF-8 replaced by U+FFFD.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return jsonenc.AppendString(b, v)
 }
