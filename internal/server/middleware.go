@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -64,30 +63,6 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}()
 		inner.ServeHTTP(rw, r)
 	})
-}
-
-func (s *Server) logRequest(r *http.Request, route string, status int, in, out int64, d time.Duration) {
-	level := slog.LevelInfo
-	switch {
-	case route == routeHealthz || route == routeReadyz || route == routeMetrics:
-		level = slog.LevelDebug // probes and scrapes would drown the log
-	case status >= 500:
-		level = slog.LevelError
-	}
-	// Never the Authorization header, cookies or the query string (which
-	// may carry tokens in later flows): only what identifies the request.
-	// The request_id comes from the context, through LogHandler.
-	s.log.LogAttrs(r.Context(), level, "request",
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.String("route", route),
-		slog.Int("status", status),
-		slog.Int64("bytes_in", in),
-		slog.Int64("bytes_out", out),
-		slog.Duration("duration", d),
-		slog.String("remote_addr", r.RemoteAddr),
-		slog.String("user_agent", r.UserAgent()),
-	)
 }
 
 // recoverer turns a panic into a 500 with an OCI error body and logs the

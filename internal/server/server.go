@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -95,6 +96,7 @@ type Server struct {
 	certFile        string
 	keyFile         string
 	log             *slog.Logger
+	accessLog       io.Writer // WithAccessLog
 	ready           Pinger
 	routeName       func(*http.Request) string
 	shutdownTimeout time.Duration

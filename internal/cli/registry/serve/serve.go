@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -132,7 +133,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg := opts.Config
-	log := newLogger(opts)
+	log, accessLog := newLogger(opts)
 	if c, ok := log.Handler().(interface{ Close() error }); ok {
 		defer c.Close()
 	}
@@ -214,6 +215,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		server.WithHandler(api),
 		server.WithListener(ln),
 		server.WithLogger(log),
+		server.WithAccessLog(accessLog),
 		server.WithReadiness(meta),
 		server.WithRouteName(registry.RouteName),
 		server.WithBodyLimits(server.BodyLimits{IdleTimeout: cfg.Limits.BodyIdleTimeout, MinRate: cfg.Limits.BodyMinRate}),
@@ -276,15 +278,18 @@ const logFlushInterval = 100 * time.Millisecond
 // newLogger returns the server's logger. On a terminal every line is
 // written at once; otherwise (JSON lines for a collector) lines are
 // batched and written every logFlushInterval, warnings and errors at once,
-// and all at shutdown, when the returned logger's handler is closed.
-func newLogger(opts *ServeOptions) *slog.Logger {
+// and all at shutdown, when the returned logger's handler is closed. The
+// access log is where the server may write its JSON lines itself
+// (server.WithAccessLog): the batching writer of JSON lines, or nil on a
+// terminal.
+func newLogger(opts *ServeOptions) (log *slog.Logger, accessLog io.Writer) {
 	tty := opts.IO.IsStderrTTY()
 	if tty {
-		return slog.New(server.LogHandler(cmdutil.NewLogger(opts.IO.ErrOut, true, opts.Debug).Handler()))
+		return slog.New(server.LogHandler(cmdutil.NewLogger(opts.IO.ErrOut, true, opts.Debug).Handler())), nil
 	}
 	w := logbuf.New(opts.IO.ErrOut, logFlushInterval)
 	h := logbuf.Handler(cmdutil.NewLogger(w, false, opts.Debug).Handler(), w, slog.LevelWarn)
-	return slog.New(closingHandler{Handler: server.LogHandler(h), close: w.Close})
+	return slog.New(closingHandler{Handler: server.LogHandler(h), close: w.Close}), w
 }
 
 // closingHandler carries the Close of the log's batching writer.
