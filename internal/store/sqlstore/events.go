@@ -21,13 +21,16 @@ func (s *Store) AppendEvents(ctx context.Context, events []store.Event) error {
 		// Multi-row inserts, eventsPerInsert events a statement: a busy
 		// registry records thousands of pulls a second. The seqs of events
 		// with subscriptions come back for their deliveries, which go in
-		// multi-row inserts too.
+		// multi-row inserts too, once the batch's events are in, so that
+		// they fill whole inserts (prepared once) whatever the events do.
+		var deliveries []deliveryRow
 		for chunk := range slices.Chunk(events, eventsPerInsert) {
-			if err := s.insertEvents(ctx, tx, chunk); err != nil {
+			var err error
+			if deliveries, err = s.insertEvents(ctx, tx, chunk, deliveries); err != nil {
 				return err
 			}
 		}
-		return nil
+		return s.insertDeliveries(ctx, tx, deliveries)
 	})
 	if err != nil {
 		return fmt.Errorf("append %d events: %w", len(events), err)
@@ -65,16 +68,20 @@ func eventArgs(e store.Event) []any {
 	return []any{e.ID, e.Type, e.Source, e.Subject, nanos(e.Time), e.Repository, failed, e.Actor, e.ErrorCode, e.Data}
 }
 
-// insertEvents inserts events in one statement, and the deliveries of
-// those with subscriptions.
-func (s *Store) insertEvents(ctx context.Context, tx Conn, events []store.Event) error {
+// deliveryRow is a new delivery: subscription, event seq, next attempt
+// and updated, in insertDeliveriesText's order.
+type deliveryRow [4]any
+
+// insertEvents inserts events in one statement and appends to deliveries
+// the deliveries of those with subscriptions.
+func (s *Store) insertEvents(ctx context.Context, tx Conn, events []store.Event, deliveries []deliveryRow) ([]deliveryRow, error) {
 	args := make([]any, 0, len(events)*eventParams)
-	deliveries := 0
+	subscribed := 0
 	for _, e := range events {
 		if err := checkEvent(e); err != nil {
-			return err
+			return nil, err
 		}
-		deliveries += len(e.Subscriptions)
+		subscribed += len(e.Subscriptions)
 		args = append(args, eventArgs(e)...)
 	}
 	insert := func(q query) runner {
@@ -83,31 +90,35 @@ func (s *Store) insertEvents(ctx context.Context, tx Conn, events []store.Event)
 		}
 		return text{tx, insertEventsText(s.d, len(events), q == insertEventChunkSeq)}
 	}
-	if deliveries == 0 {
+	if subscribed == 0 {
 		_, err := insert(insertEventChunk).ExecContext(ctx, args...)
-		return s.eventInsertError(err)
+		return deliveries, s.eventInsertError(err)
 	}
 	// The rows come back in no promised order: match them by id.
 	seqs, err := collectSeqs(ctx, insert(insertEventChunkSeq), args)
 	if err != nil {
-		return s.eventInsertError(err)
+		return nil, s.eventInsertError(err)
 	}
-	var rows [][4]any
 	for _, e := range events {
 		for _, sub := range e.Subscriptions {
-			rows = append(rows, [4]any{sub, seqs[e.ID], nanos(e.Time), nanos(e.Time)})
+			deliveries = append(deliveries, deliveryRow{sub, seqs[e.ID], nanos(e.Time), nanos(e.Time)})
 		}
 	}
+	return deliveries, nil
+}
+
+// insertDeliveries inserts rows, deliveriesPerInsert a statement.
+func (s *Store) insertDeliveries(ctx context.Context, tx Conn, rows []deliveryRow) error {
 	for chunk := range slices.Chunk(rows, deliveriesPerInsert) {
-		dargs := make([]any, 0, len(chunk)*4)
+		args := make([]any, 0, len(chunk)*len(deliveryRow{}))
 		for _, r := range chunk {
-			dargs = append(dargs, r[:]...)
+			args = append(args, r[:]...)
 		}
 		var q runner = text{tx, insertDeliveriesText(s.d, len(chunk))}
 		if len(chunk) == deliveriesPerInsert {
 			q = s.run(ctx, tx, insertDeliveryChunk)
 		}
-		if _, err := q.ExecContext(ctx, dargs...); err != nil {
+		if _, err := q.ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("deliveries: %w", err)
 		}
 	}
