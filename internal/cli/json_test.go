@@ -20,6 +20,7 @@ import (
 	subshared "github.com/chainctl/chainctl/internal/cli/events/subscriptions/shared"
 	iddelete "github.com/chainctl/chainctl/internal/cli/iam/identities/delete"
 	idshared "github.com/chainctl/chainctl/internal/cli/iam/identities/shared"
+	"github.com/chainctl/chainctl/internal/cli/registry/fsck"
 	"github.com/chainctl/chainctl/internal/cli/registry/gc"
 	"github.com/chainctl/chainctl/internal/cli/registry/history"
 	"github.com/chainctl/chainctl/internal/cli/registry/keys"
@@ -43,6 +44,7 @@ var jsonOutputs = map[string][]any{
 	"chainctl auth pull-token list":         {[]auth.PullTokenView{{}}, []ptshared.PullToken{{}}},
 	"chainctl auth pull-token revoke":       {[]map[string]any{{"id": "", revoke.JSONField: true, "error": ""}}},
 	"chainctl registry gc":                  {gc.JSON{}},
+	"chainctl registry fsck":                {fsck.JSON{Corrupt: []fsck.CorruptJSON{{}}}},
 	"chainctl registry keys rotate":         {keys.RotateJSON{}},
 	"chainctl iam identities create":        {idshared.Identity{}},
 	"chainctl iam identities create github": {idshared.Identity{}},

@@ -74,7 +74,7 @@ func resolveLimits(get func(string) string) (Limits, error) {
 		}
 	}
 	if v := get(KeyBodyMinRate); v != "" {
-		if n, err := parseBytes(v); err != nil {
+		if n, err := ParseBytes(v); err != nil {
 			errs.add(fmt.Errorf("%s %q: %w", KeyBodyMinRate, v, err))
 		} else {
 			l.BodyMinRate = n
@@ -99,10 +99,10 @@ func resolveLimits(get func(string) string) (Limits, error) {
 	return l, errs.err()
 }
 
-// parseBytes reads a byte count: a whole number, optionally followed by
+// ParseBytes reads a byte count: a whole number, optionally followed by
 // B, KB/KiB, MB/MiB or GB/GiB (the decimal and binary forms are both
 // 1024-based, as docker's sizes are).
-func parseBytes(s string) (int64, error) {
+func ParseBytes(s string) (int64, error) {
 	num := strings.TrimRight(s, "BbIiKkMmGg")
 	unit := strings.ToLower(strings.TrimSpace(s[len(num):]))
 	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)

@@ -70,6 +70,11 @@ func (rg *registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) er
 		}
 	}
 	if r.Method == http.MethodHead {
+		if rg.checkedAtRest {
+			if err := rg.storedBlob(r, rt.name, dgst); err != nil {
+				return err
+			}
+		}
 		h.Set("Content-Length", strconv.FormatInt(n, 10))
 		w.WriteHeader(status)
 		return nil
@@ -79,8 +84,7 @@ func (rg *registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) er
 	}
 	rc, err := rg.blobs.Open(r.Context(), dgst, off, n)
 	if errors.Is(err, storage.ErrNotFound) {
-		rg.log.ErrorContext(r.Context(), "blob linked but missing from storage", "repository", rt.name, "digest", dgst)
-		return errBlobUnknown(string(dgst))
+		return rg.missingBlob(r, rt.name, dgst)
 	}
 	if err != nil {
 		return fmt.Errorf("open blob %s: %w", dgst, err)
@@ -90,14 +94,15 @@ func (rg *registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) er
 	w.WriteHeader(status)
 	var copyErr error
 	clientGone := true
-	if status == http.StatusOK {
+	if status == http.StatusOK && !rg.checkedAtRest {
 		cw := &clientWriter{w: w}
 		copyErr = copyVerified(cw, rc, dgst, n)
 		clientGone = cw.err != nil
 	} else {
-		// Ranges are not verified (a part cannot be); io.Copy keeps the
-		// response writer's ReadFrom (sendfile on the filesystem), and a
-		// failure is most likely the client hanging up.
+		// Bytes checked at rest, and ranges (a part cannot be verified),
+		// go as they are: io.Copy keeps the response writer's ReadFrom
+		// (sendfile on the filesystem), and a failure is most likely the
+		// client hanging up.
 		_, copyErr = io.Copy(w, rc)
 	}
 	switch {
@@ -111,6 +116,26 @@ func (rg *registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) er
 	// The status line is gone. Abort the connection so that the client
 	// sees a broken transfer, never a complete response with bad bytes.
 	panic(http.ErrAbortHandler)
+}
+
+// storedBlob returns BLOB_UNKNOWN if dgst's bytes are not in storage.
+func (rg *registry) storedBlob(r *http.Request, repo string, dgst digest.Digest) error {
+	_, err := rg.blobs.Stat(r.Context(), dgst)
+	if errors.Is(err, storage.ErrNotFound) {
+		return rg.missingBlob(r, repo, dgst)
+	}
+	if err != nil {
+		return fmt.Errorf("stat blob %s: %w", dgst, err)
+	}
+	return nil
+}
+
+// missingBlob logs a blob the metadata links but storage lacks (deleted by
+// hand, or quarantined by registry fsck) and answers it as unknown, so
+// that a client pushes it again.
+func (rg *registry) missingBlob(r *http.Request, repo string, dgst digest.Digest) error {
+	rg.log.ErrorContext(r.Context(), "blob linked but missing from storage", "repository", repo, "digest", dgst)
+	return errBlobUnknown(string(dgst))
 }
 
 // redirectBlob answers a whole-blob GET with 307 to the URL of

@@ -55,6 +55,16 @@ type Walker interface {
 	WalkBlobs(ctx context.Context, fn func(dgst digest.Digest, size int64, modified time.Time) error) error
 }
 
+// Quarantiner is a BlobStore that can set a blob aside: what `registry
+// fsck` does with stored bytes that no longer hash to their digest. A
+// quarantined blob is no longer served (Stat and Open answer ErrNotFound),
+// a later Put of the digest stores it afresh, and the bad bytes are kept
+// for inspection where the returned location says. Callers find it by type
+// assertion.
+type Quarantiner interface {
+	Quarantine(ctx context.Context, dgst digest.Digest) (where string, err error)
+}
+
 // UploadStore keeps the bytes of resumable uploads (OCI chunked pushes)
 // until they are committed as a blob. Upload ids are chosen by the caller
 // and are opaque to the store; state lives in the store, not in process

@@ -5,6 +5,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/cli/registry/fsck"
 	"github.com/chainctl/chainctl/internal/cli/registry/gc"
 	"github.com/chainctl/chainctl/internal/cli/registry/history"
 	"github.com/chainctl/chainctl/internal/cli/registry/keys"
@@ -30,6 +31,6 @@ func NewCmdRegistry(f *cmdutil.Factory) *cobra.Command {
 			$ chainctl registry history acme/app:latest
 		`),
 	}
-	cmd.AddCommand(serve.NewCmdServe(f, nil), keys.NewCmdKeys(f), gc.NewCmdGC(f, nil), history.NewCmdHistory(f, nil))
+	cmd.AddCommand(serve.NewCmdServe(f, nil), keys.NewCmdKeys(f), gc.NewCmdGC(f, nil), fsck.NewCmdFsck(f, nil), history.NewCmdHistory(f, nil))
 	return cmd
 }

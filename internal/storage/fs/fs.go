@@ -36,9 +36,10 @@ import (
 )
 
 const (
-	blobsDir   = "blobs"
-	uploadsDir = "uploads"
-	tmpDir     = "tmp"
+	blobsDir      = "blobs"
+	uploadsDir    = "uploads"
+	tmpDir        = "tmp"
+	quarantineDir = "quarantine"
 
 	// Blobs may be private images: owner-only.
 	dirPerm  = 0o700
@@ -207,16 +208,43 @@ func (s *Store) Open(ctx context.Context, dgst digest.Digest, offset, length int
 	if length >= 0 && length < n {
 		n = length
 	}
-	return &blobReader{SectionReader: io.NewSectionReader(f, offset, n), f: f}, nil
+	return &blobReader{SectionReader: io.NewSectionReader(f, offset, n), f: f, off: offset}, nil
 }
 
 // blobReader is a range of an open blob file.
 type blobReader struct {
 	*io.SectionReader
-	f *os.File
+	f   *os.File
+	off int64 // where the range starts in f
 }
 
 func (r *blobReader) Close() error { return r.f.Close() }
+
+// WriteTo implements io.WriterTo. A writer that reads from others (an HTTP
+// response on a TCP connection) is given the file itself, limited to what
+// is left of the range, so that the kernel copies the bytes (sendfile)
+// rather than this process.
+func (r *blobReader) WriteTo(w io.Writer) (int64, error) {
+	rf, ok := w.(io.ReaderFrom)
+	if !ok {
+		return io.CopyBuffer(w, onlyReader{r.SectionReader}, make([]byte, 32<<10))
+	}
+	pos, err := r.SectionReader.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := r.f.Seek(r.off+pos, io.SeekStart); err != nil {
+		return 0, err
+	}
+	n, err := rf.ReadFrom(&io.LimitedReader{R: r.f, N: r.SectionReader.Size() - pos})
+	if _, serr := r.SectionReader.Seek(pos+n, io.SeekStart); err == nil {
+		err = serr
+	}
+	return n, err
+}
+
+// onlyReader hides everything but Read, so that io.Copy uses it.
+type onlyReader struct{ io.Reader }
 
 // Put implements storage.BlobStore. The bytes go to a temporary file in
 // root/tmp, hashed on the way; only if they match dgst is the file fsynced

@@ -158,27 +158,13 @@ func printReport(opts *GCOptions, rep *gc.Report) error {
 		"  %-11s %6d  %s\n  %-11s %6d\n  %-11s %6d  %s\n"+
 		"  %s %s of blobs\n",
 		head, rep.Duration.Round(time.Millisecond), rep.Cutoff.UTC().Format(time.RFC3339), opts.Grace,
-		"manifests", rep.Manifests, formatBytes(rep.ManifestBytes),
+		"manifests", rep.Manifests, cmdutil.FormatBytes(rep.ManifestBytes),
 		"blob links", rep.BlobLinks,
-		"blobs", rep.Blobs, formatBytes(rep.BlobBytes),
-		verb, st.Bold(formatBytes(rep.BlobBytes)))
+		"blobs", rep.Blobs, cmdutil.FormatBytes(rep.BlobBytes),
+		verb, st.Bold(cmdutil.FormatBytes(rep.BlobBytes)))
 	if err == nil && rep.DryRun && rep.Manifests > 0 {
 		// One pass cannot see what deleting those manifests would free.
 		_, err = fmt.Fprintf(opts.IO.Out, "  %s\n", st.Faint("plus what only those manifests use (blobs, index children), which a real run frees too"))
 	}
 	return err
-}
-
-// formatBytes renders n in binary units: 0 B, 1.5 KiB, 3.2 GiB.
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

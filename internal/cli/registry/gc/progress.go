@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/gc"
 	"github.com/chainctl/chainctl/internal/iostreams"
 )
@@ -101,7 +102,7 @@ func stepLine(pr gc.Progress, dryRun bool) string {
 	}
 	s := fmt.Sprintf("%s: examined %d, %s %d", name, pr.Examined, verb, pr.Removed)
 	if pr.Phase != gc.PhaseBlobLinks {
-		s += ", " + formatBytes(pr.Bytes)
+		s += ", " + cmdutil.FormatBytes(pr.Bytes)
 	}
 	return s
 }

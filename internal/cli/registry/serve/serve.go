@@ -198,7 +198,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	recorded := make(chan struct{})
 	go func() { rec.Run(recCtx); close(recorded) }()
 	defer func() { stopRecorder(); <-recorded }()
-	api, err := registry.New(
+	regOpts := []registry.Option{
 		registry.WithEvents(rec),
 		registry.WithTagHistory(events.NewLog(meta)),
 		registry.WithBlobStore(blobs),
@@ -207,7 +207,13 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		registry.WithAuthorizer(authn.service),
 		registry.WithBlobURL(blobURL),
 		registry.WithUploadCaps(store.UploadCaps{PerOwner: cfg.Limits.MaxUploadsPerPrincipal, PerRepository: cfg.Limits.MaxUploadsPerRepo}),
-	)
+	}
+	if _, ok := blobs.(storage.Quarantiner); ok {
+		// File storage: `registry fsck` checks the bytes at rest, and pulls
+		// are sent as stored (sendfile).
+		regOpts = append(regOpts, registry.WithBlobsCheckedAtRest())
+	}
+	api, err := registry.New(regOpts...)
 	if err != nil {
 		return err
 	}
