@@ -14,6 +14,8 @@ const (
 	KeyPresignTTL    = "presign-ttl"
 	KeyPublicBlobURL = "public-blob-url"
 	KeyUploadTTL     = "upload-ttl"
+	KeyScrubRate     = "scrub-rate"
+	KeyScrubInterval = "scrub-interval"
 )
 
 // How blob downloads are served.
@@ -37,6 +39,13 @@ const (
 	minUploadTTL = 10 * time.Minute
 	// maxPresignTTL is SigV4's limit.
 	maxPresignTTL = 7 * 24 * time.Hour
+	// DefaultScrubRate reads a terabyte of blobs in a day and a half, and
+	// takes a small part of a disk from the pulls.
+	DefaultScrubRate     = 8 << 20
+	DefaultScrubInterval = 24 * time.Hour
+	// minScrubInterval keeps a small registry from re-reading its blobs
+	// all the time.
+	minScrubInterval = time.Minute
 )
 
 // Blobs says how blob downloads and abandoned uploads are handled.
@@ -52,6 +61,11 @@ type Blobs struct {
 	// UploadTTL is how long an upload may sit unfinished before it is
 	// discarded (and its multipart upload aborted).
 	UploadTTL time.Duration
+	// ScrubRate is how many bytes a second the server re-reads of file
+	// storage's blobs to check them against their digests (0: never), and
+	// ScrubInterval how often a pass over them all begins at most.
+	ScrubRate     int64
+	ScrubInterval time.Duration
 }
 
 // addBlobFlags defines the blob settings on fs.
@@ -60,16 +74,18 @@ func addBlobFlags(fs *pflag.FlagSet, env func(string) string) {
 	fs.Duration(KeyPresignTTL, DefaultPresignTTL, "how long presigned blob URLs stay valid"+env(KeyPresignTTL))
 	fs.String(KeyPublicBlobURL, "", "public base `url` of the bucket (an R2 custom domain or CDN), for --blob-redirect public"+env(KeyPublicBlobURL))
 	fs.Duration(KeyUploadTTL, DefaultUploadTTL, "discard uploads left unfinished this long"+env(KeyUploadTTL))
+	fs.String(KeyScrubRate, "8MiB", "on file storage, re-hash stored blobs in the background at this many `bytes` a second, quarantining any that no longer match their digest (0: never; chainctl registry fsck checks on demand)"+env(KeyScrubRate))
+	fs.Duration(KeyScrubInterval, DefaultScrubInterval, "begin a background pass over the stored blobs at most this often"+env(KeyScrubInterval))
 }
 
 // resolveBlobs reads and checks the blob settings for storage st.
 func resolveBlobs(get func(string) string, st Storage) (Blobs, error) {
-	b := Blobs{PresignTTL: DefaultPresignTTL, UploadTTL: DefaultUploadTTL}
+	b := Blobs{PresignTTL: DefaultPresignTTL, UploadTTL: DefaultUploadTTL, ScrubRate: DefaultScrubRate, ScrubInterval: DefaultScrubInterval}
 	var errs Errors
 	for _, c := range []struct {
 		key string
 		p   *time.Duration
-	}{{KeyPresignTTL, &b.PresignTTL}, {KeyUploadTTL, &b.UploadTTL}} {
+	}{{KeyPresignTTL, &b.PresignTTL}, {KeyUploadTTL, &b.UploadTTL}, {KeyScrubInterval, &b.ScrubInterval}} {
 		if v := get(c.key); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
@@ -78,6 +94,16 @@ func resolveBlobs(get func(string) string, st Storage) (Blobs, error) {
 			}
 			*c.p = d
 		}
+	}
+	if v := get(KeyScrubRate); v != "" {
+		n, err := ParseBytes(v)
+		if err != nil {
+			errs.add(fmt.Errorf("%s %q: %v", KeyScrubRate, v, err))
+		}
+		b.ScrubRate = n
+	}
+	if b.ScrubInterval < minScrubInterval {
+		errs.add(fmt.Errorf("%s %s: at least %s", KeyScrubInterval, b.ScrubInterval, minScrubInterval))
 	}
 	if b.UploadTTL < minUploadTTL {
 		errs.add(fmt.Errorf("%s %s: at least %s; an upload being written records its activity once a minute", KeyUploadTTL, b.UploadTTL, minUploadTTL))

@@ -145,7 +145,7 @@ func (t TLS) Enabled() bool { return t.CertFile != "" }
 
 // serveKeys are the settings Serve reads, in documentation order.
 var serveKeys = []string{KeyListen, KeyDataDir, KeyStorage, KeyDatabase, KeyTLSCert, KeyTLSKey, KeyExternalURL, KeyDev,
-	KeyBlobRedirect, KeyPresignTTL, KeyPublicBlobURL, KeyUploadTTL,
+	KeyBlobRedirect, KeyPresignTTL, KeyPublicBlobURL, KeyUploadTTL, KeyScrubRate, KeyScrubInterval,
 	KeyBodyIdleTimeout, KeyBodyMinRate, KeyMaxUploadsPerPrincipal, KeyMaxUploadsPerRepo, KeyKEKFile}
 
 // AddServeFlags defines the serve settings on fs, with defaults that do not

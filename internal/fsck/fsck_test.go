@@ -1,7 +1,9 @@
 package fsck_test
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,5 +105,42 @@ func TestCheckRate(t *testing.T) {
 	}
 	if rep.Duration < 400*time.Millisecond {
 		t.Errorf("512 KiB at 1 MiB/s took %v, want at least ~500ms", rep.Duration)
+	}
+}
+
+// TestScrub: passes repeat at the interval, each checking every blob,
+// until the context ends; a blob corrupted between passes is quarantined
+// by the next.
+func TestScrub(t *testing.T) {
+	root := t.TempDir()
+	s, ds := seed(t, root, "alpha", "bravo")
+	ctx, cancel := context.WithCancel(t.Context())
+	reports := make(chan fsck.Report, 100)
+	done := make(chan struct{})
+	go func() {
+		fsck.Scrub(ctx, s, 20*time.Millisecond, slog.New(slog.DiscardHandler), fsck.WithProgress(func(r fsck.Report) {
+			if r.Blobs == 2 || len(r.Corrupt) > 0 {
+				reports <- r
+			}
+		}))
+		close(done)
+	}()
+	if r := <-reports; len(r.Corrupt) != 0 {
+		t.Fatalf("first pass = %+v, want sound blobs", r)
+	}
+	corrupt(t, root, ds[0])
+	deadline := time.After(10 * time.Second)
+	for found := false; !found; {
+		select {
+		case r := <-reports:
+			found = len(r.Corrupt) == 1 && r.Corrupt[0].Digest == ds[0] && r.Corrupt[0].Quarantined != ""
+		case <-deadline:
+			t.Fatal("no pass quarantined the corrupted blob")
+		}
+	}
+	cancel()
+	<-done
+	if _, err := s.Stat(t.Context(), ds[0]); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("Stat of the corrupted blob = %v, want ErrNotFound", err)
 	}
 }

@@ -28,8 +28,7 @@ type serverMetrics struct {
 	handler       http.Handler
 }
 
-func newMetrics(start time.Time) *serverMetrics {
-	reg := metrics.NewRegistry()
+func newMetrics(reg *metrics.Registry, start time.Time) *serverMetrics {
 	m := &serverMetrics{
 		requests: reg.NewCounterVec("chainctl_http_requests_total",
 			"HTTP requests served, by route, method and status code.", "route", "method", "status"),

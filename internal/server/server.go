@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/chainctl/chainctl/internal/metrics"
 )
 
 // Defaults for the options.
@@ -38,6 +40,11 @@ type Option func(*Server)
 
 // WithHandler sets the handler for /v2/ (the OCI API). Required.
 func WithHandler(h http.Handler) Option { return func(s *Server) { s.api = h } }
+
+// WithMetrics puts the server's metrics on reg, where the caller may
+// register others (the background blob scrub's), all served at /metrics.
+// Default: a registry of the server's own.
+func WithMetrics(reg *metrics.Registry) Option { return func(s *Server) { s.metricsReg = reg } }
 
 // WithAddr sets the host:port to listen on; default 127.0.0.1:5000.
 func WithAddr(addr string) Option { return func(s *Server) { s.addr = addr } }
@@ -97,6 +104,7 @@ type Server struct {
 	keyFile         string
 	log             *slog.Logger
 	accessLog       io.Writer // WithAccessLog
+	metricsReg      *metrics.Registry
 	ready           Pinger
 	routeName       func(*http.Request) string
 	shutdownTimeout time.Duration
@@ -130,7 +138,10 @@ func New(opts ...Option) (*Server, error) {
 		return nil, errors.New("server: TLS needs both a certificate and a key")
 	}
 	s.log = slog.New(LogHandler(s.log.Handler()))
-	s.metrics = newMetrics(time.Now())
+	if s.metricsReg == nil {
+		s.metricsReg = metrics.NewRegistry()
+	}
+	s.metrics = newMetrics(s.metricsReg, time.Now())
 	s.handler = s.middleware(http.HandlerFunc(s.route))
 	return s, nil
 }

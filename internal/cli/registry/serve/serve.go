@@ -25,8 +25,10 @@ import (
 	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/egress"
 	"github.com/chainctl/chainctl/internal/events"
+	"github.com/chainctl/chainctl/internal/fsck"
 	"github.com/chainctl/chainctl/internal/iostreams"
 	"github.com/chainctl/chainctl/internal/logbuf"
+	"github.com/chainctl/chainctl/internal/metrics"
 	"github.com/chainctl/chainctl/internal/registry"
 	"github.com/chainctl/chainctl/internal/schedwait"
 	"github.com/chainctl/chainctl/internal/server"
@@ -217,7 +219,9 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if err != nil {
 		return err
 	}
+	reg := metrics.NewRegistry()
 	sopts := []server.Option{
+		server.WithMetrics(reg),
 		server.WithHandler(api),
 		server.WithListener(ln),
 		server.WithLogger(log),
@@ -267,6 +271,12 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	background.Go(func() { purgeUploads(ctx, log, blobs, meta, uploadTTL) })
 	background.Go(func() { rotateKeys(ctx, log, authn.issuer) })
 	background.Go(func() { purgeEvents(ctx, log, meta, cfg.Events.Retention) })
+	if checkable, ok := blobs.(fsck.Blobs); ok && cfg.Blobs.ScrubRate > 0 {
+		m := newScrubMetrics(reg)
+		background.Go(func() {
+			fsck.Scrub(ctx, checkable, cfg.Blobs.ScrubInterval, log, fsck.WithRate(cfg.Blobs.ScrubRate), fsck.WithProgress(m.observe))
+		})
+	}
 	background.Go(func() {
 		// Deliveries yield while requests wait for a CPU.
 		events.NewDispatcher(meta, authn.issuer, sinkTransport(cfg), events.WithDispatchLogger(log),
