@@ -70,7 +70,7 @@ func (rg *registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) er
 		}
 	}
 	if r.Method == http.MethodHead {
-		if rg.checkedAtRest {
+		if rg.checkedAtRest != nil {
 			if err := rg.storedBlob(r, rt.name, dgst); err != nil {
 				return err
 			}
@@ -94,7 +94,7 @@ func (rg *registry) getBlob(w http.ResponseWriter, r *http.Request, rt route) er
 	w.WriteHeader(status)
 	var copyErr error
 	clientGone := true
-	if status == http.StatusOK && !rg.checkedAtRest {
+	if status == http.StatusOK && (rg.checkedAtRest == nil || !rg.checkedAtRest()) {
 		cw := &clientWriter{w: w}
 		copyErr = copyVerified(cw, rc, dgst, n)
 		clientGone = cw.err != nil

@@ -44,13 +44,17 @@ func WithBlobURL(f BlobURLFunc) Option { return func(r *registry) { r.blobURL = 
 func WithUploadCaps(c store.UploadCaps) Option { return func(r *registry) { r.uploadCaps = c } }
 
 // WithBlobsCheckedAtRest says the blob store's bytes are checked at rest
-// (`registry fsck`, which quarantines a blob that no longer matches its
-// digest) rather than on every read: a whole-blob GET then sends the
-// stored bytes as they are, which the filesystem store does with sendfile,
-// instead of hashing every byte on the way; and a HEAD looks for the bytes
-// too, so that a quarantined blob is missing to a client, which pushes it
-// again. Without it, every whole-blob GET is hashed as it is sent.
-func WithBlobsCheckedAtRest() Option { return func(r *registry) { r.checkedAtRest = true } }
+// (`registry fsck` and the server's scrub, which quarantine a blob that no
+// longer matches its digest) rather than on every read. While checked
+// reports true, a whole-blob GET sends the stored bytes as they are, which
+// the filesystem store does with sendfile, instead of hashing every byte
+// on the way; it reports false after a crash that may have left blobs
+// unchecked, until they have all been checked again. A HEAD looks for the
+// bytes too, so that a quarantined blob is missing to a client, which
+// pushes it again. Without the option, every whole-blob GET is hashed.
+func WithBlobsCheckedAtRest(checked func() bool) Option {
+	return func(r *registry) { r.checkedAtRest = checked }
+}
 
 // WithClock sets the clock uploads are stamped with, for tests.
 func WithClock(now func() time.Time) Option { return func(r *registry) { r.now = now } }
@@ -65,8 +69,8 @@ type registry struct {
 	events     Events
 	history    TagHistory
 	now        func() time.Time
-	// checkedAtRest: WithBlobsCheckedAtRest.
-	checkedAtRest bool
+	// checkedAtRest: WithBlobsCheckedAtRest; nil without it.
+	checkedAtRest func() bool
 }
 
 // New returns the /v2/ API as an http.Handler. It serves only paths under

@@ -346,10 +346,18 @@ func (s *Store) syncFile(f *os.File) error {
 }
 
 // syncDir flushes a directory's entries so a rename into it survives a
-// power loss, when the store was opened WithSync. Windows cannot sync
-// directories; renames there are journaled by NTFS.
+// power loss, when the store was opened WithSync.
 func (s *Store) syncDir(dir string) error {
-	if !s.sync || runtime.GOOS == "windows" {
+	if !s.sync {
+		return nil
+	}
+	return fsyncDir(dir)
+}
+
+// fsyncDir flushes a directory's entries. Windows cannot sync
+// directories; renames there are journaled by NTFS.
+func fsyncDir(dir string) error {
+	if runtime.GOOS == "windows" {
 		return nil
 	}
 	d, err := os.Open(dir)

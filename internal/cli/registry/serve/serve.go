@@ -25,7 +25,6 @@ import (
 	"github.com/chainctl/chainctl/internal/config"
 	"github.com/chainctl/chainctl/internal/egress"
 	"github.com/chainctl/chainctl/internal/events"
-	"github.com/chainctl/chainctl/internal/fsck"
 	"github.com/chainctl/chainctl/internal/iostreams"
 	"github.com/chainctl/chainctl/internal/logbuf"
 	"github.com/chainctl/chainctl/internal/metrics"
@@ -210,10 +209,15 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		registry.WithBlobURL(blobURL),
 		registry.WithUploadCaps(store.UploadCaps{PerOwner: cfg.Limits.MaxUploadsPerPrincipal, PerRepository: cfg.Limits.MaxUploadsPerRepo}),
 	}
-	if _, ok := blobs.(storage.Quarantiner); ok {
-		// File storage: `registry fsck` checks the bytes at rest, and pulls
-		// are sent as stored (sendfile).
-		regOpts = append(regOpts, registry.WithBlobsCheckedAtRest())
+	check, err := newBlobCheck(blobs, log)
+	if err != nil {
+		return err
+	}
+	if check != nil {
+		// File storage: the bytes are checked at rest, and pulls are sent
+		// as stored (sendfile) unless a crash left them unchecked.
+		defer check.close(log)
+		regOpts = append(regOpts, registry.WithBlobsCheckedAtRest(check.checked.Load))
 	}
 	api, err := registry.New(regOpts...)
 	if err != nil {
@@ -271,11 +275,9 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	background.Go(func() { purgeUploads(ctx, log, blobs, meta, uploadTTL) })
 	background.Go(func() { rotateKeys(ctx, log, authn.issuer) })
 	background.Go(func() { purgeEvents(ctx, log, meta, cfg.Events.Retention) })
-	if checkable, ok := blobs.(fsck.Blobs); ok && cfg.Blobs.ScrubRate > 0 {
+	if check != nil {
 		m := newScrubMetrics(reg)
-		background.Go(func() {
-			fsck.Scrub(ctx, checkable, cfg.Blobs.ScrubInterval, log, fsck.WithRate(cfg.Blobs.ScrubRate), fsck.WithProgress(m.observe))
-		})
+		background.Go(func() { check.run(ctx, log, cfg.Blobs, m) })
 	}
 	background.Go(func() {
 		// Deliveries yield while requests wait for a CPU.
