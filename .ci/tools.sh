@@ -15,6 +15,7 @@ install() { # install NAME MODULE@VERSION
 }
 
 install conformance github.com/opencontainers/distribution-spec/conformance@v0.0.0-20260831232431-97274622c111
+# crane: a client the tests drive, and the benchmark's in-memory target.
 install crane github.com/google/go-containerregistry/cmd/crane@v0.22.1
 install oras oras.land/oras/cmd/oras@v1.3.6
 # regctl, one of the clients the README shows (internal/e2e/readme_test.go).

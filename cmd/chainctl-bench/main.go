@@ -1,7 +1,9 @@
 // Command chainctl-bench runs the same load against `chainctl registry
 // serve` and CNCF Distribution v3.1.1, side by side on loopback, and prints
 // each figure for both with the ratio and the target the project set for
-// it. `make bench` runs it; docs/performance.md describes the method.
+// it, and beside them the ratio to go-containerregistry's in-memory
+// registry, the limit of the machine. `make bench` runs it;
+// docs/performance.md describes the method.
 package main
 
 import (
@@ -40,9 +42,9 @@ type options struct {
 	chainctlArgs []string
 	distribution string
 	targets      []string
-	// autoS3 is set when -targets was not given: chainctl-s3 then runs
-	// too if versitygw and PostgreSQL are available.
-	autoS3      bool
+	// autoTargets is set when -targets was not given: chainctl-s3 and
+	// in-memory then run too if what they need is available.
+	autoTargets bool
 	postgres    string
 	only        []string
 	duration    time.Duration
@@ -70,7 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.rounds, "rounds", 1, "run every workload this many times, alternating the registries, and report medians")
 	fs.StringVar(&only, "only", "", "comma-separated `workloads` to run, of "+strings.Join(workloadNames(), ",")+" (default all)")
 	fs.StringVar(&targets, "targets", "", "comma-separated `registries` to run against, of "+strings.Join(allTargets(), ",")+
-		" (default chainctl,distribution, and chainctl-s3 when versitygw is installed and -postgres answers)")
+		" (default chainctl,distribution, chainctl-s3 when versitygw is installed and -postgres answers, and in-memory when crane is installed)")
 	fs.StringVar(&o.postgres, "postgres", defaultPostgres, "PostgreSQL `DSN` for chainctl-s3; each run creates a schema of its own there and drops it at the end")
 	fs.BoolVar(&o.quick, "quick", false, "smoke run: 8 MiB blobs in 1 MiB chunks, 5 images, 50 tags, 1s phases")
 	fs.BoolVar(&o.markdown, "markdown", false, "print the table as markdown, for docs/performance.md")
@@ -81,11 +83,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.evlistEvents, "evlist-events", 0, "`events` workload evlist seeds its event log with (default 1000000; 50000 with -quick)")
 	fs.IntVar(&o.evlistQueries, "evlist-queries", 0, "timed pages of each of evlist's filters (default 200; 50 with -quick)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: chainctl-bench [flags]\n\nRuns the same workloads against chainctl and CNCF Distribution and prints a table.\n\n"+
+		fmt.Fprintf(fs.Output(), "Usage: chainctl-bench [flags]\n\nRuns the same workloads against chainctl, CNCF Distribution and an in-memory registry and prints a table.\n\n"+
 			"Targets:\n  chainctl     chainctl registry serve on its defaults: filesystem blobs, SQLite\n"+
 			"  chainctl-s3  chainctl on S3 (a versitygw the benchmark starts) + PostgreSQL (-postgres),\n"+
 			"               blob GETs answered with 307 to presigned bucket URLs\n"+
-			"  distribution CNCF Distribution v3.1.1, filesystem\n\nFlags:\n")
+			"  distribution CNCF Distribution v3.1.1, filesystem\n"+
+			"  in-memory    crane registry serve: go-containerregistry's registry in memory, no auth, no disk;\n"+
+			"               the limit of the machine and client, holding every pushed blob in RAM\n\nFlags:\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(fs.Output(), "\nWorkloads:\n")
 		for _, w := range workloads() {
@@ -122,7 +126,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if len(o.targets) == 0 {
 		o.targets = []string{targetChainctl, targetDistribution}
-		o.autoS3 = true
+		o.autoTargets = true
 	}
 	return o, nil
 }
@@ -208,12 +212,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if o.autoS3 {
-		if err := s3Available(ctx, o.postgres); err != nil {
-			fmt.Fprintf(stderr, "note: chainctl-s3 (chainctl on S3 + PostgreSQL) not run: %v\n", err)
-		} else {
-			o.targets = []string{targetChainctl, targetChainctlS3, targetDistribution}
-		}
+	if o.autoTargets {
+		o.targets = o.availableTargets(ctx, stderr)
 	}
 	var targets []*target
 	defer func() {

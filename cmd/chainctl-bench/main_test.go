@@ -9,6 +9,8 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -311,10 +313,13 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{name: "defaults", args: nil, check: func(o options) bool {
 			return o.chainctl == "bin/chainctl" && o.distribution == "registry" && o.duration == 10*time.Second &&
-				len(o.selected()) == len(workloads()) && slices.Equal(o.targets, []string{"chainctl", "distribution"}) && o.autoS3
+				len(o.selected()) == len(workloads()) && slices.Equal(o.targets, []string{"chainctl", "distribution"}) && o.autoTargets
 		}},
 		{name: "explicit targets", args: []string{"-targets", "chainctl-s3,distribution"}, check: func(o options) bool {
-			return slices.Equal(o.targets, []string{"chainctl-s3", "distribution"}) && !o.autoS3
+			return slices.Equal(o.targets, []string{"chainctl-s3", "distribution"}) && !o.autoTargets
+		}},
+		{name: "in-memory target", args: []string{"-targets", "chainctl,in-memory"}, check: func(o options) bool {
+			return slices.Equal(o.targets, []string{"chainctl", "in-memory"}) && !o.autoTargets
 		}},
 		{name: "quick shortens phases", args: []string{"-quick"}, check: func(o options) bool {
 			cfg := o.config()
@@ -339,6 +344,7 @@ func TestParseFlags(t *testing.T) {
 		}},
 		{name: "unknown workload", args: []string{"-only", "pull"}, wantErr: `unknown "pull"`},
 		{name: "unknown target", args: []string{"-targets", "zot"}, wantErr: `unknown "zot"`},
+		{name: "unknown target lists in-memory", args: []string{"-targets", "crane"}, wantErr: `want one of chainctl,chainctl-s3,distribution,in-memory`},
 		{name: "zero duration", args: []string{"-duration", "0s"}, wantErr: "must be positive"},
 		{name: "zero rounds", args: []string{"-rounds", "0"}, wantErr: "want 1 to 100"},
 		{name: "rounds", args: []string{"-rounds", "3"}, check: func(o options) bool { return o.rounds == 3 }},
@@ -360,5 +366,34 @@ func TestParseFlags(t *testing.T) {
 				t.Errorf("parseFlags(%q) = %+v", tt.args, o)
 			}
 		})
+	}
+}
+
+// TestAvailableTargets checks the targets of a run without -targets: with
+// no versitygw and no crane to be found, chainctl and Distribution, and a
+// note for each target left out; with crane, in-memory last.
+func TestAvailableTargets(t *testing.T) {
+	dir := t.TempDir()
+	// PATH is dir alone: no go to ask for GOBIN and GOPATH either.
+	t.Setenv("PATH", dir)
+	var stderr bytes.Buffer
+	o := options{postgres: defaultPostgres}
+	if got := o.availableTargets(t.Context(), &stderr); !slices.Equal(got, []string{targetChainctl, targetDistribution}) {
+		t.Errorf("targets = %q, want chainctl and distribution", got)
+	}
+	for _, want := range []string{"note: chainctl-s3", "note: in-memory", "crane not found", "./.ci/tools.sh"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr = %q, want it to contain %q", stderr.String(), want)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "crane"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stderr.Reset()
+	if got := o.availableTargets(t.Context(), &stderr); !slices.Equal(got, []string{targetChainctl, targetDistribution, targetInMemory}) {
+		t.Errorf("with crane, targets = %q, want chainctl, distribution and in-memory", got)
+	}
+	if strings.Contains(stderr.String(), "in-memory") {
+		t.Errorf("with crane, stderr = %q, want no note on in-memory", stderr.String())
 	}
 }

@@ -15,10 +15,32 @@ const (
 	targetChainctl     = "chainctl"
 	targetChainctlS3   = "chainctl-s3" // chainctl on S3 (versitygw) + PostgreSQL
 	targetDistribution = "distribution"
+	// targetInMemory is go-containerregistry's in-memory registry (crane
+	// registry serve): no disk, no authentication, no durability, so the
+	// most this machine's HTTP stack and load client allow.
+	targetInMemory = "in-memory"
 )
 
 // allTargets lists the target names in the order of the table's columns.
-func allTargets() []string { return []string{targetChainctl, targetChainctlS3, targetDistribution} }
+func allTargets() []string {
+	return []string{targetChainctl, targetChainctlS3, targetDistribution, targetInMemory}
+}
+
+// shortName is how the headers name target: c/d is chainctl /
+// Distribution, c/limit chainctl / in-memory.
+func shortName(target string) string {
+	switch target {
+	case targetChainctl:
+		return "c"
+	case targetChainctlS3:
+		return "s3"
+	case targetDistribution:
+		return "d"
+	case targetInMemory:
+		return "limit"
+	}
+	return target
+}
 
 // metric is one row of the table.
 type metric struct {
@@ -166,124 +188,183 @@ func median(vs []float64) (float64, bool) {
 	return s[len(s)/2], true
 }
 
-// columns returns the targets the table has a column for: chainctl and
-// Distribution always, chainctl-s3 when it was measured.
+// columns returns the targets the table has a column for, in allTargets'
+// order: chainctl and Distribution always, the others when measured.
 func (r *report) columns() []string {
-	cols := []string{targetChainctl}
-	if len(r.values[targetChainctlS3]) > 0 {
-		cols = append(cols, targetChainctlS3)
+	var cols []string
+	for _, t := range allTargets() {
+		if t == targetChainctl || t == targetDistribution || len(r.values[t]) > 0 {
+			cols = append(cols, t)
+		}
 	}
-	return append(cols, targetDistribution)
+	return cols
 }
 
-// hasS3 reports whether the table has chainctl-s3's columns.
-func (r *report) hasS3() bool { return len(r.columns()) == 3 }
+// has reports whether the table has a column for target.
+func (r *report) has(target string) bool { return slices.Contains(r.columns(), target) }
 
-// tableHeader is the table's first row: chainctl-s3 adds a value column
-// and a ratio column.
-func (r *report) tableHeader() []string {
-	h := []string{"workload", "unit"}
-	h = append(h, r.columns()...)
-	h = append(h, "ratio c/d")
-	if r.hasS3() {
+// ratioHeaders name the table's ratio columns: c/d always, and one more
+// for each of chainctl-s3 and in-memory when measured.
+func (r *report) ratioHeaders() []string {
+	h := []string{"ratio c/d"}
+	if r.has(targetChainctlS3) {
 		h = append(h, "ratio s3+pg/d")
 	}
-	cpu := "client CPU c / d (cores)"
-	if r.hasS3() {
-		cpu = "client CPU c / s3 / d (cores)"
+	if r.has(targetInMemory) {
+		h = append(h, "ratio c/limit")
 	}
-	return append(h, "better", "target", "met", cpu)
+	return h
+}
+
+// tableHeader is the table's first row.
+func (r *report) tableHeader() []string {
+	cols := r.columns()
+	h := append([]string{"workload", "unit"}, cols...)
+	h = append(h, r.ratioHeaders()...)
+	var cpu []string
+	for _, t := range cols {
+		cpu = append(cpu, shortName(t))
+	}
+	return append(h, "better", "target", "met", "client CPU "+strings.Join(cpu, " / ")+" (cores)")
 }
 
 // rows returns the table's cells, one row per metric that was measured.
 func (r *report) rows() [][]string {
-	cols := r.columns()
 	var rows [][]string
 	for _, m := range metrics(r.cfg) {
-		vals := make([]float64, len(cols))
-		oks := make([]bool, len(cols))
-		any := false
-		for i, t := range cols {
-			vals[i], oks[i] = median(r.values[t][m.id])
-			any = any || oks[i]
+		if row, ok := r.row(m); ok {
+			rows = append(rows, row)
 		}
-		if !any {
-			continue
-		}
-		row := []string{m.label, m.unit}
-		for i := range cols {
-			row = append(row, "—")
-			if oks[i] {
-				row[len(row)-1] = formatValue(vals[i], m.unit)
-			}
-		}
-		c, cok := vals[0], oks[0]
-		d, dok := vals[len(cols)-1], oks[len(cols)-1]
-		ratioCell := "—"
-		var ratio float64
-		rok := false
-		switch {
-		case m.self != nil:
-			if ratio, rok = r.selfRatio(targetChainctl, m); rok {
-				ratioCell = fmt.Sprintf("%.2f× %s", ratio, m.self.label)
-			}
-		case cok && dok && d > 0:
-			ratio, rok = c/d, true
-			ratioCell = fmt.Sprintf("%.2f×", ratio)
-		}
-		row = append(row, ratioCell)
-		if r.hasS3() {
-			cell := "—"
-			switch s, sok := vals[1], oks[1]; {
-			case m.self != nil:
-				if sr, ok := r.selfRatio(targetChainctlS3, m); ok {
-					cell = fmt.Sprintf("%.2f× %s", sr, m.self.label)
-				}
-			case sok && dok && d > 0:
-				cell = fmt.Sprintf("%.2f×", s/d)
-			}
-			row = append(row, cell)
-		}
-		better, target, met, cpu := "higher", "", "", ""
-		if m.lower {
-			better = "lower"
-		}
-		if m.target > 0 {
-			if m.lower {
-				target = fmt.Sprintf("≤ %g×", m.target)
-			} else {
-				target = fmt.Sprintf("≥ %g×", m.target)
-			}
-		}
-		// A row has a target ratio or a limit, and "met" judges either.
-		judged, bound := ratio, m.target
-		if m.limit > 0 {
-			judged, bound, rok = c, m.limit, cok
-			target = fmt.Sprintf("≥ %g %s", m.limit, m.unit)
-			if m.lower {
-				target = fmt.Sprintf("≤ %g %s", m.limit, m.unit)
-			}
-		}
-		if rok && bound > 0 {
-			ok := judged >= bound
-			if m.lower {
-				ok = judged <= bound
-			}
-			met = "✗"
-			if ok {
-				met = "✓"
-			}
-		}
-		if m.workload != "" {
-			var cells []string
-			for _, t := range cols {
-				cells = append(cells, formatCPU(r.cpu[t], m.workload))
-			}
-			cpu = strings.Join(cells, " / ")
-		}
-		rows = append(rows, append(row, better, target, met, cpu))
 	}
 	return rows
+}
+
+// medians are one row's figures by target, for the targets that have one.
+type medians map[string]float64
+
+// ratio returns num's figure over den's, if both have one.
+func (v medians) ratio(num, den string) (float64, bool) {
+	n, nok := v[num]
+	d, dok := v[den]
+	if !nok || !dok || d <= 0 {
+		return 0, false
+	}
+	return n / d, true
+}
+
+// row returns m's cells, or false if no target measured it. Columns are
+// looked up by target name: which of them the table has varies.
+func (r *report) row(m metric) ([]string, bool) {
+	cols := r.columns()
+	vals := medians{}
+	for _, t := range cols {
+		if v, ok := median(r.values[t][m.id]); ok {
+			vals[t] = v
+		}
+	}
+	if len(vals) == 0 {
+		return nil, false
+	}
+	row := []string{m.label, m.unit}
+	for _, t := range cols {
+		cell := "—"
+		if v, ok := vals[t]; ok {
+			cell = formatValue(v, m.unit)
+		}
+		row = append(row, cell)
+	}
+	ratio, rok := r.ratio(targetChainctl, m, vals)
+	row = append(row, ratioCell(m, ratio, rok))
+	if r.has(targetChainctlS3) {
+		s, sok := r.ratio(targetChainctlS3, m, vals)
+		row = append(row, ratioCell(m, s, sok))
+	}
+	if r.has(targetInMemory) {
+		l, lok := limitRatio(m, vals)
+		row = append(row, ratioCell(m, l, lok))
+	}
+	better := "higher"
+	if m.lower {
+		better = "lower"
+	}
+	c, cok := vals[targetChainctl]
+	target, met := judge(m, ratio, rok, c, cok)
+	return append(row, better, target, met, r.cpuCell(m, cols)), true
+}
+
+// ratio returns target's ratio on row m: its self ratio on a row that has
+// one, else its figure over Distribution's.
+func (r *report) ratio(target string, m metric, vals medians) (float64, bool) {
+	if m.self != nil {
+		return r.selfRatio(target, m)
+	}
+	return vals.ratio(target, targetDistribution)
+}
+
+// limitRatio is row m's ratio c/limit: chainctl's figure over the
+// in-memory registry's. A row that compares chainctl with itself has
+// none, and neither has RSS: the in-memory registry's is every blob
+// pushed to it, no bound on chainctl's.
+func limitRatio(m metric, vals medians) (float64, bool) {
+	if m.self != nil || m.id == "rss" {
+		return 0, false
+	}
+	return vals.ratio(targetChainctl, targetInMemory)
+}
+
+// ratioCell shows a ratio of row m, labelled on a row with a self ratio.
+func ratioCell(m metric, ratio float64, ok bool) string {
+	switch {
+	case !ok:
+		return "—"
+	case m.self != nil:
+		return fmt.Sprintf("%.2f× %s", ratio, m.self.label)
+	}
+	return fmt.Sprintf("%.2f×", ratio)
+}
+
+// judge returns row m's target cell and its "met" cell. A row has a
+// target ratio, which chainctl's ratio c/d (or self ratio) is judged
+// against, or a limit, which chainctl's own figure c is.
+func judge(m metric, ratio float64, rok bool, c float64, cok bool) (target, met string) {
+	judged, bound, ok := ratio, m.target, rok
+	switch {
+	case m.limit > 0:
+		judged, bound, ok = c, m.limit, cok
+		target = fmt.Sprintf("≥ %g %s", m.limit, m.unit)
+		if m.lower {
+			target = fmt.Sprintf("≤ %g %s", m.limit, m.unit)
+		}
+	case m.target > 0:
+		target = fmt.Sprintf("≥ %g×", m.target)
+		if m.lower {
+			target = fmt.Sprintf("≤ %g×", m.target)
+		}
+	}
+	if !ok || bound <= 0 {
+		return target, ""
+	}
+	good := judged >= bound
+	if m.lower {
+		good = judged <= bound
+	}
+	if good {
+		return target, "✓"
+	}
+	return target, "✗"
+}
+
+// cpuCell is row m's client CPU cell, one figure per column, or "" on a
+// row that belongs to no workload of its own.
+func (r *report) cpuCell(m metric, cols []string) string {
+	if m.workload == "" {
+		return ""
+	}
+	var cells []string
+	for _, t := range cols {
+		cells = append(cells, formatCPU(r.cpu[t], m.workload))
+	}
+	return strings.Join(cells, " / ")
 }
 
 // selfRatio returns m's self ratio from target's medians.
@@ -316,15 +397,27 @@ func formatCPU(cpu map[string][]float64, workload string) string {
 
 // note explains the table, below it.
 func (r *report) note() string {
-	if r.hasS3() {
-		return tableNote + " " + s3Note
+	notes := []string{tableNote}
+	if r.has(targetChainctlS3) {
+		notes = append(notes, s3Note)
 	}
-	return tableNote
+	if r.has(targetInMemory) {
+		notes = append(notes, inMemoryNote)
+	}
+	if len(notes) > 1 { // another ratio column beside c/d
+		notes = append(notes, `The targets and "met" apply to ratio c/d.`)
+	}
+	return strings.Join(notes, " ")
 }
 
 // s3Note explains chainctl-s3's columns.
 const s3Note = `chainctl-s3 is chainctl on S3 (a local versitygw) + PostgreSQL, answering whole-blob GETs with 307 to presigned bucket URLs unless -chainctl-args says otherwise; ` +
-	`ratio s3+pg/d = chainctl on S3+PG / distribution. The targets and "met" apply to ratio c/d.`
+	`ratio s3+pg/d = chainctl on S3+PG / distribution.`
+
+// inMemoryNote explains in-memory's columns.
+const inMemoryNote = `in-memory is go-containerregistry's in-memory registry (crane registry serve): no disk, no authentication, no durability, ` +
+	`so it bounds what chainctl can reach on this machine with this client; ratio c/limit = chainctl / in-memory shows what is left to gain. ` +
+	`It holds every blob pushed to it in RAM, so its peak RSS bounds nothing and has no ratio.`
 
 const tableNote = `Each figure is the median over the rounds run. ratio = chainctl / distribution, except where the ratio carries a label: ` +
 	`such a row compares a registry with itself, the figure the label names first over the one it names second ` +
@@ -360,11 +453,7 @@ func (r *report) writeText(w io.Writer) error {
 func (r *report) writeMarkdown(w io.Writer) error {
 	var b strings.Builder
 	b.WriteString("| " + strings.Join(r.tableHeader(), " | ") + " |\n")
-	b.WriteString("|---|---|" + strings.Repeat("--:|", len(r.columns())) + "--:|")
-	if r.hasS3() {
-		b.WriteString("--:|")
-	}
-	b.WriteString("---|---|:-:|--:|\n")
+	b.WriteString("|---|---|" + strings.Repeat("--:|", len(r.columns())+len(r.ratioHeaders())) + "---|---|:-:|--:|\n")
 	for _, row := range r.rows() {
 		row[0] = strings.TrimSpace(row[0])
 		b.WriteString("| " + strings.Join(row, " | ") + " |\n")

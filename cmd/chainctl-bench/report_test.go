@@ -96,6 +96,107 @@ func TestReport(t *testing.T) {
 	if err := r.writeMarkdown(&md); err != nil || !strings.Contains(md.String(), "| manifest GET by tag, 32 concurrent | req/s | 9000 | 3000 | 3.00× |") {
 		t.Errorf("writeMarkdown = %v:\n%s", err, md.String())
 	}
+	// Without in-memory (or chainctl-s3) the table is the one it always was.
+	wantHeader := []string{"workload", "unit", "chainctl", "distribution", "ratio c/d", "better", "target", "met", "client CPU c / d (cores)"}
+	if got := r.tableHeader(); !slices.Equal(got, wantHeader) {
+		t.Errorf("header = %q, want %q", got, wantHeader)
+	}
+	if lines := strings.Split(md.String(), "\n"); len(lines) < 2 || lines[1] != "|---|---|--:|--:|--:|---|---|:-:|--:|" {
+		t.Errorf("markdown alignment row = %q", lines[1])
+	}
+	if got := r.note(); got != tableNote {
+		t.Errorf("note = %q, want tableNote alone", got)
+	}
+}
+
+// TestReportInMemory checks in-memory's columns: its figures after
+// Distribution's, chainctl / in-memory after the other ratios, and client
+// CPU for every column, while "met" still judges ratio c/d.
+func TestReportInMemory(t *testing.T) {
+	for _, withS3 := range []bool{false, true} {
+		r := newReport(defaultConfig())
+		r.add(targetChainctl, "get", outcome{values: map[string]float64{"get": 9000, "get-p99": 2}, cpu: 0.5})
+		r.add(targetDistribution, "get", outcome{values: map[string]float64{"get": 3000, "get-p99": 8}, cpu: 0.25})
+		r.add(targetInMemory, "get", outcome{values: map[string]float64{"get": 18000, "get-p99": 1}, cpu: 0.8})
+		r.add(targetChainctl, "small", outcome{values: map[string]float64{"small": 60}, cpu: 0.1})
+		r.add(targetDistribution, "small", outcome{values: map[string]float64{"small": 30}, cpu: 0.1})
+		r.add(targetInMemory, "small", outcome{values: map[string]float64{"small": 75}, cpu: 0.2})
+		r.add(targetInMemory, "mono", outcome{values: map[string]float64{"mono": 900}, cpu: 0.3})
+		r.add(targetChainctl, "anon", outcome{values: map[string]float64{"anon": 10000}, cpu: 0.75})
+		r.add(targetChainctl, "rss", outcome{values: map[string]float64{"rss": 40}, cpu: -1})
+		r.add(targetDistribution, "rss", outcome{values: map[string]float64{"rss": 70}, cpu: -1})
+		r.add(targetInMemory, "rss", outcome{values: map[string]float64{"rss": 900}, cpu: -1})
+		wantHeader := []string{"workload", "unit", "chainctl", "distribution", "in-memory", "ratio c/d", "ratio c/limit",
+			"better", "target", "met", "client CPU c / d / limit (cores)"}
+		if withS3 {
+			r.add(targetChainctlS3, "get", outcome{values: map[string]float64{"get": 4500}, cpu: 0.5})
+			wantHeader = []string{"workload", "unit", "chainctl", "chainctl-s3", "distribution", "in-memory", "ratio c/d", "ratio s3+pg/d", "ratio c/limit",
+				"better", "target", "met", "client CPU c / s3 / d / limit (cores)"}
+		}
+		header := r.tableHeader()
+		if !slices.Equal(header, wantHeader) {
+			t.Errorf("S3 %v: header = %q, want %q", withS3, header, wantHeader)
+		}
+		// Cells by column name, whichever columns the table has.
+		cells := map[string]map[string]string{}
+		for _, row := range r.rows() {
+			if len(row) != len(header) {
+				t.Fatalf("S3 %v: row %q has %d cells, header %d", withS3, row, len(row), len(header))
+			}
+			byName := map[string]string{}
+			for i, h := range header {
+				byName[h] = row[i]
+			}
+			cells[strings.TrimSpace(row[0])] = byName
+		}
+		tests := []struct {
+			label string
+			want  map[string]string
+		}{
+			// 9000 / 18000: half the limit; "met" judges 3.00× c/d.
+			{"manifest GET by tag, 32 concurrent", map[string]string{"in-memory": "18000", "ratio c/d": "3.00×", "ratio c/limit": "0.50×", "met": "✓"}},
+			{"GET latency p99", map[string]string{"in-memory": "1.00", "ratio c/d": "0.25×", "ratio c/limit": "2.00×", "met": ""}},
+			// 2.00× c/d misses its 3×, though chainctl is at 0.80× the limit.
+			{"push 50 images (config + 3 × 64 KiB), sequential", map[string]string{"ratio c/d": "2.00×", "ratio c/limit": "0.80×", "met": "✗"}},
+			// in-memory alone: nothing to divide.
+			{"push 256 MiB blob, monolithic", map[string]string{"chainctl": "—", "in-memory": "900.0", "ratio c/d": "—", "ratio c/limit": "—"}},
+			// A self ratio compares chainctl with itself; no limit for it.
+			{"manifest GET, anonymous (public repo)", map[string]string{"in-memory": "—", "ratio c/d": "0.90× auth/anon", "ratio c/limit": "—", "met": "✓"}},
+			// RSS: still chainctl / Distribution; in-memory's is its blobs.
+			{"server peak RSS (VmHWM, whole run)", map[string]string{"in-memory": "900.0", "ratio c/d": "0.57×", "ratio c/limit": "—", "met": "✗"}},
+		}
+		for _, tt := range tests {
+			row, ok := cells[tt.label]
+			if !ok {
+				t.Errorf("S3 %v: no row %q", withS3, tt.label)
+				continue
+			}
+			for col, want := range tt.want {
+				if got := row[col]; got != want {
+					t.Errorf("S3 %v: row %q, %s = %q, want %q", withS3, tt.label, col, got, want)
+				}
+			}
+		}
+		wantCPU := "0.50 / 0.25 / 0.80"
+		if withS3 {
+			wantCPU = "0.50 / 0.50 / 0.25 / 0.80"
+		}
+		if got := cells["manifest GET by tag, 32 concurrent"][header[len(header)-1]]; got != wantCPU {
+			t.Errorf("S3 %v: client CPU = %q, want %q", withS3, got, wantCPU)
+		}
+		var md bytes.Buffer
+		if err := r.writeMarkdown(&md); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(md.String(), "\n")
+		if n := strings.Count(lines[1], "|") - 1; n != len(header) {
+			t.Errorf("S3 %v: markdown alignment row %q has %d columns, header %d", withS3, lines[1], n, len(header))
+		}
+		if note := r.note(); !strings.Contains(note, inMemoryNote) || !strings.HasSuffix(note, `The targets and "met" apply to ratio c/d.`) ||
+			strings.Contains(note, s3Note) != withS3 {
+			t.Errorf("S3 %v: note = %q", withS3, note)
+		}
+	}
 }
 
 // TestReportSelfRatioS3 checks chainctl-s3's ratio column: against
@@ -141,6 +242,14 @@ func TestReportSelfRatioS3(t *testing.T) {
 		if got := row[2:10]; !slices.Equal(got, tt.want) {
 			t.Errorf("row %q = %q, want %q", tt.label, got, tt.want)
 		}
+	}
+	wantHeader := []string{"workload", "unit", "chainctl", "chainctl-s3", "distribution", "ratio c/d", "ratio s3+pg/d",
+		"better", "target", "met", "client CPU c / s3 / d (cores)"}
+	if got := r.tableHeader(); !slices.Equal(got, wantHeader) {
+		t.Errorf("header = %q, want %q", got, wantHeader)
+	}
+	if got, want := r.note(), tableNote+" "+s3Note+` The targets and "met" apply to ratio c/d.`; got != want {
+		t.Errorf("note = %q, want %q", got, want)
 	}
 }
 

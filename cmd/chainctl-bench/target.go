@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -54,6 +57,25 @@ func (o options) chainctlBinary() (string, error) {
 		return "", fmt.Errorf("chainctl binary: %w", err)
 	}
 	return bin, nil
+}
+
+// availableTargets returns the targets of a run without -targets: chainctl
+// and Distribution, and chainctl-s3 and in-memory when what they need is
+// installed. It says on stderr why it leaves either out.
+func (o options) availableTargets(ctx context.Context, stderr io.Writer) []string {
+	targets := []string{targetChainctl}
+	if err := s3Available(ctx, o.postgres); err != nil {
+		fmt.Fprintf(stderr, "note: chainctl-s3 (chainctl on S3 + PostgreSQL) not run: %v\n", err)
+	} else {
+		targets = append(targets, targetChainctlS3)
+	}
+	targets = append(targets, targetDistribution)
+	if _, err := findCrane(ctx); err != nil {
+		fmt.Fprintf(stderr, "note: in-memory (crane registry serve, the limit chainctl is measured against) not run: %v\n", err)
+	} else {
+		targets = append(targets, targetInMemory)
+	}
+	return targets
 }
 
 // start launches the named registry with its data under dir.
@@ -108,6 +130,18 @@ func (o options) start(ctx context.Context, name, dir string) (*target, error) {
 		if err != nil {
 			return nil, err
 		}
+	case targetInMemory:
+		bin, err := findCrane(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		// "v0.22.1"; a sentence when the binary has no build information.
+		if v := binaryVersion(ctx, bin, "version"); v != "" && !strings.Contains(v, " ") {
+			t.version = "crane " + v
+		}
+		if t.srv, err = startInMemory(ctx, bin, dir, addr); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("unknown target %q", name)
 	}
@@ -117,7 +151,7 @@ func (o options) start(ctx context.Context, name, dir string) (*target, error) {
 	}
 	// Only chainctl serves /metrics, on the API's listener.
 	t.client.server = &serverProbe{pid: t.srv.cmd.Process.Pid}
-	if name != targetDistribution {
+	if slices.Contains(chainctlTargets, name) {
 		t.client.server.metrics = t.srv.base + "/metrics"
 	}
 	if t.backend != nil {

@@ -116,8 +116,8 @@ func workloads() []workload {
 	}
 }
 
-// chainctlTargets are the targets of the workloads Distribution has no
-// counterpart for.
+// chainctlTargets are the targets of the workloads that Distribution and
+// the in-memory registry have no counterpart for.
 var chainctlTargets = []string{targetChainctl, targetChainctlS3}
 
 // runsAgainst reports whether w runs against the named target.
