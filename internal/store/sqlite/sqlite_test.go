@@ -139,6 +139,7 @@ func TestPragmas(t *testing.T) {
 		{name: "foreign keys", pragma: "foreign_keys", want: "1"},
 		{name: "synchronous NORMAL", pragma: "synchronous", want: "1"},
 		{name: "checkpoint every 4000 pages", pragma: "wal_autocheckpoint", want: "4000"},
+		{name: "log truncated when it starts over", pragma: "journal_size_limit", want: "0"},
 		{name: "busy timeout", pragma: "busy_timeout", want: "10000"},
 	}
 	for _, pool := range []struct {
