@@ -41,7 +41,7 @@ func environ(base []string, ev event.Event) []string {
 		failed = strconv.Itoa(e.Status) + " " + e.Code
 	}
 	for _, v := range [...]struct{ name, value string }{
-		{"TYPE", shortType(ev.Type())},
+		{"TYPE", events.ShortType(ev.Type())},
 		{"KIND", d.Type},
 		{"REPOSITORY", d.Repository},
 		{"TAG", d.Tag},
@@ -53,15 +53,4 @@ func environ(base []string, ev event.Event) []string {
 		env = append(env, EnvPrefix+v.name+"="+v.value)
 	}
 	return env
-}
-
-// shortType is "push" or "pull" for the registry's event types.
-func shortType(t string) string {
-	switch t {
-	case events.TypePush:
-		return "push"
-	case events.TypePull:
-		return "pull"
-	}
-	return t
 }

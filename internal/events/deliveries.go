@@ -87,7 +87,7 @@ func (s *Subscriptions) Deliveries(ctx context.Context, caller Owner, id string,
 }
 
 func deliveryView(d store.DeliveryRecord) DeliveryView {
-	v := DeliveryView{Event: d.Event.ID, Type: shortType(d.Event.Type), Subject: d.Event.Subject, Time: rfc3339(d.Event.Time),
+	v := DeliveryView{Event: d.Event.ID, Type: ShortType(d.Event.Type), Subject: d.Event.Subject, Time: rfc3339(d.Event.Time),
 		State: [...]string{"pending", "delivered", "failed"}[d.State], Attempts: d.Attempts, LastStatus: d.LastStatus,
 		LastError: d.LastError, Updated: rfc3339(d.Updated)}
 	if !d.NextAttempt.IsZero() {
@@ -100,11 +100,6 @@ func deliveryView(d store.DeliveryRecord) DeliveryView {
 }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-// shortType is "push" or "pull" for an event type.
-func shortType(t string) string {
-	return strings.TrimSuffix(strings.TrimPrefix(t, "dev.chainctl.registry."), ".v1")
-}
 
 // RedeliverRequest says which events to deliver to a subscription again:
 // one event by id, or those since a time (all the subscription takes, or
@@ -149,7 +144,7 @@ func (s *Subscriptions) Redeliver(ctx context.Context, caller Owner, id string, 
 			return res, err
 		}
 		if !m.matches(ref.Type, ref.Repository) {
-			return res, refuse(KindInvalid, "subscription %s does not take event %s (a %s of %s)", id, ref.ID, shortType(ref.Type), ref.Repository)
+			return res, refuse(KindInvalid, "subscription %s does not take event %s (a %s of %s)", id, ref.ID, ShortType(ref.Type), ref.Repository)
 		}
 		res.Queued, err = s.st.RequeueDeliveries(ctx, id, []int64{ref.Seq}, now)
 		return res, err

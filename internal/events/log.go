@@ -147,9 +147,16 @@ func view(e store.Event) EventView {
 	return v
 }
 
-// ShortType is "push" or "pull" for the event types, else t.
+// ShortType names an event type for people: "push" for TypePush, "pull"
+// for TypePull, and any other type as it is.
 func ShortType(t string) string {
-	return strings.TrimSuffix(strings.TrimPrefix(t, "dev.chainctl.registry."), ".v1")
+	switch t {
+	case TypePush:
+		return "push"
+	case TypePull:
+		return "pull"
+	}
+	return t
 }
 
 // filter is q as a store filter on the repositories caller owns; none

@@ -353,7 +353,7 @@ func (s *Subscriptions) view(ctx context.Context, sub store.Subscription) (Subsc
 		Health: Health{LastError: h.LastError, Pending: h.Pending, Failed: h.Failed},
 	}
 	for _, t := range sub.Types {
-		v.Types = append(v.Types, shortType(t))
+		v.Types = append(v.Types, ShortType(t))
 	}
 	if !h.LastSuccess.IsZero() {
 		v.Health.LastSuccess = h.LastSuccess.UTC().Format(time.RFC3339)

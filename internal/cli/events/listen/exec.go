@@ -11,8 +11,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
-	"github.com/chainctl/chainctl/internal/cli/events/subscriptions/shared"
 	"github.com/chainctl/chainctl/internal/eventexec"
+	"github.com/chainctl/chainctl/internal/events"
 	"github.com/chainctl/chainctl/internal/eventsink"
 )
 
@@ -76,13 +76,13 @@ func (p *printer) started(ev event.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fmt.Fprintf(p.opts.IO.ErrOut, "%s running %s for %s %s (event %s)\n", st.Faint("▸"),
-		cmdutil.OneLine(filepath.Base(p.opts.ExecArgv[0])), shared.ShortType(ev.Type()), cmdutil.OneLine(ev.Subject()), cmdutil.OneLine(ev.ID()))
+		cmdutil.OneLine(filepath.Base(p.opts.ExecArgv[0])), events.ShortType(ev.Type()), cmdutil.OneLine(ev.Subject()), cmdutil.OneLine(ev.ID()))
 }
 
 // finished reports on stderr how a command for ev ended.
 func (p *printer) finished(ev event.Event, err error, took time.Duration) {
 	st := p.opts.IO.ErrStyles()
-	what := shared.ShortType(ev.Type()) + " " + cmdutil.OneLine(ev.Subject())
+	what := events.ShortType(ev.Type()) + " " + cmdutil.OneLine(ev.Subject())
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err == nil {

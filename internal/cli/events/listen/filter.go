@@ -58,7 +58,7 @@ func parseFilter(types, repos, kinds []string) (filter, error) {
 
 // match reports whether ev is one to handle.
 func (f filter) match(ev event.Event) bool {
-	if len(f.types) > 0 && !slices.Contains(f.types, shared.ShortType(ev.Type())) {
+	if len(f.types) > 0 && !slices.Contains(f.types, events.ShortType(ev.Type())) {
 		return false
 	}
 	if len(f.repos) == 0 && len(f.kinds) == 0 {

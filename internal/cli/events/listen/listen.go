@@ -26,7 +26,6 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/api"
 	authshared "github.com/chainctl/chainctl/internal/cli/auth/shared"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
-	"github.com/chainctl/chainctl/internal/cli/events/subscriptions/shared"
 	"github.com/chainctl/chainctl/internal/eventexec"
 	"github.com/chainctl/chainctl/internal/events"
 	"github.com/chainctl/chainctl/internal/eventsink"
@@ -382,7 +381,7 @@ func (p *printer) readable(ev event.Event) string {
 		when = d.When
 	}
 	return fmt.Sprintf("%s  %-4s  %s  %s  %s",
-		when.In(p.loc).Format(time.DateTime), shared.ShortType(ev.Type()), cmdutil.OneLine(ev.Subject()), cmdutil.OneLine(actor(d.Actor)), outcome)
+		when.In(p.loc).Format(time.DateTime), events.ShortType(ev.Type()), cmdutil.OneLine(ev.Subject()), cmdutil.OneLine(actor(d.Actor)), outcome)
 }
 
 // actor names who acted, for people.

@@ -14,6 +14,7 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/api"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/events/subscriptions/shared"
+	"github.com/chainctl/chainctl/internal/events"
 	"github.com/chainctl/chainctl/internal/policy"
 )
 
@@ -158,7 +159,7 @@ func writeTable(opts *CreateOptions, s *shared.Subscription) error {
 	st := opts.IO.OutStyles()
 	types := make([]string, len(s.Types))
 	for i, t := range s.Types {
-		types[i] = shared.ShortType(t)
+		types[i] = events.ShortType(t)
 	}
 	rows := [][2]string{
 		{"id", s.ID},

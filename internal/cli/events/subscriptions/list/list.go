@@ -14,6 +14,7 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/api"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/events/subscriptions/shared"
+	"github.com/chainctl/chainctl/internal/events"
 )
 
 // ListOptions are the inputs of `chainctl events subscriptions list`.
@@ -83,7 +84,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	for _, s := range subs {
 		types := make([]string, len(s.Types))
 		for i, t := range s.Types {
-			types[i] = shared.ShortType(t)
+			types[i] = events.ShortType(t)
 		}
 		h := s.Health
 		rows = append(rows, []string{

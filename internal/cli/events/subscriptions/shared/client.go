@@ -144,19 +144,6 @@ func ValidID(s string) bool {
 	return true
 }
 
-// ShortType names an event type for people: "push" for
-// dev.chainctl.registry.push.v1, "pull" for its pull, and any other type
-// as it is.
-func ShortType(t string) string {
-	switch t {
-	case events.TypePush:
-		return "push"
-	case events.TypePull:
-		return "pull"
-	}
-	return t
-}
-
 // sinkHint explains the registry's rules for sink URLs.
 const sinkHint = "a sink must be an https URL; plain http is accepted only to a loopback address, " +
 	"and only from a registry run with --dev or events.allow_private_sinks"
