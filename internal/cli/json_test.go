@@ -17,7 +17,6 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/auth/status"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	subdelete "github.com/chainctl/chainctl/internal/cli/events/subscriptions/delete"
-	subshared "github.com/chainctl/chainctl/internal/cli/events/subscriptions/shared"
 	iddelete "github.com/chainctl/chainctl/internal/cli/iam/identities/delete"
 	idshared "github.com/chainctl/chainctl/internal/cli/iam/identities/shared"
 	"github.com/chainctl/chainctl/internal/cli/registry/fsck"
@@ -58,8 +57,8 @@ var jsonOutputs = map[string][]any{
 	"chainctl events subscriptions list":    {[]events.SubscriptionView{{}}},
 	"chainctl events subscriptions delete":  {[]map[string]any{{"id": "", subdelete.JSONField: true, "error": ""}}},
 	"chainctl events subscriptions enable":  {events.SubscriptionView{}},
-	"chainctl events deliveries":            {[]events.DeliveryView{{}}, []subshared.Delivery{{}}},
-	"chainctl events redeliver":             {events.RedeliverResult{}, subshared.RedeliverResult{}},
+	"chainctl events deliveries":            {[]events.DeliveryView{{}}},
+	"chainctl events redeliver":             {events.RedeliverResult{}},
 	"chainctl events list":                  {events.EventView{}},
 	"chainctl events summary":               {events.Summary{Repositories: []events.SummaryRow{{}}, Failures: []events.FailureCount{{}}}},
 	"chainctl registry history":             {history.History{History: []events.TagMove{{}}}},

@@ -13,6 +13,7 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/events/subscriptions/delete"
 	"github.com/chainctl/chainctl/internal/cli/events/subscriptions/shared"
+	"github.com/chainctl/chainctl/internal/events"
 )
 
 // DeliveriesOptions are the inputs of `chainctl events deliveries`.
@@ -76,7 +77,7 @@ func deliveriesRun(ctx context.Context, opts *DeliveriesOptions) error {
 	if err != nil {
 		return err
 	}
-	list := []shared.Delivery{}
+	list := []events.DeliveryView{}
 	cursor := ""
 	for len(list) < opts.Limit {
 		page, err := shared.ListDeliveries(ctx, client, opts.Subscription, opts.Failed, min(opts.Limit-len(list), maxPage), cursor)
@@ -109,7 +110,7 @@ func deliveriesRun(ctx context.Context, opts *DeliveriesOptions) error {
 }
 
 // last is the sink's last answer, or "-" before the first attempt.
-func last(d shared.Delivery) string {
+func last(d events.DeliveryView) string {
 	switch {
 	case d.LastError != "":
 		return cmdutil.OneLine(d.LastError)

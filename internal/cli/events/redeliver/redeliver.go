@@ -11,6 +11,7 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
 	"github.com/chainctl/chainctl/internal/cli/events/subscriptions/delete"
 	"github.com/chainctl/chainctl/internal/cli/events/subscriptions/shared"
+	"github.com/chainctl/chainctl/internal/events"
 )
 
 // RedeliverOptions are the inputs of `chainctl events redeliver`.
@@ -18,7 +19,7 @@ type RedeliverOptions struct {
 	api.Remote
 
 	Subscription string
-	Request      shared.RedeliverRequest
+	Request      events.RedeliverRequest
 }
 
 // NewCmdRedeliver returns `chainctl events redeliver`. runF replaces
@@ -60,7 +61,7 @@ func NewCmdRedeliver(f *cmdutil.Factory, runF func(context.Context, *RedeliverOp
 	}
 	cmd.Flags().StringVar(&opts.Request.Event, "event", "", "Redeliver the event with this `ID`")
 	cmd.Flags().StringVar(&opts.Request.Since, "since", "", "Redeliver the events since `TIME` (90m, 24h, 7d, 2026-05-04, RFC 3339)")
-	cmd.Flags().BoolVar(&opts.Request.Failed, "failed", false, "With --since, only the events whose delivery failed")
+	cmd.Flags().BoolVar(&opts.Request.FailedOnly, "failed", false, "With --since, only the events whose delivery failed")
 	cmd.MarkFlagsMutuallyExclusive("event", "since")
 	cmd.MarkFlagsMutuallyExclusive("event", "failed")
 	cmd.MarkFlagsOneRequired("event", "since")

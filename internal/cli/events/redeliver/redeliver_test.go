@@ -7,7 +7,7 @@ import (
 
 	"github.com/chainctl/chainctl/internal/cli/api/apitest"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
-	"github.com/chainctl/chainctl/internal/cli/events/subscriptions/shared"
+	"github.com/chainctl/chainctl/internal/events"
 	"github.com/chainctl/chainctl/internal/iostreams"
 )
 
@@ -16,11 +16,11 @@ const subID = "sub-aaaaaaaaaaaaaaaaaaaa"
 func TestNewCmdRedeliver(t *testing.T) {
 	tests := []struct {
 		args    []string
-		want    shared.RedeliverRequest
+		want    events.RedeliverRequest
 		wantErr string
 	}{
-		{args: []string{subID, "--event", "e1"}, want: shared.RedeliverRequest{Event: "e1"}},
-		{args: []string{subID, "--since", "24h", "--failed"}, want: shared.RedeliverRequest{Since: "24h", Failed: true}},
+		{args: []string{subID, "--event", "e1"}, want: events.RedeliverRequest{Event: "e1"}},
+		{args: []string{subID, "--since", "24h", "--failed"}, want: events.RedeliverRequest{Since: "24h", FailedOnly: true}},
 		{args: []string{subID}, wantErr: "at least one of the flags in the group [event since] is required"},
 		{args: []string{subID, "--event", "e1", "--since", "1h"}, wantErr: "none of the others can be"},
 		{args: []string{subID, "--event", "e1", "--failed"}, wantErr: "none of the others can be"},
@@ -70,7 +70,7 @@ func Test_redeliverRun(t *testing.T) {
 			reg := apitest.New(t, tt.stub)
 			ios, _, out, errOut := iostreams.Test()
 			err := redeliverRun(t.Context(), &RedeliverOptions{Remote: reg.Remote(ios, tt.output), Subscription: subID,
-				Request: shared.RedeliverRequest{Since: "24h", Failed: true}})
+				Request: events.RedeliverRequest{Since: "24h", FailedOnly: true}})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Errorf("redeliverRun() = %v, want %q", err, tt.wantErr)

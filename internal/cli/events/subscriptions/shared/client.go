@@ -197,33 +197,9 @@ func ParseTypes(values []string) ([]string, error) {
 	return out, nil
 }
 
-// Delivery is one delivery of an event to a subscription, as the API
-// returns it (GET /api/v1/subscriptions/{id}/deliveries).
-type Delivery struct {
-	// Event is the event's CloudEvents id, the same in every attempt.
-	Event       string `json:"event"`
-	Type        string `json:"type"`
-	Subject     string `json:"subject"`
-	Time        string `json:"time"`
-	State       string `json:"state"`
-	Attempts    int    `json:"attempts"`
-	LastStatus  int    `json:"last_status,omitempty"`
-	LastError   string `json:"last_error,omitempty"`
-	NextAttempt string `json:"next_attempt,omitempty"`
-	Updated     string `json:"updated"`
-	Redelivered string `json:"redelivered,omitempty"`
-}
-
-// DeliveryPage is a page of deliveries, newest event first; Next is the
-// cursor of the next page, "" after the last.
-type DeliveryPage struct {
-	Deliveries []Delivery `json:"deliveries"`
-	Next       string     `json:"next,omitempty"`
-}
-
 // ListDeliveries returns a page of the deliveries of subscription id:
 // all, or the failed ones; cursor is the previous page's Next.
-func ListDeliveries(ctx context.Context, c *api.Client, id string, failed bool, limit int, cursor string) (*DeliveryPage, error) {
+func ListDeliveries(ctx context.Context, c *api.Client, id string, failed bool, limit int, cursor string) (*events.DeliveryPage, error) {
 	q := url.Values{}
 	if failed {
 		q.Set("failed", "true")
@@ -238,30 +214,16 @@ func ListDeliveries(ctx context.Context, c *api.Client, id string, failed bool, 
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	var page DeliveryPage
+	var page events.DeliveryPage
 	if err := c.Do(ctx, http.MethodGet, path, nil, &page); err != nil {
 		return nil, err
 	}
 	return &page, nil
 }
 
-// RedeliverRequest is the body of POST .../redeliver: one event by id, or
-// the events since a time (RFC 3339), all or the failed ones.
-type RedeliverRequest struct {
-	Event  string `json:"event,omitempty"`
-	Since  string `json:"since,omitempty"`
-	Failed bool   `json:"failed,omitempty"`
-}
-
-// RedeliverResult is what a redelivery queued.
-type RedeliverResult struct {
-	Queued   int  `json:"queued"`
-	Disabled bool `json:"disabled,omitempty"`
-}
-
 // Redeliver queues events again for subscription id, with their ids.
-func Redeliver(ctx context.Context, c *api.Client, id string, req RedeliverRequest) (*RedeliverResult, error) {
-	var res RedeliverResult
+func Redeliver(ctx context.Context, c *api.Client, id string, req events.RedeliverRequest) (*events.RedeliverResult, error) {
+	var res events.RedeliverResult
 	if err := c.Do(ctx, http.MethodPost, api.Path("subscriptions", id, "redeliver"), req, &res); err != nil {
 		return nil, err
 	}
