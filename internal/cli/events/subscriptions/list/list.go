@@ -107,7 +107,7 @@ func status(s *shared.Subscription) string {
 }
 
 // lastError is when the last delivery failed and how, or "-".
-func lastError(h shared.Health) string {
+func lastError(h events.Health) string {
 	if h.LastError == "" && h.LastErrorAt == "" {
 		return "-"
 	}

@@ -19,37 +19,11 @@ import (
 	"github.com/chainctl/chainctl/internal/events"
 )
 
-// Subscription is a subscription as the API returns it. Times are RFC
-// 3339 text, kept as text so that an absent one (LastSuccess of a
-// subscription never delivered to) stays "".
+// Subscription is a subscription as the API returns it, with the object
+// as the API sent it (Raw) for -o json.
 type Subscription struct {
-	// ID is "sub-" and 20 base32 characters.
-	ID           string   `json:"id"`
-	Sink         string   `json:"sink"`
-	Types        []string `json:"types"`
-	Repositories []string `json:"repositories"`
-	Description  string   `json:"description,omitempty"`
-	Creator      string   `json:"creator,omitempty"`
-	Created      string   `json:"created,omitempty"`
-	// Disabled is set when the registry stopped delivering, such as after
-	// the sink answered 410 Gone; DisabledReason says why.
-	Disabled       bool   `json:"disabled"`
-	DisabledReason string `json:"disabled_reason,omitempty"`
-	Health         Health `json:"health"`
-
-	// Raw is the object as the API sent it, for -o json.
+	events.SubscriptionView
 	Raw json.RawMessage `json:"-"`
-}
-
-// Health is how deliveries to a subscription's sink fare.
-type Health struct {
-	LastSuccess string `json:"last_success,omitempty"`
-	LastError   string `json:"last_error,omitempty"`
-	LastErrorAt string `json:"last_error_at,omitempty"`
-	// Pending counts events waiting to be delivered (retries included);
-	// Failed, events given up on.
-	Pending int64 `json:"pending"`
-	Failed  int64 `json:"failed"`
 }
 
 // CreateRequest is the body of POST /api/v1/subscriptions.
@@ -115,7 +89,7 @@ func DeleteSubscription(ctx context.Context, c *api.Client, id string) error {
 // decode reads one subscription object, keeping its raw form.
 func decode(raw json.RawMessage) (*Subscription, error) {
 	var s Subscription
-	if err := json.Unmarshal(raw, &s); err != nil {
+	if err := json.Unmarshal(raw, &s.SubscriptionView); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
 			return nil, fmt.Errorf("decode subscription: field %q has the wrong type", te.Field)

@@ -9,6 +9,7 @@ import (
 	"github.com/chainctl/chainctl/internal/cli/api"
 	"github.com/chainctl/chainctl/internal/cli/api/apitest"
 	"github.com/chainctl/chainctl/internal/cli/cmdutil"
+	"github.com/chainctl/chainctl/internal/events"
 )
 
 const testID = "sub-abcdefghijklmnopqrst"
@@ -39,9 +40,10 @@ func TestClient(t *testing.T) {
 		apitest.Stub{Method: "DELETE", Path: "/api/v1/subscriptions/" + testID, Status: 204},
 	)
 	ctx := t.Context()
-	want := Subscription{ID: testID, Sink: "https://h.example.com/x", Types: []string{"push"}, Repositories: []string{"acme/*"}, Creator: "alice",
-		Created: "2026-12-07T14:00:00Z", Disabled: true, DisabledReason: "the sink answered 410 Gone",
-		Health: Health{LastSuccess: "2026-12-07T15:00:00Z", LastError: "410 Gone", LastErrorAt: "2026-12-07T16:00:00Z", Pending: 3, Failed: 1}, Raw: []byte(sub)}
+	want := Subscription{SubscriptionView: events.SubscriptionView{ID: testID, Sink: "https://h.example.com/x", Types: []string{"push"},
+		Repositories: []string{"acme/*"}, Creator: "alice", Created: "2026-12-07T14:00:00Z", Disabled: true, DisabledReason: "the sink answered 410 Gone",
+		Health: events.Health{LastSuccess: "2026-12-07T15:00:00Z", LastError: "410 Gone", LastErrorAt: "2026-12-07T16:00:00Z", Pending: 3, Failed: 1}},
+		Raw: []byte(sub)}
 
 	s, err := CreateSubscription(ctx, c, CreateRequest{Sink: "https://h.example.com/x", Types: []string{"push"}, Repositories: []string{"acme/*"}, Description: "d"})
 	if err != nil || !reflect.DeepEqual(*s, want) {
