@@ -174,17 +174,21 @@ func (c *checker) pace(ctx context.Context) error {
 	if c.rate <= 0 {
 		return nil
 	}
-	due := c.start.Add(time.Duration(float64(c.read) / float64(c.rate) * float64(time.Second)))
-	wait := time.Until(due)
+	return sleepUntil(ctx, c.start.Add(time.Duration(float64(c.read)/float64(c.rate)*float64(time.Second))))
+}
+
+// sleepUntil waits until t, or returns ctx's error when it ends first.
+func sleepUntil(ctx context.Context, t time.Time) error {
+	wait := time.Until(t)
 	if wait <= 0 {
-		return nil
+		return ctx.Err()
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-timer.C:
 		return nil
 	}
 }

@@ -25,12 +25,8 @@ func Scrub(ctx context.Context, b Blobs, every time.Duration, log *slog.Logger, 
 			log.InfoContext(ctx, "blob scrub pass", "blobs", rep.Blobs, "bytes", rep.Bytes, "corrupt", len(rep.Corrupt),
 				"duration", rep.Duration.Round(time.Millisecond).String())
 		}
-		t := time.NewTimer(time.Until(start.Add(every)))
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if sleepUntil(ctx, start.Add(every)) != nil {
 			return
-		case <-t.C:
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/chainctl/chainctl/internal/jsonenc"
@@ -54,14 +53,15 @@ func (s *Server) logRequest(r *http.Request, route string, status int, in, out i
 		)
 		return
 	}
-	line := linePool.Get().(*[]byte)
+	line, _ := s.lines.Get().(*[]byte)
+	if line == nil {
+		line = new([]byte)
+	}
 	b := appendAccessLine((*line)[:0], ctx, time.Now(), level, r, route, status, in, out, d)
 	_, _ = s.accessLog.Write(b) // as slog does, a failed write is not the request's failure
 	*line = b
-	linePool.Put(line)
+	s.lines.Put(line)
 }
-
-var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // appendAccessLine appends the JSON line slog's JSON handler writes for
 // logRequest's record, with LogHandler's request_id last.

@@ -104,6 +104,7 @@ type Server struct {
 	keyFile         string
 	log             *slog.Logger
 	accessLog       io.Writer // WithAccessLog
+	lines           sync.Pool // *[]byte: access-log lines being written
 	metricsReg      *metrics.Registry
 	ready           Pinger
 	routeName       func(*http.Request) string

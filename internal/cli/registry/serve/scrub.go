@@ -18,7 +18,9 @@ import (
 // an operator learns of a failing disk.
 type scrubMetrics struct {
 	blobs, bytes, quarantined *metrics.Counter
-	last                      fsck.Report // the pass's report so far
+	// The pass's figures at the last call.
+	lastBlobs, lastCorrupt int
+	lastBytes              int64
 }
 
 func newScrubMetrics(reg *metrics.Registry) *scrubMetrics {
@@ -32,18 +34,17 @@ func newScrubMetrics(reg *metrics.Registry) *scrubMetrics {
 // observe is the scrub's progress callback: it adds what the pass did since
 // the last call. A pass's counts start again from zero.
 func (m *scrubMetrics) observe(r fsck.Report) {
-	if r.Blobs < m.last.Blobs || r.Bytes < m.last.Bytes || len(r.Corrupt) < len(m.last.Corrupt) {
-		m.last = fsck.Report{} // a new pass
+	if r.Blobs < m.lastBlobs || r.Bytes < m.lastBytes || len(r.Corrupt) < m.lastCorrupt {
+		m.lastBlobs, m.lastBytes, m.lastCorrupt = 0, 0, 0 // a new pass
 	}
-	m.blobs.Add(float64(r.Blobs - m.last.Blobs))
-	m.bytes.Add(float64(r.Bytes - m.last.Bytes))
-	for _, c := range r.Corrupt[len(m.last.Corrupt):] {
+	m.blobs.Add(float64(r.Blobs - m.lastBlobs))
+	m.bytes.Add(float64(r.Bytes - m.lastBytes))
+	for _, c := range r.Corrupt[m.lastCorrupt:] {
 		if c.Quarantined != "" {
 			m.quarantined.Inc()
 		}
 	}
-	m.last = r
-	m.last.Corrupt = append([]fsck.Corrupt(nil), r.Corrupt...)
+	m.lastBlobs, m.lastBytes, m.lastCorrupt = r.Blobs, r.Bytes, len(r.Corrupt)
 }
 
 // servingMarker is a blob store that records which process serves from it
