@@ -227,7 +227,7 @@ func (r *blobReader) Close() error { return r.f.Close() }
 func (r *blobReader) WriteTo(w io.Writer) (int64, error) {
 	rf, ok := w.(io.ReaderFrom)
 	if !ok {
-		return io.CopyBuffer(w, onlyReader{r.SectionReader}, make([]byte, 32<<10))
+		return io.Copy(w, r.SectionReader) // neither side can do better than a plain copy
 	}
 	pos, err := r.SectionReader.Seek(0, io.SeekCurrent)
 	if err != nil {
@@ -242,9 +242,6 @@ func (r *blobReader) WriteTo(w io.Writer) (int64, error) {
 	}
 	return n, err
 }
-
-// onlyReader hides everything but Read, so that io.Copy uses it.
-type onlyReader struct{ io.Reader }
 
 // Put implements storage.BlobStore. The bytes go to a temporary file in
 // root/tmp, hashed on the way; only if they match dgst is the file fsynced
