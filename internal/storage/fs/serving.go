@@ -6,6 +6,8 @@ import (
 	iofs "io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/chainctl/chainctl/internal/atomicfile"
 )
 
 // servingMarker names, in root, the file a serving process keeps while it
@@ -36,23 +38,7 @@ func (s *Store) StartServing() (unchecked bool, err error) {
 	}
 	// The marker must survive a power loss, or the next start would take
 	// the crash for a clean stop.
-	tmp, err := os.CreateTemp(s.path(tmpDir), "serving-")
-	if err != nil {
-		return unchecked, err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(boot); err != nil {
-		tmp.Close()
-		return unchecked, err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return unchecked, err
-	}
-	if err := tmp.Close(); err != nil {
-		return unchecked, err
-	}
-	if err := os.Rename(tmp.Name(), marker); err != nil {
+	if err := atomicfile.Write(marker, boot, filePerm, ""); err != nil {
 		return unchecked, err
 	}
 	return unchecked, fsyncDir(filepath.Dir(marker))
