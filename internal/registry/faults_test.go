@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -182,10 +183,13 @@ func TestStorageFaultsOnPull(t *testing.T) {
 }
 
 // TestWholeBlobPut: on a store that prefers it (S3), POST then PUT with
-// the whole blob goes to the blob store as one Put (no append, no commit)
-// and leaves no upload behind; a
-// wrong digest is refused and the same session then takes the right one;
-// a PUT after a PATCH still commits what was appended.
+// the whole blob goes to the blob store as one Put and nothing else: the
+// upload is never started in the store (deferred), so nothing is appended,
+// committed, sized or cancelled, and no upload is left behind. A wrong
+// digest is refused and the same session then takes the right one; an
+// empty PUT is the empty blob; a status or a DELETE of a deferred upload
+// asks the store nothing; a PATCH starts the upload, and the PUT after it
+// commits what was appended.
 func TestWholeBlobPut(t *testing.T) {
 	srv, counted := newFaultyServer(t)
 	counted.PreferPut = true // as the S3 store does
@@ -211,8 +215,29 @@ func TestWholeBlobPut(t *testing.T) {
 	if status, _, _, _ := faultCall(t, http.MethodPut, put+string(d), data, nil); status != http.StatusCreated {
 		t.Fatalf("whole PUT = %d, want 201", status)
 	}
-	if n := counted.Calls(faultstore.OpWriteUpload) + counted.Calls(faultstore.OpCommitUpload); n != 0 {
-		t.Errorf("whole PUTs appended or committed %d times, want 0 (one Put each)", n)
+	// The empty blob, PUT without a body.
+	empty := digest.FromBytes(nil)
+	if status, _, body, _ := faultCall(t, http.MethodPut, start()+string(empty), nil, nil); status != http.StatusCreated {
+		t.Fatalf("empty PUT = %d %s, want 201", status, body)
+	}
+	// A deferred upload's status, and its cancellation.
+	loc := strings.Split(start(), "digest=")[0]
+	if status, hdr, _, _ := faultCall(t, http.MethodGet, loc, nil, nil); status != http.StatusNoContent || hdr.Get("Range") != "0-0" {
+		t.Errorf("GET of a deferred upload = %d, Range %q", status, hdr.Get("Range"))
+	}
+	if status, _, _, _ := faultCall(t, http.MethodDelete, loc, nil, nil); status != http.StatusNoContent {
+		t.Errorf("DELETE of a deferred upload = %d, want 204", status)
+	}
+	if status, _, _, _ := faultCall(t, http.MethodGet, loc, nil, nil); status != http.StatusNotFound {
+		t.Errorf("GET of a cancelled upload = %d, want 404", status)
+	}
+	for _, op := range []string{faultstore.OpStartUpload, faultstore.OpWriteUpload, faultstore.OpCommitUpload, faultstore.OpUploadSize, faultstore.OpCancelUpload} {
+		if n := counted.Calls(op); n != 0 {
+			t.Errorf("whole PUTs: %s called %d times, want 0 (one Put each)", op, n)
+		}
+	}
+	if n := counted.Calls(faultstore.OpPut); n != 3 {
+		t.Errorf("Put called %d times, want 3 (the wrong digest, the blob, the empty blob)", n)
 	}
 	if status, _, body, _ := faultCall(t, http.MethodGet, srv.URL+"/v2/app/blobs/"+string(d), nil, nil); status != http.StatusOK || !bytes.Equal(body, data) {
 		t.Fatalf("GET = %d %q", status, body)
@@ -228,12 +253,26 @@ func TestWholeBlobPut(t *testing.T) {
 		"Content-Type": "application/octet-stream", "Content-Range": "0-4"}); status != http.StatusAccepted {
 		t.Fatalf("PATCH = %d", status)
 	}
+	if n := counted.Calls(faultstore.OpStartUpload); n != 1 {
+		t.Errorf("a PATCH started the upload %d times, want 1", n)
+	}
 	commits := counted.Calls(faultstore.OpCommitUpload)
 	if status, _, _, _ := faultCall(t, http.MethodPut, put+string(d), last, nil); status != http.StatusCreated {
 		t.Fatalf("PUT after a PATCH = %d", status)
 	}
 	if counted.Calls(faultstore.OpCommitUpload) != commits+1 {
 		t.Error("a PUT after a PATCH did not commit the upload")
+	}
+
+	// A deferred upload closed by a PUT with a Content-Range: started,
+	// appended and committed.
+	put = start()
+	if status, _, body, _ := faultCall(t, http.MethodPut, put+string(d), data, map[string]string{
+		"Content-Type": "application/octet-stream", "Content-Range": fmt.Sprintf("0-%d", len(data)-1)}); status != http.StatusCreated {
+		t.Fatalf("PUT with a Content-Range = %d %s", status, body)
+	}
+	if counted.Calls(faultstore.OpStartUpload) != 2 || counted.Calls(faultstore.OpCommitUpload) != commits+2 {
+		t.Errorf("PUT with a Content-Range: %d starts, %d commits; want 2 and %d", counted.Calls(faultstore.OpStartUpload), counted.Calls(faultstore.OpCommitUpload), commits+2)
 	}
 }
 

@@ -48,5 +48,6 @@ type uploadRecords interface {
 	CreateUpload(ctx context.Context, u store.Upload, caps store.UploadCaps) error
 	GetUpload(ctx context.Context, id string) (*store.Upload, error)
 	TouchUpload(ctx context.Context, id string, at time.Time) error
+	StartedUpload(ctx context.Context, id string) error
 	DeleteUpload(ctx context.Context, id string) error
 }

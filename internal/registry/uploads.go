@@ -59,9 +59,12 @@ func (rg *registry) startUpload(w http.ResponseWriter, r *http.Request, rt route
 		return rg.putMonolithic(w, r, rt)
 	}
 	// The session is recorded first, so that a refusal (a cap reached)
-	// costs the blob store nothing.
+	// costs the blob store nothing. A store that would rather take whole
+	// blobs with Put starts the upload only if a chunk comes (started):
+	// most clients PUT the whole blob next.
 	id := newUploadID()
-	u := store.Upload{ID: id, Repository: rt.name, Owner: owner(r), Started: rg.now().UTC()}
+	deferred := rg.prefersPut()
+	u := store.Upload{ID: id, Repository: rt.name, Owner: owner(r), Started: rg.now().UTC(), Deferred: deferred}
 	err := rg.meta.CreateUpload(r.Context(), u, rg.uploadCaps)
 	if errors.Is(err, store.ErrTooManyUploads) {
 		p, _ := principal.FromContext(r.Context())
@@ -70,6 +73,10 @@ func (rg *registry) startUpload(w http.ResponseWriter, r *http.Request, rt route
 	}
 	if err != nil {
 		return fmt.Errorf("record upload: %w", err)
+	}
+	if deferred {
+		writeUploadStatus(w, rt.name, id, 0, http.StatusAccepted)
+		return nil
 	}
 	if err := rg.blobs.StartUpload(r.Context(), id); err != nil {
 		if derr := rg.meta.DeleteUpload(context.WithoutCancel(r.Context()), id); derr != nil {
@@ -208,11 +215,44 @@ func (rg *registry) patchUpload(w http.ResponseWriter, r *http.Request, rt route
 		return err
 	}
 	rg.keepAlive(r, u)
-	size, err := rg.writeChunk(r, u.ID, true)
+	var size int64
+	if u.Deferred {
+		if err := rg.started(r, u); err != nil {
+			return err
+		}
+		size, err = rg.writeChunkAt(r, u.ID, true, 0)
+	} else {
+		size, err = rg.writeChunk(r, u.ID, true)
+	}
 	if err != nil {
 		return err
 	}
 	writeUploadStatus(w, rt.name, u.ID, size, http.StatusAccepted)
+	return nil
+}
+
+// started starts u in the blob store if the registry deferred that (see
+// startUpload): before its first chunk is written.
+func (rg *registry) started(r *http.Request, u *store.Upload) error {
+	if !u.Deferred {
+		return nil
+	}
+	ctx := r.Context()
+	if err := rg.blobs.StartUpload(ctx, u.ID); err != nil {
+		// Started already, by a request on the upload that failed to
+		// record it or is still running (a client retrying a chunk).
+		if _, serr := rg.blobs.UploadSize(ctx, u.ID); serr != nil {
+			return fmt.Errorf("start upload: %w", err)
+		}
+	}
+	err := rg.meta.StartedUpload(ctx, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return errBlobUploadUnknown(u.ID) // cancelled or finished meanwhile
+	}
+	if err != nil {
+		return fmt.Errorf("record upload started: %w", err)
+	}
+	u.Deferred = false
 	return nil
 }
 
@@ -288,7 +328,7 @@ func (rg *registry) putUpload(w http.ResponseWriter, r *http.Request, rt route) 
 	if err != nil {
 		return err
 	}
-	whole, cur, err := rg.isWholeBlob(r, u.ID)
+	whole, cur, err := rg.isWholeBlob(r, u)
 	if err != nil {
 		return err
 	}
@@ -301,10 +341,18 @@ func (rg *registry) putUpload(w http.ResponseWriter, r *http.Request, rt route) 
 		if size, err = rg.blobs.Put(r.Context(), dgst, r.Body); err != nil {
 			return blobWriteError(err, dgst)
 		}
-		if err := rg.blobs.CancelUpload(r.Context(), u.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
-			rg.log.WarnContext(r.Context(), "discard the empty upload of a whole-blob PUT", "upload", u.ID, "err", err)
+		if !u.Deferred {
+			if err := rg.blobs.CancelUpload(r.Context(), u.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				rg.log.WarnContext(r.Context(), "discard the empty upload of a whole-blob PUT", "upload", u.ID, "err", err)
+			}
 		}
 	} else {
+		if u.Deferred {
+			if err := rg.started(r, u); err != nil {
+				return err
+			}
+			cur = 0
+		}
 		// A last chunk, if the PUT has one. Without one (the usual close
 		// after PATCHes) there is nothing to append, and CommitUpload
 		// itself reports an unknown upload.
@@ -346,18 +394,27 @@ type putPreferrer interface {
 	PreferPutForWholeBlobs() bool
 }
 
+// prefersPut reports whether the blob store would rather take a whole
+// blob with Put than as an upload.
+func (rg *registry) prefersPut() bool {
+	p, ok := rg.blobs.(putPreferrer)
+	return ok && p.PreferPutForWholeBlobs()
+}
+
 // isWholeBlob reports whether a closing PUT carries the whole blob (a body
 // without Content-Range on an upload that has received nothing yet) and
 // the blob store would rather take it with Put. cur is the upload's size
-// if it had to be read, else -1.
-func (rg *registry) isWholeBlob(r *http.Request, id string) (whole bool, cur int64, err error) {
-	if p, ok := rg.blobs.(putPreferrer); !ok || !p.PreferPutForWholeBlobs() {
+// if it had to be read, else -1. An upload the store has not started
+// (Deferred) has received nothing: any PUT without Content-Range carries
+// the whole blob, the empty one included, and asks the store nothing.
+func (rg *registry) isWholeBlob(r *http.Request, u *store.Upload) (whole bool, cur int64, err error) {
+	if u.Deferred && r.Header.Get("Content-Range") == "" {
+		return true, 0, nil
+	}
+	if !rg.prefersPut() || r.ContentLength == 0 || r.Header.Get("Content-Range") != "" {
 		return false, -1, nil
 	}
-	if r.ContentLength == 0 || r.Header.Get("Content-Range") != "" {
-		return false, -1, nil
-	}
-	if cur, err = rg.uploadSize(r, id); err != nil {
+	if cur, err = rg.uploadSize(r, u.ID); err != nil {
 		return false, -1, err
 	}
 	return cur == 0, cur, nil
@@ -368,6 +425,10 @@ func (rg *registry) uploadStatus(w http.ResponseWriter, r *http.Request, rt rout
 	u, err := rg.session(r, rt)
 	if err != nil {
 		return err
+	}
+	if u.Deferred {
+		writeUploadStatus(w, rt.name, u.ID, 0, http.StatusNoContent)
+		return nil
 	}
 	size, err := rg.blobs.UploadSize(r.Context(), u.ID)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -386,8 +447,12 @@ func (rg *registry) cancelUpload(w http.ResponseWriter, r *http.Request, rt rout
 	if err != nil {
 		return err
 	}
-	if err := rg.blobs.CancelUpload(r.Context(), u.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("cancel upload: %w", err)
+	// A deferred upload has nothing in the blob store (or, if a start
+	// failed half way, state that the store's own cleanup removes).
+	if !u.Deferred {
+		if err := rg.blobs.CancelUpload(r.Context(), u.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("cancel upload: %w", err)
+		}
 	}
 	if err := rg.meta.DeleteUpload(r.Context(), u.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("forget upload: %w", err)

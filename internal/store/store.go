@@ -77,6 +77,11 @@ type Upload struct {
 	// Updated is the upload's last activity (its start, a chunk written):
 	// uploads expire by it.
 	Updated time.Time
+	// Deferred means the blob store has not started the upload: the
+	// registry starts it at the first chunk, and a whole-blob PUT never
+	// needs it (on S3, one PutObject instead of upload state written,
+	// read and deleted). StartedUpload clears it.
+	Deferred bool
 }
 
 // UploadCaps bound the upload sessions open at once. Zero means no cap.
@@ -192,6 +197,9 @@ type Uploads interface {
 	// TouchUpload records activity on the upload at at; ErrNotFound if
 	// unknown.
 	TouchUpload(ctx context.Context, id string, at time.Time) error
+	// StartedUpload records that the blob store has started a Deferred
+	// upload; ErrNotFound if unknown.
+	StartedUpload(ctx context.Context, id string) error
 	// DeleteUpload forgets the upload; ErrNotFound if unknown.
 	DeleteUpload(ctx context.Context, id string) error
 	// ExpiredUploads lists, least recently active first, the uploads with

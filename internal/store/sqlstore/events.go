@@ -61,11 +61,7 @@ const eventParams = 10
 
 // eventArgs are the values of e's row, in insertEventsText's order.
 func eventArgs(e store.Event) []any {
-	failed := 0
-	if e.Failed {
-		failed = 1
-	}
-	return []any{e.ID, e.Type, e.Source, e.Subject, nanos(e.Time), e.Repository, failed, e.Actor, e.ErrorCode, e.Data}
+	return []any{e.ID, e.Type, e.Source, e.Subject, nanos(e.Time), e.Repository, boolInt(e.Failed), e.Actor, e.ErrorCode, e.Data}
 }
 
 // deliveryRow is a new delivery: subscription, event seq, next attempt

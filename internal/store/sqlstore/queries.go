@@ -64,9 +64,9 @@ JOIN repositories r ON r.id = m.repo_id
 WHERE r.name = $1 AND m.subject = $2 AND m.artifact_type = $3
 ORDER BY m.digest`
 
-	QGetUpload = `SELECT repository, owner, started, updated FROM uploads WHERE id = $1`
+	QGetUpload = `SELECT repository, owner, started, updated, deferred FROM uploads WHERE id = $1`
 
-	QExpiredUploads = `SELECT id, repository, owner, started, updated FROM uploads
+	QExpiredUploads = `SELECT id, repository, owner, started, updated, deferred FROM uploads
 WHERE updated < $1
 ORDER BY updated, id`
 
@@ -196,9 +196,11 @@ ON CONFLICT (repo_id, name) DO NOTHING`
 	QDeleteTag = `DELETE FROM tags
 WHERE repo_id = (SELECT id FROM repositories WHERE name = $1) AND name = $2`
 
-	QCreateUpload = `INSERT INTO uploads (id, repository, owner, started, updated) VALUES ($1, $2, $3, $4, $5)`
+	QCreateUpload = `INSERT INTO uploads (id, repository, owner, started, updated, deferred) VALUES ($1, $2, $3, $4, $5, $6)`
 
 	QTouchUpload = `UPDATE uploads SET updated = $2 WHERE id = $1`
+
+	QStartedUpload = `UPDATE uploads SET deferred = 0 WHERE id = $1`
 
 	QDeleteUpload = `DELETE FROM uploads WHERE id = $1`
 

@@ -85,12 +85,21 @@ func scanIdentity(r scanner) (store.StoredIdentity, error) {
 // scanUpload scans a row of (id, repository, owner, started, updated).
 func scanUpload(r scanner) (store.Upload, error) {
 	var u store.Upload
-	var started, updated int64
-	if err := r.Scan(&u.ID, &u.Repository, &u.Owner, &started, &updated); err != nil {
+	var started, updated, deferred int64
+	if err := r.Scan(&u.ID, &u.Repository, &u.Owner, &started, &updated, &deferred); err != nil {
 		return store.Upload{}, err
 	}
 	u.Started, u.Updated = fromNanos(started), fromNanos(updated)
+	u.Deferred = deferred != 0
 	return u, nil
+}
+
+// boolInt is b as the schema keeps booleans: 1 or 0.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // checkUploadCaps returns ErrTooManyUploads when an owner with owned and

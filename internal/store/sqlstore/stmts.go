@@ -64,6 +64,7 @@ const (
 	deleteTag
 	createUpload
 	deleteUpload
+	startedUpload
 	touchUpload
 	countUploads
 	putSigningKey
@@ -157,6 +158,7 @@ func texts(d *Dialect) [numQueries]string {
 		deleteTag:                    QDeleteTag,
 		createUpload:                 QCreateUpload,
 		deleteUpload:                 QDeleteUpload,
+		startedUpload:                QStartedUpload,
 		touchUpload:                  QTouchUpload,
 		countUploads:                 QCountUploads,
 		putSigningKey:                QPutSigningKey,

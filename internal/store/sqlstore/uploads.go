@@ -19,7 +19,7 @@ func (s *Store) CreateUpload(ctx context.Context, u store.Upload, caps store.Upl
 		return errors.New("create upload: empty id or repository")
 	}
 	started, updated := uploadTimes(u)
-	args := []any{u.ID, u.Repository, u.Owner, started, updated}
+	args := []any{u.ID, u.Repository, u.Owner, started, updated, boolInt(u.Deferred)}
 	var err error
 	if caps == (store.UploadCaps{}) {
 		_, err = s.run(ctx, nil, createUpload).ExecContext(ctx, args...)
@@ -50,15 +50,16 @@ func (s *Store) CreateUpload(ctx context.Context, u store.Upload, caps store.Upl
 // GetUpload implements store.Uploads.
 func (s *Store) GetUpload(ctx context.Context, id string) (*store.Upload, error) {
 	u := &store.Upload{ID: id}
-	var started, updated int64
+	var started, updated, deferred int64
 	lctx, err := s.lookupCtx(ctx)
 	if err == nil {
-		err = s.run(lctx, nil, getUpload).QueryRowContext(lctx, id).Scan(&u.Repository, &u.Owner, &started, &updated)
+		err = s.run(lctx, nil, getUpload).QueryRowContext(lctx, id).Scan(&u.Repository, &u.Owner, &started, &updated, &deferred)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get upload %s: %w", id, notFound(err))
 	}
 	u.Started, u.Updated = fromNanos(started), fromNanos(updated)
+	u.Deferred = deferred != 0
 	return u, nil
 }
 
@@ -66,6 +67,14 @@ func (s *Store) GetUpload(ctx context.Context, id string) (*store.Upload, error)
 func (s *Store) TouchUpload(ctx context.Context, id string, at time.Time) error {
 	if err := s.execOne(ctx, touchUpload, id, nanos(at)); err != nil {
 		return fmt.Errorf("touch upload %s: %w", id, err)
+	}
+	return nil
+}
+
+// StartedUpload implements store.Uploads.
+func (s *Store) StartedUpload(ctx context.Context, id string) error {
+	if err := s.execOne(ctx, startedUpload, id); err != nil {
+		return fmt.Errorf("record upload %s started: %w", id, err)
 	}
 	return nil
 }

@@ -48,6 +48,29 @@ func testUploads(t *testing.T, s store.Store) {
 	wantNotFound(t, "GetUpload after DeleteUpload", err)
 	wantNotFound(t, "DeleteUpload twice", s.DeleteUpload(ctx, u.ID))
 
+	// A deferred upload stays deferred until StartedUpload, in GetUpload
+	// and in ExpiredUploads alike.
+	d := store.Upload{ID: "deferred-upload", Repository: "team/app", Owner: "owner-key", Started: started, Deferred: true}
+	if err := s.CreateUpload(ctx, d, store.UploadCaps{PerOwner: 10}); err != nil {
+		t.Fatalf("CreateUpload(%+v) = %v", d, err)
+	}
+	if got, err := s.GetUpload(ctx, d.ID); err != nil || !got.Deferred {
+		t.Errorf("GetUpload(deferred) = %+v, %v, want Deferred", got, err)
+	}
+	if exp, err := s.ExpiredUploads(ctx, started.Add(time.Second)); err != nil || !find(exp, d.ID).Deferred {
+		t.Errorf("ExpiredUploads = %+v, %v, want %s deferred", exp, err, d.ID)
+	}
+	if err := s.StartedUpload(ctx, d.ID); err != nil {
+		t.Fatalf("StartedUpload(%s) = %v", d.ID, err)
+	}
+	if got, err := s.GetUpload(ctx, d.ID); err != nil || got.Deferred || !got.Updated.Equal(started) {
+		t.Errorf("GetUpload after StartedUpload = %+v, %v, want not deferred, activity unchanged", got, err)
+	}
+	wantNotFound(t, "StartedUpload(unknown)", s.StartedUpload(ctx, "unknown"))
+	if err := s.DeleteUpload(ctx, d.ID); err != nil {
+		t.Fatalf("DeleteUpload(%s) = %v", d.ID, err)
+	}
+
 	// A zero start time means "now".
 	before := time.Now().Add(-time.Minute)
 	if err := s.CreateUpload(ctx, store.Upload{ID: "now", Repository: "team/app"}, store.UploadCaps{}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -39,6 +40,7 @@ type R2Proxy struct {
 	mu         sync.Mutex
 	parts      map[string]map[int]int64 // upload id → part number → size
 	violations []string
+	requests   map[string]int // S3 operation → requests passed on
 }
 
 // NewR2Proxy starts a proxy to target (an http:// base URL) for the
@@ -49,7 +51,7 @@ func NewR2Proxy(t *testing.T, target string) *R2Proxy {
 	if err != nil {
 		t.Fatalf("r2 proxy target %q: %v", target, err)
 	}
-	p := &R2Proxy{parts: map[string]map[int]int64{}}
+	p := &R2Proxy{parts: map[string]map[int]int64{}, requests: map[string]int{}}
 	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
 		pr.SetURL(u)
 		pr.Out.Host = pr.In.Host // the host the client signed
@@ -67,8 +69,56 @@ func (p *R2Proxy) Violations() []string {
 	return append([]string(nil), p.violations...)
 }
 
+// Requests returns how many requests of each S3 operation the proxy has
+// passed on so far (refused ones included), by operation name:
+// PutObject, GetObject, HeadObject, DeleteObject, CopyObject, UploadPart,
+// UploadPartCopy, CreateMultipartUpload, CompleteMultipartUpload,
+// AbortMultipartUpload, ListObjectsV2, or the method and path kind.
+func (p *R2Proxy) Requests() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.requests)
+}
+
+// operation names the S3 operation of r.
+func operation(r *http.Request) string {
+	q := r.URL.Query()
+	copying := r.Header.Get("X-Amz-Copy-Source") != ""
+	upload := q.Has("uploadId")
+	// Path style: /bucket or /bucket/key.
+	object := strings.Count(strings.TrimPrefix(r.URL.Path, "/"), "/") > 0
+	switch {
+	case r.Method == http.MethodPut && upload && copying:
+		return "UploadPartCopy"
+	case r.Method == http.MethodPut && upload:
+		return "UploadPart"
+	case r.Method == http.MethodPut && copying:
+		return "CopyObject"
+	case r.Method == http.MethodPut && object:
+		return "PutObject"
+	case r.Method == http.MethodPost && q.Has("uploads"):
+		return "CreateMultipartUpload"
+	case r.Method == http.MethodPost && upload:
+		return "CompleteMultipartUpload"
+	case r.Method == http.MethodDelete && upload:
+		return "AbortMultipartUpload"
+	case r.Method == http.MethodDelete && object:
+		return "DeleteObject"
+	case r.Method == http.MethodGet && object:
+		return "GetObject"
+	case r.Method == http.MethodHead && object:
+		return "HeadObject"
+	case r.Method == http.MethodGet && q.Get("list-type") == "2":
+		return "ListObjectsV2"
+	}
+	return r.Method + " bucket"
+}
+
 func (p *R2Proxy) handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		p.requests[operation(r)]++
+		p.mu.Unlock()
 		q := r.URL.Query()
 		upload := q.Get("uploadId")
 		switch {
