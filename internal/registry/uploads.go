@@ -151,14 +151,19 @@ func (rg *registry) putMonolithic(w http.ResponseWriter, r *http.Request, rt rou
 	return nil
 }
 
-// linkBlob links a blob whose bytes are in storage into repo, then checks
-// that they still are. Garbage collection deletes bytes only while no
+// forgetUpload is the store.TxFunc that deletes the finished upload id.
+func forgetUpload(id string) store.TxFunc {
+	return func(ctx context.Context, tx store.Tx, _ store.Written) error { return tx.DeleteUpload(ctx, id) }
+}
+
+// linkBlob links a blob whose bytes are in storage into repo, with also
+// written in the same transaction, then checks that they still are. Garbage collection deletes bytes only while no
 // repository links them (under a tombstone that makes LinkBlob fail), but
 // it may have found them unlinked between the commit of the bytes and this
 // link; checking after linking catches that, and the client uploads again.
-func (rg *registry) linkBlob(r *http.Request, repo string, dgst digest.Digest, size int64) error {
+func (rg *registry) linkBlob(r *http.Request, repo string, dgst digest.Digest, size int64, also ...store.TxFunc) error {
 	ctx := r.Context()
-	err := rg.meta.LinkBlob(ctx, repo, dgst, size, rg.pushBlobEvent(r, repo, dgst)...)
+	err := rg.meta.LinkBlob(ctx, repo, dgst, size, append(also, rg.pushBlobEvent(r, repo, dgst)...)...)
 	if errors.Is(err, store.ErrBlobDeleted) {
 		return errBlobCollected(string(dgst))
 	}
@@ -374,11 +379,9 @@ func (rg *registry) putUpload(w http.ResponseWriter, r *http.Request, rt route) 
 			return blobWriteError(err, dgst)
 		}
 	}
-	if err := rg.linkBlob(r, rt.name, dgst, size); err != nil {
+	// The upload is forgotten in the link's transaction: one commit.
+	if err := rg.linkBlob(r, rt.name, dgst, size, forgetUpload(u.ID)); err != nil {
 		return err
-	}
-	if err := rg.meta.DeleteUpload(r.Context(), u.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		rg.log.WarnContext(r.Context(), "forget finished upload", "upload", u.ID, "err", err)
 	}
 	writeBlobCreated(w, rt.name, dgst)
 	return nil

@@ -103,6 +103,10 @@ type Tx interface {
 	Exec(ctx context.Context, query string, args ...any) (int64, error)
 	// AppendEvent adds e to the event log (see Events) in the transaction.
 	AppendEvent(ctx context.Context, e Event) error
+	// DeleteUpload forgets the upload id (see Uploads) in the
+	// transaction: the upload a LinkBlob finishes goes with it, in one
+	// commit. An unknown id is not an error.
+	DeleteUpload(ctx context.Context, id string) error
 }
 
 // Written is what a store write did, for its TxFuncs: the digest the tag

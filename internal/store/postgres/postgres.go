@@ -71,6 +71,7 @@ func dialect() *sqlstore.Dialect {
 		Name:                  "postgres",
 		TxOptions:             &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 		ManualTx:              "BEGIN ISOLATION LEVEL READ COMMITTED",
+		LaxTx:                 "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL synchronous_commit TO OFF",
 		ForUpdate:             " FOR UPDATE",
 		ForShare:              " FOR SHARE",
 		Retryable:             retryable,

@@ -253,3 +253,33 @@ func TestUpgradeForGC(t *testing.T) {
 	db := open(t, dsn)
 	storetest.CheckUpgrade(t, db, migrated)
 }
+
+// TestLaxTx: the dialect's LaxTx begins, in one statement, a transaction
+// at the isolation of every other write whose commit does not wait for the
+// disk; and a transaction begun the usual way still waits.
+func TestLaxTx(t *testing.T) {
+	db := open(t, newSchema(t))
+	for _, tc := range []struct{ begin, want string }{
+		{dialect().LaxTx, "off"},
+		{dialect().ManualTx, "on"},
+	} {
+		c, err := db.db.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ExecContext(t.Context(), tc.begin); err != nil {
+			t.Fatalf("%q: %v", tc.begin, err)
+		}
+		var sync, iso string
+		if err := c.QueryRowContext(t.Context(), "SELECT current_setting('synchronous_commit'), current_setting('transaction_isolation')").Scan(&sync, &iso); err != nil {
+			t.Fatal(err)
+		}
+		if sync != tc.want || iso != "read committed" {
+			t.Errorf("after %q: synchronous_commit %s, isolation %s; want %s, read committed", tc.begin, sync, iso, tc.want)
+		}
+		if _, err := c.ExecContext(t.Context(), "ROLLBACK"); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+}

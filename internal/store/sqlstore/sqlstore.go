@@ -94,6 +94,14 @@ type Dialect struct {
 	// query of one, to watch its context, which on PostgreSQL cost a
 	// PutManifest a fifth of its CPU.
 	ManualTx string
+	// LaxTx, when set with ManualTx, begins the transactions of writes
+	// whose loss in a crash of the database costs nothing acknowledged,
+	// and lets them commit without waiting for the disk: PostgreSQL's
+	// "BEGIN ...; SET LOCAL synchronous_commit TO OFF", one round trip.
+	// They are the upload sessions a POST opens: one lost answers
+	// BLOB_UPLOAD_UNKNOWN, and the client starts its upload again. A
+	// later commit that waits (the push's) makes them durable with it.
+	LaxTx string
 	// LockBlob, when not nil, takes a transaction-scoped lock on a digest
 	// that orders LinkBlob and TombstoneBlob of that digest: each reads
 	// what the other writes (a tombstone, a link).
@@ -225,8 +233,23 @@ func (s *Store) write(ctx context.Context, fn func(tx Conn) error) error {
 // again in a new transaction after a pause, so fn must not keep state
 // from an earlier attempt.
 func (s *Store) inTx(ctx context.Context, fn func(tx Conn) error) error {
+	return s.retry(ctx, func() error { return s.tryTx(ctx, fn) })
+}
+
+// inLaxTx is inTx for a write the dialect may commit without waiting for
+// the disk (Dialect.LaxTx).
+func (s *Store) inLaxTx(ctx context.Context, fn func(tx Conn) error) error {
+	if s.d.LaxTx == "" || s.d.ManualTx == "" {
+		return s.inTx(ctx, fn)
+	}
+	return s.retry(ctx, func() error { return s.tryManualTx(ctx, s.d.LaxTx, fn) })
+}
+
+// retry runs try until it succeeds, fails for good, or has been tried
+// maxAttempts times.
+func (s *Store) retry(ctx context.Context, try func() error) error {
 	for attempt := 1; ; attempt++ {
-		err := s.tryTx(ctx, fn)
+		err := try()
 		if err == nil || !s.retryable(err) || attempt == maxAttempts {
 			return err
 		}
@@ -244,7 +267,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx Conn) error) error {
 
 func (s *Store) tryTx(ctx context.Context, fn func(tx Conn) error) error {
 	if s.d.ManualTx != "" {
-		return s.tryManualTx(ctx, fn)
+		return s.tryManualTx(ctx, s.d.ManualTx, fn)
 	}
 	tx, err := s.w.BeginTx(ctx, s.d.TxOptions)
 	if err != nil {
@@ -260,7 +283,7 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx Conn) error) error {
 }
 
 // tryManualTx is tryTx for a dialect with ManualTx.
-func (s *Store) tryManualTx(ctx context.Context, fn func(tx Conn) error) (err error) {
+func (s *Store) tryManualTx(ctx context.Context, begin string, fn func(tx Conn) error) (err error) {
 	c, err := s.w.Conn(ctx)
 	if err != nil {
 		return err
@@ -279,7 +302,7 @@ func (s *Store) tryManualTx(ctx context.Context, fn func(tx Conn) error) (err er
 		}
 		_ = c.Close()
 	}()
-	if _, err := tx.ExecContext(ctx, s.d.ManualTx); err != nil {
+	if _, err := tx.ExecContext(ctx, begin); err != nil {
 		return err
 	}
 	if err := fn(tx); err != nil {

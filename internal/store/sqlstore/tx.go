@@ -19,6 +19,12 @@ func (t tx) Exec(ctx context.Context, query string, args ...any) (int64, error) 
 	return affected(t.tx.ExecContext(ctx, query, args...))
 }
 
+// DeleteUpload implements store.Tx.
+func (t tx) DeleteUpload(ctx context.Context, id string) error {
+	_, err := t.s.run(ctx, t.tx, deleteUpload).ExecContext(ctx, id)
+	return err
+}
+
 // AppendEvent implements store.Tx.
 func (t tx) AppendEvent(ctx context.Context, e store.Event) error {
 	return t.s.appendEvent(ctx, t.tx, e)

@@ -24,7 +24,7 @@ func (s *Store) CreateUpload(ctx context.Context, u store.Upload, caps store.Upl
 	if caps == (store.UploadCaps{}) {
 		_, err = s.run(ctx, nil, createUpload).ExecContext(ctx, args...)
 	} else {
-		err = s.inTx(ctx, func(tx Conn) error {
+		err = s.inLaxTx(ctx, func(tx Conn) error {
 			if s.d.LockUploads != nil {
 				if err := s.d.LockUploads(ctx, tx, "owner:"+u.Owner, "repo:"+u.Repository); err != nil {
 					return err

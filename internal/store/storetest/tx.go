@@ -173,4 +173,25 @@ func testTxSeamLinkBlob(t *testing.T, s store.Store) {
 	_, err = s.GetUpload(ctx, "event-3")
 	wantNotFound(t, "GetUpload(event-3) after a refused link", err)
 	wantSeamEvents(t, s, "event-1")
+
+	// The upload a link finishes is deleted in its transaction: with the
+	// link, or not at all; an unknown one is no error.
+	if err := s.CreateUpload(ctx, store.Upload{ID: "finished", Repository: "app"}, store.UploadCaps{}); err != nil {
+		t.Fatal(err)
+	}
+	forget := func(id string) store.TxFunc {
+		return func(ctx context.Context, tx store.Tx, _ store.Written) error { return tx.DeleteUpload(ctx, id) }
+	}
+	failing := func(context.Context, store.Tx, store.Written) error { return errSeam }
+	if err := s.LinkBlob(ctx, "app", digest.FromString("finished, failed"), 4, forget("finished"), failing); !errors.Is(err, errSeam) {
+		t.Fatalf("LinkBlob with a failing seam = %v", err)
+	}
+	if _, err := s.GetUpload(ctx, "finished"); err != nil {
+		t.Errorf("GetUpload after a failed link = %v, want the upload kept", err)
+	}
+	if err := s.LinkBlob(ctx, "app", digest.FromString("finished"), 4, forget("finished"), forget("never-started")); err != nil {
+		t.Fatalf("LinkBlob deleting its upload = %v", err)
+	}
+	_, err = s.GetUpload(ctx, "finished")
+	wantNotFound(t, "GetUpload after the link that finished it", err)
 }
