@@ -15,6 +15,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/chainctl/chainctl/internal/fakeclock"
+	"github.com/chainctl/chainctl/internal/registry"
 	"github.com/chainctl/chainctl/internal/storage"
 	"github.com/chainctl/chainctl/internal/storage/faultstore"
 )
@@ -296,5 +298,63 @@ func TestWholeBlobPutUploadPath(t *testing.T) {
 	}
 	if counted.Calls(faultstore.OpPut) != 0 || counted.Calls(faultstore.OpCommitUpload) != 1 {
 		t.Errorf("Put %d, CommitUpload %d times; want 0 and 1", counted.Calls(faultstore.OpPut), counted.Calls(faultstore.OpCommitUpload))
+	}
+}
+
+// slowPut is a blob store whose Put moves a fake clock on by took.
+type slowPut struct {
+	storage.Store
+	clock *fakeclock.Clock
+	took  time.Duration
+}
+
+func (s slowPut) Put(ctx context.Context, dgst digest.Digest, r io.Reader) (int64, error) {
+	s.clock.Advance(s.took)
+	return s.Store.Put(ctx, dgst, r)
+}
+
+// TestLinkCheckSkippedForFreshBytes: a blob this request wrote with Put
+// is linked without checking that its bytes are still stored, since
+// garbage collection spares bytes younger than its grace period; bytes
+// whose writing began longer ago than that (a Put that took minutes), and
+// mounted bytes, are checked.
+func TestLinkCheckSkippedForFreshBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		took  time.Duration
+		stats int
+	}{
+		{"fresh", time.Second, 0},
+		{"slow", 2 * time.Minute, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := fakeclock.New(time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC))
+			var counted *faultstore.Store
+			srv := newServerWrapped(t, func(s storage.Store) storage.Store {
+				counted = faultstore.New(slowPut{Store: s, clock: clock, took: tc.took})
+				counted.PreferPut = true
+				return counted
+			}, registry.WithClock(clock.Now))
+			// POST ?digest= and POST then PUT: both Put.
+			for i, path := range []string{"/v2/app/blobs/uploads/?digest=", ""} {
+				data := []byte(fmt.Sprintf("blob %d", i))
+				d := digest.FromBytes(data)
+				url := srv.URL + path + string(d)
+				if path == "" {
+					_, hdr, _, _ := faultCall(t, http.MethodPost, srv.URL+"/v2/app/blobs/uploads/", nil, nil)
+					url = srv.URL + hdr.Get("Location") + "?digest=" + string(d)
+				}
+				method := http.MethodPost
+				if path == "" {
+					method = http.MethodPut
+				}
+				if status, _, body, _ := faultCall(t, method, url, data, nil); status != http.StatusCreated {
+					t.Fatalf("%s %s = %d %s", method, url, status, body)
+				}
+			}
+			if n := counted.Calls(faultstore.OpStat); n != tc.stats {
+				t.Errorf("Put taking %s: bytes checked %d times after linking, want %d", tc.took, n, tc.stats)
+			}
+		})
 	}
 }

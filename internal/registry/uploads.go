@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -120,7 +121,7 @@ func (rg *registry) mount(w http.ResponseWriter, r *http.Request, rt route) (boo
 		if err != nil {
 			return false, fmt.Errorf("look up blob %s in %s: %w", dgst, repo, err)
 		}
-		err = rg.linkBlob(r, rt.name, dgst, size)
+		err = rg.linkBlob(r, rt.name, dgst, size, time.Time{})
 		var e *Error
 		if errors.As(err, &e) && e.Status == http.StatusServiceUnavailable {
 			return false, nil // being collected: the client uploads instead
@@ -140,16 +141,23 @@ func (rg *registry) putMonolithic(w http.ResponseWriter, r *http.Request, rt rou
 	if err != nil {
 		return err
 	}
+	wrote := rg.now()
 	size, err := rg.blobs.Put(r.Context(), dgst, r.Body)
 	if err != nil {
 		return blobWriteError(err, dgst)
 	}
-	if err := rg.linkBlob(r, rt.name, dgst, size); err != nil {
+	if err := rg.linkBlob(r, rt.name, dgst, size, wrote); err != nil {
 		return err
 	}
 	writeBlobCreated(w, rt.name, dgst)
 	return nil
 }
+
+// freshWrite is how recently a request must have begun writing a blob's
+// bytes for its link to skip the check that they are still stored: half
+// the shortest grace period of garbage collection, leaving the other half
+// for clocks (the collector's, the storage's) that disagree.
+const freshWrite = 30 * time.Second
 
 // forgetUpload is the store.TxFunc that deletes the finished upload id.
 func forgetUpload(id string) store.TxFunc {
@@ -157,11 +165,19 @@ func forgetUpload(id string) store.TxFunc {
 }
 
 // linkBlob links a blob whose bytes are in storage into repo, with also
-// written in the same transaction, then checks that they still are. Garbage collection deletes bytes only while no
-// repository links them (under a tombstone that makes LinkBlob fail), but
-// it may have found them unlinked between the commit of the bytes and this
-// link; checking after linking catches that, and the client uploads again.
-func (rg *registry) linkBlob(r *http.Request, repo string, dgst digest.Digest, size int64, also ...store.TxFunc) error {
+// written in the same transaction, then checks that they still are.
+// Garbage collection deletes bytes only while no repository links them
+// (under a tombstone that makes LinkBlob fail), but it may have found them
+// unlinked between the commit of the bytes and this link; checking after
+// linking catches that, and the client uploads again.
+//
+// wrote is when this request began to Put the bytes itself (zero if it did
+// not: a mount, a committed upload whose bytes may be old). Collection
+// deletes only bytes written before its grace period (at least a minute,
+// `registry gc` enforces it), so bytes written less than freshWrite ago
+// cannot have been collected, and need no check: on S3 that is one
+// HeadObject a blob fewer.
+func (rg *registry) linkBlob(r *http.Request, repo string, dgst digest.Digest, size int64, wrote time.Time, also ...store.TxFunc) error {
 	ctx := r.Context()
 	err := rg.meta.LinkBlob(ctx, repo, dgst, size, append(also, rg.pushBlobEvent(r, repo, dgst)...)...)
 	if errors.Is(err, store.ErrBlobDeleted) {
@@ -169,6 +185,9 @@ func (rg *registry) linkBlob(r *http.Request, repo string, dgst digest.Digest, s
 	}
 	if err != nil {
 		return fmt.Errorf("link blob %s into %s: %w", dgst, repo, err)
+	}
+	if !wrote.IsZero() && rg.now().Sub(wrote) < freshWrite {
+		return nil
 	}
 	_, err = rg.blobs.Stat(ctx, dgst)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -338,7 +357,9 @@ func (rg *registry) putUpload(w http.ResponseWriter, r *http.Request, rt route) 
 		return err
 	}
 	var size int64
+	var wrote time.Time // set when this request writes the bytes itself
 	if whole {
+		wrote = rg.now()
 		// POST, then PUT with the whole blob (containerd, the spec's
 		// monolithic upload): stream it straight to the blob store, one
 		// Put instead of an append and a commit (on S3, one PutObject
@@ -380,7 +401,7 @@ func (rg *registry) putUpload(w http.ResponseWriter, r *http.Request, rt route) 
 		}
 	}
 	// The upload is forgotten in the link's transaction: one commit.
-	if err := rg.linkBlob(r, rt.name, dgst, size, forgetUpload(u.ID)); err != nil {
+	if err := rg.linkBlob(r, rt.name, dgst, size, wrote, forgetUpload(u.ID)); err != nil {
 		return err
 	}
 	writeBlobCreated(w, rt.name, dgst)

@@ -19,7 +19,9 @@ import (
 
 // minGrace is the shortest grace period the command accepts: a push whose
 // manifest comes later than the grace after its first blob fails, and
-// below a minute even small pushes would.
+// below a minute even small pushes would. The registry relies on it too:
+// it links bytes it wrote less than half a minute ago without checking
+// that collection has not just deleted them.
 const minGrace = time.Minute
 
 // GCOptions are the inputs of `chainctl registry gc`.
