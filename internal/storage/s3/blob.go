@@ -89,25 +89,26 @@ func (s *Store) openEmpty(ctx context.Context, dgst digest.Digest, key string, o
 
 // Put implements storage.BlobStore. A blob smaller than a part is read
 // into memory, verified and sent with one PutObject. A larger one goes
-// part by part into a multipart upload on the blob's own key, which is
-// completed only when the digest matched and aborted otherwise, so a blob
-// with the wrong bytes is never visible. Putting an existing blob again
-// writes the same bytes again.
+// part by part into a multipart upload on the blob's own key, up to
+// PartsInFlight parts at once, which is completed only when the digest
+// matched and aborted otherwise, so a blob with the wrong bytes is never
+// visible. Putting an existing blob again writes the same bytes again.
 func (s *Store) Put(ctx context.Context, dgst digest.Digest, r io.Reader) (int64, error) {
 	key, err := s.blobKey(dgst)
 	if err != nil {
 		return 0, fmt.Errorf("put blob: %w", err)
 	}
 	buf, putBuf := s.getBuf(s.partSize)
-	defer putBuf()
 	h := newHash(dgst.Algorithm())
 
 	n, err := readFull(ctx, r, buf)
 	h.Write(buf[:n])
 	if err != nil {
+		putBuf()
 		return int64(n), fmt.Errorf("put blob %s: %w", dgst, err)
 	}
 	if int64(n) < s.partSize {
+		defer putBuf()
 		if got := digest.NewDigest(dgst.Algorithm(), h); got != dgst {
 			return int64(n), fmt.Errorf("put blob %s: got %s: %w", dgst, got, storage.ErrDigestMismatch)
 		}
@@ -116,18 +117,20 @@ func (s *Store) Put(ctx context.Context, dgst digest.Digest, r io.Reader) (int64
 		}
 		return int64(n), nil
 	}
-	total, err := s.putMultipart(ctx, key, dgst, h, buf, r)
+	total, err := s.putMultipart(ctx, key, dgst, h, buf, putBuf, r)
 	if err != nil {
 		return total, fmt.Errorf("put blob %s: %w", dgst, err)
 	}
 	return total, nil
 }
 
-// putMultipart sends buf (a full first part) and the rest of r as a
-// multipart upload to key, and completes it if everything hashes to dgst.
-func (s *Store) putMultipart(ctx context.Context, key string, dgst digest.Digest, h hash.Hash, buf []byte, r io.Reader) (int64, error) {
+// putMultipart sends first (a full first part, from a buffer given back
+// with putFirst) and the rest of r as a multipart upload to key, and
+// completes it if everything hashes to dgst.
+func (s *Store) putMultipart(ctx context.Context, key string, dgst digest.Digest, h hash.Hash, first []byte, putFirst func(), r io.Reader) (int64, error) {
 	out, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &key})
 	if err != nil {
+		putFirst()
 		return 0, fmt.Errorf("create multipart upload: %w", err)
 	}
 	mpu := aws.ToString(out.UploadId)
@@ -138,35 +141,51 @@ func (s *Store) putMultipart(ctx context.Context, key string, dgst digest.Digest
 		}
 	}()
 
-	var parts []types.CompletedPart
-	total := int64(len(buf))
-	n := len(buf)
+	parts := s.newPartSender(ctx, key, mpu)
+	// failed waits for the parts in flight and returns err.
+	failed := func(err error) error {
+		_, _ = parts.wait()
+		return err
+	}
+	release, err := parts.adopt(putFirst)
+	if err != nil {
+		return 0, failed(err)
+	}
+	parts.send(1, first, release)
+	total, num := int64(len(first)), int32(1)
 	for {
-		if len(parts) == MaxParts {
-			return total, fmt.Errorf("blob larger than %d bytes (%d parts of %d)", s.partSize*MaxParts, MaxParts, s.partSize)
-		}
-		etag, err := s.uploadPart(ctx, key, mpu, int32(len(parts)+1), buf[:n])
+		buf, release, err := parts.buffer(s.partSize)
 		if err != nil {
-			return total, err
+			return total, failed(err)
 		}
-		parts = append(parts, types.CompletedPart{ETag: aws.String(etag), PartNumber: aws.Int32(int32(len(parts) + 1))})
+		n, err := readFull(ctx, r, buf)
+		h.Write(buf[:n])
+		total += int64(n)
+		if err != nil || n == 0 {
+			release()
+			if err != nil {
+				return total, failed(err)
+			}
+			break // the stream ended on a part boundary
+		}
+		if num == MaxParts {
+			release()
+			return total, failed(fmt.Errorf("blob larger than %d bytes (%d parts of %d)", s.partSize*MaxParts, MaxParts, s.partSize))
+		}
+		num++
+		parts.send(num, buf[:n], release)
 		if int64(n) < s.partSize {
 			break // that was the trailing part
 		}
-		n, err = readFull(ctx, r, buf)
-		h.Write(buf[:n])
-		total += int64(n)
-		if err != nil {
-			return total, err
-		}
-		if n == 0 {
-			break // the stream ended on a part boundary
-		}
+	}
+	sent, err := parts.wait()
+	if err != nil {
+		return total, err
 	}
 	if got := digest.NewDigest(dgst.Algorithm(), h); got != dgst {
 		return total, fmt.Errorf("got %s: %w", got, storage.ErrDigestMismatch)
 	}
-	if err := s.complete(ctx, key, mpu, parts); err != nil {
+	if err := s.complete(ctx, key, mpu, sent); err != nil {
 		return total, err
 	}
 	completed = true
