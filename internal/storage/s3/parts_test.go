@@ -49,8 +49,9 @@ func (p *partsTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // TestPutSendsPartsAtOnce: a blob many parts long goes up PartsInFlight
-// parts at a time, in order in the completed object; a failed part fails
-// the Put, aborts the upload, and leaves no blob.
+// parts at a time, by Put or by one WriteUpload, in order in the completed
+// object; a failed part fails the Put, aborts the upload, and leaves no
+// blob.
 func TestPutSendsPartsAtOnce(t *testing.T) {
 	// The SDK refuses a plain *http.Client when it is to add a CA bundle.
 	t.Setenv("AWS_CA_BUNDLE", "")
@@ -79,6 +80,35 @@ func TestPutSendsPartsAtOnce(t *testing.T) {
 	rc.Close()
 	if err != nil || !bytes.Equal(got, p.Bytes(0, size)) {
 		t.Errorf("Open after Put: %d bytes (%v), not the blob's %d", len(got), err, size)
+	}
+
+	// The same through an upload written in one go: parts at once, and
+	// the committed blob the same.
+	pt.of, pt.most = 0, 0
+	const id = "parts-at-once"
+	if err := s.StartUpload(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.WriteUpload(ctx, id, 0, p.Reader(0, size)); err != nil || n != size {
+		t.Fatalf("WriteUpload = %d, %v", n, err)
+	}
+	if pt.of != 6 || pt.most != PartsInFlight {
+		t.Errorf("WriteUpload: %d parts, at most %d at once; want 6 (the 7th is kept for the commit), %d at once", pt.of, pt.most, PartsInFlight)
+	}
+	if err := s.Delete(ctx, dgst); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.CommitUpload(ctx, id, dgst); err != nil || n != size {
+		t.Fatalf("CommitUpload = %d, %v", n, err)
+	}
+	rc, err = s.Open(ctx, dgst, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(got, p.Bytes(0, size)) {
+		t.Errorf("Open after CommitUpload: %d bytes (%v), not the blob's %d", len(got), err, size)
 	}
 
 	// Part 3 fails.

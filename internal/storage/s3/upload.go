@@ -177,8 +177,8 @@ type appender struct {
 func (w *appender) append(ctx context.Context, r io.Reader) (*uploadState, error) {
 	st := w.st
 	ps := st.PartSize
-	buf, putBuf := w.s.getBuf(ps)
-	defer putBuf()
+	buf, release := w.s.getBuf(ps)
+	defer func() { release() }() // the buffer in hand at the end
 	h256, h512, err := st.hashes()
 	if err != nil {
 		return nil, err
@@ -236,16 +236,32 @@ func (w *appender) append(ctx context.Context, r io.Reader) (*uploadState, error
 			next.MultipartID = aws.ToString(out.UploadId)
 			w.createdMPU = next.MultipartID
 		}
+		// Full parts go up to PartsInFlight at once, each in a buffer
+		// of its own, while the next is read.
+		parts := w.s.newPartSender(ctx, dataKey, next.MultipartID)
+		sending := true
+		defer func() {
+			if sending {
+				_, _ = parts.wait() // a failure: nothing is sent after return
+			}
+		}()
+		held, err := parts.adopt(release)
+		release = func() {}
+		if err != nil {
+			return nil, err
+		}
+		num := int32(len(next.Parts))
 		for have+int64(n) == ps {
 			if err := w.claim(ctx); err != nil {
+				held()
 				return nil, err
 			}
-			num := int32(len(next.Parts) + 1)
-			etag, err := w.s.uploadPart(ctx, dataKey, next.MultipartID, num, buf)
-			if err != nil {
+			num++
+			parts.send(num, buf, held)
+			if buf, held, err = parts.buffer(ps); err != nil {
 				return nil, err
 			}
-			next.Parts = append(next.Parts, part{Number: num, ETag: etag})
+			release = held
 			have = 0
 			n, err = readFull(ctx, r, buf)
 			hw.Write(buf[:n])
@@ -256,6 +272,16 @@ func (w *appender) append(ctx context.Context, r io.Reader) (*uploadState, error
 			if st.Size+written > limit {
 				return nil, fmt.Errorf("upload larger than %d bytes (%d parts of %d)", limit, MaxParts, ps)
 			}
+			release = func() {}
+		}
+		release = held
+		sent, err := parts.wait()
+		sending = false
+		if err != nil {
+			return nil, err
+		}
+		for _, pt := range sent {
+			next.Parts = append(next.Parts, part{Number: aws.ToInt32(pt.PartNumber), ETag: aws.ToString(pt.ETag)})
 		}
 		if n > 0 {
 			if err := w.putSegment(ctx, &next, st.Size+written-int64(n), buf[:n]); err != nil {
