@@ -147,13 +147,14 @@ func (rg *registry) putManifest(w http.ResponseWriter, r *http.Request, rt route
 // its size check. The subject need not exist: a signature may be pushed
 // before what it signs.
 func (rg *registry) checkReferences(r *http.Request, repo string, p *parsedManifest) error {
+	sizes, err := rg.meta.BlobSizes(r.Context(), repo, p.Blobs)
+	if err != nil {
+		return fmt.Errorf("check blobs: %w", err)
+	}
 	for i, d := range p.Blobs {
-		size, err := rg.meta.BlobSize(r.Context(), repo, d)
-		if errors.Is(err, store.ErrNotFound) {
+		size, ok := sizes[d]
+		if !ok {
 			return errManifestBlobUnknown(string(d))
-		}
-		if err != nil {
-			return fmt.Errorf("check blob %s: %w", d, err)
 		}
 		if size != p.BlobSizes[i] {
 			return errDescriptorSize("blob", d, p.BlobSizes[i], size)

@@ -23,6 +23,7 @@ type Metadata interface {
 type blobLinks interface {
 	LinkBlob(ctx context.Context, repo string, dgst digest.Digest, size int64, also ...store.TxFunc) error
 	BlobSize(ctx context.Context, repo string, dgst digest.Digest) (int64, error)
+	BlobSizes(ctx context.Context, repo string, dgsts []digest.Digest) (map[digest.Digest]int64, error)
 	UnlinkBlob(ctx context.Context, repo string, dgst digest.Digest) error
 	BlobRepositories(ctx context.Context, dgst digest.Digest, n int) ([]string, error)
 }

@@ -140,6 +140,9 @@ type Blobs interface {
 	LinkBlob(ctx context.Context, repo string, dgst digest.Digest, size int64, also ...TxFunc) error
 	// BlobSize returns the size of dgst if repo holds it, else ErrNotFound.
 	BlobSize(ctx context.Context, repo string, dgst digest.Digest) (int64, error)
+	// BlobSizes is BlobSize for many digests at once (a manifest's): the
+	// sizes of those repo holds; one it does not hold is not in the map.
+	BlobSizes(ctx context.Context, repo string, dgsts []digest.Digest) (map[digest.Digest]int64, error)
 	// UnlinkBlob removes repo's link to dgst; ErrNotFound if there was none.
 	UnlinkBlob(ctx context.Context, repo string, dgst digest.Digest) error
 	// BlobRepositories lists, in name order, up to n repositories that hold dgst.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -81,6 +82,53 @@ func (s *Store) BlobSize(ctx context.Context, repo string, dgst digest.Digest) (
 	}
 	s.cache.putBlob(gen, repo, dgst, size)
 	return size, nil
+}
+
+// BlobSizes implements store.Blobs: what the read cache holds from it,
+// the rest with one query for up to rowsPerStatement digests (one round
+// trip where BlobSize each would cost one a blob).
+func (s *Store) BlobSizes(ctx context.Context, repo string, dgsts []digest.Digest) (map[digest.Digest]int64, error) {
+	s.cacheCheck(ctx)
+	sizes := make(map[digest.Digest]int64, len(dgsts))
+	var ask []digest.Digest
+	for _, d := range dgsts {
+		if n, ok := s.cache.blob(repo, d); ok {
+			sizes[d] = n
+		} else if !slices.Contains(ask, d) {
+			ask = append(ask, d)
+		}
+	}
+	gen := s.cache.generation()
+	for chunk := range slices.Chunk(ask, rowsPerStatement) {
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, repo)
+		for _, d := range chunk {
+			args = append(args, d.String())
+		}
+		q := `SELECT b.digest, b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = ` +
+			param(s.d, 1) + ` AND b.digest IN (` + params(s.d, 2, len(chunk)) + `)`
+		err := func() error {
+			rows, err := s.r.QueryContext(ctx, q, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var d string
+				var n int64
+				if err := rows.Scan(&d, &n); err != nil {
+					return err
+				}
+				sizes[digest.Digest(d)] = n
+				s.cache.putBlob(gen, repo, digest.Digest(d), n)
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return nil, fmt.Errorf("blobs in %s: %w", repo, err)
+		}
+	}
+	return sizes, nil
 }
 
 // UnlinkBlob implements store.Blobs. The repository keeps existing.

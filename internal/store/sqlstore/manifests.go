@@ -75,16 +75,28 @@ func (s *Store) PutManifest(ctx context.Context, m *store.Manifest, tag string, 
 // and sees the manifest it stores, or commits first and this one sees
 // their deletion.
 func (s *Store) checkRefs(ctx context.Context, tx Conn, repoID int64, m *store.Manifest, now int64) error {
-	// In digest order, so that two pushes sharing blobs lock them in the
-	// same order and do not deadlock.
-	touch := s.run(ctx, tx, touchBlob)
-	for _, d := range slices.Sorted(slices.Values(m.Blobs)) {
-		n, err := affected(touch.ExecContext(ctx, repoID, d.String(), now))
-		if err != nil {
-			return fmt.Errorf("touch blob %s: %w", d, err)
+	// One statement for up to rowsPerStatement blobs, naming them in
+	// digest order: PostgreSQL's index scan of the list visits (and locks)
+	// them in that order, so two pushes sharing blobs lock them alike and
+	// do not deadlock (and if a plan ever did otherwise, the deadlock is
+	// retried).
+	blobs := slices.Compact(slices.Sorted(slices.Values(m.Blobs)))
+	for chunk := range slices.Chunk(blobs, rowsPerStatement) {
+		args := make([]any, 0, len(chunk)+2)
+		args = append(args, now, repoID)
+		for _, d := range chunk {
+			args = append(args, d.String())
 		}
-		if n == 0 {
-			return fmt.Errorf("blob %s: %w", d, store.ErrBlobUnknown)
+		q := "UPDATE blob_links SET touched = " + param(s.d, 1) + " WHERE repo_id = " + param(s.d, 2) +
+			" AND digest IN (" + params(s.d, 3, len(chunk)) + ")"
+		n, err := affected(tx.ExecContext(ctx, q, args...))
+		if err != nil {
+			return fmt.Errorf("touch blobs: %w", err)
+		}
+		if n != int64(len(chunk)) {
+			if err := s.touchEach(ctx, tx, repoID, chunk, now); err != nil {
+				return err
+			}
 		}
 	}
 	exists := s.run(ctx, tx, lockChild)
@@ -101,14 +113,43 @@ func (s *Store) checkRefs(ctx context.Context, tx Conn, repoID int64, m *store.M
 	return nil
 }
 
-// insertRefs records m's blobs and children in manifest_refs.
+// rowsPerStatement bounds the rows one statement the store builds at run
+// time inserts or names (a manifest's references): 4 parameters a row
+// stay far below SQLite's 32766 and PostgreSQL's 65535.
+const rowsPerStatement = 256
+
+// touchEach touches blobs one by one, after touching them together found
+// some not linked in repository repoID, to name the first missing one in
+// store.ErrBlobUnknown. It returns nil if all are linked by now (a link
+// committed meanwhile).
+func (s *Store) touchEach(ctx context.Context, tx Conn, repoID int64, blobs []digest.Digest, now int64) error {
+	touch := s.run(ctx, tx, touchBlob)
+	for _, d := range blobs {
+		n, err := affected(touch.ExecContext(ctx, repoID, d.String(), now))
+		if err != nil {
+			return fmt.Errorf("touch blob %s: %w", d, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("blob %s: %w", d, store.ErrBlobUnknown)
+		}
+	}
+	return nil
+}
+
+// insertRefs records m's blobs and children in manifest_refs, in one
+// multi-row insert (a round trip, on PostgreSQL) for up to
+// rowsPerStatement of them.
 func (s *Store) insertRefs(ctx context.Context, tx Conn, repoID int64, m *store.Manifest) error {
-	ins := s.run(ctx, tx, insertRef)
+	args := make([]any, 0, 4*(len(m.Blobs)+len(m.Children)))
 	for kind, ds := range [][]digest.Digest{refBlob: m.Blobs, refChild: m.Children} {
 		for _, d := range ds {
-			if _, err := ins.ExecContext(ctx, repoID, m.Digest.String(), kind, d.String()); err != nil {
-				return fmt.Errorf("record reference %s: %w", d, err)
-			}
+			args = append(args, repoID, m.Digest.String(), kind, d.String())
+		}
+	}
+	for chunk := range slices.Chunk(args, 4*rowsPerStatement) {
+		q := "INSERT INTO manifest_refs (repo_id, manifest, kind, ref) VALUES " + valueRows(s.d, len(chunk)/4, 4) + " ON CONFLICT DO NOTHING"
+		if _, err := tx.ExecContext(ctx, q, chunk...); err != nil {
+			return fmt.Errorf("record references: %w", err)
 		}
 	}
 	return nil

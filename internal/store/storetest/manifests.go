@@ -1,6 +1,10 @@
 package storetest
 
 import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -216,4 +220,61 @@ func testCanceledPutManifest(t *testing.T, s store.Store) {
 	wantNotFound(t, "GetManifest after a failed PutManifest", err)
 	_, err = s.ResolveTag(ctx, "app", "latest")
 	wantNotFound(t, "ResolveTag after a failed PutManifest", err)
+}
+
+// testPutManifestManyBlobs: BlobSizes answers for more blobs than one
+// statement names (rowsPerStatement is 256), and a manifest of as many,
+// one of them listed twice, is stored
+// with every reference; one whose blobs include a missing one is refused
+// with ErrBlobUnknown naming it, and stores nothing.
+func testPutManifestManyBlobs(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const repo = "team/many"
+	var blobs []digest.Digest
+	for i := range 300 {
+		d := digest.FromString(fmt.Sprintf("layer %d", i))
+		link(t, s, repo, d, int64(i+1))
+		blobs = append(blobs, d)
+	}
+	missing := digest.FromString("never linked")
+	asked := append(slices.Clone(blobs), blobs[7], missing)
+	sizes, err := s.BlobSizes(ctx, repo, asked)
+	if err != nil || len(sizes) != len(blobs) {
+		t.Fatalf("BlobSizes(%d digests) = %d sizes, %v; want %d", len(asked), len(sizes), err, len(blobs))
+	}
+	for i, d := range blobs {
+		if sizes[d] != int64(i+1) {
+			t.Errorf("BlobSizes: %s has %d bytes, want %d", d, sizes[d], i+1)
+		}
+	}
+	if n, ok := sizes[missing]; ok {
+		t.Errorf("BlobSizes: a digest never linked has %d bytes, want it absent", n)
+	}
+	if sizes, err := s.BlobSizes(ctx, "team/other", blobs[:3]); err != nil || len(sizes) != 0 {
+		t.Errorf("BlobSizes in another repository = %v, %v, want none", sizes, err)
+	}
+
+	m := newManifest(repo, "many", manifestOpts{blobs: append(blobs, blobs[7])})
+	if _, err := s.PutManifest(ctx, m, "many"); err != nil {
+		t.Fatalf("PutManifest of %d blobs = %v", len(m.Blobs), err)
+	}
+	// Collection keeps the links the manifest references, in both
+	// statements' rows, and takes one it does not.
+	unreferenced := digest.FromString("linked, not referenced")
+	link(t, s, repo, unreferenced, 1)
+	later := time.Now().Add(time.Hour)
+	for _, d := range []digest.Digest{blobs[0], blobs[255], blobs[256], blobs[299], unreferenced} {
+		removed, err := s.CollectBlobLink(ctx, repo, d, later)
+		if err != nil || removed != (d == unreferenced) {
+			t.Errorf("CollectBlobLink(%s) = %v, %v, want %v", d, removed, err, d == unreferenced)
+		}
+	}
+
+	bad := newManifest(repo, "missing", manifestOpts{blobs: append(slices.Clone(blobs), missing)})
+	_, err = s.PutManifest(ctx, bad, "bad")
+	if !errors.Is(err, store.ErrBlobUnknown) || !strings.Contains(err.Error(), missing.String()) {
+		t.Errorf("PutManifest with a missing blob = %v, want ErrBlobUnknown naming %s", err, missing)
+	}
+	_, err = s.GetManifest(ctx, repo, bad.Digest)
+	wantNotFound(t, "GetManifest of the refused manifest", err)
 }

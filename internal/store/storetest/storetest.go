@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BlobLinks", testBlobLinks},
 		{"BlobRepositories", testBlobRepositories},
 		{"PutManifest", testPutManifest},
+		{"PutManifestManyBlobs", testPutManifestManyBlobs},
 		{"ManifestIsolation", testManifestIsolation},
 		{"DeleteManifest", testDeleteManifest},
 		{"DeleteTag", testDeleteTag},
