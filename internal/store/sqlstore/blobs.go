@@ -40,12 +40,20 @@ func (s *Store) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, s
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		id, err := s.ensureRepo(ctx, tx, repo)
+		// Into an existing repository, one statement; a new one is
+		// created first.
+		n, err := affected(s.run(ctx, tx, linkBlobByName).ExecContext(ctx, repo, dgst.String(), size, nanos(now)))
 		if err != nil {
 			return err
 		}
-		if _, err = s.run(ctx, tx, linkBlob).ExecContext(ctx, id, dgst.String(), size, nanos(now)); err != nil {
-			return err
+		if n == 0 {
+			id, err := s.ensureRepo(ctx, tx, repo)
+			if err != nil {
+				return err
+			}
+			if _, err = s.run(ctx, tx, linkBlob).ExecContext(ctx, id, dgst.String(), size, nanos(now)); err != nil {
+				return err
+			}
 		}
 		return s.runAlso(ctx, tx, also, store.Written{})
 	})

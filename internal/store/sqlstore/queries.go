@@ -144,6 +144,12 @@ RETURNING id`
 	QLinkBlob = `INSERT INTO blob_links (repo_id, digest, size, touched) VALUES ($1, $2, $3, $4)
 ON CONFLICT (repo_id, digest) DO UPDATE SET touched = excluded.touched`
 
+	// QLinkBlob into a repository named, not numbered: one statement
+	// where the repository exists, none inserted where it does not.
+	QLinkBlobByName = `INSERT INTO blob_links (repo_id, digest, size, touched)
+SELECT id, $2, $3, $4 FROM repositories WHERE name = $1
+ON CONFLICT (repo_id, digest) DO UPDATE SET touched = excluded.touched`
+
 	QTombstoneSince = `SELECT since FROM blob_tombstones WHERE digest = $1`
 
 	QRemoveTombstone = `DELETE FROM blob_tombstones WHERE digest = $1`
@@ -199,6 +205,15 @@ WHERE repo_id = (SELECT id FROM repositories WHERE name = $1) AND name = $2`
 	QCreateUpload = `INSERT INTO uploads (id, repository, owner, started, updated, deferred) VALUES ($1, $2, $3, $4, $5, $6)`
 
 	QTouchUpload = `UPDATE uploads SET updated = $2 WHERE id = $1`
+
+	// QCreateUpload under UploadCaps ($7 per owner, $8 per repository;
+	// 0 for none, and anonymous uploads have no owner's cap): nothing
+	// inserted means a cap is reached. The dialect's LockUploads comes
+	// first, so the counts see every creation that committed before.
+	QCreateUploadCapped = `INSERT INTO uploads (id, repository, owner, started, updated, deferred)
+SELECT $1, $2, $3, $4, $5, $6
+WHERE ($7 = 0 OR $3 = '' OR (SELECT count(*) FROM uploads WHERE owner = $3) < $7)
+  AND ($8 = 0 OR (SELECT count(*) FROM uploads WHERE repository = $2) < $8)`
 
 	QStartedUpload = `UPDATE uploads SET deferred = 0 WHERE id = $1`
 

@@ -50,6 +50,7 @@ const (
 	linkBlob
 	unlinkBlob
 	tombstoneSince
+	linkBlobByName
 	removeTombstone
 	touchBlob
 	lockChild
@@ -63,6 +64,7 @@ const (
 	deleteManifest
 	deleteTag
 	createUpload
+	createUploadCapped
 	deleteUpload
 	startedUpload
 	touchUpload
@@ -143,6 +145,7 @@ func texts(d *Dialect) [numQueries]string {
 		insertRepo:                   QInsertRepo,
 		linkBlob:                     QLinkBlob,
 		unlinkBlob:                   QUnlinkBlob,
+		linkBlobByName:               QLinkBlobByName,
 		tombstoneSince:               QTombstoneSince,
 		removeTombstone:              QRemoveTombstone,
 		touchBlob:                    QTouchBlob,
@@ -157,6 +160,7 @@ func texts(d *Dialect) [numQueries]string {
 		deleteManifest:               QDeleteManifest,
 		deleteTag:                    QDeleteTag,
 		createUpload:                 QCreateUpload,
+		createUploadCapped:           QCreateUploadCapped,
 		deleteUpload:                 QDeleteUpload,
 		startedUpload:                QStartedUpload,
 		touchUpload:                  QTouchUpload,

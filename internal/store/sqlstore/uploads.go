@@ -30,6 +30,12 @@ func (s *Store) CreateUpload(ctx context.Context, u store.Upload, caps store.Upl
 					return err
 				}
 			}
+			// Count and insert in one statement; only a refusal counts
+			// again, to say which cap.
+			n, err := affected(s.run(ctx, tx, createUploadCapped).ExecContext(ctx, append(args, caps.PerOwner, caps.PerRepository)...))
+			if err != nil || n == 1 {
+				return err
+			}
 			var owned, inRepo int64
 			if err := s.run(ctx, tx, countUploads).QueryRowContext(ctx, u.Owner, u.Repository).Scan(&owned, &inRepo); err != nil {
 				return err
@@ -37,8 +43,7 @@ func (s *Store) CreateUpload(ctx context.Context, u store.Upload, caps store.Upl
 			if err := checkUploadCaps(caps, u.Owner, owned, inRepo); err != nil {
 				return err
 			}
-			_, err := s.run(ctx, tx, createUpload).ExecContext(ctx, args...)
-			return err
+			return fmt.Errorf("%w: %d open for the principal, %d in the repository", store.ErrTooManyUploads, owned, inRepo)
 		})
 	}
 	if err != nil {
