@@ -46,6 +46,7 @@ type options struct {
 	// in-memory then run too if what they need is available.
 	autoTargets bool
 	postgres    string
+	s3Server    string // chainctl-s3's S3 server, one of s3Servers
 	only        []string
 	duration    time.Duration
 	rounds      int
@@ -64,7 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("chainctl-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
-	var only, targets, extra string
+	var only, targets, extra, s3Server string
 	fs.StringVar(&o.chainctl, "chainctl", "bin/chainctl", "the chainctl `binary` to benchmark")
 	fs.StringVar(&o.helper, "helper", "bin/docker-credential-chainctl", "the docker-credential-chainctl `binary` to time")
 	fs.StringVar(&o.distribution, "distribution", "registry", "CNCF Distribution v3.1.1's registry `binary` (looked up in PATH)")
@@ -72,8 +73,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.rounds, "rounds", 1, "run every workload this many times, alternating the registries, and report medians")
 	fs.StringVar(&only, "only", "", "comma-separated `workloads` to run, of "+strings.Join(workloadNames(), ",")+" (default all)")
 	fs.StringVar(&targets, "targets", "", "comma-separated `registries` to run against, of "+strings.Join(allTargets(), ",")+
-		" (default chainctl,distribution, chainctl-s3 when versitygw is installed and -postgres answers, and in-memory when crane is installed)")
+		" (default chainctl,distribution, chainctl-s3 when -s3-server's server is installed and -postgres answers, and in-memory when crane is installed)")
 	fs.StringVar(&o.postgres, "postgres", defaultPostgres, "PostgreSQL `DSN` for chainctl-s3; each run creates a schema of its own there and drops it at the end")
+	fs.StringVar(&s3Server, "s3-server", s3Versitygw, "the S3 `server` chainctl-s3 keeps its bucket on, started by the benchmark: "+strings.Join(s3Servers(), " or "))
 	fs.BoolVar(&o.quick, "quick", false, "smoke run: 8 MiB blobs in 1 MiB chunks, 5 images, 50 tags, 1s phases")
 	fs.BoolVar(&o.markdown, "markdown", false, "print the table as markdown, for docs/performance.md")
 	fs.IntVar(&o.helperCalls, "helper-calls", 200, "time this many `docker-credential-chainctl get` calls from a warm cache against an empty Go program (0: skip)")
@@ -85,8 +87,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: chainctl-bench [flags]\n\nRuns the same workloads against chainctl, CNCF Distribution and an in-memory registry and prints a table.\n\n"+
 			"Targets:\n  chainctl     chainctl registry serve on its defaults: filesystem blobs, SQLite\n"+
-			"  chainctl-s3  chainctl on S3 (a versitygw the benchmark starts) + PostgreSQL (-postgres),\n"+
-			"               blob GETs answered with 307 to presigned bucket URLs\n"+
+			"  chainctl-s3  chainctl on S3 (a versitygw or SeaweedFS the benchmark starts, -s3-server)\n"+
+			"               + PostgreSQL (-postgres), blob GETs answered with 307 to presigned bucket URLs\n"+
 			"  distribution CNCF Distribution v3.1.1, filesystem\n"+
 			"  in-memory    crane registry serve: go-containerregistry's registry in memory, no auth, no disk;\n"+
 			"               the limit of the machine and client, holding every pushed blob in RAM\n\nFlags:\n")
@@ -117,6 +119,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return options{}, fmt.Errorf("-rounds %d: want 1 to 100", o.rounds)
 	}
 	o.chainctlArgs = strings.Fields(extra)
+	if !slices.Contains(s3Servers(), s3Server) {
+		return options{}, fmt.Errorf("-s3-server %q: want %s", s3Server, strings.Join(s3Servers(), " or "))
+	}
+	o.s3Server = s3Server
 	var err error
 	if o.only, err = splitList(only, workloadNames()); err != nil {
 		return options{}, fmt.Errorf("-only: %w", err)
@@ -166,6 +172,7 @@ func (o options) config() config {
 	}
 	cfg.duration = o.duration
 	cfg.tagsDuration = o.duration / 2
+	cfg.s3Server = o.s3Server
 	if o.evlistEvents > 0 {
 		cfg.eventLog = o.evlistEvents
 	}

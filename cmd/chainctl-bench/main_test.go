@@ -313,8 +313,20 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{name: "defaults", args: nil, check: func(o options) bool {
 			return o.chainctl == "bin/chainctl" && o.distribution == "registry" && o.duration == 10*time.Second &&
-				len(o.selected()) == len(workloads()) && slices.Equal(o.targets, []string{"chainctl", "distribution"}) && o.autoTargets
+				len(o.selected()) == len(workloads()) && slices.Equal(o.targets, []string{"chainctl", "distribution"}) && o.autoTargets &&
+				o.s3Server == s3Versitygw && o.config().s3Server == s3Versitygw
 		}},
+		{name: "s3 server versitygw", args: []string{"-s3-server", "versitygw"}, check: func(o options) bool {
+			return o.s3Server == s3Versitygw && o.config().s3Server == s3Versitygw
+		}},
+		{name: "s3 server seaweedfs", args: []string{"-s3-server", "seaweedfs", "-quick"}, check: func(o options) bool {
+			return o.s3Server == s3SeaweedFS && o.config().s3Server == s3SeaweedFS
+		}},
+		{name: "unknown s3 server", args: []string{"-s3-server", "minio"}, wantErr: `-s3-server "minio": want versitygw or seaweedfs`},
+		// The value is the flag's, not the program's or the table's name.
+		{name: "s3 server by binary name", args: []string{"-s3-server", "weed"}, wantErr: `want versitygw or seaweedfs`},
+		{name: "s3 server by label", args: []string{"-s3-server", "SeaweedFS"}, wantErr: `want versitygw or seaweedfs`},
+		{name: "empty s3 server", args: []string{"-s3-server", ""}, wantErr: `-s3-server "": want versitygw or seaweedfs`},
 		{name: "explicit targets", args: []string{"-targets", "chainctl-s3,distribution"}, check: func(o options) bool {
 			return slices.Equal(o.targets, []string{"chainctl-s3", "distribution"}) && !o.autoTargets
 		}},
@@ -371,19 +383,31 @@ func TestParseFlags(t *testing.T) {
 
 // TestAvailableTargets checks the targets of a run without -targets: with
 // no versitygw and no crane to be found, chainctl and Distribution, and a
-// note for each target left out; with crane, in-memory last.
+// note for each target left out; with crane, in-memory last. The note on
+// chainctl-s3 names the -s3-server it looked for.
 func TestAvailableTargets(t *testing.T) {
 	dir := t.TempDir()
 	// PATH is dir alone: no go to ask for GOBIN and GOPATH either.
 	t.Setenv("PATH", dir)
 	var stderr bytes.Buffer
-	o := options{postgres: defaultPostgres}
+	o := options{postgres: defaultPostgres, s3Server: s3Versitygw}
 	if got := o.availableTargets(t.Context(), &stderr); !slices.Equal(got, []string{targetChainctl, targetDistribution}) {
 		t.Errorf("targets = %q, want chainctl and distribution", got)
 	}
-	for _, want := range []string{"note: chainctl-s3", "note: in-memory", "crane not found", "./.ci/tools.sh"} {
+	for _, want := range []string{"note: chainctl-s3 (chainctl on S3, versitygw, + PostgreSQL)", "versitygw not found", "note: in-memory", "crane not found", "./.ci/tools.sh"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr = %q, want it to contain %q", stderr.String(), want)
+		}
+	}
+	stderr.Reset()
+	weed := o
+	weed.s3Server = s3SeaweedFS
+	if got := weed.availableTargets(t.Context(), &stderr); !slices.Equal(got, []string{targetChainctl, targetDistribution}) {
+		t.Errorf("-s3-server seaweedfs: targets = %q, want chainctl and distribution", got)
+	}
+	for _, want := range []string{"note: chainctl-s3 (chainctl on S3, SeaweedFS, + PostgreSQL)", "weed not found", "./.ci/tools.sh bench"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("-s3-server seaweedfs: stderr = %q, want it to contain %q", stderr.String(), want)
 		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, "crane"), []byte("#!/bin/sh\n"), 0o755); err != nil {

@@ -18,7 +18,7 @@ import (
 type serverProbe struct {
 	pid     int
 	metrics string // URL of chainctl's /metrics; "" for a registry without it
-	// bucketPid is chainctl-s3's bucket server (versitygw); 0 for none.
+	// bucketPid is chainctl-s3's bucket server (-s3-server); 0 for none.
 	bucketPid int
 }
 

@@ -13,7 +13,7 @@ import (
 // Target names, in the order of the table's columns.
 const (
 	targetChainctl     = "chainctl"
-	targetChainctlS3   = "chainctl-s3" // chainctl on S3 (versitygw) + PostgreSQL
+	targetChainctlS3   = "chainctl-s3" // chainctl on S3 (-s3-server) + PostgreSQL
 	targetDistribution = "distribution"
 	// targetInMemory is go-containerregistry's in-memory registry (crane
 	// registry serve): no disk, no authentication, no durability, so the
@@ -106,7 +106,7 @@ func metrics(cfg config) []metric {
 		{"tags", "tags", fmt.Sprintf("tags list of %d tags, %d concurrent", cfg.tags, cfg.tagsConcurrency), "req/s", false, 0, nil, 0},
 		{"blob", "blob", fmt.Sprintf("blob GET %s by digest, %d concurrent, whole pulls (following any 307 to the bucket)", sizeString(cfg.blobGetSize), cfg.concurrency), "pulls/s", false, 0, nil, 0},
 		{"blob-cpu", "", "  registry CPU per pull", "µs", true, 0, nil, 0},
-		{"blob-bucket-cpu", "", "  bucket server (versitygw) CPU per pull", "µs", true, 0, nil, 0},
+		{"blob-bucket-cpu", "", fmt.Sprintf("  bucket server (%s) CPU per pull", s3ServerLabel(cfg.s3Server)), "µs", true, 0, nil, 0},
 		{"blob-through", "", "  bytes through the registry / bytes delivered", "%", true, 0, nil, 0},
 		{"blob-307", "", fmt.Sprintf("blob GET, the registry's 307 answers alone, %d concurrent", cfg.concurrency), "req/s", false, 0, nil, 0},
 		{"blob-307-cpu", "", "  registry CPU per 307 answer", "µs", true, 0, nil, 0},
@@ -399,7 +399,7 @@ func formatCPU(cpu map[string][]float64, workload string) string {
 func (r *report) note() string {
 	notes := []string{tableNote}
 	if r.has(targetChainctlS3) {
-		notes = append(notes, s3Note)
+		notes = append(notes, s3Note(r.cfg.s3Server))
 	}
 	if r.has(targetInMemory) {
 		notes = append(notes, inMemoryNote)
@@ -410,9 +410,12 @@ func (r *report) note() string {
 	return strings.Join(notes, " ")
 }
 
-// s3Note explains chainctl-s3's columns.
-const s3Note = `chainctl-s3 is chainctl on S3 (a local versitygw) + PostgreSQL, answering whole-blob GETs with 307 to presigned bucket URLs unless -chainctl-args says otherwise; ` +
-	`ratio s3+pg/d = chainctl on S3+PG / distribution.`
+// s3Note explains chainctl-s3's columns, naming the S3 server it ran on.
+func s3Note(server string) string {
+	return `chainctl-s3 is chainctl on S3 (a local ` + s3ServerLabel(server) + `) + PostgreSQL, ` +
+		`answering whole-blob GETs with 307 to presigned bucket URLs unless -chainctl-args says otherwise; ` +
+		`ratio s3+pg/d = chainctl on S3+PG / distribution.`
+}
 
 // inMemoryNote explains in-memory's columns.
 const inMemoryNote = `in-memory is go-containerregistry's in-memory registry (crane registry serve): no disk, no authentication, no durability, ` +

@@ -193,7 +193,7 @@ func TestReportInMemory(t *testing.T) {
 			t.Errorf("S3 %v: markdown alignment row %q has %d columns, header %d", withS3, lines[1], n, len(header))
 		}
 		if note := r.note(); !strings.Contains(note, inMemoryNote) || !strings.HasSuffix(note, `The targets and "met" apply to ratio c/d.`) ||
-			strings.Contains(note, s3Note) != withS3 {
+			strings.Contains(note, s3Note(s3Versitygw)) != withS3 {
 			t.Errorf("S3 %v: note = %q", withS3, note)
 		}
 	}
@@ -248,7 +248,7 @@ func TestReportSelfRatioS3(t *testing.T) {
 	if got := r.tableHeader(); !slices.Equal(got, wantHeader) {
 		t.Errorf("header = %q, want %q", got, wantHeader)
 	}
-	if got, want := r.note(), tableNote+" "+s3Note+` The targets and "met" apply to ratio c/d.`; got != want {
+	if got, want := r.note(), tableNote+" "+s3Note(s3Versitygw)+` The targets and "met" apply to ratio c/d.`; got != want {
 		t.Errorf("note = %q, want %q", got, want)
 	}
 }
@@ -317,5 +317,41 @@ func TestParseVmHWM(t *testing.T) {
 				t.Errorf("parseVmHWM = %d, %v; want %d, error %v", got, err, tt.want, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestReportS3Server checks that the table names the S3 server chainctl-s3
+// ran on (-s3-server), in the bucket server's row and in the note, and
+// never the other one.
+func TestReportS3Server(t *testing.T) {
+	for server, want := range map[string]string{s3Versitygw: "versitygw", s3SeaweedFS: "SeaweedFS"} {
+		cfg := defaultConfig()
+		cfg.s3Server = server
+		r := newReport(cfg)
+		r.add(targetChainctl, "blob", outcome{values: map[string]float64{"blob": 900, "blob-cpu": 150}, cpu: 0.5})
+		r.add(targetChainctlS3, "blob", outcome{values: map[string]float64{"blob": 600, "blob-cpu": 40, "blob-bucket-cpu": 300}, cpu: 0.5})
+		r.add(targetDistribution, "blob", outcome{values: map[string]float64{"blob": 700}, cpu: 0.5})
+		var text strings.Builder
+		if err := r.writeText(&text); err != nil {
+			t.Fatal(err)
+		}
+		label := "bucket server (" + want + ") CPU per pull"
+		var row []string
+		for _, rw := range r.rows() {
+			if strings.TrimSpace(rw[0]) == label {
+				row = rw
+			}
+		}
+		if got := strings.Join(row[1:5], ","); got != "µs,—,300.0,—" {
+			t.Errorf("%s: row %q = %q, want µs,—,300.0,—", server, label, got)
+		}
+		note := "chainctl-s3 is chainctl on S3 (a local " + want + ") + PostgreSQL"
+		if !strings.Contains(r.note(), note) || !strings.Contains(text.String(), note) {
+			t.Errorf("%s: note = %q, want it to contain %q", server, r.note(), note)
+		}
+		other := map[string]string{s3Versitygw: "SeaweedFS", s3SeaweedFS: "versitygw"}[server]
+		if strings.Contains(text.String(), other) {
+			t.Errorf("%s: the table names %s:\n%s", server, other, text.String())
+		}
 	}
 }

@@ -3,49 +3,48 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/chainctl/chainctl/internal/keywrap"
-	"github.com/chainctl/chainctl/internal/toolpath"
 )
 
 // The chainctl-s3 target is chainctl as stateless replicas run it: blobs in
-// an S3 bucket (versitygw, an S3-compatible server, on loopback, serving a
-// directory of the work dir) and metadata in PostgreSQL (a fresh schema of
+// an S3 bucket (an S3-compatible server, -s3-server, on loopback, keeping
+// its data in the work dir) and metadata in PostgreSQL (a fresh schema of
 // the server at -postgres). Whole-blob GETs answer 307 to a presigned URL
 // of the bucket (--blob-redirect presign, the default on s3 storage).
 
-// s3Region is the signing region versitygw is started with (R2's).
+// s3Region is the signing region (R2's). versitygw is started with it;
+// SeaweedFS accepts signatures of any region.
 const s3Region = "auto"
 
-// s3Backend is a running versitygw with one bucket, and a PostgreSQL
+// s3Backend is a running S3 server with one bucket, and a PostgreSQL
 // schema, for the chainctl-s3 target.
 type s3Backend struct {
-	gw       *server
-	bucket   string
-	access   string
-	secret   string
-	dsn      string // the server's DSN, without search_path
-	schema   string
-	database string // --database: dsn with search_path=schema
-	kek      string // the key-encryption keyring the signing keys are sealed with
-}
-
-// findVersitygw returns versitygw's path from PATH, GOBIN or GOPATH/bin
-// (where .ci/tools.sh installs it), or an error saying where it looked.
-func findVersitygw(ctx context.Context) (string, error) {
-	return toolpath.Find(ctx, "versitygw", nil)
+	server string // -s3-server's value
+	gw     *server
+	// leftovers are files the S3 server may leave outside the work dir,
+	// removed once it has stopped.
+	leftovers []string
+	bucket    string
+	access    string
+	secret    string
+	dsn       string // the server's DSN, without search_path
+	schema    string
+	database  string // --database: dsn with search_path=schema
+	kek       string // the key-encryption keyring the signing keys are sealed with
 }
 
 // pgExec connects to dsn and runs statements, in order.
@@ -77,24 +76,25 @@ func redactDSN(dsn string) string {
 	return u.String()
 }
 
-// s3Available reports why the chainctl-s3 target cannot run, or nil if it
-// can: versitygw is installed and PostgreSQL at dsn answers.
-func s3Available(ctx context.Context, dsn string) error {
-	if _, err := findVersitygw(ctx); err != nil {
+// s3Available reports why the chainctl-s3 target cannot run on server, or
+// nil if it can: server is installed and PostgreSQL at dsn answers.
+func s3Available(ctx context.Context, server, dsn string) error {
+	if _, err := findS3Server(ctx, server); err != nil {
 		return err
 	}
 	return pgExec(ctx, dsn, "SELECT 1")
 }
 
-// startS3Backend starts versitygw on a free loopback port serving dir/s3,
+// startS3Backend starts server on loopback with its data in dir/s3,
 // creates a bucket, and creates a fresh PostgreSQL schema on dsn. close
-// undoes all of it.
-func startS3Backend(ctx context.Context, dsn, dir string) (*s3Backend, error) {
-	bin, err := findVersitygw(ctx)
+// undoes all of it but dir, which the run removes.
+func startS3Backend(ctx context.Context, server, dsn, dir string) (*s3Backend, error) {
+	bin, err := findS3Server(ctx, server)
 	if err != nil {
 		return nil, err
 	}
 	b := &s3Backend{
+		server: server,
 		bucket: "bench-" + strings.ToLower(rand.Text()[:10]),
 		access: "AK" + rand.Text()[:18],
 		secret: rand.Text() + rand.Text()[:14],
@@ -107,16 +107,7 @@ func startS3Backend(ctx context.Context, dsn, dir string) (*s3Backend, error) {
 	if b.database, err = withSearchPath(dsn, b.schema); err != nil {
 		return nil, err
 	}
-	data := filepath.Join(dir, "s3")
-	if err := os.MkdirAll(data, 0o700); err != nil {
-		return nil, err
-	}
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	args := []string{"--access", b.access, "--secret", b.secret, "--region", s3Region, "--port", addr, "posix", data}
-	if b.gw, err = startProcess(ctx, "versitygw", bin, args, filepath.Join(dir, "versitygw"), nil, "http://"+addr, anyAnswer); err != nil {
+	if err := startS3Server(ctx, bin, dir, b); err != nil {
 		return nil, err
 	}
 	if err := b.createBucket(ctx); err != nil {
@@ -131,7 +122,8 @@ func startS3Backend(ctx context.Context, dsn, dir string) (*s3Backend, error) {
 	return b, nil
 }
 
-// anyAnswer is versitygw's readiness probe: any HTTP answer to GET /.
+// anyAnswer is the S3 servers' readiness probe: any HTTP answer to GET /
+// (an anonymous request, which both refuse).
 func anyAnswer(ctx context.Context, base string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/", nil)
 	if err != nil {
@@ -144,6 +136,10 @@ func anyAnswer(ctx context.Context, base string) error {
 	return resp.Body.Close()
 }
 
+// createBucket creates the bucket, then writes one object to it and
+// deletes it: SeaweedFS creates a bucket's first volumes only at its first
+// write, seconds later, which would otherwise count in the first workload
+// measured.
 func (b *s3Backend) createBucket(ctx context.Context) error {
 	c := s3.New(s3.Options{
 		BaseEndpoint:               aws.String(b.gw.base),
@@ -154,12 +150,57 @@ func (b *s3Backend) createBucket(ctx context.Context) error {
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
 	})
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &b.bucket}); err != nil {
-		return fmt.Errorf("create bucket %s on versitygw: %w%s", b.bucket, err, b.gw.exited())
+	// SeaweedFS's S3 gateway answers before it has connected to its
+	// filer, and fails bucket creation until it has: try for 30 s.
+	err := b.retry(ctx, 30*time.Second, func(ctx context.Context) error {
+		_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &b.bucket})
+		// An attempt that timed out may have created it.
+		var owned *types.BucketAlreadyOwnedByYou
+		if errors.As(err, &owned) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create bucket %s on %s: %w", b.bucket, s3ServerLabel(b.server), err)
+	}
+	key := "chainctl-bench-warm-up" // outside chainctl's prefix, registry/
+	err = b.retry(ctx, 60*time.Second, func(ctx context.Context) error {
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &b.bucket, Key: &key, Body: strings.NewReader("warm-up")}); err != nil {
+			return err
+		}
+		_, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &b.bucket, Key: &key})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("first write to bucket %s on %s: %w", b.bucket, s3ServerLabel(b.server), err)
 	}
 	return nil
+}
+
+// retry calls f until it succeeds, the S3 server exits, or limit has
+// passed, and returns the last attempt's own error rather than the
+// deadline's, with the server's log if it exited.
+func (b *s3Backend) retry(ctx context.Context, limit time.Duration, f func(context.Context) error) error {
+	deadline := time.Now().Add(limit)
+	for {
+		actx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		err := f(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if exited := b.gw.exited(); exited != "" {
+			return fmt.Errorf("%w%s", err, exited)
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // serveArgs are chainctl registry serve's flags for the backend.
@@ -179,12 +220,10 @@ func (b *s3Backend) env() []string {
 	}
 }
 
-// close stops versitygw and drops the schema. It runs after the registry
+// close stops the S3 server and drops the schema. It runs after the registry
 // has stopped, with a context of its own: the run's may have expired.
 func (b *s3Backend) close(ctx context.Context) {
-	if b.gw != nil {
-		b.gw.stop()
-	}
+	b.stopS3Server()
 	if b.schema != "" {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()

@@ -60,12 +60,12 @@ func (o options) chainctlBinary() (string, error) {
 }
 
 // availableTargets returns the targets of a run without -targets: chainctl
-// and Distribution, and chainctl-s3 and in-memory when what they need is
-// installed. It says on stderr why it leaves either out.
+// and Distribution, and chainctl-s3 (on -s3-server) and in-memory when what
+// they need is installed. It says on stderr why it leaves either out.
 func (o options) availableTargets(ctx context.Context, stderr io.Writer) []string {
 	targets := []string{targetChainctl}
-	if err := s3Available(ctx, o.postgres); err != nil {
-		fmt.Fprintf(stderr, "note: chainctl-s3 (chainctl on S3 + PostgreSQL) not run: %v\n", err)
+	if err := s3Available(ctx, o.s3Server, o.postgres); err != nil {
+		fmt.Fprintf(stderr, "note: chainctl-s3 (chainctl on S3, %s, + PostgreSQL) not run: %v\n", s3ServerLabel(o.s3Server), err)
 	} else {
 		targets = append(targets, targetChainctlS3)
 	}
@@ -106,7 +106,7 @@ func (o options) start(ctx context.Context, name, dir string) (*target, error) {
 		}
 		var args, env []string
 		if name == targetChainctlS3 {
-			if t.backend, err = startS3Backend(ctx, o.postgres, dir); err != nil {
+			if t.backend, err = startS3Backend(ctx, o.s3Server, o.postgres, dir); err != nil {
 				return nil, fmt.Errorf("%s: %w", name, err)
 			}
 			args, env = t.backend.serveArgs(), t.backend.env()

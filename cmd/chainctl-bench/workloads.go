@@ -19,12 +19,13 @@ type config struct {
 	duration            time.Duration // workloads "get", "head", "blob" and "token", each phase
 	tagsConcurrency     int
 	tagsDuration        time.Duration
-	maxSamples          int // cap on requests per load phase, to bound memory
-	events              int // workload "evrate": manifests pushed in its burst
-	eventPushers        int // workload "evrate": pushes at once in the burst
-	eventRate           int // workload "evrate": pushes a second in its latency phase
-	eventLog            int // workload "evlist": events seeded in the log
-	eventLogQueries     int // workload "evlist": timed pages of each filter
+	maxSamples          int    // cap on requests per load phase, to bound memory
+	events              int    // workload "evrate": manifests pushed in its burst
+	eventPushers        int    // workload "evrate": pushes at once in the burst
+	eventRate           int    // workload "evrate": pushes a second in its latency phase
+	eventLog            int    // workload "evlist": events seeded in the log
+	eventLogQueries     int    // workload "evlist": timed pages of each filter
+	s3Server            string // chainctl-s3's S3 server, which the table names
 }
 
 func defaultConfig() config {
@@ -46,6 +47,7 @@ func defaultConfig() config {
 		eventRate:       50,
 		eventLog:        1_000_000,
 		eventLogQueries: 200,
+		s3Server:        s3Versitygw,
 	}
 }
 
