@@ -14,6 +14,29 @@ install() { # install NAME MODULE@VERSION
   echo "$mod" >"$stamp"
 }
 
+# SeaweedFS's weed, the benchmark's second S3 server (-s3-server seaweedfs).
+# `go install` refuses a module whose go.mod has replace directives, as
+# SeaweedFS's has, so it is built inside a writable copy of the module. That
+# takes several minutes: only the bench mode builds it, and only once a version.
+install_weed() { # install_weed MODULE@VERSION
+  local mod=$1 stamp="$GOBIN/.weed.version"
+  if [ -x "$GOBIN/weed" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$mod" ]; then return; fi
+  echo "installing $mod (several minutes)" >&2
+  ( # a subshell, so that its trap removes the copy however the build ends
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    # Outside this module, whose go.mod and go.sum must not change.
+    cd "$tmp"
+    dir=$(GOFLAGS= go mod download -json "$mod" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
+    [ -n "$dir" ] || { echo "go mod download $mod: no Dir" >&2; exit 1; }
+    cp -r "$dir" src
+    chmod -R u+w src
+    cd src
+    GOFLAGS=-mod=mod go build -o "$GOBIN/weed" ./weed
+  )
+  echo "$mod" >"$stamp"
+}
+
 install conformance github.com/opencontainers/distribution-spec/conformance@v0.0.0-20260831232431-97274622c111
 # crane: a client the tests drive, and the benchmark's in-memory target.
 install crane github.com/google/go-containerregistry/cmd/crane@v0.22.1
@@ -78,4 +101,5 @@ fi
 
 if [ "${1:-}" = bench ]; then
   install registry github.com/distribution/distribution/v3/cmd/registry@v3.1.1
+  install_weed github.com/seaweedfs/seaweedfs@v0.0.0-20261109003541-7506e5f91cd6
 fi
