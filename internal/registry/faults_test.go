@@ -278,8 +278,8 @@ func TestWholeBlobPut(t *testing.T) {
 	}
 }
 
-// TestWholeBlobPutUploadPath: a store that does not prefer Put (the
-// filesystem) gets the append and commit as before.
+// TestWholeBlobPutUploadPath: a store that does not prefer Put gets the
+// append and commit, and its uploads start at POST.
 func TestWholeBlobPutUploadPath(t *testing.T) {
 	srv, counted := newFaultyServer(t)
 	data := []byte("through the upload")
@@ -296,8 +296,9 @@ func TestWholeBlobPutUploadPath(t *testing.T) {
 	if status, _, _, _ := faultCall(t, http.MethodPut, loc+sep+"digest="+string(d), data, nil); status != http.StatusCreated {
 		t.Fatalf("PUT = %d", status)
 	}
-	if counted.Calls(faultstore.OpPut) != 0 || counted.Calls(faultstore.OpCommitUpload) != 1 {
-		t.Errorf("Put %d, CommitUpload %d times; want 0 and 1", counted.Calls(faultstore.OpPut), counted.Calls(faultstore.OpCommitUpload))
+	if counted.Calls(faultstore.OpPut) != 0 || counted.Calls(faultstore.OpStartUpload) != 1 || counted.Calls(faultstore.OpCommitUpload) != 1 {
+		t.Errorf("Put %d, StartUpload %d, CommitUpload %d times; want 0, 1 and 1",
+			counted.Calls(faultstore.OpPut), counted.Calls(faultstore.OpStartUpload), counted.Calls(faultstore.OpCommitUpload))
 	}
 }
 

@@ -409,11 +409,11 @@ func (rg *registry) putUpload(w http.ResponseWriter, r *http.Request, rt route) 
 }
 
 // putPreferrer is a blob store for which Put costs less than appending a
-// whole blob to an empty upload and committing it: the S3 store, where it
-// is one PutObject (or a multipart upload straight to the blob's key)
-// against half a dozen requests. On the filesystem the two cost the same
-// and the upload path is kept (measured: Put was 11% slower there on small
-// images, for its temporary file and the upload's removal).
+// whole blob to an empty upload and committing it. With it the registry
+// defers starting an upload in the store to its first chunk, so that a
+// POST then a whole-blob PUT is one Put: on S3 one PutObject against half
+// a dozen requests; on the filesystem a temporary file renamed, against an
+// upload's directory, data file and hash state made and removed.
 type putPreferrer interface {
 	PreferPutForWholeBlobs() bool
 }
