@@ -81,7 +81,10 @@ type UploadStore interface {
 	UploadSize(ctx context.Context, id string) (int64, error)
 	// CommitUpload verifies that the upload's bytes hash to dgst and makes
 	// them the blob dgst, atomically, removing the upload. On
-	// ErrDigestMismatch the upload is left as it was.
+	// ErrDigestMismatch the upload is left as it was, except that a store
+	// that must read the bytes back to verify a digest may then refuse
+	// further chunks (S3, for a SHA-512 digest of an upload of several
+	// parts); a commit with the right digest still succeeds.
 	CommitUpload(ctx context.Context, id string, dgst digest.Digest) (int64, error)
 	// CancelUpload discards an upload and its bytes; ErrNotFound if none.
 	CancelUpload(ctx context.Context, id string) error

@@ -2,7 +2,9 @@ package s3
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"slices"
 	"strings"
@@ -44,6 +46,9 @@ func (s *Store) CommitUpload(ctx context.Context, id string, dgst digest.Digest)
 		return 0, fmt.Errorf("commit upload %s: a write is in progress", id)
 	}
 	got, err := st.digest(dgst.Algorithm())
+	if errors.Is(err, errRehash) {
+		got, etag, err = s.rehash(ctx, p, st, etag, dgst.Algorithm())
+	}
 	if err != nil {
 		return 0, fmt.Errorf("commit upload %s: %w", id, err)
 	}
@@ -82,25 +87,72 @@ func (s *Store) assemble(ctx context.Context, p, key string, st *uploadState, et
 		return s.putObject(ctx, key, buf[:have])
 	}
 	dataKey := p + dataName
-	if !st.Completed {
-		if err := s.completeUpload(ctx, dataKey, st); err != nil {
-			// A commit that completed the upload but failed to record it
-			// finds the multipart upload gone and its object in place.
-			if !isNoSuchUpload(err) {
-				return err
-			}
-			if size, herr := s.headSize(ctx, dataKey); herr != nil || size != st.Size {
-				return err
-			}
-		}
-		next := *st
-		next.Completed = true
-		if _, err := s.saveState(ctx, p, &next, etag); err != nil {
-			return err
-		}
-		st.Completed = true
+	if _, err := s.completeData(ctx, p, st, etag); err != nil {
+		return err
 	}
 	return s.copyObject(ctx, dataKey, key, st.Size, st.PartSize)
+}
+
+// completeData completes st's multipart upload into uploads/<id>/data and
+// records that in its state, unless done already, and returns the state's
+// new ETag.
+func (s *Store) completeData(ctx context.Context, p string, st *uploadState, etag string) (string, error) {
+	if st.Completed {
+		return etag, nil
+	}
+	dataKey := p + dataName
+	if err := s.completeUpload(ctx, dataKey, st); err != nil {
+		// A commit that completed the upload but failed to record it
+		// finds the multipart upload gone and its object in place.
+		if !isNoSuchUpload(err) {
+			return "", err
+		}
+		if size, herr := s.headSize(ctx, dataKey); herr != nil || size != st.Size {
+			return "", err
+		}
+	}
+	next := *st
+	next.Completed = true
+	etag, err := s.saveState(ctx, p, &next, etag)
+	if err != nil {
+		return "", err
+	}
+	st.Completed = true
+	return etag, nil
+}
+
+// rehash returns the digest under alg of the upload's bytes by reading
+// them, for an algorithm its state does not hash (SHA-512 since state
+// version 2), and the state's new ETag. Bytes in parts can be read only
+// from a completed multipart upload, so it completes it first: after a
+// mismatch the upload takes no more chunks, and a commit with the right
+// digest still succeeds.
+func (s *Store) rehash(ctx context.Context, p string, st *uploadState, etag string, alg digest.Algorithm) (digest.Digest, string, error) {
+	h := newHash(alg)
+	if st.MultipartID == "" {
+		buf, putBuf := s.getBuf(st.PartSize)
+		defer putBuf()
+		have := st.tailSize()
+		if err := s.readSegments(ctx, st.Segments, buf[:have]); err != nil {
+			return "", "", err
+		}
+		h.Write(buf[:have])
+		return digest.NewDigest(alg, h), etag, nil
+	}
+	etag, err := s.completeData(ctx, p, st, etag)
+	if err != nil {
+		return "", "", err
+	}
+	dataKey := p + dataName
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &dataKey})
+	if err != nil {
+		return "", "", fmt.Errorf("read the upload's bytes: %w", err)
+	}
+	defer out.Body.Close()
+	if _, err := io.Copy(h, out.Body); err != nil {
+		return "", "", fmt.Errorf("read the upload's bytes: %w", err)
+	}
+	return digest.NewDigest(alg, h), etag, nil
 }
 
 // completeUpload uploads the segments as the trailing part of the upload's

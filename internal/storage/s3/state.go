@@ -24,7 +24,10 @@ const (
 	segDir    = "seg/"
 	dataName  = "data"
 
-	stateVersion = 1
+	// stateVersion is the version of new upload states: 2 keeps only the
+	// SHA-256 state. Version 1 states (with SHA-512 too) are continued as
+	// they are, so that a replica not yet upgraded can continue them too.
+	stateVersion = 2
 	// maxStateSize bounds what is read back as a state object: 10 000
 	// parts of ~60 bytes of JSON each, and some.
 	maxStateSize = 1 << 20
@@ -54,10 +57,12 @@ type uploadState struct {
 	// Segments hold, in order, the bytes after the last full part: fewer
 	// than PartSize in all.
 	Segments []segment `json:"segments,omitempty"`
-	// SHA256 and SHA512 are the marshaled states of both hashes over all
-	// Size bytes: which one the digest uses is known only at commit.
+	// SHA256 is the marshaled state of SHA-256 over all Size bytes. Which
+	// algorithm the digest uses is known only at commit; a SHA-512 digest,
+	// rare, is checked by reading the bytes then (see rehash). SHA512 is
+	// kept only by version 1 states, which hashed every byte twice.
 	SHA256 []byte `json:"sha256"`
-	SHA512 []byte `json:"sha512"`
+	SHA512 []byte `json:"sha512,omitempty"`
 	// Completed is set once the multipart upload was completed into
 	// uploads/<id>/data by a commit whose digest matched; a commit that
 	// failed after that resumes from the copy.
@@ -116,46 +121,60 @@ func (st *uploadState) tailSize() int64 {
 	return n
 }
 
-// hashes returns sha256 and sha512 hashes resumed from the state.
-func (st *uploadState) hashes() (hash.Hash, hash.Hash, error) {
-	h256, h512 := sha256.New(), sha512.New()
+// hashes returns the hashes resumed from the state: SHA-256, and SHA-512
+// for a version 1 state (nil otherwise).
+func (st *uploadState) hashes() (h256, h512 hash.Hash, err error) {
+	h256 = sha256.New()
 	if err := h256.(encoding.BinaryUnmarshaler).UnmarshalBinary(st.SHA256); err != nil {
 		return nil, nil, fmt.Errorf("restore sha256 state: %w", err)
 	}
-	if err := h512.(encoding.BinaryUnmarshaler).UnmarshalBinary(st.SHA512); err != nil {
-		return nil, nil, fmt.Errorf("restore sha512 state: %w", err)
+	if len(st.SHA512) > 0 {
+		h512 = sha512.New()
+		if err := h512.(encoding.BinaryUnmarshaler).UnmarshalBinary(st.SHA512); err != nil {
+			return nil, nil, fmt.Errorf("restore sha512 state: %w", err)
+		}
 	}
 	return h256, h512, nil
 }
 
-// setHashes saves the states of h256 and h512.
+// setHashes saves the states of h256 and, unless nil, h512.
 func (st *uploadState) setHashes(h256, h512 hash.Hash) error {
 	var err error
 	if st.SHA256, err = h256.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
 		return fmt.Errorf("save sha256 state: %w", err)
 	}
-	if st.SHA512, err = h512.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
-		return fmt.Errorf("save sha512 state: %w", err)
+	st.SHA512 = nil
+	if h512 != nil {
+		if st.SHA512, err = h512.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
+			return fmt.Errorf("save sha512 state: %w", err)
+		}
 	}
 	return nil
 }
 
-// digest returns the digest under alg of the upload's bytes.
+// errRehash is digest's answer for an algorithm the state does not hash:
+// the bytes must be read to know it.
+var errRehash = errors.New("the upload's bytes must be read for this digest")
+
+// digest returns the digest under alg of the upload's bytes, or errRehash.
 func (st *uploadState) digest(alg digest.Algorithm) (digest.Digest, error) {
 	h256, h512, err := st.hashes()
 	if err != nil {
 		return "", err
 	}
-	if alg == digest.SHA512 {
+	switch {
+	case alg == digest.SHA256:
+		return digest.NewDigest(alg, h256), nil
+	case alg == digest.SHA512 && h512 != nil:
 		return digest.NewDigest(alg, h512), nil
 	}
-	return digest.NewDigest(alg, h256), nil
+	return "", errRehash
 }
 
 // newState returns the state of an empty upload.
 func newState(partSize int64, now time.Time) (*uploadState, error) {
 	st := &uploadState{Version: stateVersion, PartSize: partSize, Created: now.UTC()}
-	if err := st.setHashes(sha256.New(), sha512.New()); err != nil {
+	if err := st.setHashes(sha256.New(), nil); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -181,8 +200,8 @@ func (s *Store) loadState(ctx context.Context, p string) (*uploadState, string, 
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, "", fmt.Errorf("decode upload state: %w", err)
 	}
-	if st.Version != stateVersion {
-		return nil, "", fmt.Errorf("upload state version %d, want %d", st.Version, stateVersion)
+	if st.Version != 1 && st.Version != stateVersion {
+		return nil, "", fmt.Errorf("upload state version %d, want 1 or %d", st.Version, stateVersion)
 	}
 	if st.PartSize < MinPartSize || st.PartSize > MaxPartSize || st.Size < 0 || len(st.Parts) > MaxParts {
 		return nil, "", errors.New("upload state corrupt")

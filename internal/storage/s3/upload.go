@@ -183,7 +183,10 @@ func (w *appender) append(ctx context.Context, r io.Reader) (*uploadState, error
 	if err != nil {
 		return nil, err
 	}
-	hw := io.MultiWriter(h256, h512)
+	hw := io.Writer(h256)
+	if h512 != nil {
+		hw = io.MultiWriter(h256, h512)
+	}
 	limit := ps * MaxParts
 	have := st.tailSize()
 
