@@ -85,6 +85,44 @@ func TestS3PushRoundTrips(t *testing.T) {
 	}
 }
 
+// TestS3ChunkRoundTrips counts the S3 requests of a blob pushed in chunks
+// of a part each, with Content-Range: the upload state is read once a
+// chunk (by the write, which checks the offset), not also beforehand.
+func TestS3ChunkRoundTrips(t *testing.T) {
+	b := newS3BackendParts(t, "")
+	srv := b.serve(t)
+	const repo = "roundtrips/chunks"
+	tok := accessToken(t, srv, "repository:"+repo+":pull,push")
+	const chunk, chunks = 8 << 20, 3 // the default part size
+	data := make([]byte, chunk*chunks)
+	rand.Read(data)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL()+"/v2/"+repo+"/blobs/uploads/", nil)
+	loc := expect(t, req, tok, http.StatusAccepted).Header.Get("Location")
+	before := b.proxy.Requests()
+	for i := range chunks {
+		req, _ = http.NewRequestWithContext(t.Context(), http.MethodPatch, srv.URL()+loc, bytes.NewReader(data[i*chunk:(i+1)*chunk]))
+		req.Header.Set("Content-Type", "application/octet-stream")
+		req.Header.Set("Content-Range", fmt.Sprintf("%d-%d", i*chunk, (i+1)*chunk-1))
+		loc = expect(t, req, tok, http.StatusAccepted).Header.Get("Location")
+	}
+	after := b.proxy.Requests()
+	gets := after["GetObject"] - before["GetObject"]
+	t.Logf("%d chunks: %v before, %v after", chunks, before, after)
+	if gets > chunks {
+		t.Errorf("%d chunks read the upload state %d times, want at most once a chunk", chunks, gets)
+	}
+	if parts := after["UploadPart"] - before["UploadPart"]; parts != chunks {
+		t.Errorf("%d chunks of a part each sent %d parts", chunks, parts)
+	}
+	// Out of order: refused with the upload's real range.
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodPatch, srv.URL()+loc, bytes.NewReader([]byte("x")))
+	req.Header.Set("Content-Range", "0-0")
+	resp := expect(t, req, tok, http.StatusRequestedRangeNotSatisfiable)
+	if got, want := resp.Header.Get("Range"), fmt.Sprintf("0-%d", len(data)-1); got != want {
+		t.Errorf("416's Range = %q, want %q", got, want)
+	}
+}
+
 func total(m map[string]int) int {
 	n := 0
 	for _, v := range m {

@@ -282,7 +282,17 @@ func (rg *registry) started(r *http.Request, u *store.Upload) error {
 
 // writeChunk appends the request body to an upload. A Content-Range must
 // start where the upload ends, else 416 (chunks out of order).
+//
+// A chunk with a Content-Range is written at its start without asking the
+// store for the upload's size first (on S3 a read of the upload's state):
+// the store refuses a write that does not start where the upload ends, and
+// only then is the size read, for the 416's Range.
 func (rg *registry) writeChunk(r *http.Request, id string, requireBody bool) (int64, error) {
+	if cr := r.Header.Get("Content-Range"); cr != "" {
+		if start, _, err := parseContentRange(cr); err == nil {
+			return rg.writeChunkAt(r, id, requireBody, start)
+		}
+	}
 	cur, err := rg.uploadSize(r, id)
 	if err != nil {
 		return 0, err
@@ -325,7 +335,11 @@ func (rg *registry) writeChunkAt(r *http.Request, id string, requireBody bool, c
 	size, err := rg.blobs.WriteUpload(ctx, id, cur, body)
 	switch {
 	case errors.Is(err, storage.ErrOffsetMismatch):
-		return 0, rangeMismatch(cur, cur)
+		have, serr := rg.uploadSize(r, id)
+		if serr != nil {
+			return 0, serr
+		}
+		return 0, rangeMismatch(have, cur)
 	case errors.Is(err, storage.ErrNotFound):
 		return 0, errBlobUploadUnknown(id)
 	case err != nil:
