@@ -255,12 +255,9 @@ func (rg *registry) patchUpload(w http.ResponseWriter, r *http.Request, rt route
 	return nil
 }
 
-// started starts u in the blob store if the registry deferred that (see
-// startUpload): before its first chunk is written.
+// started starts u, which the registry deferred (see startUpload), in the
+// blob store: before its first chunk is written.
 func (rg *registry) started(r *http.Request, u *store.Upload) error {
-	if !u.Deferred {
-		return nil
-	}
 	ctx := r.Context()
 	if err := rg.blobs.StartUpload(ctx, u.ID); err != nil {
 		// Started already, by a request on the upload that failed to

@@ -41,19 +41,18 @@ func (s *Store) LinkBlob(ctx context.Context, repo string, dgst digest.Digest, s
 			return err
 		}
 		// Into an existing repository, one statement; a new one is
-		// created first.
-		n, err := affected(s.run(ctx, tx, linkBlobByName).ExecContext(ctx, repo, dgst.String(), size, nanos(now)))
+		// created first, and the same statement then finds it.
+		link := func() (int64, error) {
+			return affected(s.run(ctx, tx, linkBlob).ExecContext(ctx, repo, dgst.String(), size, nanos(now)))
+		}
+		n, err := link()
+		if err == nil && n == 0 {
+			if _, err = s.ensureRepo(ctx, tx, repo); err == nil {
+				_, err = link()
+			}
+		}
 		if err != nil {
 			return err
-		}
-		if n == 0 {
-			id, err := s.ensureRepo(ctx, tx, repo)
-			if err != nil {
-				return err
-			}
-			if _, err = s.run(ctx, tx, linkBlob).ExecContext(ctx, id, dgst.String(), size, nanos(now)); err != nil {
-				return err
-			}
 		}
 		return s.runAlso(ctx, tx, also, store.Written{})
 	})
@@ -108,11 +107,7 @@ func (s *Store) BlobSizes(ctx context.Context, repo string, dgsts []digest.Diges
 	}
 	gen := s.cache.generation()
 	for chunk := range slices.Chunk(ask, rowsPerStatement) {
-		args := make([]any, 0, len(chunk)+1)
-		args = append(args, repo)
-		for _, d := range chunk {
-			args = append(args, d.String())
-		}
+		args := digestArgs(chunk, repo)
 		q := `SELECT b.digest, b.size FROM blob_links b JOIN repositories r ON r.id = b.repo_id WHERE r.name = ` +
 			param(s.d, 1) + ` AND b.digest IN (` + params(s.d, 2, len(chunk)) + `)`
 		err := func() error {

@@ -82,11 +82,7 @@ func (s *Store) checkRefs(ctx context.Context, tx Conn, repoID int64, m *store.M
 	// retried).
 	blobs := slices.Compact(slices.Sorted(slices.Values(m.Blobs)))
 	for chunk := range slices.Chunk(blobs, rowsPerStatement) {
-		args := make([]any, 0, len(chunk)+2)
-		args = append(args, now, repoID)
-		for _, d := range chunk {
-			args = append(args, d.String())
-		}
+		args := digestArgs(chunk, now, repoID)
 		q := "UPDATE blob_links SET touched = " + param(s.d, 1) + " WHERE repo_id = " + param(s.d, 2) +
 			" AND digest IN (" + params(s.d, 3, len(chunk)) + ")"
 		n, err := affected(tx.ExecContext(ctx, q, args...))
@@ -117,6 +113,16 @@ func (s *Store) checkRefs(ctx context.Context, tx Conn, repoID int64, m *store.M
 // time inserts or names (a manifest's references): 4 parameters a row
 // stay far below SQLite's 32766 and PostgreSQL's 65535.
 const rowsPerStatement = 256
+
+// digestArgs is the arguments of a statement whose parameters are lead and
+// then an IN list of ds.
+func digestArgs(ds []digest.Digest, lead ...any) []any {
+	args := append(make([]any, 0, len(lead)+len(ds)), lead...)
+	for _, d := range ds {
+		args = append(args, d.String())
+	}
+	return args
+}
 
 // touchEach touches blobs one by one, after touching them together found
 // some not linked in repository repoID, to name the first missing one in

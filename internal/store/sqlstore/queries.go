@@ -140,13 +140,9 @@ ORDER BY d.event_seq LIMIT $4`
 ON CONFLICT (name) DO NOTHING
 RETURNING id`
 
-	// Linking again keeps the size but refreshes touched.
-	QLinkBlob = `INSERT INTO blob_links (repo_id, digest, size, touched) VALUES ($1, $2, $3, $4)
-ON CONFLICT (repo_id, digest) DO UPDATE SET touched = excluded.touched`
-
-	// QLinkBlob into a repository named, not numbered: one statement
-	// where the repository exists, none inserted where it does not.
-	QLinkBlobByName = `INSERT INTO blob_links (repo_id, digest, size, touched)
+	// Linking again keeps the size but refreshes touched. The repository
+	// is named: nothing is inserted where it does not exist.
+	QLinkBlob = `INSERT INTO blob_links (repo_id, digest, size, touched)
 SELECT id, $2, $3, $4 FROM repositories WHERE name = $1
 ON CONFLICT (repo_id, digest) DO UPDATE SET touched = excluded.touched`
 

@@ -82,7 +82,8 @@ func scanIdentity(r scanner) (store.StoredIdentity, error) {
 	return id, nil
 }
 
-// scanUpload scans a row of (id, repository, owner, started, updated).
+// scanUpload scans a row of (id, repository, owner, started, updated,
+// deferred).
 func scanUpload(r scanner) (store.Upload, error) {
 	var u store.Upload
 	var started, updated, deferred int64

@@ -50,7 +50,6 @@ const (
 	linkBlob
 	unlinkBlob
 	tombstoneSince
-	linkBlobByName
 	removeTombstone
 	touchBlob
 	lockChild
@@ -145,7 +144,6 @@ func texts(d *Dialect) [numQueries]string {
 		insertRepo:                   QInsertRepo,
 		linkBlob:                     QLinkBlob,
 		unlinkBlob:                   QUnlinkBlob,
-		linkBlobByName:               QLinkBlobByName,
 		tombstoneSince:               QTombstoneSince,
 		removeTombstone:              QRemoveTombstone,
 		touchBlob:                    QTouchBlob,
