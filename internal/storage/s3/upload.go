@@ -248,24 +248,26 @@ func (w *appender) append(ctx context.Context, r io.Reader) (*uploadState, error
 				_, _ = parts.wait() // a failure: nothing is sent after return
 			}
 		}()
+		// release gives back the buffer in hand, if any: send takes it.
 		held, err := parts.adopt(release)
 		release = func() {}
 		if err != nil {
 			return nil, err
 		}
+		release = held
 		num := int32(len(next.Parts))
 		for have+int64(n) == ps {
 			if err := w.claim(ctx); err != nil {
-				held()
 				return nil, err
 			}
 			num++
-			parts.send(num, buf, held)
-			if buf, held, err = parts.buffer(ps); err != nil {
+			parts.send(num, buf, release)
+			release = func() {}
+			b, held, err := parts.buffer(ps)
+			if err != nil {
 				return nil, err
 			}
-			release = held
-			have = 0
+			buf, release, have = b, held, 0
 			n, err = readFull(ctx, r, buf)
 			hw.Write(buf[:n])
 			written += int64(n)
@@ -275,9 +277,7 @@ func (w *appender) append(ctx context.Context, r io.Reader) (*uploadState, error
 			if st.Size+written > limit {
 				return nil, fmt.Errorf("upload larger than %d bytes (%d parts of %d)", limit, MaxParts, ps)
 			}
-			release = func() {}
 		}
-		release = held
 		sent, err := parts.wait()
 		sending = false
 		if err != nil {
