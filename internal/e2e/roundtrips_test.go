@@ -21,8 +21,11 @@ import (
 // pushBudget is the most requests to S3, and round trips to PostgreSQL, a
 // small image (a config and three 64 KiB layers, each POST then PUT, and
 // its manifest) may cost a registry on S3 + PostgreSQL. Each is latency a
-// sequential push waits for; docs/performance.md says where they go.
-var pushBudget = struct{ s3, pg int }{s3: 4, pg: 62}
+// sequential push waits for; docs/performance.md says where they go. An
+// image costs 61 round trips; the budget leaves 3 for the server's
+// background queries, which the test takes off only approximately, and a
+// statement more a blob (4) exceeds it.
+var pushBudget = struct{ s3, pg int }{s3: 4, pg: 64}
 
 // TestS3PushRoundTrips counts what pushing small images costs a registry
 // on S3 + PostgreSQL in requests to the bucket and round trips to the
@@ -74,8 +77,12 @@ func TestS3PushRoundTrips(t *testing.T) {
 		desc = append(desc, fmt.Sprintf("%s %.1f", op, float64(ops[op])/images))
 	}
 	s3PerImage := float64(total(ops)) / images
-	pgPerImage := float64(pgAfter-pgBefore) / images
-	t.Logf("per image: %.1f S3 requests (%s), %.1f PostgreSQL round trips; idle for 1s: %d and %d; %s an image",
+	// The server's own background queries (subscription refreshes, the
+	// event recorder) go on during the pushes: take off the idle rate,
+	// so that a slow machine, on which the pushes take longer, does not
+	// count more round trips a push.
+	pgPerImage := (float64(pgAfter-pgBefore) - float64(idlePG)*took.Seconds()) / images
+	t.Logf("per image: %.1f S3 requests (%s), %.1f PostgreSQL round trips (idle for 1s: %d and %d); %s an image",
 		s3PerImage, strings.Join(desc, ", "), pgPerImage, idleS3, idlePG, took/images)
 	if s3PerImage > float64(pushBudget.s3) {
 		t.Errorf("%.1f S3 requests an image, budget %d", s3PerImage, pushBudget.s3)

@@ -1,8 +1,6 @@
 package pgtest
 
 import (
-	"errors"
-	"io"
 	"net"
 	"net/url"
 	"strings"
@@ -114,12 +112,9 @@ func (p *RoundTrips) relay(c, s net.Conn) {
 			}
 		}
 		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				s.Close()
-			}
 			break
 		}
 	}
-	s.Close()
+	s.Close() // ends the server's side of the copy too
 	<-done
 }
