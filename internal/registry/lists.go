@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/chainctl/chainctl/internal/jsonenc"
 	"github.com/chainctl/chainctl/internal/store"
 )
 
@@ -40,12 +41,40 @@ func writeJSON(w http.ResponseWriter, r *http.Request, contentType string, v any
 	if err != nil {
 		return fmt.Errorf("encode response: %w", err)
 	}
+	writeBody(w, r, contentType, b)
+	return nil
+}
+
+// writeBody answers b, of contentType, with its length (no body to HEAD).
+func writeBody(w http.ResponseWriter, r *http.Request, contentType string, b []byte) {
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(b)
 	}
-	return nil
+}
+
+// appendStringArray appends list as a JSON array of strings, as
+// encoding/json writes it: a tags list of a thousand names encoded by
+// reflection cost a tenth of the request.
+func appendStringArray(b []byte, list []string) []byte {
+	b = append(b, '[')
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonenc.AppendString(b, s)
+	}
+	return append(b, ']')
+}
+
+// listSize is room for list's JSON array when its strings need no escapes.
+func listSize(list []string) int {
+	n := 2
+	for _, s := range list {
+		n += len(s) + 3
+	}
+	return n
 }
 
 // getTags serves GET /v2/<name>/tags/list with n/last pagination.
@@ -69,10 +98,13 @@ func (rg *registry) getTags(w http.ResponseWriter, r *http.Request, rt route) er
 			nextLink(w, r.URL.Path, n, tags[n-1])
 		}
 	}
-	return writeJSON(w, r, "application/json", struct {
-		Name string   `json:"name"`
-		Tags []string `json:"tags"`
-	}{rt.name, tags})
+	b := make([]byte, 0, len(rt.name)+24+listSize(tags))
+	b = append(b, `{"name":`...)
+	b = jsonenc.AppendString(b, rt.name)
+	b = append(b, `,"tags":`...)
+	b = append(appendStringArray(b, tags), '}')
+	writeBody(w, r, "application/json", b)
+	return nil
 }
 
 // getCatalog serves GET /v2/_catalog with n/last pagination.
@@ -92,9 +124,11 @@ func (rg *registry) getCatalog(w http.ResponseWriter, r *http.Request) error {
 			nextLink(w, r.URL.Path, n, repos[n-1])
 		}
 	}
-	return writeJSON(w, r, "application/json", struct {
-		Repositories []string `json:"repositories"`
-	}{repos})
+	b := make([]byte, 0, 20+listSize(repos))
+	b = append(b, `{"repositories":`...)
+	b = append(appendStringArray(b, repos), '}')
+	writeBody(w, r, "application/json", b)
+	return nil
 }
 
 // getReferrers serves GET /v2/<name>/referrers/<digest>: an image index of

@@ -182,7 +182,8 @@ type Lists interface {
 	// Tags returns up to n of repo's tags in lexical order, after last
 	// (exclusive; "" starts at the beginning). ErrNotFound if the repository
 	// was never created (no blob link, manifest or tag ever); a repository
-	// whose tags were all deleted has an empty list.
+	// whose tags were all deleted has an empty list. The slice may be
+	// shared with a cache: callers must not modify its elements.
 	Tags(ctx context.Context, repo, last string, n int) ([]string, error)
 	// Repositories returns up to n repository names in lexical order after last.
 	Repositories(ctx context.Context, last string, n int) ([]string, error)

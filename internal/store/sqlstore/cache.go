@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"strconv"
 	"sync"
 
 	"github.com/opencontainers/go-digest"
@@ -16,8 +17,8 @@ const (
 )
 
 // readCache remembers the answers of the lookups on the pull path —
-// tag → digest, manifest by digest, blob size — so that a hot manifest GET
-// costs no SQLite query. A SQLite file belongs to one server process, like
+// tag → digest, manifest by digest, blob size, a page of a tags list — so
+// that a hot manifest GET or tags list costs no SQLite query. A SQLite file belongs to one server process, like
 // the blob directory beside it: every write transaction of that process
 // clears the cache when it commits, and the generation check in put keeps
 // a lookup that raced a write from caching what the write replaced. The
@@ -32,6 +33,7 @@ type readCache struct {
 	tags      map[string]digest.Digest
 	manifests map[string]*store.Manifest
 	blobs     map[string]int64
+	tagPages  map[string][]string
 	bytes     int
 }
 
@@ -45,6 +47,7 @@ func (c *readCache) reset() {
 	c.tags = make(map[string]digest.Digest)
 	c.manifests = make(map[string]*store.Manifest)
 	c.blobs = make(map[string]int64)
+	c.tagPages = make(map[string][]string)
 	c.bytes = 0
 }
 
@@ -77,7 +80,7 @@ func (c *readCache) admit(gen uint64, n int) bool {
 	if gen != c.gen {
 		return false // a write committed since the lookup read the database
 	}
-	if len(c.tags)+len(c.manifests)+len(c.blobs) >= cacheMaxEntries || c.bytes+n > cacheMaxBytes {
+	if len(c.tags)+len(c.manifests)+len(c.blobs)+len(c.tagPages) >= cacheMaxEntries || c.bytes+n > cacheMaxBytes {
 		c.reset() // crude but bounded; the hot set refills at once
 	}
 	return n <= cacheMaxBytes
@@ -151,5 +154,40 @@ func (c *readCache) putBlob(gen uint64, repo string, d digest.Digest, size int64
 	defer c.mu.Unlock()
 	if c.admit(gen, 0) {
 		c.blobs[cacheKey(repo, string(d))] = size
+	}
+}
+
+// tagPageKey keys the page of up to n of repo's tags after last. Neither
+// a repository name nor a tag can hold a NUL.
+func tagPageKey(repo, last string, n int) string {
+	return repo + "\x00" + last + "\x00" + strconv.Itoa(n)
+}
+
+// tagPage returns a cached page of repo's tags; the slice is shared and
+// must not be modified.
+func (c *readCache) tagPage(repo, last string, n int) ([]string, bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tags, ok := c.tagPages[tagPageKey(repo, last, n)]
+	return tags, ok
+}
+
+// putTagPage caches tags, which the caller must not modify afterwards.
+func (c *readCache) putTagPage(gen uint64, repo, last string, n int, tags []string) {
+	if c == nil {
+		return
+	}
+	size := 16 * len(tags) // each string's header
+	for _, t := range tags {
+		size += len(t)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.admit(gen, size) {
+		c.tagPages[tagPageKey(repo, last, n)] = tags
+		c.bytes += size
 	}
 }

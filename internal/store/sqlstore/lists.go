@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/opencontainers/go-digest"
 
@@ -14,8 +15,15 @@ import (
 // columns are COLLATE "C"). A repository exists from its first blob link
 // or manifest on, and keeps existing when they are gone: ErrNotFound
 // means the name was never used, and a repository without tags yields an
-// empty list. n <= 0 returns an empty list.
+// empty list. n <= 0 returns an empty list. With the read cache, a page
+// asked for again is answered from memory until the next write, and the
+// slice returned is shared with the cache.
 func (s *Store) Tags(ctx context.Context, repo, last string, n int) ([]string, error) {
+	s.cacheCheck(ctx)
+	if tags, ok := s.cache.tagPage(repo, last, n); ok {
+		return tags, nil
+	}
+	gen := s.cache.generation()
 	// Rows are scanned straight into the result, which is sized for n up
 	// front: a list is up to a thousand rows, the tags API's largest page,
 	// and an intermediate slice of rows cost a tenth of the request.
@@ -42,6 +50,8 @@ func (s *Store) Tags(ctx context.Context, repo, last string, n int) ([]string, e
 	if !found {
 		return nil, fmt.Errorf("list tags of %s: %w", repo, store.ErrNotFound)
 	}
+	out = slices.Clip(out) // an append by a caller must not reach the cache's copy
+	s.cache.putTagPage(gen, repo, last, n, out)
 	return out, nil
 }
 

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -40,16 +41,30 @@ func testReadAfterWrite(t *testing.T, s store.Store) {
 			t.Fatalf("ResolveTag = %s, %v; want %s", got, err, want)
 		}
 	}
+	tags := func(want ...string) {
+		t.Helper()
+		for range 2 { // the second from a cache, if the backend keeps one
+			got, err := s.Tags(ctx, repo, "", 10)
+			if err != nil || !slices.Equal(got, want) {
+				t.Fatalf("Tags = %q, %v; want %q", got, err, want)
+			}
+		}
+	}
 	resolve(m1.Digest)
+	tags("latest")
 	put(t, s, m2, "latest") // retag
 	resolve(m2.Digest)
+	put(t, s, m2, "v2")
+	tags("latest", "v2")
 	if err := s.DeleteTag(ctx, repo, "latest"); err != nil {
 		t.Fatal(err)
 	}
 	resolve("")
+	tags("v2")
 
 	put(t, s, m1, "latest")
 	resolve(m1.Digest)
+	tags("latest", "v2")
 	if _, err := s.GetManifest(ctx, repo, m1.Digest); err != nil {
 		t.Fatal(err)
 	}
@@ -59,4 +74,5 @@ func testReadAfterWrite(t *testing.T, s store.Store) {
 	_, err = s.GetManifest(ctx, repo, m1.Digest)
 	wantNotFound(t, "GetManifest after DeleteManifest", err)
 	resolve("")
+	tags("v2")
 }
