@@ -70,6 +70,7 @@ func dialect() *sqlstore.Dialect {
 		Scrub:                 checkpoint,
 		UniqueViolation:       uniqueViolation,
 		NumberedParam:         func(int) string { return "?" },
+		InsertAll:             "INSERT OR ROLLBACK",
 		DueIndexHint:          " INDEXED BY deliveries_due",
 	}
 }

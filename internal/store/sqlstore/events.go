@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,7 +49,8 @@ const eventsPerInsert = 128
 // written per batch.
 func insertEventsText(d *Dialect, rows int, returning bool) string {
 	var q strings.Builder
-	q.WriteString(`INSERT INTO events (id, type, source, subject, time, repository, failed, actor, error_code, data) VALUES `)
+	q.WriteString(cmp.Or(d.InsertAll, "INSERT"))
+	q.WriteString(` INTO events (id, type, source, subject, time, repository, failed, actor, error_code, data) VALUES `)
 	q.WriteString(valueRows(d, rows, eventParams))
 	if returning {
 		q.WriteString(" RETURNING id, seq")
