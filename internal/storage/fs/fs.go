@@ -306,12 +306,20 @@ func (s *Store) Delete(ctx context.Context, dgst digest.Digest) error {
 // commitFile atomically moves the complete, synced file src to dst in
 // blobs/ and makes the new name durable. An existing dst is replaced,
 // which is harmless: both hold the same verified bytes.
+//
+// The rename is tried first and the directory made only when it is
+// missing: a blob's directory (one of 256 a digest algorithm) nearly
+// always exists, and the stat that asked cost a small push as much as the
+// rename itself.
 func (s *Store) commitFile(src, dst string) error {
 	dir := filepath.Dir(dst)
-	if err := s.ensureDir(dir); err != nil {
-		return err
+	err := rename(src, dst)
+	if errors.Is(err, iofs.ErrNotExist) {
+		if err = s.ensureDir(dir); err == nil {
+			err = rename(src, dst)
+		}
 	}
-	if err := os.Rename(src, dst); err != nil {
+	if err != nil {
 		return err
 	}
 	return s.syncDir(dir)
