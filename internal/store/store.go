@@ -503,7 +503,10 @@ type FinishedDelivery struct {
 	Outcome DeliveryOutcome
 }
 
-// SubscriptionHealth sums up a subscription's deliveries.
+// SubscriptionHealth sums up a subscription's deliveries: when one last
+// succeeded, the newest error any attempt met (kept after later successes,
+// and after its delivery is queued again or purged), and how many are
+// pending and failed now.
 type SubscriptionHealth struct {
 	LastSuccess     time.Time
 	LastError       string

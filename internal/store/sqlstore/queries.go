@@ -100,12 +100,21 @@ FROM subscriptions ORDER BY id`
 
 	QSubscriptionsVersion = `SELECT version FROM subscriptions_version WHERE singleton = 1`
 
-	QDeliveryCounts = `SELECT state, count(*) FROM deliveries WHERE subscription_id = $1 GROUP BY state`
+	// QDeliveryCounts counts a subscription's pending (0) and failed (2)
+	// deliveries on deliveries_due, never the delivered ones, which a
+	// busy subscription has millions of.
+	QDeliveryCounts = `SELECT state, count(*) FROM deliveries WHERE subscription_id = $1 AND state IN (0, 2) GROUP BY state`
 
-	QLastDelivered = `SELECT updated FROM deliveries WHERE subscription_id = $1 AND state = 1 ORDER BY updated DESC LIMIT 1`
+	QDeliveryOutcomes = `SELECT last_success, last_error, last_error_at FROM subscriptions WHERE id = $1`
 
-	QLastDeliveryError = `SELECT last_error, updated FROM deliveries
-WHERE subscription_id = $1 AND last_error <> '' ORDER BY updated DESC LIMIT 1`
+	// QRecordDeliveryOutcomes keeps a subscription's newest success ($2)
+	// and newest error ($3 at $4) of a batch of finished deliveries; 0
+	// leaves either as it was. Every CASE reads the row as it was.
+	QRecordDeliveryOutcomes = `UPDATE subscriptions SET
+last_success = CASE WHEN $2 > last_success THEN $2 ELSE last_success END,
+last_error = CASE WHEN $4 > last_error_at THEN $3 ELSE last_error END,
+last_error_at = CASE WHEN $4 > last_error_at THEN $4 ELSE last_error_at END
+WHERE id = $1`
 
 	QEventsAfter = `SELECT seq, id, type, source, subject, time, repository, failed, actor, error_code, data
 FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`

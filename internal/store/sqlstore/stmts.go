@@ -40,8 +40,7 @@ const (
 	listSubscriptions
 	subscriptionsVersion
 	deliveryCounts
-	lastDelivered
-	lastDeliveryError
+	deliveryOutcomes
 	manifestCandidates
 	blobLinkCandidates
 
@@ -94,6 +93,7 @@ const (
 	bumpSubscriptionsVersion
 	dueDeliveries
 	finishDelivery
+	recordDeliveryOutcomes
 	collectManifest
 	collectBlobLink
 	tombstoneBlob
@@ -136,8 +136,8 @@ func texts(d *Dialect) [numQueries]string {
 		listSubscriptions:            QListSubscriptions,
 		subscriptionsVersion:         QSubscriptionsVersion,
 		deliveryCounts:               QDeliveryCounts,
-		lastDelivered:                QLastDelivered,
-		lastDeliveryError:            QLastDeliveryError,
+		deliveryOutcomes:             QDeliveryOutcomes,
+		recordDeliveryOutcomes:       QRecordDeliveryOutcomes,
 		manifestCandidates:           QManifestCandidates,
 		blobLinkCandidates:           QBlobLinkCandidates,
 		repoID:                       QRepoID,

@@ -109,19 +109,13 @@ func (s *Store) SubscriptionHealth(ctx context.Context, id string) (store.Subscr
 			h.Failed = c[1]
 		}
 	}
-	var at int64
-	switch err := s.run(ctx, nil, lastDelivered).QueryRowContext(ctx, id).Scan(&at); {
-	case err == nil:
-		h.LastSuccess = fromNanos(at)
-	case !errors.Is(err, sql.ErrNoRows):
+	var success, errorAt int64
+	switch err := s.run(ctx, nil, deliveryOutcomes).QueryRowContext(ctx, id).Scan(&success, &h.LastError, &errorAt); {
+	case errors.Is(err, sql.ErrNoRows): // no such subscription: nothing to say
+	case err != nil:
 		return h, fmt.Errorf("health of subscription %s: %w", id, err)
 	}
-	switch err := s.run(ctx, nil, lastDeliveryError).QueryRowContext(ctx, id).Scan(&h.LastError, &at); {
-	case err == nil:
-		h.LastErrorAt = fromNanos(at)
-	case !errors.Is(err, sql.ErrNoRows):
-		return h, fmt.Errorf("health of subscription %s: %w", id, err)
-	}
+	h.LastSuccess, h.LastErrorAt = optionalTime(success), optionalTime(errorAt)
 	return h, nil
 }
 
@@ -170,6 +164,10 @@ func (s *Store) FinishDeliveries(ctx context.Context, subscription string, done 
 		return nil
 	}
 	err := s.inTx(ctx, func(tx Conn) error {
+		// The batch's newest success and newest error go on the
+		// subscription's row too, read by SubscriptionHealth.
+		var success, errorAt int64
+		var lastError string
 		finish := s.run(ctx, tx, finishDelivery)
 		for _, f := range done {
 			o := f.Outcome
@@ -187,8 +185,18 @@ func (s *Store) FinishDeliveries(ctx context.Context, subscription string, done 
 			if _, err := finish.ExecContext(ctx, subscription, f.Seq, state, next, o.Status, o.Error, nanos(at)); err != nil {
 				return err
 			}
+			switch t := nanos(at); {
+			case o.Delivered:
+				success = max(success, t)
+			case o.Error != "" && t >= errorAt:
+				lastError, errorAt = o.Error, t
+			}
 		}
-		return nil
+		if success == 0 && errorAt == 0 {
+			return nil
+		}
+		_, err := s.run(ctx, tx, recordDeliveryOutcomes).ExecContext(ctx, subscription, success, lastError, errorAt)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("finish %d deliveries to %s: %w", len(done), subscription, err)

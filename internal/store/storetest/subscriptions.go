@@ -88,6 +88,29 @@ func testSubscriptions(t *testing.T, s store.Store) {
 	if err != nil || h.Pending != 0 || h.Failed != 1 || !h.LastSuccess.Equal(now) || h.LastError != "gave up" || !h.LastErrorAt.Equal(retry) {
 		t.Errorf("SubscriptionHealth(sub-b) = %+v, %v", h, err)
 	}
+	// Queued again and delivered: the last error stays, with its time,
+	// beside the newer success; an older outcome changes neither.
+	if n, err := s.RequeueDeliveries(ctx, "sub-b", []int64{later[0].Event.Seq}, retry); err != nil || n != 1 {
+		t.Fatalf("RequeueDeliveries = %d, %v", n, err)
+	}
+	redone := retry.Add(time.Minute)
+	if again, err := s.ClaimDeliveries(ctx, "sub-b", redone, time.Minute, 10); err != nil || len(again) != 1 {
+		t.Fatalf("ClaimDeliveries after the requeue = %+v, %v", again, err)
+	}
+	err = s.FinishDeliveries(ctx, "sub-b", []store.FinishedDelivery{
+		{Seq: later[0].Event.Seq, Outcome: store.DeliveryOutcome{Delivered: true, Status: 200, At: redone}},
+		{Seq: got[0].Event.Seq, Outcome: store.DeliveryOutcome{Retry: redone, Error: "stale", At: now}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err = s.SubscriptionHealth(ctx, "sub-b")
+	if err != nil || h.Failed != 0 || !h.LastSuccess.Equal(redone) || h.LastError != "gave up" || !h.LastErrorAt.Equal(retry) {
+		t.Errorf("SubscriptionHealth(sub-b) after a redelivery = %+v, %v; want the success at %v and the error of %v", h, err, redone, retry)
+	}
+	if h, err := s.SubscriptionHealth(ctx, "sub-none"); err != nil || h != (store.SubscriptionHealth{}) {
+		t.Errorf("SubscriptionHealth(sub-none) = %+v, %v, want nothing", h, err)
+	}
 
 	// Disabled, then deleted with its deliveries; sub-a keeps its own.
 	if err := s.DisableSubscription(ctx, "sub-b", retry, "410 Gone"); err != nil {

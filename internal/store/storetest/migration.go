@@ -1,0 +1,63 @@
+package storetest
+
+import (
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/chainctl/chainctl/internal/store"
+	"github.com/chainctl/chainctl/internal/store/sqlstore"
+)
+
+// SubscriptionHealthSeed is SQL, valid on both databases at migration
+// 0013, that leaves deliveries for migration 0014 to sum up into
+// SubscriptionHealthSeeded: sub-x has a success at 100 ns, a newer error
+// on a pending delivery (200 ns) and an older one on a failed delivery;
+// sub-quiet has no deliveries.
+var SubscriptionHealthSeed = []string{
+	`INSERT INTO events (id, type, source, subject, time, repository, failed, actor, data) VALUES
+('e1', 'dev.chainctl.registry.push.v1', 'https://r', 'acme/app:1', 1, 'acme/app', 0, 'identity:ci', '{}'),
+('e2', 'dev.chainctl.registry.push.v1', 'https://r', 'acme/app:2', 2, 'acme/app', 0, 'identity:ci', '{}'),
+('e3', 'dev.chainctl.registry.push.v1', 'https://r', 'acme/app:3', 3, 'acme/app', 0, 'identity:ci', '{}')`,
+	`INSERT INTO subscriptions (id, sink, types, repositories, description, creator, creator_incarnation, created) VALUES
+('sub-x', 'https://sink.example', '[]', '["acme/*"]', '', 'identity:owner', 'i1', 1),
+('sub-quiet', 'https://sink.example', '[]', '["acme/*"]', '', 'identity:owner', 'i1', 1)`,
+	`INSERT INTO deliveries (subscription_id, event_seq, state, next_attempt, last_error, updated)
+SELECT 'sub-x', seq, 1, 0, '', 100 FROM events WHERE id = 'e1'`,
+	`INSERT INTO deliveries (subscription_id, event_seq, state, next_attempt, last_error, updated)
+SELECT 'sub-x', seq, 0, 300, 'boom', 200 FROM events WHERE id = 'e2'`,
+	`INSERT INTO deliveries (subscription_id, event_seq, state, next_attempt, last_error, updated)
+SELECT 'sub-x', seq, 2, 0, 'older', 150 FROM events WHERE id = 'e3'`,
+}
+
+// SubscriptionHealthSeeded is the health of each subscription of
+// SubscriptionHealthSeed after migration 0014, but for the counts.
+var SubscriptionHealthSeeded = map[string]store.SubscriptionHealth{
+	"sub-x":     {LastSuccess: time.Unix(0, 100).UTC(), LastError: "boom", LastErrorAt: time.Unix(0, 200).UTC()},
+	"sub-quiet": {},
+}
+
+// MigrationsBefore is the migrations of ms older than version, as the
+// directory "migrations" of a file system: a database migrated by an
+// earlier release.
+func MigrationsBefore(ms []sqlstore.Migration, version int) fstest.MapFS {
+	fsys := fstest.MapFS{}
+	for _, m := range ms {
+		if m.Version < version {
+			fsys["migrations/"+m.Name] = &fstest.MapFile{Data: []byte(m.SQL)}
+		}
+	}
+	return fsys
+}
+
+// CheckSubscriptionHealthSeeded checks s's health of the subscriptions
+// SubscriptionHealthSeed left, once migrated past 0014.
+func CheckSubscriptionHealthSeeded(t *testing.T, s store.Subscriptions) {
+	t.Helper()
+	for id, want := range SubscriptionHealthSeeded {
+		h, err := s.SubscriptionHealth(t.Context(), id)
+		if err != nil || !h.LastSuccess.Equal(want.LastSuccess) || h.LastError != want.LastError || !h.LastErrorAt.Equal(want.LastErrorAt) {
+			t.Errorf("SubscriptionHealth(%s) after 0014 = %+v, %v, want %+v", id, h, err, want)
+		}
+	}
+}
