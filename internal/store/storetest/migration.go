@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"database/sql"
+	"io/fs"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -37,17 +39,29 @@ var SubscriptionHealthSeeded = map[string]store.SubscriptionHealth{
 	"sub-quiet": {},
 }
 
-// MigrationsBefore is the migrations of ms older than version, as the
-// directory "migrations" of a file system: a database migrated by an
-// earlier release.
-func MigrationsBefore(ms []sqlstore.Migration, version int) fstest.MapFS {
-	fsys := fstest.MapFS{}
+// MigrateBefore migrates db with the migrations in fsys's "migrations"
+// older than version, as an earlier release would have, then runs seed on
+// it: what the migration of that version finds.
+func MigrateBefore(t *testing.T, db *sql.DB, d *sqlstore.Dialect, fsys fs.FS, version int, seed []string) {
+	t.Helper()
+	ms, err := sqlstore.LoadMigrations(fsys, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fstest.MapFS{}
 	for _, m := range ms {
 		if m.Version < version {
-			fsys["migrations/"+m.Name] = &fstest.MapFile{Data: []byte(m.SQL)}
+			before["migrations/"+m.Name] = &fstest.MapFile{Data: []byte(m.SQL)}
 		}
 	}
-	return fsys
+	if err := sqlstore.Migrate(t.Context(), db, d, before, "migrations", nil); err != nil {
+		t.Fatalf("migrate to %04d = %v", version-1, err)
+	}
+	for _, q := range seed {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
 }
 
 // CheckSubscriptionHealthSeeded checks s's health of the subscriptions
