@@ -220,6 +220,10 @@ func TestEventSurvivesKill(t *testing.T) {
 	}
 
 	recv := newReceiverAt(t, srv.URL(), sinkAddr)
+	// Closed when the test returns, before the cleanups stop the server
+	// started next: a delivery still arriving (the blobs' push events) must
+	// find the registry's JWKS up, not a server shutting down.
+	defer recv.srv.Close()
 	startServerOpts(t, opts)
 	deadline := time.Now().Add(30 * time.Second) // the first attempts failed: backoff
 	for time.Now().Before(deadline) {

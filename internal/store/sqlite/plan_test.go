@@ -56,6 +56,9 @@ func TestQueryPlans(t *testing.T) {
 			"SEARCH d USING PRIMARY KEY (subscription_id=? AND event_seq<?)",
 			"SEARCH e USING INTEGER PRIMARY KEY (rowid=?)",
 		}},
+		{name: "pending and failed deliveries counted", query: sqlstore.QDeliveryCounts, want: []string{
+			"USING COVERING INDEX deliveries_due (subscription_id=? AND state=?)",
+		}},
 		{name: "failed deliveries", query: sqlstore.QFailedDeliveries, want: []string{
 			"SEARCH d USING COVERING INDEX deliveries_due (subscription_id=? AND state=? AND event_seq>?)",
 		}},
