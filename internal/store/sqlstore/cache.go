@@ -18,13 +18,14 @@ const (
 
 // readCache remembers the answers of the lookups on the pull path —
 // tag → digest, manifest by digest, blob size, a page of a tags list — so
-// that a hot manifest GET or tags list costs no SQLite query. A SQLite file belongs to one server process, like
-// the blob directory beside it: every write transaction of that process
-// clears the cache when it commits, and the generation check in put keeps
-// a lookup that raced a write from caching what the write replaced. The
-// one other writer, `registry gc`, only deletes; the server notices its
-// commits within externalCheckEvery (see externalWrites), and a push that
-// finds a cached link gone clears the cache at once.
+// that a hot manifest GET or tags list costs no SQLite query. A SQLite
+// file belongs to one server process, like the blob directory beside it:
+// every write transaction of that process clears the cache when it
+// commits, and the generation check in put keeps a lookup that raced a
+// write from caching what the write replaced. The one other writer,
+// `registry gc`, only deletes; the server notices its commits within
+// externalCheckEvery (see externalWrites), and a push that finds a cached
+// link gone clears the cache at once.
 //
 // A nil *readCache caches nothing: lookups miss and puts are dropped.
 type readCache struct {
