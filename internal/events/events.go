@@ -102,13 +102,16 @@ func (d *Data) subject() string {
 	return d.Repository
 }
 
-// newID returns a new event id: 32 hex digits, the first 12 the time in
-// milliseconds and the rest 80 random bits. Ids that grow with time keep
-// the event log's unique index appending at its end rather than writing
-// all over it, which a busy registry's thousands of pulls a second feel.
-func newID() string {
+// newID returns a new id for an event that happened at: 32 hex digits,
+// the first 12 at in Unix milliseconds and the rest 80 random bits. Ids
+// that grow with time keep the event log's unique index appending at its
+// end rather than writing all over it, which a busy registry's thousands
+// of pulls a second feel. The event's own time, not the time the id is
+// made (a blob pull's event is recorded when its response has ended), so
+// that an id says when to look for its event.
+func newID(at time.Time) string {
 	var b [16]byte
-	ms := uint64(time.Now().UnixMilli())
+	ms := uint64(at.UnixMilli())
 	for i := range 6 {
 		b[i] = byte(ms >> (8 * (5 - i)))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -77,6 +78,9 @@ func TestPushEventCommitsWithTheManifest(t *testing.T) {
 		!e.Time.Equal(at) || e.Repository != "acme/app" || e.Failed || e.Actor != "identity:ci" || len(e.ID) != 32 {
 		t.Errorf("push event = %+v", e)
 	}
+	if want := fmt.Sprintf("%012x", at.UnixMilli()); e.ID[:12] != want {
+		t.Errorf("push event id %s does not begin with its time %s", e.ID, want)
+	}
 	d := decode(t, e)
 	if d.Previous != first.Digest.String() || d.Digest != second.Digest.String() || d.Actor.Subject == "" || d.UserAgent != "crane/0.22" {
 		t.Errorf("push data = %+v, want previous %s", d, first.Digest)
@@ -120,9 +124,12 @@ func TestRecordBatchesAndFlushesAtShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { rec.Run(ctx); close(done) }()
+	// Each pull happened a minute before the one after it, the first
+	// long before it is recorded: its id still begins with its own time.
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
 	for i := range 25 {
 		rec.Record(events.TypePull, events.Data{Repository: "acme/app", Tag: "v1", Type: events.KindManifest, Method: "GET",
-			When: time.Now(), Actor: events.Actor{PullToken: "pt-x"}, Error: map[bool]*events.Error{true: {Status: 404, Code: "MANIFEST_UNKNOWN"}}[i%5 == 0]})
+			When: t0.Add(time.Duration(i) * time.Minute), Actor: events.Actor{PullToken: "pt-x"}, Error: map[bool]*events.Error{true: {Status: 404, Code: "MANIFEST_UNKNOWN"}}[i%5 == 0]})
 	}
 	// Full batches of 10 go at once (the first one fails and is kept);
 	// the rest waits for the tick, or for shutdown.
@@ -146,6 +153,9 @@ func TestRecordBatchesAndFlushesAtShutdown(t *testing.T) {
 			}
 			if e.Actor != "pull-token:pt-x" || e.Subject != "acme/app:v1" {
 				t.Errorf("event = %+v", e)
+			}
+			if want := fmt.Sprintf("%012x", e.Time.UnixMilli()); len(e.ID) != 32 || e.ID[:12] != want {
+				t.Errorf("event id %s does not begin with its time %s", e.ID, want)
 			}
 		}
 	}

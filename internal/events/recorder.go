@@ -97,7 +97,7 @@ func (r *Recorder) Dropped() int64 { return r.dropped.Load() }
 // transaction of the write it reports, with the tag's previous digest. The
 // event's id is chosen now: a transaction run again keeps it.
 func (r *Recorder) Push(d Data) store.TxFunc {
-	id := newID()
+	id := newID(d.When)
 	return func(ctx context.Context, tx store.Tx, w store.Written) error {
 		d := d
 		d.Previous = string(w.Previous)
@@ -114,7 +114,7 @@ func (r *Recorder) Push(d Data) store.TxFunc {
 // written with the next batch. It never blocks: with the queue full the
 // event is dropped and counted.
 func (r *Recorder) Record(typ string, d Data) {
-	e, err := r.event(newID(), typ, &d)
+	e, err := r.event(newID(d.When), typ, &d)
 	if err != nil {
 		r.log.Error("encode event", "err", err)
 		return
