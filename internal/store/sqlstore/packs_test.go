@@ -1,0 +1,130 @@
+package sqlstore
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/chainctl/chainctl/internal/store"
+)
+
+func packedEvents(r *rand.Rand, n int) []packedEvent {
+	evs := make([]packedEvent, n)
+	seq, at := int64(100), int64(1_765_000_000_000_000_000)
+	digests := []string{"sha256:0123456789abcdef", "sha256:fedcba9876543210", ""}
+	for i := range evs {
+		seq += 1 + r.Int64N(3)
+		at += r.Int64N(2_000_000) - 500_000 // not always in time order
+		d := digests[r.IntN(len(digests))]
+		evs[i] = packedEvent{
+			Seq: seq, Time: at, ID: fmt.Sprintf("%012x%020x", at/1e6, r.Uint64()),
+			Subject: "acme/app@" + d,
+			Data:    fmt.Appendf(nil, `{"repository":"acme/app","digest":%q,"when":"%d","user_agent":"containerd/2.0.%d"}`, d, at, r.IntN(3)),
+		}
+	}
+	return evs
+}
+
+func decodeAll(t *testing.T, b []byte, seqFirst, timeFirst int64) []packedEvent {
+	t.Helper()
+	var got []packedEvent
+	if err := decodePack(b, seqFirst, timeFirst, func(e packedEvent) error { got = append(got, e); return nil }); err != nil {
+		t.Fatalf("decodePack = %v", err)
+	}
+	return got
+}
+
+func TestPackRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 2, 100, 1024} {
+		evs := packedEvents(r, n)
+		seqFirst, timeFirst := int64(100), int64(1_765_000_000_000_000_000)
+		b := appendPack(nil, seqFirst, timeFirst, evs)
+		got := decodeAll(t, b, seqFirst, timeFirst)
+		if len(got) != len(evs) || (n > 0 && !reflect.DeepEqual(got, evs)) {
+			t.Fatalf("%d events: decoded %d, first difference in %+v", n, len(got), got[:min(len(got), 2)])
+		}
+		if n == 1024 {
+			// The point of it: a pull costs a few dozen bytes, not the
+			// ~600 of a row, even when neighbours differ in digest,
+			// client and a random id as these do.
+			if per := len(b) / n; per > 128 {
+				t.Errorf("%d bytes an event, want at most 128", per)
+			}
+		}
+	}
+	// Empty strings and data, and equal neighbours.
+	evs := []packedEvent{{Seq: 7, Time: 5}, {Seq: 8, Time: 5, ID: "a", Subject: "a", Data: []byte("a")}, {Seq: 9, Time: 4, ID: "a", Subject: "a", Data: []byte("a")}, {Seq: 9, Time: 4}}
+	if got := decodeAll(t, appendPack(nil, 7, 5, evs), 7, 5); len(got) != 4 || got[1].ID != "a" || got[2].Time != 4 || got[3].Subject != "" || len(got[3].Data) != 0 {
+		t.Errorf("decoded %+v", got)
+	}
+}
+
+func TestPackDecodeStops(t *testing.T) {
+	b := appendPack(nil, 1, 1, packedEvents(rand.New(rand.NewPCG(3, 4)), 10))
+	stop := errors.New("stop")
+	n := 0
+	if err := decodePack(b, 1, 1, func(packedEvent) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Errorf("decodePack = %v after %d events, want the callback's error after 1", err, n)
+	}
+}
+
+func FuzzDecodePack(f *testing.F) {
+	f.Add(appendPack(nil, 1, 1, packedEvents(rand.New(rand.NewPCG(5, 6)), 3)))
+	f.Add([]byte{packFormat})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		// Any bytes: an error or events, never a panic or a seq going back.
+		last := int64(-1 << 62)
+		err := decodePack(b, 0, 0, func(e packedEvent) error {
+			if e.Seq < last {
+				t.Fatalf("seq %d after %d", e.Seq, last)
+			}
+			last = e.Seq
+			return nil
+		})
+		if err != nil && !errors.Is(err, errPack) {
+			t.Fatalf("decodePack = %v, want errPack", err)
+		}
+	})
+}
+
+func TestGroupPacks(t *testing.T) {
+	t0 := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC)
+	ev := func(repo string, at time.Duration) store.Event {
+		return store.Event{Type: "dev.chainctl.registry.pull.v1", Source: "s", Repository: repo, Actor: "anonymous", Time: t0.Add(at)}
+	}
+	pushed := ev("a", 0)
+	pushed.Type = pushType
+	failedPush := pushed
+	failedPush.Failed, failedPush.ErrorCode = true, "DENIED"
+	subscribed := ev("a", 0)
+	subscribed.Subscriptions = []string{"sub"}
+	batch := []store.Event{
+		ev("a", 0), ev("b", 0), pushed, ev("a", 900*time.Millisecond), subscribed, failedPush,
+		ev("a", 100*time.Millisecond),  // out of order, within the pack's second
+		ev("a", 1200*time.Millisecond), // past it: a second pack of a
+		ev("b", time.Second),
+	}
+	var got []string
+	for _, g := range groupPacks(batch) {
+		got = append(got, fmt.Sprintf("%s%s%v %v-%v", g.key.repository, g.key.errorCode, g.events,
+			time.Duration(g.timeFirst-nanos(t0)), time.Duration(g.timeLast-nanos(t0))))
+	}
+	want := []string{"a[0 3 6] 0s-900ms", "b[1 8] 0s-1s", "aDENIED[5] 0s-0s", "a[7] 1.2s-1.2s"}
+	if !slices.Equal(got, want) {
+		t.Errorf("groupPacks = %q, want %q", got, want)
+	}
+
+	full := make([]store.Event, packMaxEvents+1)
+	for i := range full {
+		full[i] = ev("a", time.Duration(i))
+	}
+	if g := groupPacks(full); len(g) != 2 || len(g[0].events) != packMaxEvents || g[1].events[0] != packMaxEvents {
+		t.Errorf("a batch of %d: %d packs", len(full), len(g))
+	}
+}
