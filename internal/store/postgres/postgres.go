@@ -91,7 +91,32 @@ func dialect() *sqlstore.Dialect {
 			_, err := tx.ExecContext(ctx, qLockMigrations, migrationLock)
 			return err
 		},
+		AllocSeqs:   allocSeqs,
+		OverrideSeq: " OVERRIDING SYSTEM VALUE",
 	}
+}
+
+// allocSeqs takes n seqs from the events table's identity sequence, in one
+// round trip. Another replica's may interleave: the block need not be
+// contiguous.
+func allocSeqs(ctx context.Context, tx sqlstore.Conn, n int) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence('events', 'seq')) FROM generate_series(1, $1::integer) ORDER BY 1`, n)
+	if err != nil {
+		return nil, fmt.Errorf("allocate %d event seqs: %w", n, err)
+	}
+	defer rows.Close()
+	seqs := make([]int64, 0, n)
+	for rows.Next() {
+		var s int64
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("allocate %d event seqs: %w", n, err)
+		}
+		seqs = append(seqs, s)
+	}
+	if err := rows.Err(); err != nil || len(seqs) != n {
+		return nil, fmt.Errorf("allocate %d event seqs: got %d: %v", n, len(seqs), err)
+	}
+	return seqs, nil
 }
 
 // retryable reports whether err is PostgreSQL aborting a transaction that

@@ -8,6 +8,9 @@ import (
 	"github.com/chainctl/chainctl/internal/store/sqlstore"
 )
 
+// packSelect is sqlstore's select of event_packs' columns.
+const packSelect = `SELECT seq_first, type, source, repository, failed, actor, error_code, time_first, time_last, events FROM event_packs`
+
 // TestQueryPlans checks that the registry's queries are indexed lookups,
 // so their cost does not grow with the number of repositories, manifests
 // or tags. SQLite plans without statistics here, as on a fresh database.
@@ -51,6 +54,35 @@ func TestQueryPlans(t *testing.T) {
 		}},
 		{name: "event by id", query: sqlstore.QEventRef, want: []string{
 			"SEARCH events USING INDEX sqlite_autoindex_events_1 (id=?)",
+		}},
+		// The event log's packs, read as scanPacks and the readers write
+		// their queries (packread.go, events.go, packwrite.go).
+		{name: "packs of a repository, newest first", query: packSelect + ` WHERE seq_first IN (SELECT seq_first FROM event_packs` +
+			` WHERE (repository = $1) AND time_last >= $2 ORDER BY time_last DESC, seq_first DESC LIMIT 64) ORDER BY time_last DESC, seq_first DESC`, want: []string{
+			"SEARCH event_packs USING COVERING INDEX event_packs_repository (repository=? AND time_last>?)",
+		}},
+		{name: "packs under a prefix: keys sorted, not rows", query: packSelect + ` WHERE seq_first IN (SELECT seq_first FROM event_packs` +
+			` WHERE (repository >= $1 AND repository < $2) ORDER BY time_last DESC, seq_first DESC LIMIT 64) ORDER BY time_last DESC, seq_first DESC`, want: []string{
+			"SEARCH event_packs USING COVERING INDEX event_packs_repository (repository>? AND repository<?)",
+			"SEARCH event_packs USING INTEGER PRIMARY KEY (rowid=?)",
+		}},
+		{name: "packs of an actor, next page", query: packSelect + ` WHERE seq_first IN (SELECT seq_first FROM event_packs` +
+			` WHERE actor IN ($1) AND (time_last < $2 OR (time_last = $3 AND seq_first < $4)) ORDER BY time_last DESC, seq_first DESC LIMIT 64) ORDER BY time_last DESC, seq_first DESC`, want: []string{
+			"USING COVERING INDEX event_packs_actor (actor=?)",
+		}},
+		{name: "packs since a time", query: packSelect + ` WHERE seq_first IN (SELECT seq_first FROM event_packs` +
+			` WHERE time_last > $1 ORDER BY time_last, seq_first LIMIT 64) ORDER BY time_last, seq_first`, want: []string{
+			"USING COVERING INDEX event_packs_time (time_last>?)",
+		}},
+		{name: "packs after a seq", query: packSelect + ` WHERE seq_first IN (SELECT seq_first FROM event_packs` +
+			` WHERE seq_first > $1 AND seq_last > $2 ORDER BY seq_first LIMIT 64) ORDER BY seq_first`, want: []string{
+			"SEARCH event_packs USING INTEGER PRIMARY KEY (rowid>?)",
+		}},
+		{name: "packs that may hold a seq", query: packSelect + ` WHERE seq_first <= $1 AND seq_first >= $2 AND seq_last >= $3`, want: []string{
+			"SEARCH event_packs USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)",
+		}},
+		{name: "packs straddling a purge", query: packSelect + ` WHERE time_first < $1 AND time_last >= $2`, want: []string{
+			"SEARCH event_packs USING INDEX event_packs_time (time_last>?)",
 		}},
 		{name: "list deliveries", query: sqlstore.QListDeliveries, want: []string{
 			"SEARCH d USING PRIMARY KEY (subscription_id=? AND event_seq<?)",

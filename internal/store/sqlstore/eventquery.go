@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/chainctl/chainctl/internal/store"
@@ -51,51 +53,199 @@ func (s *Store) QueryEvents(ctx context.Context, f store.EventFilter) ([]store.E
 	if err != nil {
 		return nil, fmt.Errorf("query events: %w", err)
 	}
-	return out, nil
+	if noPacks(f) {
+		return out, nil
+	}
+	top := &topEvents{limit: min(f.Limit, maxEventPage), cmp: newestFirst}
+	for _, e := range out {
+		top.add(e)
+	}
+	pw := s.filterWhere(f, true)
+	if !f.Before.IsZero() {
+		pw.add("time_first <= " + pw.arg(nanos(f.Before.Time)))
+	}
+	err = s.scanPacks(ctx, s.r, pw, newestPacks, func(p *packRow) (bool, error) {
+		if worst, ok := top.bound(); ok && p.timeLast < nanos(worst.Time) {
+			return false, nil // every event of this pack and the rest is older
+		}
+		return true, p.expand(func(e store.Event) error {
+			if eventMatches(f, e) && after(f.Before, e) {
+				top.add(e)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query events: %w", err)
+	}
+	return append([]store.Event{}, top.sorted()...), nil
 }
 
-// SummarizeEvents implements store.Events: three GROUP BYs over what f
-// selects, in one read transaction so that they agree.
+// noPacks reports whether f selects only successful pushes, which are
+// never packed.
+func noPacks(f store.EventFilter) bool {
+	return f.Type == pushType && f.Outcome == store.Succeeded
+}
+
+// after reports whether e comes after pos in QueryEvents' order (is
+// older); every event does after the zero position.
+func after(pos store.EventPosition, e store.Event) bool {
+	if pos.IsZero() {
+		return true
+	}
+	t := nanos(pos.Time)
+	return nanos(e.Time) < t || (nanos(e.Time) == t && e.Seq < pos.Seq)
+}
+
+// SummarizeEvents implements store.Events, in one read transaction so
+// that its counts agree: a GROUP BY over the rows f selects; one over the
+// packs wholly inside f's time range, by their counts; and the events of
+// the packs on its edges (or of every pack f selects, when it names a
+// subject) counted one by one. The caps apply to the sums.
 func (s *Store) SummarizeEvents(ctx context.Context, f store.EventFilter) (store.EventSummary, error) {
-	var sum store.EventSummary
 	tx, err := s.r.BeginTx(ctx, nil)
 	if err != nil {
-		return sum, fmt.Errorf("summarize events: %w", err)
+		return store.EventSummary{}, fmt.Errorf("summarize events: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	group := func(key string, failedOnly bool) ([]store.EventCount, error) {
-		w := s.eventWhere(f)
-		cols, scan := key+", type, count(*), sum(failed)", func(r scanner) (store.EventCount, error) {
-			var c store.EventCount
-			return c, r.Scan(&c.Key, &c.Type, &c.Count, &c.Failed)
-		}
-		groupBy := key + ", type"
-		if failedOnly {
-			w.add("failed = 1")
-			cols, groupBy = key+", count(*)", key
-			scan = func(r scanner) (store.EventCount, error) {
-				var c store.EventCount
-				return c, r.Scan(&c.Key, &c.Count)
-			}
-		}
-		q := fmt.Sprintf("SELECT %s FROM events%s GROUP BY %s ORDER BY count(*) DESC, %[3]s LIMIT %d",
-			cols, w.String(), groupBy, maxSummaryRows)
-		return collect(ctx, text{tx, q}, scan, w.args...)
-	}
-	if sum.Repositories, err = group("repository", false); err != nil {
-		return sum, fmt.Errorf("summarize events by repository: %w", err)
-	}
-	if sum.Actors, err = group("actor", false); err != nil {
-		return sum, fmt.Errorf("summarize events by actor: %w", err)
-	}
-	if sum.Failures, err = group("error_code", true); err != nil {
-		return sum, fmt.Errorf("summarize failures: %w", err)
-	}
+	acc := newSummary()
 	w := s.eventWhere(f)
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM events"+w.String(), w.args...).Scan(&sum.Total); err != nil {
-		return sum, fmt.Errorf("count events: %w", err)
+	rows := "SELECT repository, actor, type, failed, error_code, count(*) FROM events" + w.String() + " GROUP BY repository, actor, type, failed, error_code"
+	if err := acc.addGroups(ctx, text{tx, rows}, w.args); err != nil {
+		return store.EventSummary{}, fmt.Errorf("summarize events: %w", err)
 	}
-	return sum, nil
+	if !noPacks(f) {
+		if err := s.summarizePacks(ctx, tx, f, acc); err != nil {
+			return store.EventSummary{}, fmt.Errorf("summarize packed events: %w", err)
+		}
+	}
+	return acc.summary(), nil
+}
+
+// summarizePacks adds to acc the packed events f selects.
+func (s *Store) summarizePacks(ctx context.Context, tx Conn, f store.EventFilter, acc *summary) error {
+	edge := f.Subject != "" // a subject is the events', not the pack's
+	if !edge {
+		w := s.filterWhere(f, true)
+		if !f.Since.IsZero() {
+			w.add("time_first >= " + w.arg(nanos(f.Since)))
+		}
+		if !f.Until.IsZero() {
+			w.add("time_last < " + w.arg(nanos(f.Until)))
+		}
+		q := "SELECT repository, actor, type, failed, error_code, sum(count) FROM event_packs" + w.String() +
+			" GROUP BY repository, actor, type, failed, error_code"
+		if err := acc.addGroups(ctx, text{tx, q}, w.args); err != nil {
+			return err
+		}
+		if f.Since.IsZero() && f.Until.IsZero() {
+			return nil
+		}
+	}
+	w := s.filterWhere(f, true)
+	if !edge {
+		var or []string
+		if !f.Since.IsZero() {
+			or = append(or, "time_first < "+w.arg(nanos(f.Since)))
+		}
+		if !f.Until.IsZero() {
+			or = append(or, "time_last >= "+w.arg(nanos(f.Until)))
+		}
+		w.add("(" + strings.Join(or, " OR ") + ")")
+	}
+	return s.scanPacksIn(ctx, tx, w, func(p *packRow) error {
+		return p.expand(func(e store.Event) error {
+			if eventMatches(f, e) {
+				acc.add(e.Repository, e.Actor, e.Type, e.Failed, e.ErrorCode, 1)
+			}
+			return nil
+		})
+	})
+}
+
+// summary sums events by repository and type, by actor and type, and
+// failures by error code.
+type summary struct {
+	total         int64
+	repos, actors map[[2]string]*store.EventCount
+	failures      map[string]*store.EventCount
+}
+
+func newSummary() *summary {
+	return &summary{repos: map[[2]string]*store.EventCount{}, actors: map[[2]string]*store.EventCount{}, failures: map[string]*store.EventCount{}}
+}
+
+func (a *summary) add(repo, actor, typ string, failed bool, code string, n int64) {
+	a.total += n
+	for _, k := range []struct {
+		m   map[[2]string]*store.EventCount
+		key string
+	}{{a.repos, repo}, {a.actors, actor}} {
+		c := k.m[[2]string{k.key, typ}]
+		if c == nil {
+			c = &store.EventCount{Key: k.key, Type: typ}
+			k.m[[2]string{k.key, typ}] = c
+		}
+		c.Count += n
+		if failed {
+			c.Failed += n
+		}
+	}
+	if failed {
+		c := a.failures[code]
+		if c == nil {
+			c = &store.EventCount{Key: code}
+			a.failures[code] = c
+		}
+		c.Count += n
+	}
+}
+
+// addGroups adds the rows of q: repository, actor, type, failed, error
+// code and a count.
+func (a *summary) addGroups(ctx context.Context, q runner, args []any) error {
+	rows, err := q.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var repo, actor, typ, code string
+		var failed int
+		var n int64
+		if err := rows.Scan(&repo, &actor, &typ, &failed, &code, &n); err != nil {
+			return err
+		}
+		a.add(repo, actor, typ, failed != 0, code, n)
+	}
+	return rows.Err()
+}
+
+// summary is what was added, each list largest count first (then by key
+// and type), at most maxSummaryRows long.
+func (a *summary) summary() store.EventSummary {
+	list := func(counts []*store.EventCount) []store.EventCount {
+		slices.SortFunc(counts, func(x, y *store.EventCount) int {
+			if c := cmpInt(y.Count, x.Count); c != 0 {
+				return c
+			}
+			if c := strings.Compare(x.Key, y.Key); c != 0 {
+				return c
+			}
+			return strings.Compare(x.Type, y.Type)
+		})
+		out := []store.EventCount{}
+		for _, c := range counts[:min(len(counts), maxSummaryRows)] {
+			out = append(out, *c)
+		}
+		return out
+	}
+	return store.EventSummary{
+		Total:        a.total,
+		Repositories: list(slices.Collect(maps.Values(a.repos))),
+		Actors:       list(slices.Collect(maps.Values(a.actors))),
+		Failures:     list(slices.Collect(maps.Values(a.failures))),
+	}
 }
 
 // where builds a WHERE clause and its arguments, numbered in order.
@@ -121,8 +271,14 @@ func (w *where) String() string {
 	return " WHERE " + strings.Join(w.conds, " AND ")
 }
 
-// eventWhere is f's conditions, but Before and Limit.
-func (s *Store) eventWhere(f store.EventFilter) *where {
+// eventWhere is f's conditions, but Before and Limit, on events' columns.
+func (s *Store) eventWhere(f store.EventFilter) *where { return s.filterWhere(f, false) }
+
+// filterWhere is f's conditions, but Before and Limit: on events' columns,
+// or with packs on event_packs', which have no subject and bound their
+// events' times (a pack with an event in range may also hold some out of
+// it: the caller checks each event with eventMatches).
+func (s *Store) filterWhere(f store.EventFilter, packs bool) *where {
 	w := &where{s: s}
 	if len(f.Repositories) > 0 {
 		var or []string
@@ -154,14 +310,18 @@ func (s *Store) eventWhere(f store.EventFilter) *where {
 		}
 		w.add("actor IN (" + strings.Join(or, ", ") + ")")
 	}
-	if f.Subject != "" {
+	if f.Subject != "" && !packs {
 		w.add("subject = " + w.arg(f.Subject))
 	}
+	since, until := "time >= ", "time < "
+	if packs {
+		since, until = "time_last >= ", "time_first < "
+	}
 	if !f.Since.IsZero() {
-		w.add("time >= " + w.arg(nanos(f.Since)))
+		w.add(since + w.arg(nanos(f.Since)))
 	}
 	if !f.Until.IsZero() {
-		w.add("time < " + w.arg(nanos(f.Until)))
+		w.add(until + w.arg(nanos(f.Until)))
 	}
 	switch f.Outcome {
 	case store.Succeeded:
@@ -170,4 +330,13 @@ func (s *Store) eventWhere(f store.EventFilter) *where {
 		w.add("failed = 1")
 	}
 	return w
+}
+
+// eventMatches reports whether e, from a pack filterWhere(f, true)
+// selected, meets what the pack's columns could not say: its subject and
+// time.
+func eventMatches(f store.EventFilter, e store.Event) bool {
+	return (f.Subject == "" || e.Subject == f.Subject) &&
+		(f.Since.IsZero() || !e.Time.Before(f.Since)) &&
+		(f.Until.IsZero() || e.Time.Before(f.Until))
 }

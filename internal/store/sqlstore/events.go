@@ -14,20 +14,42 @@ import (
 )
 
 // AppendEvents implements store.Events: one transaction for the batch.
+// Pulls and failures that no subscription takes go into packs (packs.go),
+// the rest into rows.
 func (s *Store) AppendEvents(ctx context.Context, events []store.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
+	for _, e := range events {
+		if err := checkEvent(e); err != nil {
+			return err
+		}
+	}
 	err := s.inTx(ctx, func(tx Conn) error {
-		// Multi-row inserts, eventsPerInsert events a statement: a busy
-		// registry records thousands of pulls a second. The seqs of events
-		// with subscriptions come back for their deliveries, which go in
-		// multi-row inserts too, once the batch's events are in, so that
-		// they fill whole inserts (prepared once) whatever the events do.
+		// One block of seqs in the batch's order, for rows and packed
+		// events alike, so that the log's order is the order appended.
+		seqs, err := s.d.AllocSeqs(ctx, tx, len(events))
+		if err != nil {
+			return err
+		}
+		if err := s.insertPacks(ctx, tx, events, seqs); err != nil {
+			return err
+		}
+		// The rows in multi-row inserts, eventsPerInsert a statement, then
+		// their deliveries in multi-row inserts too, once the batch's
+		// events are in, so that they fill whole inserts (prepared once)
+		// whatever the events do.
+		var rows []store.Event
+		var rowSeqs []int64
+		for i, e := range events {
+			if !packable(e) {
+				rows, rowSeqs = append(rows, e), append(rowSeqs, seqs[i])
+			}
+		}
 		var deliveries []deliveryRow
-		for chunk := range slices.Chunk(events, eventsPerInsert) {
-			var err error
-			if deliveries, err = s.insertEvents(ctx, tx, chunk, deliveries); err != nil {
+		for start := 0; start < len(rows); start += eventsPerInsert {
+			end := min(start+eventsPerInsert, len(rows))
+			if deliveries, err = s.insertEvents(ctx, tx, rows[start:end], rowSeqs[start:end], deliveries); err != nil {
 				return err
 			}
 		}
@@ -43,25 +65,24 @@ func (s *Store) AppendEvents(ctx context.Context, events []store.Event) error {
 // parameters each, well within SQLite's 32766 and PostgreSQL's 65535.
 const eventsPerInsert = 128
 
-// insertEventsText is the insert of rows events in one statement, in d's
-// placeholders, returning each row's id and seq when returning is set. A
-// full chunk's two forms are prepared once (statements); shorter ones are
-// written per batch.
-func insertEventsText(d *Dialect, rows int, returning bool) string {
+// insertEventsText is the insert of rows events, each with its seq, in
+// one statement, in d's placeholders. A full chunk's is prepared once
+// (statements); shorter ones are written per batch.
+func insertEventsText(d *Dialect, rows int) string {
 	var q strings.Builder
 	q.WriteString(cmp.Or(d.InsertAll, "INSERT"))
-	q.WriteString(` INTO events (id, type, source, subject, time, repository, failed, actor, error_code, data) VALUES `)
-	q.WriteString(valueRows(d, rows, eventParams))
-	if returning {
-		q.WriteString(" RETURNING id, seq")
-	}
+	q.WriteString(` INTO events (seq, id, type, source, subject, time, repository, failed, actor, error_code, data)`)
+	q.WriteString(d.OverrideSeq)
+	q.WriteString(` VALUES `)
+	q.WriteString(valueRows(d, rows, eventParams+1))
 	return q.String()
 }
 
-// eventParams is the number of parameters of an event row.
+// eventParams is the number of parameters of an event row, its seq aside.
 const eventParams = 10
 
-// eventArgs are the values of e's row, in insertEventsText's order.
+// eventArgs are the values of e's row but its seq, in insertEventsText's
+// order.
 func eventArgs(e store.Event) []any {
 	return []any{e.ID, e.Type, e.Source, e.Subject, nanos(e.Time), e.Repository, boolInt(e.Failed), e.Actor, e.ErrorCode, e.Data}
 }
@@ -70,39 +91,23 @@ func eventArgs(e store.Event) []any {
 // and updated, in insertDeliveriesText's order.
 type deliveryRow [4]any
 
-// insertEvents inserts events in one statement and appends to deliveries
-// the deliveries of those with subscriptions.
-func (s *Store) insertEvents(ctx context.Context, tx Conn, events []store.Event, deliveries []deliveryRow) ([]deliveryRow, error) {
-	args := make([]any, 0, len(events)*eventParams)
-	subscribed := 0
-	for _, e := range events {
-		if err := checkEvent(e); err != nil {
-			return nil, err
-		}
-		subscribed += len(e.Subscriptions)
+// insertEvents inserts events, with their seqs, in one statement and
+// appends to deliveries the deliveries of those with subscriptions.
+func (s *Store) insertEvents(ctx context.Context, tx Conn, events []store.Event, seqs []int64, deliveries []deliveryRow) ([]deliveryRow, error) {
+	args := make([]any, 0, len(events)*(eventParams+1))
+	for i, e := range events {
+		args = append(args, seqs[i])
 		args = append(args, eventArgs(e)...)
-	}
-	insert := func(q query) runner {
-		if len(events) == eventsPerInsert {
-			return s.run(ctx, tx, q)
-		}
-		return text{tx, insertEventsText(s.d, len(events), q == insertEventChunkSeq)}
-	}
-	if subscribed == 0 {
-		_, err := insert(insertEventChunk).ExecContext(ctx, args...)
-		return deliveries, s.eventInsertError(err)
-	}
-	// The rows come back in no promised order: match them by id.
-	seqs, err := collectSeqs(ctx, insert(insertEventChunkSeq), args)
-	if err != nil {
-		return nil, s.eventInsertError(err)
-	}
-	for _, e := range events {
 		for _, sub := range e.Subscriptions {
-			deliveries = append(deliveries, deliveryRow{sub, seqs[e.ID], nanos(e.Time), nanos(e.Time)})
+			deliveries = append(deliveries, deliveryRow{sub, seqs[i], nanos(e.Time), nanos(e.Time)})
 		}
 	}
-	return deliveries, nil
+	var insert runner = text{tx, insertEventsText(s.d, len(events))}
+	if len(events) == eventsPerInsert {
+		insert = s.run(ctx, tx, insertEventChunk)
+	}
+	_, err := insert.ExecContext(ctx, args...)
+	return deliveries, s.eventInsertError(err)
 }
 
 // insertDeliveries inserts rows, deliveriesPerInsert a statement.
@@ -131,25 +136,6 @@ const deliveriesPerInsert = 256
 // (statements), shorter ones are written per batch.
 func insertDeliveriesText(d *Dialect, rows int) string {
 	return `INSERT INTO deliveries (subscription_id, event_seq, next_attempt, updated) VALUES ` + valueRows(d, rows, 4)
-}
-
-// collectSeqs runs an insert RETURNING id, seq and maps each id to its seq.
-func collectSeqs(ctx context.Context, q runner, args []any) (map[string]int64, error) {
-	rows, err := q.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var id string
-		var seq int64
-		if err := rows.Scan(&id, &seq); err != nil {
-			return nil, err
-		}
-		out[id] = seq
-	}
-	return out, rows.Err()
 }
 
 // eventInsertError maps a duplicate id to store.ErrExists.
@@ -232,22 +218,82 @@ func (s *Store) appendEvent(ctx context.Context, tx Conn, e store.Event) error {
 	return nil
 }
 
-// EventsAfter implements store.Events.
+// EventsAfter implements store.Events: the rows and packs after after,
+// merged by seq.
 func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]store.Event, error) {
 	out, err := collect(ctx, s.run(ctx, nil, eventsAfter), scanEvent, after, limit)
+	if err != nil || limit <= 0 {
+		return out, wrapErr(err, "events after %d", after)
+	}
+	top := &topEvents{limit: limit, cmp: func(a, b store.Event) int { return cmpInt(a.Seq, b.Seq) }}
+	for _, e := range out {
+		top.add(e)
+	}
+	pw := &where{s: s}
+	pw.add("seq_first > " + pw.arg(after-packMaxSeqSpan))
+	pw.add("seq_last > " + pw.arg(after))
+	err = s.scanPacks(ctx, s.r, pw, lowestSeqPack, func(p *packRow) (bool, error) {
+		if worst, ok := top.bound(); ok && p.seqFirst > worst.Seq {
+			return false, nil
+		}
+		return true, p.expand(func(e store.Event) error {
+			if e.Seq > after {
+				top.add(e)
+			}
+			return nil
+		})
+	})
 	if err != nil {
 		return nil, fmt.Errorf("events after %d: %w", after, err)
 	}
-	return out, nil
+	return append([]store.Event{}, top.sorted()...), nil
 }
 
-// PurgeEvents implements store.Events.
+// wrapErr wraps a non-nil err with what failed.
+func wrapErr(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+// PurgeEvents implements store.Events: the rows older than before, the
+// packs that end before it, and the older events of those that straddle
+// it, in one transaction.
 func (s *Store) PurgeEvents(ctx context.Context, before time.Time) (int64, error) {
-	n, err := affected(s.run(ctx, nil, purgeEvents).ExecContext(ctx, nanos(before)))
+	var total int64
+	err := s.inTx(ctx, func(tx Conn) error {
+		n, err := affected(s.run(ctx, tx, purgeEvents).ExecContext(ctx, nanos(before)))
+		if err != nil {
+			return err
+		}
+		var packed int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(sum(count), 0) FROM event_packs WHERE time_last < `+s.param(1),
+			nanos(before)).Scan(&packed); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM event_packs WHERE time_last < `+s.param(1), nanos(before)); err != nil {
+			return err
+		}
+		straddling, err := collect(ctx, text{tx, packSelect + ` WHERE time_first < ` + s.param(1) + ` AND time_last >= ` + s.param(2)},
+			scanPack, nanos(before), nanos(before))
+		if err != nil {
+			return err
+		}
+		for i := range straddling {
+			removed, err := s.rewritePack(ctx, tx, &straddling[i], func(e packedEvent) bool { return e.Time >= nanos(before) })
+			if err != nil {
+				return err
+			}
+			packed += int64(removed)
+		}
+		total = n + packed
+		return nil
+	})
 	if err != nil {
 		return 0, fmt.Errorf("purge events: %w", err)
 	}
-	return n, nil
+	return total, nil
 }
 
 // scanEvent scans a row of QEventsAfter's columns.

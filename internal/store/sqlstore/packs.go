@@ -146,11 +146,13 @@ func (d *packDecoder) delta(prev string) string {
 
 // The bounds of a pack. A pack's events span at most packMaxSpan of time,
 // so that a scan of packs in time order knows when no later pack can hold
-// an earlier event; and hold at most packMaxEvents, so that a pack decodes
-// in well under a millisecond.
+// an earlier event; their seqs at most packMaxSeqSpan, so that the packs
+// that may hold a seq are found from seq_first; and a pack holds at most
+// packMaxEvents, so that it decodes in well under a millisecond.
 const (
-	packMaxEvents = 1024
-	packMaxSpan   = int64(time.Second)
+	packMaxEvents  = 1024
+	packMaxSpan    = int64(time.Second)
+	packMaxSeqSpan = 4096
 )
 
 // packable reports whether AppendEvents keeps e in a pack rather than a
@@ -172,35 +174,37 @@ func keyOf(e store.Event) packKey {
 }
 
 // packGroup is one pack to write: the indexes of its events in the batch,
-// in order, and the earliest and latest of their times.
+// in order, and the bounds of their times and seqs.
 type packGroup struct {
 	key                 packKey
 	events              []int
 	timeFirst, timeLast int64
+	seqFirst, seqLast   int64
 }
 
 // groupPacks sorts the packable events of a batch into packs by what they
 // share, in the batch's order, starting another pack of the same key when
-// one is full or an event would stretch it past packMaxSpan.
-func groupPacks(batch []store.Event) []packGroup {
+// one is full or an event would stretch it past a bound. seqs[i] is the
+// seq of batch[i], increasing over the packable events.
+func groupPacks(batch []store.Event, seqs []int64) []packGroup {
 	var out []packGroup
 	open := map[packKey]int{} // the key's last pack in out
 	for i, e := range batch {
 		if !packable(e) {
 			continue
 		}
-		k, at := keyOf(e), nanos(e.Time)
+		k, at, seq := keyOf(e), nanos(e.Time), seqs[i]
 		if j, ok := open[k]; ok {
 			g := &out[j]
 			first, last := min(g.timeFirst, at), max(g.timeLast, at)
-			if len(g.events) < packMaxEvents && last-first <= packMaxSpan {
+			if len(g.events) < packMaxEvents && last-first <= packMaxSpan && seq-g.seqFirst <= packMaxSeqSpan {
 				g.events = append(g.events, i)
-				g.timeFirst, g.timeLast = first, last
+				g.timeFirst, g.timeLast, g.seqLast = first, last, seq
 				continue
 			}
 		}
 		open[k] = len(out)
-		out = append(out, packGroup{key: k, events: []int{i}, timeFirst: at, timeLast: at})
+		out = append(out, packGroup{key: k, events: []int{i}, timeFirst: at, timeLast: at, seqFirst: seq, seqLast: seq})
 	}
 	return out
 }

@@ -110,8 +110,12 @@ func TestGroupPacks(t *testing.T) {
 		ev("a", 1200*time.Millisecond), // past it: a second pack of a
 		ev("b", time.Second),
 	}
+	seqs := make([]int64, len(batch))
+	for i := range seqs {
+		seqs[i] = int64(10 + i)
+	}
 	var got []string
-	for _, g := range groupPacks(batch) {
+	for _, g := range groupPacks(batch, seqs) {
 		got = append(got, fmt.Sprintf("%s%s%v %v-%v", g.key.repository, g.key.errorCode, g.events,
 			time.Duration(g.timeFirst-nanos(t0)), time.Duration(g.timeLast-nanos(t0))))
 	}
@@ -121,10 +125,16 @@ func TestGroupPacks(t *testing.T) {
 	}
 
 	full := make([]store.Event, packMaxEvents+1)
+	seqs = make([]int64, len(full))
 	for i := range full {
-		full[i] = ev("a", time.Duration(i))
+		full[i], seqs[i] = ev("a", time.Duration(i)), int64(i)
 	}
-	if g := groupPacks(full); len(g) != 2 || len(g[0].events) != packMaxEvents || g[1].events[0] != packMaxEvents {
+	if g := groupPacks(full, seqs); len(g) != 2 || len(g[0].events) != packMaxEvents || g[1].events[0] != packMaxEvents || g[0].seqLast != packMaxEvents-1 {
 		t.Errorf("a batch of %d: %d packs", len(full), len(g))
+	}
+	// Seqs far apart (other replicas took those between) split a pack.
+	seqs = []int64{1, 2, 3 + packMaxSeqSpan}
+	if g := groupPacks(full[:3], seqs); len(g) != 2 || g[0].seqFirst != 1 || g[0].seqLast != 2 || g[1].seqFirst != 3+packMaxSeqSpan {
+		t.Errorf("seqs %v: packs %+v", seqs, g)
 	}
 }

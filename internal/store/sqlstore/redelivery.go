@@ -2,9 +2,12 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/chainctl/chainctl/internal/store"
@@ -57,26 +60,88 @@ func (s *Store) FailedDeliveries(ctx context.Context, subscription string, since
 	return out, nil
 }
 
-// EventRefsSince implements store.Events.
+// EventRefsSince implements store.Events: the rows and packs after the
+// cursor, merged in (time, seq) order.
 func (s *Store) EventRefsSince(ctx context.Context, since time.Time, after store.EventRef, limit int) ([]store.EventRef, error) {
 	at, seq := nanos(since)-1, int64(0)
 	if !after.Time.IsZero() {
 		at, seq = nanos(after.Time), after.Seq
 	}
-	out, err := collect(ctx, s.run(ctx, nil, eventRefsSince), scanEventRef, nanos(since), at, seq, limit)
+	rows, err := collect(ctx, s.run(ctx, nil, eventRefsSince), scanEventRef, nanos(since), at, seq, limit)
+	if err != nil || limit <= 0 {
+		return rows, wrapErr(err, "events since %v", since)
+	}
+	top := &topEvents{limit: limit, cmp: oldestFirst}
+	for _, r := range rows {
+		top.add(store.Event{Seq: r.Seq, ID: r.ID, Type: r.Type, Repository: r.Repository, Time: r.Time})
+	}
+	pw := &where{s: s}
+	pw.add("time_last > " + pw.arg(at))
+	err = s.scanPacks(ctx, s.r, pw, oldestPacks, func(p *packRow) (bool, error) {
+		if worst, ok := top.bound(); ok && p.timeLast-packMaxSpan > nanos(worst.Time) {
+			return false, nil // every event of this pack and the rest is later
+		}
+		return true, p.expand(func(e store.Event) error {
+			t := nanos(e.Time)
+			if t >= nanos(since) && (t > at || (t == at && e.Seq > seq)) {
+				top.add(e)
+			}
+			return nil
+		})
+	})
 	if err != nil {
 		return nil, fmt.Errorf("events since %v: %w", since, err)
+	}
+	out := []store.EventRef{}
+	for _, e := range top.sorted() {
+		out = append(out, store.EventRef{Seq: e.Seq, ID: e.ID, Type: e.Type, Repository: e.Repository, Time: e.Time})
 	}
 	return out, nil
 }
 
-// EventRef implements store.Events.
+// EventRef implements store.Events: a row by its id, or else a packed
+// event from the time its id begins with (events' ids do: 12 hex digits of
+// Unix milliseconds), among the few packs that span that millisecond.
 func (s *Store) EventRef(ctx context.Context, id string) (store.EventRef, error) {
 	e, err := scanEventRef(s.run(ctx, nil, eventRef).QueryRowContext(ctx, id))
-	if err != nil {
-		return store.EventRef{}, fmt.Errorf("event %s: %w", id, notFound(err))
+	if err == nil || !errors.Is(err, sql.ErrNoRows) {
+		return e, wrapErr(notFound(err), "event %s", id)
 	}
-	return e, nil
+	ms, ok := idMillis(id)
+	if !ok {
+		return store.EventRef{}, fmt.Errorf("event %s: %w", id, store.ErrNotFound)
+	}
+	lo, hi := ms*int64(time.Millisecond), (ms+1)*int64(time.Millisecond)
+	pw := &where{s: s}
+	pw.add("time_last >= " + pw.arg(lo))
+	pw.add("time_last < " + pw.arg(hi+packMaxSpan))
+	pw.add("time_first < " + pw.arg(hi))
+	var found *store.EventRef
+	err = s.scanPacks(ctx, s.r, pw, oldestPacks, func(p *packRow) (bool, error) {
+		return found == nil, p.expand(func(e store.Event) error {
+			if e.ID == id {
+				found = &store.EventRef{Seq: e.Seq, ID: e.ID, Type: e.Type, Repository: e.Repository, Time: e.Time}
+			}
+			return nil
+		})
+	})
+	switch {
+	case err != nil:
+		return store.EventRef{}, fmt.Errorf("event %s: %w", id, err)
+	case found == nil:
+		return store.EventRef{}, fmt.Errorf("event %s: %w", id, store.ErrNotFound)
+	}
+	return *found, nil
+}
+
+// idMillis is the time in Unix milliseconds an event id begins with, if it
+// begins with 12 hex digits.
+func idMillis(id string) (int64, bool) {
+	if len(id) < 12 {
+		return 0, false
+	}
+	ms, err := strconv.ParseUint(id[:12], 16, 64)
+	return int64(ms), err == nil
 }
 
 func scanEventRef(r scanner) (store.EventRef, error) {
@@ -97,6 +162,9 @@ func (s *Store) RequeueDeliveries(ctx context.Context, subscription string, seqs
 	total := 0
 	err := s.inTx(ctx, func(tx Conn) error {
 		total = 0
+		if err := s.unpack(ctx, tx, seqs); err != nil {
+			return err
+		}
 		for chunk := range slices.Chunk(seqs, requeuePerStatement) {
 			args := []any{subscription, nanos(now), nanos(now), nanos(now)}
 			for _, seq := range chunk {

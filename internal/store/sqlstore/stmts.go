@@ -82,7 +82,6 @@ const (
 	purgeEvents
 	appendEventSeq
 	insertEventChunk
-	insertEventChunkSeq
 	insertDeliveryChunk
 	insertDelivery
 	putSubscription
@@ -177,8 +176,7 @@ func texts(d *Dialect) [numQueries]string {
 		appendEvent:                  QAppendEvent,
 		purgeEvents:                  QPurgeEvents,
 		appendEventSeq:               QAppendEventSeq,
-		insertEventChunk:             insertEventsText(d, eventsPerInsert, false),
-		insertEventChunkSeq:          insertEventsText(d, eventsPerInsert, true),
+		insertEventChunk:             insertEventsText(d, eventsPerInsert),
 		insertDeliveryChunk:          insertDeliveriesText(d, deliveriesPerInsert),
 		insertDelivery:               QInsertDelivery,
 		putSubscription:              QPutSubscription,

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"database/sql"
+	"fmt"
 	"io/fs"
+	"slices"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -73,5 +75,39 @@ func CheckSubscriptionHealthSeeded(t *testing.T, s store.Subscriptions) {
 		if err != nil || !h.LastSuccess.Equal(want.LastSuccess) || h.LastError != want.LastError || !h.LastErrorAt.Equal(want.LastErrorAt) {
 			t.Errorf("SubscriptionHealth(%s) after 0014 = %+v, %v, want %+v", id, h, err, want)
 		}
+	}
+}
+
+// EventLogSeed is three events recorded before migration 0015, the last
+// then purged: data is the backend's literal for the bytes "{}".
+func EventLogSeed(data string) []string {
+	var out []string
+	for i := 1; i <= 3; i++ {
+		out = append(out, fmt.Sprintf(`INSERT INTO events (id, type, source, subject, time, repository, failed, actor, error_code, data)
+VALUES ('seed-%d', '%s', 'https://r', 'acme/app:v1', %d, 'acme/app', 0, 'anonymous', '', %s)`, i, typePull, 1_000_000_000*i, data))
+	}
+	return append(out, `DELETE FROM events WHERE id = 'seed-3'`)
+}
+
+// CheckEventLogSeeded checks that events packed after migration 0015 take
+// seqs after every seq the log gave before it, the purged one's too.
+func CheckEventLogSeeded(t *testing.T, s store.Events) {
+	t.Helper()
+	ctx := t.Context()
+	at := time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC)
+	var batch []store.Event
+	for i := range 2 {
+		batch = append(batch, store.Event{ID: packID(at, i), Type: typePull, Source: "https://r", Subject: "acme/app:v1",
+			Time: at, Repository: "acme/app", Actor: "anonymous", Data: []byte(`{}`)})
+	}
+	if err := s.AppendEvents(ctx, batch); err != nil {
+		t.Fatalf("AppendEvents after migrating = %v", err)
+	}
+	all, err := s.EventsAfter(ctx, 0, 10)
+	if err != nil || !slices.Equal(ids(all), []string{"seed-1", "seed-2", batch[0].ID, batch[1].ID}) {
+		t.Fatalf("EventsAfter = %q, %v", ids(all), err)
+	}
+	if all[2].Seq <= 3 || all[3].Seq <= all[2].Seq {
+		t.Errorf("seqs after migrating: %d, %d; want above 3, the purged event's, and increasing", all[2].Seq, all[3].Seq)
 	}
 }

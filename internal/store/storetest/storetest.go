@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PullTokens", testPullTokens},
 		{"Events", testEvents},
 		{"EventBatches", testEventBatches},
+		{"EventPacks", testEventPacks},
 		{"QueryEvents", testQueryEvents},
 		{"SummarizeEvents", testSummarizeEvents},
 		{"Subscriptions", testSubscriptions},

@@ -23,3 +23,18 @@ func TestSubscriptionHealthMigration(t *testing.T) {
 	storetest.MigrateBefore(t, db, dialect(), migrations, 14, storetest.SubscriptionHealthSeed)
 	storetest.CheckSubscriptionHealthSeeded(t, open(t, dsn))
 }
+
+// TestEventPacksMigration opens a database last migrated before 0015,
+// whose event log gave out seqs 1 to 3 and purged the last: packed events
+// take seqs after all three.
+func TestEventPacksMigration(t *testing.T) {
+	dsn := newSchema(t)
+	cc, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := stdlib.OpenDB(*cc)
+	defer db.Close()
+	storetest.MigrateBefore(t, db, dialect(), migrations, 15, storetest.EventLogSeed(`convert_to('{}', 'UTF8')`))
+	storetest.CheckEventLogSeeded(t, open(t, dsn))
+}
