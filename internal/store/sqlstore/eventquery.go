@@ -64,7 +64,7 @@ func (s *Store) QueryEvents(ctx context.Context, f store.EventFilter) ([]store.E
 	if !f.Before.IsZero() {
 		pw.add("time_first <= " + pw.arg(nanos(f.Before.Time)))
 	}
-	err = s.scanPacks(ctx, s.r, pw, newestPacks, func(p *packRow) (bool, error) {
+	err = s.scanPacks(ctx, s.r, pw, newestPacks, top.limit, func(p *packRow) (bool, error) {
 		if worst, ok := top.bound(); ok && p.timeLast < nanos(worst.Time) {
 			return false, nil // every event of this pack and the rest is older
 		}

@@ -14,8 +14,10 @@ import (
 )
 
 // AppendEvents implements store.Events: one transaction for the batch.
-// Pulls and failures that no subscription takes go into packs (packs.go),
-// the rest into rows.
+// Pulls and failures that no subscription takes go into packs (packs.go)
+// when they have company; the rest into rows. A batch's packed events take
+// their seqs before its rows: the log's order within a batch, which the
+// event log's readers break by time anyway.
 func (s *Store) AppendEvents(ctx context.Context, events []store.Event) error {
 	if len(events) == 0 {
 		return nil
@@ -25,31 +27,20 @@ func (s *Store) AppendEvents(ctx context.Context, events []store.Event) error {
 			return err
 		}
 	}
+	packs, rows := splitPacks(events)
 	err := s.inTx(ctx, func(tx Conn) error {
-		// One block of seqs in the batch's order, for rows and packed
-		// events alike, so that the log's order is the order appended.
-		seqs, err := s.d.AllocSeqs(ctx, tx, len(events))
-		if err != nil {
+		if err := s.insertPacks(ctx, tx, packs); err != nil {
 			return err
 		}
-		if err := s.insertPacks(ctx, tx, events, seqs); err != nil {
-			return err
-		}
-		// The rows in multi-row inserts, eventsPerInsert a statement, then
-		// their deliveries in multi-row inserts too, once the batch's
+		// The rows in multi-row inserts, eventsPerInsert a statement. The
+		// seqs of events with subscriptions come back for their
+		// deliveries, which go in multi-row inserts too, once the batch's
 		// events are in, so that they fill whole inserts (prepared once)
 		// whatever the events do.
-		var rows []store.Event
-		var rowSeqs []int64
-		for i, e := range events {
-			if !packable(e) {
-				rows, rowSeqs = append(rows, e), append(rowSeqs, seqs[i])
-			}
-		}
 		var deliveries []deliveryRow
-		for start := 0; start < len(rows); start += eventsPerInsert {
-			end := min(start+eventsPerInsert, len(rows))
-			if deliveries, err = s.insertEvents(ctx, tx, rows[start:end], rowSeqs[start:end], deliveries); err != nil {
+		for chunk := range slices.Chunk(rows, eventsPerInsert) {
+			var err error
+			if deliveries, err = s.insertEvents(ctx, tx, chunk, deliveries); err != nil {
 				return err
 			}
 		}
@@ -65,24 +56,25 @@ func (s *Store) AppendEvents(ctx context.Context, events []store.Event) error {
 // parameters each, well within SQLite's 32766 and PostgreSQL's 65535.
 const eventsPerInsert = 128
 
-// insertEventsText is the insert of rows events, each with its seq, in
-// one statement, in d's placeholders. A full chunk's is prepared once
-// (statements); shorter ones are written per batch.
-func insertEventsText(d *Dialect, rows int) string {
+// insertEventsText is the insert of rows events in one statement, in d's
+// placeholders, returning each row's id and seq when returning is set. A
+// full chunk's two forms are prepared once (statements); shorter ones are
+// written per batch.
+func insertEventsText(d *Dialect, rows int, returning bool) string {
 	var q strings.Builder
 	q.WriteString(cmp.Or(d.InsertAll, "INSERT"))
-	q.WriteString(` INTO events (seq, id, type, source, subject, time, repository, failed, actor, error_code, data)`)
-	q.WriteString(d.OverrideSeq)
-	q.WriteString(` VALUES `)
-	q.WriteString(valueRows(d, rows, eventParams+1))
+	q.WriteString(` INTO events (id, type, source, subject, time, repository, failed, actor, error_code, data) VALUES `)
+	q.WriteString(valueRows(d, rows, eventParams))
+	if returning {
+		q.WriteString(" RETURNING id, seq")
+	}
 	return q.String()
 }
 
-// eventParams is the number of parameters of an event row, its seq aside.
+// eventParams is the number of parameters of an event row.
 const eventParams = 10
 
-// eventArgs are the values of e's row but its seq, in insertEventsText's
-// order.
+// eventArgs are the values of e's row, in insertEventsText's order.
 func eventArgs(e store.Event) []any {
 	return []any{e.ID, e.Type, e.Source, e.Subject, nanos(e.Time), e.Repository, boolInt(e.Failed), e.Actor, e.ErrorCode, e.Data}
 }
@@ -91,23 +83,36 @@ func eventArgs(e store.Event) []any {
 // and updated, in insertDeliveriesText's order.
 type deliveryRow [4]any
 
-// insertEvents inserts events, with their seqs, in one statement and
-// appends to deliveries the deliveries of those with subscriptions.
-func (s *Store) insertEvents(ctx context.Context, tx Conn, events []store.Event, seqs []int64, deliveries []deliveryRow) ([]deliveryRow, error) {
-	args := make([]any, 0, len(events)*(eventParams+1))
-	for i, e := range events {
-		args = append(args, seqs[i])
+// insertEvents inserts events in one statement and appends to deliveries
+// the deliveries of those with subscriptions.
+func (s *Store) insertEvents(ctx context.Context, tx Conn, events []store.Event, deliveries []deliveryRow) ([]deliveryRow, error) {
+	args := make([]any, 0, len(events)*eventParams)
+	subscribed := 0
+	for _, e := range events {
+		subscribed += len(e.Subscriptions)
 		args = append(args, eventArgs(e)...)
+	}
+	insert := func(q query) runner {
+		if len(events) == eventsPerInsert {
+			return s.run(ctx, tx, q)
+		}
+		return text{tx, insertEventsText(s.d, len(events), q == insertEventChunkSeq)}
+	}
+	if subscribed == 0 {
+		_, err := insert(insertEventChunk).ExecContext(ctx, args...)
+		return deliveries, s.eventInsertError(err)
+	}
+	// The rows come back in no promised order: match them by id.
+	seqs, err := collectSeqs(ctx, insert(insertEventChunkSeq), args)
+	if err != nil {
+		return nil, s.eventInsertError(err)
+	}
+	for _, e := range events {
 		for _, sub := range e.Subscriptions {
-			deliveries = append(deliveries, deliveryRow{sub, seqs[i], nanos(e.Time), nanos(e.Time)})
+			deliveries = append(deliveries, deliveryRow{sub, seqs[e.ID], nanos(e.Time), nanos(e.Time)})
 		}
 	}
-	var insert runner = text{tx, insertEventsText(s.d, len(events))}
-	if len(events) == eventsPerInsert {
-		insert = s.run(ctx, tx, insertEventChunk)
-	}
-	_, err := insert.ExecContext(ctx, args...)
-	return deliveries, s.eventInsertError(err)
+	return deliveries, nil
 }
 
 // insertDeliveries inserts rows, deliveriesPerInsert a statement.
@@ -136,6 +141,25 @@ const deliveriesPerInsert = 256
 // (statements), shorter ones are written per batch.
 func insertDeliveriesText(d *Dialect, rows int) string {
 	return `INSERT INTO deliveries (subscription_id, event_seq, next_attempt, updated) VALUES ` + valueRows(d, rows, 4)
+}
+
+// collectSeqs runs an insert RETURNING id, seq and maps each id to its seq.
+func collectSeqs(ctx context.Context, q runner, args []any) (map[string]int64, error) {
+	rows, err := q.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return nil, err
+		}
+		out[id] = seq
+	}
+	return out, rows.Err()
 }
 
 // eventInsertError maps a duplicate id to store.ErrExists.
@@ -232,7 +256,7 @@ func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]stor
 	pw := &where{s: s}
 	pw.add("seq_first > " + pw.arg(after-packMaxSeqSpan))
 	pw.add("seq_last > " + pw.arg(after))
-	err = s.scanPacks(ctx, s.r, pw, lowestSeqPack, func(p *packRow) (bool, error) {
+	err = s.scanPacks(ctx, s.r, pw, lowestSeqPack, limit, func(p *packRow) (bool, error) {
 		if worst, ok := top.bound(); ok && p.seqFirst > worst.Seq {
 			return false, nil
 		}

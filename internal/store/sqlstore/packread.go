@@ -19,8 +19,14 @@ import (
 // packSelect is the column list scanPack reads.
 const packSelect = `SELECT seq_first, type, source, repository, failed, actor, error_code, time_first, time_last, events FROM event_packs`
 
-// packPageSize is how many packs one query of a scan reads.
-const packPageSize = 64
+// packPageSize is how many packs one query of a scan reads at least, and
+// maxPackPage at most: a scan for a page of n events reads n packs a
+// query, enough when each holds one event (a quiet registry's), without
+// sorting the filter's keys again for every 64.
+const (
+	packPageSize = 64
+	maxPackPage  = 1000
+)
 
 // packRow is a pack as read.
 type packRow struct {
@@ -63,8 +69,10 @@ const (
 )
 
 // scanPacks calls visit with each pack w selects, in order, until visit
-// says to stop or the packs run out.
-func (s *Store) scanPacks(ctx context.Context, c Conn, w *where, order packOrder, visit func(*packRow) (bool, error)) error {
+// says to stop or the packs run out, reading want packs a query (within
+// packPageSize and maxPackPage).
+func (s *Store) scanPacks(ctx context.Context, c Conn, w *where, order packOrder, want int, visit func(*packRow) (bool, error)) error {
+	size := min(max(want, packPageSize), maxPackPage)
 	orderBy := map[packOrder]string{
 		newestPacks:   " ORDER BY time_last DESC, seq_first DESC",
 		oldestPacks:   " ORDER BY time_last, seq_first",
@@ -90,7 +98,7 @@ func (s *Store) scanPacks(ctx context.Context, c Conn, w *where, order packOrder
 		// sorted (a prefix spans many repositories, each in time order),
 		// only keys are, not rows with their events.
 		q := packSelect + " WHERE seq_first IN (SELECT seq_first FROM event_packs" + page.String() + orderBy +
-			fmt.Sprintf(" LIMIT %d)", packPageSize) + orderBy
+			fmt.Sprintf(" LIMIT %d)", size) + orderBy
 		packs, err := collect(ctx, text{c, q}, scanPack, page.args...)
 		if err != nil {
 			return err
@@ -101,7 +109,7 @@ func (s *Store) scanPacks(ctx context.Context, c Conn, w *where, order packOrder
 				return err
 			}
 		}
-		if len(packs) < packPageSize {
+		if len(packs) < size {
 			return nil
 		}
 		last = &packs[len(packs)-1]
@@ -110,7 +118,7 @@ func (s *Store) scanPacks(ctx context.Context, c Conn, w *where, order packOrder
 
 // scanPacksIn calls fn with each pack w selects, in no order.
 func (s *Store) scanPacksIn(ctx context.Context, c Conn, w *where, fn func(*packRow) error) error {
-	return s.scanPacks(ctx, c, w, lowestSeqPack, func(p *packRow) (bool, error) { return true, fn(p) })
+	return s.scanPacks(ctx, c, w, lowestSeqPack, maxPackPage, func(p *packRow) (bool, error) { return true, fn(p) })
 }
 
 // newestFirst orders events as QueryEvents returns them: by time, then

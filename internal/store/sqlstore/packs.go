@@ -150,6 +150,7 @@ func (d *packDecoder) delta(prev string) string {
 // that may hold a seq are found from seq_first; and a pack holds at most
 // packMaxEvents, so that it decodes in well under a millisecond.
 const (
+	packMinEvents  = 4 // see splitPacks
 	packMaxEvents  = 1024
 	packMaxSpan    = int64(time.Second)
 	packMaxSeqSpan = 4096

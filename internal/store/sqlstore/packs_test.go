@@ -138,3 +138,28 @@ func TestGroupPacks(t *testing.T) {
 		t.Errorf("seqs %v: packs %+v", seqs, g)
 	}
 }
+
+func TestSplitPacks(t *testing.T) {
+	t0 := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC)
+	var batch []store.Event
+	add := func(repo string, n int) {
+		for i := range n {
+			batch = append(batch, store.Event{ID: fmt.Sprintf("%s-%d", repo, i), Type: "dev.chainctl.registry.pull.v1", Repository: repo, Time: t0})
+		}
+	}
+	add("one", 1)
+	add("three", packMinEvents-1)
+	add("four", packMinEvents)
+	packed, rows := splitPacks(batch)
+	if len(packed) != packMinEvents || packed[0].Repository != "four" || len(rows) != packMinEvents || rows[0].ID != "one-0" || rows[1].ID != "three-0" {
+		t.Errorf("splitPacks = %q packed, %q in rows; want the %d of four packed", ids(packed), ids(rows), packMinEvents)
+	}
+}
+
+func ids(evs []store.Event) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.ID)
+	}
+	return out
+}

@@ -12,26 +12,79 @@ import (
 // packColumns are event_packs' columns in the order packArgs gives them.
 const packColumns = `seq_first, seq_last, first_id, count, type, source, repository, failed, actor, error_code, time_first, time_last, events`
 
-// insertPacks writes the packed events of batch in tx, a row a pack;
-// seqs[i] is batch[i]'s seq.
-func (s *Store) insertPacks(ctx context.Context, tx Conn, batch []store.Event, seqs []int64) error {
-	var buf []byte
-	var evs []packedEvent
-	q := cmp.Or(s.d.InsertAll, "INSERT") + ` INTO event_packs (` + packColumns + `) VALUES (` + params(s.d, 1, 13) + `)`
-	for _, g := range groupPacks(batch, seqs) {
-		evs = evs[:0]
-		for _, i := range g.events {
-			e := batch[i]
-			evs = append(evs, packedEvent{Seq: seqs[i], Time: nanos(e.Time), ID: e.ID, Subject: e.Subject, Data: e.Data})
+// splitPacks divides a batch into the events to pack and the events for
+// rows, each in the batch's order. Events in a pack of fewer than
+// packMinEvents go to rows: a pack of one or two costs about what their
+// rows do, and more to read, and a batch that writes both tables writes
+// the last pages of both.
+func splitPacks(batch []store.Event) (packed, rows []store.Event) {
+	order := make([]int64, len(batch))
+	for i := range order {
+		order[i] = int64(i)
+	}
+	inPack := make([]bool, len(batch))
+	for _, g := range groupPacks(batch, order) {
+		if len(g.events) >= packMinEvents {
+			for _, i := range g.events {
+				inPack[i] = true
+			}
 		}
-		buf = appendPack(buf[:0], g.seqFirst, g.timeFirst, evs)
-		k := g.key
-		if _, err := tx.ExecContext(ctx, q, g.seqFirst, g.seqLast, evs[0].ID, len(evs), k.typ, k.source, k.repository,
-			boolInt(k.failed), k.actor, k.errorCode, g.timeFirst, g.timeLast, buf); err != nil {
-			return fmt.Errorf("a pack of %d events: %w", len(evs), s.eventInsertError(err))
+	}
+	for i, e := range batch {
+		if inPack[i] {
+			packed = append(packed, e)
+		} else {
+			rows = append(rows, e)
+		}
+	}
+	return packed, rows
+}
+
+// insertPacks writes events, all packable, in packs in tx, packsPerInsert
+// packs a statement, with seqs from one block in their order.
+func (s *Store) insertPacks(ctx context.Context, tx Conn, events []store.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	seqs, err := s.d.AllocSeqs(ctx, tx, len(events))
+	if err != nil {
+		return err
+	}
+	var evs []packedEvent
+	for chunk := range slices.Chunk(groupPacks(events, seqs), packsPerInsert) {
+		args := make([]any, 0, len(chunk)*packParams)
+		for _, g := range chunk {
+			evs = evs[:0]
+			for _, i := range g.events {
+				e := events[i]
+				evs = append(evs, packedEvent{Seq: seqs[i], Time: nanos(e.Time), ID: e.ID, Subject: e.Subject, Data: e.Data})
+			}
+			k := g.key
+			args = append(args, g.seqFirst, g.seqLast, evs[0].ID, len(evs), k.typ, k.source, k.repository,
+				boolInt(k.failed), k.actor, k.errorCode, g.timeFirst, g.timeLast, appendPack(nil, g.seqFirst, g.timeFirst, evs))
+		}
+		var insert runner = text{tx, insertPacksText(s.d, len(chunk))}
+		if len(chunk) == packsPerInsert {
+			insert = s.run(ctx, tx, insertPackChunk)
+		}
+		if _, err := insert.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("%d event packs: %w", len(chunk), s.eventInsertError(err))
 		}
 	}
 	return nil
+}
+
+// packsPerInsert bounds the rows of one insert of packs, packParams
+// parameters each.
+const (
+	packsPerInsert = 64
+	packParams     = 13
+)
+
+// insertPacksText is the insert of rows packs in one statement, in d's
+// placeholders. A full chunk's is prepared once (statements).
+func insertPacksText(d *Dialect, rows int) string {
+	return cmp.Or(d.InsertAll, "INSERT") + ` INTO event_packs (` + packColumns + `) VALUES ` + valueRows(d, rows, packParams)
 }
 
 // rewritePack keeps the events of p that keep says to, rewriting its row,

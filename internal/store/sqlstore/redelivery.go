@@ -77,7 +77,7 @@ func (s *Store) EventRefsSince(ctx context.Context, since time.Time, after store
 	}
 	pw := &where{s: s}
 	pw.add("time_last > " + pw.arg(at))
-	err = s.scanPacks(ctx, s.r, pw, oldestPacks, func(p *packRow) (bool, error) {
+	err = s.scanPacks(ctx, s.r, pw, oldestPacks, limit, func(p *packRow) (bool, error) {
 		if worst, ok := top.bound(); ok && p.timeLast-packMaxSpan > nanos(worst.Time) {
 			return false, nil // every event of this pack and the rest is later
 		}
@@ -117,7 +117,7 @@ func (s *Store) EventRef(ctx context.Context, id string) (store.EventRef, error)
 	pw.add("time_last < " + pw.arg(hi+packMaxSpan))
 	pw.add("time_first < " + pw.arg(hi))
 	var found *store.EventRef
-	err = s.scanPacks(ctx, s.r, pw, oldestPacks, func(p *packRow) (bool, error) {
+	err = s.scanPacks(ctx, s.r, pw, oldestPacks, packPageSize, func(p *packRow) (bool, error) {
 		return found == nil, p.expand(func(e store.Event) error {
 			if e.ID == id {
 				found = &store.EventRef{Seq: e.Seq, ID: e.ID, Type: e.Type, Repository: e.Repository, Time: e.Time}

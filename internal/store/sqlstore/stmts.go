@@ -82,6 +82,8 @@ const (
 	purgeEvents
 	appendEventSeq
 	insertEventChunk
+	insertEventChunkSeq
+	insertPackChunk
 	insertDeliveryChunk
 	insertDelivery
 	putSubscription
@@ -176,7 +178,9 @@ func texts(d *Dialect) [numQueries]string {
 		appendEvent:                  QAppendEvent,
 		purgeEvents:                  QPurgeEvents,
 		appendEventSeq:               QAppendEventSeq,
-		insertEventChunk:             insertEventsText(d, eventsPerInsert),
+		insertEventChunk:             insertEventsText(d, eventsPerInsert, false),
+		insertEventChunkSeq:          insertEventsText(d, eventsPerInsert, true),
+		insertPackChunk:              insertPacksText(d, packsPerInsert),
 		insertDeliveryChunk:          insertDeliveriesText(d, deliveriesPerInsert),
 		insertDelivery:               QInsertDelivery,
 		putSubscription:              QPutSubscription,

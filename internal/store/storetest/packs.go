@@ -16,12 +16,12 @@ import (
 func packID(at time.Time, n int) string { return fmt.Sprintf("%012x%020x", at.UnixMilli(), n) }
 
 // packLog is a batch the store keeps mostly in packs: pulls of two
-// repositories by two actors, some failed, spread over 3.5 seconds (more
+// repositories by two actors, some failed, spread over 3.6 seconds (more
 // than a pack spans), times not always in order; and among them a
 // successful push and a subscribed pull, which stay rows.
 func packLog(t0 time.Time, sub string) []store.Event {
 	var out []store.Event
-	for i := range 60 {
+	for i := range 240 {
 		repo, actor := "acme/app", "identity:ci"
 		if i%3 == 0 {
 			repo = "acme/web"
@@ -29,7 +29,7 @@ func packLog(t0 time.Time, sub string) []store.Event {
 		if i%4 == 0 {
 			actor = "anonymous"
 		}
-		at := t0.Add(time.Duration(i)*60*time.Millisecond - time.Duration(i%5)*7*time.Millisecond)
+		at := t0.Add(time.Duration(i)*15*time.Millisecond - time.Duration(i%5)*7*time.Millisecond)
 		e := store.Event{ID: packID(at, i), Type: typePull, Source: "https://r.example", Subject: fmt.Sprintf("%s:v%d", repo, i%2),
 			Time: at, Repository: repo, Actor: actor, Data: fmt.Appendf(nil, `{"repository":%q,"i":%d}`, repo, i)}
 		if i%7 == 0 {
@@ -75,15 +75,21 @@ func testEventPacks(t *testing.T, s store.Store) {
 		t.Errorf("AppendEvents of the batch again = %v, want ErrExists", err)
 	}
 
-	// Every event back, whole, in the order appended.
+	// Every event back, whole, once, in seq order (a batch's packed events
+	// may take their seqs before its rows).
 	all, err := s.EventsAfter(ctx, 0, 1000)
 	if err != nil || len(all) != len(batch) {
 		t.Fatalf("EventsAfter = %d events, %v, want %d", len(all), err, len(batch))
 	}
+	byID := map[string]store.Event{}
+	for _, e := range batch {
+		byID[e.ID] = e
+	}
 	for i, e := range all {
-		if !sameEvent(e, batch[i]) {
-			t.Fatalf("event %d = %+v, want %+v", i, e, batch[i])
+		if want, ok := byID[e.ID]; !ok || !sameEvent(e, want) {
+			t.Fatalf("event %d = %+v, want %+v", i, e, want)
 		}
+		delete(byID, e.ID)
 		if i > 0 && e.Seq <= all[i-1].Seq {
 			t.Fatalf("seq %d after %d", e.Seq, all[i-1].Seq)
 		}
@@ -183,7 +189,14 @@ func testEventPacks(t *testing.T, s store.Store) {
 
 	// A packed event by its id, then redelivered: it keeps its seq and id,
 	// and is still in the log once.
-	packed := all[37]
+	// The 38th of the batch: a pull of acme/app by identity:ci, in a pack
+	// of dozens.
+	var packed store.Event
+	for _, e := range all {
+		if e.ID == batch[37].ID {
+			packed = e
+		}
+	}
 	ref, err := s.EventRef(ctx, packed.ID)
 	if err != nil || ref.Seq != packed.Seq || ref.Repository != packed.Repository || !ref.Time.Equal(packed.Time) {
 		t.Fatalf("EventRef(%s) = %+v, %v, want seq %d", packed.ID, ref, err, packed.Seq)
@@ -265,4 +278,33 @@ func cutSlash(r string) (string, bool) {
 		return r[:len(r)-1], true
 	}
 	return "", false
+}
+
+// testManyPacks appends a batch of more packs than one insert takes (each
+// actor's four events a pack): every event back once, whole, in order.
+func testManyPacks(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	t0 := time.Date(2026, 12, 8, 11, 0, 0, 0, time.UTC)
+	var batch []store.Event
+	for i := range 300 {
+		at := t0.Add(time.Duration(i) * time.Millisecond)
+		batch = append(batch, store.Event{ID: packID(at, i), Type: typePull, Source: "https://r", Subject: "acme/app:v1",
+			Time: at, Repository: "acme/app", Actor: fmt.Sprintf("identity:node-%03d", i%75), Data: fmt.Appendf(nil, `{"i":%d}`, i)})
+	}
+	before, err := s.EventsAfter(ctx, 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendEvents(ctx, batch); err != nil {
+		t.Fatalf("AppendEvents = %v", err)
+	}
+	all, err := s.EventsAfter(ctx, 0, 10000)
+	if err != nil || len(all) != len(before)+len(batch) {
+		t.Fatalf("EventsAfter = %d events, %v, want %d", len(all), err, len(before)+len(batch))
+	}
+	for i, e := range all[len(before):] {
+		if !sameEvent(e, batch[i]) {
+			t.Fatalf("event %d = %+v, want %+v", i, e, batch[i])
+		}
+	}
 }

@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Events", testEvents},
 		{"EventBatches", testEventBatches},
 		{"EventPacks", testEventPacks},
+		{"ManyPacks", testManyPacks},
 		{"QueryEvents", testQueryEvents},
 		{"SummarizeEvents", testSummarizeEvents},
 		{"Subscriptions", testSubscriptions},

@@ -17,6 +17,7 @@ CREATE TABLE event_packs (
     time_last  BIGINT NOT NULL,
     events     BYTEA NOT NULL
 );
-CREATE INDEX event_packs_time ON event_packs (time_last);
-CREATE INDEX event_packs_repository ON event_packs (repository, time_last);
-CREATE INDEX event_packs_actor ON event_packs (actor, time_last);
+CREATE INDEX event_packs_time ON event_packs (time_last, seq_first);
+CREATE INDEX event_packs_repository ON event_packs (repository, time_last, seq_first) INCLUDE (type, failed, actor);
+CREATE INDEX event_packs_actor ON event_packs (actor, time_last, seq_first) INCLUDE (type, failed, repository);
+CREATE INDEX event_packs_pushes ON event_packs (repository, time_last, seq_first) WHERE type = 'dev.chainctl.registry.push.v1';
