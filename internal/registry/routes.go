@@ -28,7 +28,9 @@ type route struct {
 
 // parseRoute splits an OCI API path. Repository names may contain slashes
 // and even path components such as "blobs", so the path is read from the
-// right, where its shape is fixed.
+// right, where its shape is fixed. It allocates nothing: the name and
+// reference are substrings of path (every request is routed twice, for
+// its metrics label and to serve it).
 func parseRoute(path string) route {
 	if path == "/v2" || path == "/v2/" {
 		return route{kind: RouteBase}
@@ -40,26 +42,36 @@ func parseRoute(path string) route {
 	if rest == "_catalog" {
 		return route{kind: RouteCatalog}
 	}
-	segs := strings.Split(rest, "/")
-	n := len(segs)
-	name := func(k int) string { return strings.Join(segs[:n-k], "/") }
+	// seg[k] is the (k+1)th segment from the right and rest[:cut[k]] all
+	// before it; m of them have a slash before them.
+	var seg [3]string
+	var cut [3]int
+	m, end := 0, len(rest)
+	for m < len(seg) {
+		i := strings.LastIndexByte(rest[:end], '/')
+		if i < 0 {
+			break
+		}
+		seg[m], cut[m], end = rest[i+1:end], i, i
+		m++
+	}
 	switch {
 	// chainctl's own: /v2/<name>/_chainctl/history/<tag>. No repository
 	// path component starts with "_", so no name is read two ways.
-	case n >= 4 && segs[n-3] == "_chainctl" && segs[n-2] == "history":
-		return route{kind: RouteHistory, name: name(3), ref: segs[n-1]}
-	case n >= 3 && segs[n-2] == "tags" && segs[n-1] == "list":
-		return route{kind: RouteTags, name: name(2)}
-	case n >= 3 && segs[n-2] == "manifests":
-		return route{kind: RouteManifest, name: name(2), ref: segs[n-1]}
-	case n >= 3 && segs[n-2] == "referrers":
-		return route{kind: RouteReferrers, name: name(2), ref: segs[n-1]}
-	case n >= 4 && segs[n-3] == "blobs" && segs[n-2] == "uploads":
-		return route{kind: RouteUpload, name: name(3), ref: segs[n-1]}
-	case n >= 3 && segs[n-2] == "blobs" && segs[n-1] == "uploads":
-		return route{kind: RouteUpload, name: name(2)}
-	case n >= 3 && segs[n-2] == "blobs":
-		return route{kind: RouteBlob, name: name(2), ref: segs[n-1]}
+	case m == 3 && seg[2] == "_chainctl" && seg[1] == "history":
+		return route{kind: RouteHistory, name: rest[:cut[2]], ref: seg[0]}
+	case m >= 2 && seg[1] == "tags" && seg[0] == "list":
+		return route{kind: RouteTags, name: rest[:cut[1]]}
+	case m >= 2 && seg[1] == "manifests":
+		return route{kind: RouteManifest, name: rest[:cut[1]], ref: seg[0]}
+	case m >= 2 && seg[1] == "referrers":
+		return route{kind: RouteReferrers, name: rest[:cut[1]], ref: seg[0]}
+	case m == 3 && seg[2] == "blobs" && seg[1] == "uploads":
+		return route{kind: RouteUpload, name: rest[:cut[2]], ref: seg[0]}
+	case m >= 2 && seg[1] == "blobs" && seg[0] == "uploads":
+		return route{kind: RouteUpload, name: rest[:cut[1]]}
+	case m >= 2 && seg[1] == "blobs":
+		return route{kind: RouteBlob, name: rest[:cut[1]], ref: seg[0]}
 	}
 	return route{kind: RouteUnknown}
 }
