@@ -563,8 +563,10 @@ type Subscriptions interface {
 // (AppendEvents).
 type Events interface {
 	// AppendEvents adds events to the log in one transaction; Seq is
-	// ignored. An id already in the log is an error wrapping ErrExists,
-	// and nothing is added.
+	// ignored. The same batch appended again (a retry after a lost
+	// answer) is an error wrapping ErrExists, and nothing is added; so is
+	// any id already in the log of an event kept in a row. (A store may
+	// keep events many to a row, whose ids it does not index one by one.)
 	AppendEvents(ctx context.Context, events []Event) error
 	// EventsAfter returns at most limit events with Seq greater than after,
 	// in Seq order.
@@ -574,6 +576,8 @@ type Events interface {
 	// seq); a zero cursor starts at since.
 	EventRefsSince(ctx context.Context, since time.Time, after EventRef, limit int) ([]EventRef, error)
 	// EventRef returns the event with CloudEvents id id, or ErrNotFound.
+	// An event kept many to a row is found only if its id begins with its
+	// time in Unix milliseconds as 12 hex digits, as the registry's do.
 	EventRef(ctx context.Context, id string) (EventRef, error)
 	// PurgeEvents removes the events older than before and returns how many
 	// it removed.

@@ -57,24 +57,30 @@ func (s *Store) AppendEvents(ctx context.Context, events []store.Event) error {
 const eventsPerInsert = 128
 
 // insertEventsText is the insert of rows events in one statement, in d's
-// placeholders, returning each row's id and seq when returning is set. A
+// placeholders, each row beginning with its seq when withSeq is set. A
 // full chunk's two forms are prepared once (statements); shorter ones are
 // written per batch.
-func insertEventsText(d *Dialect, rows int, returning bool) string {
+func insertEventsText(d *Dialect, rows int, withSeq bool) string {
 	var q strings.Builder
 	q.WriteString(cmp.Or(d.InsertAll, "INSERT"))
-	q.WriteString(` INTO events (id, type, source, subject, time, repository, failed, actor, error_code, data) VALUES `)
-	q.WriteString(valueRows(d, rows, eventParams))
-	if returning {
-		q.WriteString(" RETURNING id, seq")
+	cols := eventParams
+	if withSeq {
+		q.WriteString(` INTO events (seq, id, type, source, subject, time, repository, failed, actor, error_code, data)`)
+		q.WriteString(d.OverrideSeq)
+		cols++
+	} else {
+		q.WriteString(` INTO events (id, type, source, subject, time, repository, failed, actor, error_code, data)`)
 	}
+	q.WriteString(` VALUES `)
+	q.WriteString(valueRows(d, rows, cols))
 	return q.String()
 }
 
-// eventParams is the number of parameters of an event row.
+// eventParams is the number of parameters of an event row, its seq aside.
 const eventParams = 10
 
-// eventArgs are the values of e's row, in insertEventsText's order.
+// eventArgs are the values of e's row but its seq, in insertEventsText's
+// order.
 func eventArgs(e store.Event) []any {
 	return []any{e.ID, e.Type, e.Source, e.Subject, nanos(e.Time), e.Repository, boolInt(e.Failed), e.Actor, e.ErrorCode, e.Data}
 }
@@ -84,35 +90,37 @@ func eventArgs(e store.Event) []any {
 type deliveryRow [4]any
 
 // insertEvents inserts events in one statement and appends to deliveries
-// the deliveries of those with subscriptions.
+// the deliveries of those with subscriptions. Events with deliveries take
+// their seqs from a block (Dialect.AllocSeqs) so that their deliveries can
+// name them: cheaper than an insert that returns every row's seq.
 func (s *Store) insertEvents(ctx context.Context, tx Conn, events []store.Event, deliveries []deliveryRow) ([]deliveryRow, error) {
-	args := make([]any, 0, len(events)*eventParams)
 	subscribed := 0
 	for _, e := range events {
 		subscribed += len(e.Subscriptions)
+	}
+	var seqs []int64
+	if subscribed > 0 {
+		var err error
+		if seqs, err = s.d.AllocSeqs(ctx, tx, len(events)); err != nil {
+			return nil, err
+		}
+	}
+	args := make([]any, 0, len(events)*(eventParams+1))
+	for i, e := range events {
+		if seqs != nil {
+			args = append(args, seqs[i])
+			for _, sub := range e.Subscriptions {
+				deliveries = append(deliveries, deliveryRow{sub, seqs[i], nanos(e.Time), nanos(e.Time)})
+			}
+		}
 		args = append(args, eventArgs(e)...)
 	}
-	insert := func(q query) runner {
-		if len(events) == eventsPerInsert {
-			return s.run(ctx, tx, q)
-		}
-		return text{tx, insertEventsText(s.d, len(events), q == insertEventChunkSeq)}
+	var insert runner = text{tx, insertEventsText(s.d, len(events), seqs != nil)}
+	if len(events) == eventsPerInsert {
+		insert = s.run(ctx, tx, map[bool]query{false: insertEventChunk, true: insertEventChunkSeq}[seqs != nil])
 	}
-	if subscribed == 0 {
-		_, err := insert(insertEventChunk).ExecContext(ctx, args...)
-		return deliveries, s.eventInsertError(err)
-	}
-	// The rows come back in no promised order: match them by id.
-	seqs, err := collectSeqs(ctx, insert(insertEventChunkSeq), args)
-	if err != nil {
-		return nil, s.eventInsertError(err)
-	}
-	for _, e := range events {
-		for _, sub := range e.Subscriptions {
-			deliveries = append(deliveries, deliveryRow{sub, seqs[e.ID], nanos(e.Time), nanos(e.Time)})
-		}
-	}
-	return deliveries, nil
+	_, err := insert.ExecContext(ctx, args...)
+	return deliveries, s.eventInsertError(err)
 }
 
 // insertDeliveries inserts rows, deliveriesPerInsert a statement.
@@ -141,25 +149,6 @@ const deliveriesPerInsert = 256
 // (statements), shorter ones are written per batch.
 func insertDeliveriesText(d *Dialect, rows int) string {
 	return `INSERT INTO deliveries (subscription_id, event_seq, next_attempt, updated) VALUES ` + valueRows(d, rows, 4)
-}
-
-// collectSeqs runs an insert RETURNING id, seq and maps each id to its seq.
-func collectSeqs(ctx context.Context, q runner, args []any) (map[string]int64, error) {
-	rows, err := q.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var id string
-		var seq int64
-		if err := rows.Scan(&id, &seq); err != nil {
-			return nil, err
-		}
-		out[id] = seq
-	}
-	return out, rows.Err()
 }
 
 // eventInsertError maps a duplicate id to store.ErrExists.
