@@ -9,10 +9,10 @@ import (
 	"github.com/chainctl/chainctl/internal/store/storetest"
 )
 
-// TestSubscriptionHealthMigration opens a database last migrated by a
-// release before 0014, with deliveries in it: 0014 fills in each
-// subscription's last success and last error from them.
-func TestSubscriptionHealthMigration(t *testing.T) {
+// migratedFrom opens a fresh schema last migrated by a release before
+// version, with seed's rows in it, as this release opens it.
+func migratedFrom(t *testing.T, version int, seed []string) *DB {
+	t.Helper()
 	dsn := newSchema(t)
 	cc, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -20,21 +20,18 @@ func TestSubscriptionHealthMigration(t *testing.T) {
 	}
 	db := stdlib.OpenDB(*cc)
 	defer db.Close()
-	storetest.MigrateBefore(t, db, dialect(), migrations, 14, storetest.SubscriptionHealthSeed)
-	storetest.CheckSubscriptionHealthSeeded(t, open(t, dsn))
+	storetest.MigrateBefore(t, db, dialect(), migrations, version, seed)
+	return open(t, dsn)
 }
 
-// TestEventPacksMigration opens a database last migrated before 0015,
-// whose event log gave out seqs 1 to 3 and purged the last: packed events
-// take seqs after all three.
+// TestSubscriptionHealthMigration: 0014 fills in each subscription's last
+// success and last error from the deliveries it made.
+func TestSubscriptionHealthMigration(t *testing.T) {
+	storetest.CheckSubscriptionHealthSeeded(t, migratedFrom(t, 14, storetest.SubscriptionHealthSeed))
+}
+
+// TestEventPacksMigration: after 0015, packed events take seqs after every
+// seq the log gave before it, a purged one's too.
 func TestEventPacksMigration(t *testing.T) {
-	dsn := newSchema(t)
-	cc, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := stdlib.OpenDB(*cc)
-	defer db.Close()
-	storetest.MigrateBefore(t, db, dialect(), migrations, 15, storetest.EventLogSeed(`convert_to('{}', 'UTF8')`))
-	storetest.CheckEventLogSeeded(t, open(t, dsn))
+	storetest.CheckEventLogSeeded(t, migratedFrom(t, 15, storetest.EventLogSeed(`convert_to('{}', 'UTF8')`)))
 }

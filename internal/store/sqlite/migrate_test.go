@@ -8,10 +8,10 @@ import (
 	"github.com/chainctl/chainctl/internal/store/storetest"
 )
 
-// TestSubscriptionHealthMigration opens a database last migrated by a
-// release before 0014, with deliveries in it: 0014 fills in each
-// subscription's last success and last error from them.
-func TestSubscriptionHealthMigration(t *testing.T) {
+// migratedFrom opens a database last migrated by a release before
+// version, with seed's rows in it, as this release opens it.
+func migratedFrom(t *testing.T, version int, seed []string) *Store {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "registry.db")
 	if err := createFile(path); err != nil {
 		t.Fatal(err)
@@ -20,7 +20,7 @@ func TestSubscriptionHealthMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	storetest.MigrateBefore(t, db, dialect(), migrations, 14, storetest.SubscriptionHealthSeed)
+	storetest.MigrateBefore(t, db, dialect(), migrations, version, seed)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -28,30 +28,18 @@ func TestSubscriptionHealthMigration(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open = %v", err)
 	}
-	defer s.Close()
-	storetest.CheckSubscriptionHealthSeeded(t, s)
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
-// TestEventPacksMigration opens a database last migrated before 0015,
-// whose event log gave out seqs 1 to 3 and purged the last: packed events
-// take seqs after all three.
+// TestSubscriptionHealthMigration: 0014 fills in each subscription's last
+// success and last error from the deliveries it made.
+func TestSubscriptionHealthMigration(t *testing.T) {
+	storetest.CheckSubscriptionHealthSeeded(t, migratedFrom(t, 14, storetest.SubscriptionHealthSeed))
+}
+
+// TestEventPacksMigration: after 0015, packed events take seqs after every
+// seq the log gave before it, a purged one's too.
 func TestEventPacksMigration(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "registry.db")
-	if err := createFile(path); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", dsn(path, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	storetest.MigrateBefore(t, db, dialect(), migrations, 15, storetest.EventLogSeed(`CAST('{}' AS BLOB)`))
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatalf("Open = %v", err)
-	}
-	defer s.Close()
-	storetest.CheckEventLogSeeded(t, s)
+	storetest.CheckEventLogSeeded(t, migratedFrom(t, 15, storetest.EventLogSeed(`CAST('{}' AS BLOB)`)))
 }
