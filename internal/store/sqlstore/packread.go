@@ -19,13 +19,14 @@ import (
 // packSelect is the column list scanPack reads.
 const packSelect = `SELECT seq_first, type, source, repository, failed, actor, error_code, time_first, time_last, events FROM event_packs`
 
-// packPageSize is how many packs one query of a scan reads at least, and
-// maxPackPage at most: a scan for a page of n events reads n packs a
-// query, enough when each holds one event (a quiet registry's), without
-// sorting the filter's keys again for every 64.
+// A scan's first query reads up to want/packMinEvents packs, at least
+// packPageSize, and each query after it twice as many as the one before,
+// up to maxPackPage: few queries when packs are small (each query of a
+// prefix sorts the filter's keys again), and not a thousand packs of a
+// thousand events read when the first pack fills the page.
 const (
-	packPageSize = 64
-	maxPackPage  = 1000
+	packPageSize = 16
+	maxPackPage  = 1024
 )
 
 // packRow is a pack as read.
@@ -69,10 +70,10 @@ const (
 )
 
 // scanPacks calls visit with each pack w selects, in order, until visit
-// says to stop or the packs run out, reading want packs a query (within
-// packPageSize and maxPackPage).
+// says to stop or the packs run out; want is how many events the caller
+// is after.
 func (s *Store) scanPacks(ctx context.Context, c Conn, w *where, order packOrder, want int, visit func(*packRow) (bool, error)) error {
-	size := min(max(want, packPageSize), maxPackPage)
+	size := min(max(want/packMinEvents, packPageSize), maxPackPage)
 	orderBy := map[packOrder]string{
 		newestPacks:   " ORDER BY time_last DESC, seq_first DESC",
 		oldestPacks:   " ORDER BY time_last, seq_first",
@@ -113,6 +114,7 @@ func (s *Store) scanPacks(ctx context.Context, c Conn, w *where, order packOrder
 			return nil
 		}
 		last = &packs[len(packs)-1]
+		size = min(2*size, maxPackPage)
 	}
 }
 

@@ -308,3 +308,78 @@ func testManyPacks(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testPackPages fills a page from more packs than one query of a reader
+// reads: 75 packs of four events (an actor each) that all span the same
+// 900 ms, so that a page of one event in four must read on through every
+// pack, newest first, oldest first and by seq.
+func testPackPages(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	t0 := time.Date(2026, 12, 8, 12, 0, 0, 0, time.UTC)
+	var batch []store.Event
+	for k := range 4 {
+		for a := range 75 {
+			at := t0.Add(time.Duration(k)*300*time.Millisecond + time.Duration(a)*time.Microsecond)
+			batch = append(batch, store.Event{ID: packID(at, k*75+a), Type: typePull, Source: "https://r",
+				Subject: fmt.Sprintf("pages/app:v%d", k), Time: at, Repository: "pages/app",
+				Actor: fmt.Sprintf("identity:node-%02d", a), Data: fmt.Appendf(nil, `{"k":%d,"a":%d}`, k, a)})
+		}
+	}
+	if err := s.AppendEvents(ctx, batch); err != nil {
+		t.Fatalf("AppendEvents = %v", err)
+	}
+	all, err := s.EventsAfter(ctx, 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mine []store.Event // the batch, as stored, in seq order
+	for _, e := range all {
+		if e.Repository == "pages/app" {
+			mine = append(mine, e)
+		}
+	}
+	if len(mine) != len(batch) {
+		t.Fatalf("%d events stored, want %d", len(mine), len(batch))
+	}
+
+	// Newest first, the first of each pack's events only (one in four).
+	f := store.EventFilter{Repositories: []string{"pages/app"}, Subject: "pages/app:v0", Limit: 30}
+	var got []string
+	for range 10 {
+		page, err := s.QueryEvents(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ids(page)...)
+		if len(page) < f.Limit {
+			break
+		}
+		f.Before = store.EventPosition{Time: page[len(page)-1].Time, Seq: page[len(page)-1].Seq}
+	}
+	var want []string
+	for i := 74; i >= 0; i-- {
+		want = append(want, batch[i].ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("QueryEvents pages of one event a pack = %q, want %q", got, want)
+	}
+
+	// Oldest first since the last 300 ms: again one event a pack.
+	since := t0.Add(900 * time.Millisecond)
+	refs, err := s.EventRefsSince(ctx, since, store.EventRef{}, 30)
+	if err != nil || len(refs) != 30 {
+		t.Fatalf("EventRefsSince = %d refs, %v, want 30", len(refs), err)
+	}
+	for i, r := range refs {
+		if r.ID != batch[225+i].ID {
+			t.Fatalf("EventRefsSince[%d] = %s, want %s", i, r.ID, batch[225+i].ID)
+		}
+	}
+
+	// By seq, after the third event of every pack.
+	after := mine[224].Seq
+	page, err := s.EventsAfter(ctx, after, 30)
+	if err != nil || !slices.Equal(ids(page), ids(mine[225:255])) {
+		t.Errorf("EventsAfter(a seq inside every pack, 30) = %q, %v, want %q", ids(page), err, ids(mine[225:255]))
+	}
+}

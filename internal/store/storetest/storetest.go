@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EventBatches", testEventBatches},
 		{"EventPacks", testEventPacks},
 		{"ManyPacks", testManyPacks},
+		{"PackPages", testPackPages},
 		{"QueryEvents", testQueryEvents},
 		{"SummarizeEvents", testSummarizeEvents},
 		{"Subscriptions", testSubscriptions},
