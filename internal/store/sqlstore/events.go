@@ -29,7 +29,8 @@ func (s *Store) AppendEvents(ctx context.Context, events []store.Event) error {
 	}
 	packs, rows := splitPacks(events)
 	err := s.inTx(ctx, func(tx Conn) error {
-		if err := s.insertPacks(ctx, tx, packs); err != nil {
+		deliveries, err := s.insertPacks(ctx, tx, packs, nil)
+		if err != nil {
 			return err
 		}
 		// The rows in multi-row inserts, eventsPerInsert a statement. The
@@ -37,9 +38,7 @@ func (s *Store) AppendEvents(ctx context.Context, events []store.Event) error {
 		// deliveries, which go in multi-row inserts too, once the batch's
 		// events are in, so that they fill whole inserts (prepared once)
 		// whatever the events do.
-		var deliveries []deliveryRow
 		for chunk := range slices.Chunk(rows, eventsPerInsert) {
-			var err error
 			if deliveries, err = s.insertEvents(ctx, tx, chunk, deliveries); err != nil {
 				return err
 			}
@@ -271,34 +270,53 @@ func wrapErr(err error, format string, args ...any) error {
 }
 
 // PurgeEvents implements store.Events: the rows older than before, the
-// packs that end before it, and the older events of those that straddle
-// it, in one transaction.
+// packs that end before it, the older events of those that straddle it,
+// and all their deliveries, in one transaction.
 func (s *Store) PurgeEvents(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
+	cut := nanos(before)
 	err := s.inTx(ctx, func(tx Conn) error {
-		n, err := affected(s.run(ctx, tx, purgeEvents).ExecContext(ctx, nanos(before)))
+		if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE event_seq IN (SELECT seq FROM events WHERE time < `+s.param(1)+`)`, cut); err != nil {
+			return err
+		}
+		n, err := affected(s.run(ctx, tx, purgeEvents).ExecContext(ctx, cut))
 		if err != nil {
 			return err
 		}
-		var packed int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(sum(count), 0) FROM event_packs WHERE time_last < `+s.param(1),
-			nanos(before)).Scan(&packed); err != nil {
+		// The deliveries of packed events, from the packs that have any.
+		delivered, err := collect(ctx, text{tx, packSelect + ` WHERE time_last < ` + s.param(1) + ` AND delivered = 1`}, scanPack, cut)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM event_packs WHERE time_last < `+s.param(1), nanos(before)); err != nil {
+		var gone []int64
+		for i := range delivered {
+			if err := delivered[i].expand(func(e store.Event) error { gone = append(gone, e.Seq); return nil }); err != nil {
+				return err
+			}
+		}
+		var packed int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(sum(count), 0) FROM event_packs WHERE time_last < `+s.param(1),
+			cut).Scan(&packed); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM event_packs WHERE time_last < `+s.param(1), cut); err != nil {
 			return err
 		}
 		straddling, err := collect(ctx, text{tx, packSelect + ` WHERE time_first < ` + s.param(1) + ` AND time_last >= ` + s.param(2)},
-			scanPack, nanos(before), nanos(before))
+			scanPack, cut, cut)
 		if err != nil {
 			return err
 		}
 		for i := range straddling {
-			removed, err := s.rewritePack(ctx, tx, &straddling[i], func(e packedEvent) bool { return e.Time >= nanos(before) })
+			dropped, err := s.rewritePack(ctx, tx, &straddling[i], func(e packedEvent) bool { return e.Time >= cut })
 			if err != nil {
 				return err
 			}
-			packed += int64(removed)
+			packed += int64(len(dropped))
+			gone = append(gone, dropped...)
+		}
+		if err := s.deleteDeliveries(ctx, tx, gone); err != nil {
+			return err
 		}
 		total = n + packed
 		return nil

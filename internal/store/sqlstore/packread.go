@@ -191,3 +191,35 @@ func (t *topEvents) sorted() []store.Event {
 	t.sort()
 	return t.evs
 }
+
+// packedEvents reads the events of seqs that are in packs, in c: the
+// packs that may hold each seq (its batch's, found from seq_first) are
+// read once and expanded. A seq in no pack is not in the map. in maps
+// each event found to its pack's seq_first, and packs holds those packs.
+func (s *Store) packedEvents(ctx context.Context, c Conn, seqs []int64) (events map[int64]store.Event, in map[int64]int64, packs map[int64]*packRow, err error) {
+	events, in, packs = map[int64]store.Event{}, map[int64]int64{}, map[int64]*packRow{}
+	q := text{c, packSelect + ` WHERE seq_first <= ` + s.param(1) + ` AND seq_first >= ` + s.param(2) + ` AND seq_last >= ` + s.param(3)}
+	for _, seq := range seqs {
+		if _, ok := events[seq]; ok {
+			continue
+		}
+		found, err := collect(ctx, q, scanPack, seq, seq-packMaxSeqSpan, seq)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for i := range found {
+			p := &found[i]
+			if packs[p.seqFirst] != nil {
+				continue
+			}
+			packs[p.seqFirst] = p
+			if err := p.expand(func(e store.Event) error {
+				events[e.Seq], in[e.Seq] = e, p.seqFirst
+				return nil
+			}); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+	}
+	return events, in, packs, nil
+}

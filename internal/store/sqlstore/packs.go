@@ -156,12 +156,11 @@ const (
 	packMaxSeqSpan = 4096
 )
 
-// packable reports whether AppendEvents keeps e in a pack rather than a
-// row of its own: a pull or a failure that no subscription takes. A
-// delivery refers to its event's row, and a successful push is found
-// through the tag history's index on rows.
+// packable reports whether AppendEvents may keep e in a pack rather than a
+// row of its own: a pull or a failure. A successful push is found through
+// the tag history's index on rows.
 func packable(e store.Event) bool {
-	return len(e.Subscriptions) == 0 && (e.Failed || e.Type != pushType)
+	return e.Failed || e.Type != pushType
 }
 
 // packKey is what a pack's events share: the row's columns.

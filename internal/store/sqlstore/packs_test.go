@@ -119,7 +119,7 @@ func TestGroupPacks(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s%s%v %v-%v", g.key.repository, g.key.errorCode, g.events,
 			time.Duration(g.timeFirst-nanos(t0)), time.Duration(g.timeLast-nanos(t0))))
 	}
-	want := []string{"a[0 3 6] 0s-900ms", "b[1 8] 0s-1s", "aDENIED[5] 0s-0s", "a[7] 1.2s-1.2s"}
+	want := []string{"a[0 3 4 6] 0s-900ms", "b[1 8] 0s-1s", "aDENIED[5] 0s-0s", "a[7] 1.2s-1.2s"}
 	if !slices.Equal(got, want) {
 		t.Errorf("groupPacks = %q, want %q", got, want)
 	}

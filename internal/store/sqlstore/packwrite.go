@@ -10,7 +10,7 @@ import (
 )
 
 // packColumns are event_packs' columns in the order packArgs gives them.
-const packColumns = `seq_first, seq_last, first_id, count, type, source, repository, failed, actor, error_code, time_first, time_last, events`
+const packColumns = `seq_first, seq_last, first_id, count, type, source, repository, failed, actor, error_code, time_first, time_last, events, delivered`
 
 // splitPacks divides a batch into the events to pack and the events for
 // rows, each in the batch's order. Events in a pack of fewer than
@@ -41,44 +41,50 @@ func splitPacks(batch []store.Event) (packed, rows []store.Event) {
 }
 
 // insertPacks writes events, all packable, in packs in tx, packsPerInsert
-// packs a statement, with seqs from one block in their order.
-func (s *Store) insertPacks(ctx context.Context, tx Conn, events []store.Event) error {
+// packs a statement, with seqs from one block in their order, and appends
+// to deliveries the deliveries of those with subscriptions.
+func (s *Store) insertPacks(ctx context.Context, tx Conn, events []store.Event, deliveries []deliveryRow) ([]deliveryRow, error) {
 	if len(events) == 0 {
-		return nil
+		return deliveries, nil
 	}
 	seqs, err := s.d.AllocSeqs(ctx, tx, len(events))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var evs []packedEvent
 	for chunk := range slices.Chunk(groupPacks(events, seqs), packsPerInsert) {
 		args := make([]any, 0, len(chunk)*packParams)
 		for _, g := range chunk {
 			evs = evs[:0]
+			delivered := false
 			for _, i := range g.events {
 				e := events[i]
 				evs = append(evs, packedEvent{Seq: seqs[i], Time: nanos(e.Time), ID: e.ID, Subject: e.Subject, Data: e.Data})
+				for _, sub := range e.Subscriptions {
+					deliveries = append(deliveries, deliveryRow{sub, seqs[i], nanos(e.Time), nanos(e.Time)})
+					delivered = true
+				}
 			}
 			k := g.key
 			args = append(args, g.seqFirst, g.seqLast, evs[0].ID, len(evs), k.typ, k.source, k.repository,
-				boolInt(k.failed), k.actor, k.errorCode, g.timeFirst, g.timeLast, appendPack(nil, g.seqFirst, g.timeFirst, evs))
+				boolInt(k.failed), k.actor, k.errorCode, g.timeFirst, g.timeLast, appendPack(nil, g.seqFirst, g.timeFirst, evs), boolInt(delivered))
 		}
 		var insert runner = text{tx, insertPacksText(s.d, len(chunk))}
 		if len(chunk) == packsPerInsert {
 			insert = s.run(ctx, tx, insertPackChunk)
 		}
 		if _, err := insert.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("%d event packs: %w", len(chunk), s.eventInsertError(err))
+			return nil, fmt.Errorf("%d event packs: %w", len(chunk), s.eventInsertError(err))
 		}
 	}
-	return nil
+	return deliveries, nil
 }
 
 // packsPerInsert bounds the rows of one insert of packs, packParams
 // parameters each.
 const (
 	packsPerInsert = 64
-	packParams     = 13
+	packParams     = 14
 )
 
 // insertPacksText is the insert of rows packs in one statement, in d's
@@ -88,24 +94,24 @@ func insertPacksText(d *Dialect, rows int) string {
 }
 
 // rewritePack keeps the events of p that keep says to, rewriting its row,
-// or deleting it when none is left, and returns how many it dropped.
-func (s *Store) rewritePack(ctx context.Context, tx Conn, p *packRow, keep func(packedEvent) bool) (int, error) {
+// or deleting it when none is left, and returns the seqs it dropped.
+func (s *Store) rewritePack(ctx context.Context, tx Conn, p *packRow, keep func(packedEvent) bool) ([]int64, error) {
 	var kept []packedEvent
-	dropped := 0
+	var dropped []int64
 	err := decodePack(p.events, p.seqFirst, p.timeFirst, func(e packedEvent) error {
 		if keep(e) {
 			kept = append(kept, e)
 		} else {
-			dropped++
+			dropped = append(dropped, e.Seq)
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("event pack %d: %w", p.seqFirst, err)
+		return nil, fmt.Errorf("event pack %d: %w", p.seqFirst, err)
 	}
 	switch {
-	case dropped == 0:
-		return 0, nil
+	case len(dropped) == 0:
+		return nil, nil
 	case len(kept) == 0:
 		_, err = tx.ExecContext(ctx, `DELETE FROM event_packs WHERE seq_first = `+s.param(1), p.seqFirst)
 	default:
@@ -120,9 +126,23 @@ func (s *Store) rewritePack(ctx context.Context, tx Conn, p *packRow, keep func(
 			len(kept), first, last, appendPack(nil, p.seqFirst, first, kept), p.seqFirst)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("rewrite event pack %d: %w", p.seqFirst, err)
+		return nil, fmt.Errorf("rewrite event pack %d: %w", p.seqFirst, err)
 	}
 	return dropped, nil
+}
+
+// deleteDeliveries deletes every delivery of the events seqs.
+func (s *Store) deleteDeliveries(ctx context.Context, tx Conn, seqs []int64) error {
+	for chunk := range slices.Chunk(seqs, requeuePerStatement) {
+		args := make([]any, len(chunk))
+		for i, seq := range chunk {
+			args[i] = seq
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE event_seq IN (`+params(s.d, 1, len(chunk))+`)`, args...); err != nil {
+			return fmt.Errorf("deliveries of purged events: %w", err)
+		}
+	}
+	return nil
 }
 
 // unpack moves the events of seqs that are in packs out of them, into rows
@@ -144,51 +164,35 @@ func (s *Store) unpack(ctx context.Context, tx Conn, seqs []int64) error {
 			rows[seq] = true
 		}
 	}
-	// The packs that may hold each other seq, each read once, and what
-	// moves out of each.
-	packs := map[int64]*packRow{}
-	moving := map[int64]map[int64]bool{} // pack's seq_first -> seqs
+	var missing []int64
 	for _, seq := range seqs {
-		if rows[seq] {
-			continue
+		if !rows[seq] {
+			missing = append(missing, seq)
 		}
-		found, err := collect(ctx, text{tx, packSelect + ` WHERE seq_first <= ` + s.param(1) + ` AND seq_first >= ` + s.param(2) +
-			` AND seq_last >= ` + s.param(3)}, scanPack, seq, seq-packMaxSeqSpan, seq)
-		if err != nil {
-			return err
-		}
-		for i := range found {
-			p := &found[i]
-			if packs[p.seqFirst] == nil {
-				packs[p.seqFirst] = p
+	}
+	found, in, packs, err := s.packedEvents(ctx, tx, missing)
+	if err != nil {
+		return err
+	}
+	moving := map[int64]map[int64]bool{} // pack's seq_first -> seqs
+	for _, seq := range missing {
+		if first, ok := in[seq]; ok {
+			if moving[first] == nil {
+				moving[first] = map[int64]bool{}
 			}
-			if moving[p.seqFirst] == nil {
-				moving[p.seqFirst] = map[int64]bool{}
-			}
-			moving[p.seqFirst][seq] = true
+			moving[first][seq] = true
 		}
 	}
 	insert := `INSERT INTO events (seq, id, type, source, subject, time, repository, failed, actor, error_code, data)` + s.d.OverrideSeq +
 		` VALUES (` + params(s.d, 1, 11) + `)`
-	for first, p := range packs {
-		move := moving[first]
-		var moved []store.Event
-		if err := p.expand(func(e store.Event) error {
-			if move[e.Seq] {
-				moved = append(moved, e)
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		if len(moved) == 0 {
-			continue // the seq was in another pack of the batch
-		}
-		for _, e := range moved {
+	for first, move := range moving {
+		for seq := range move {
+			e := found[seq]
 			if _, err := tx.ExecContext(ctx, insert, append([]any{e.Seq}, eventArgs(e)...)...); err != nil {
 				return fmt.Errorf("move event %d out of its pack: %w", e.Seq, err)
 			}
 		}
+		p := packs[first]
 		if _, err := s.rewritePack(ctx, tx, p, func(e packedEvent) bool { return !move[e.Seq] }); err != nil {
 			return err
 		}

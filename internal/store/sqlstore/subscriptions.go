@@ -128,19 +128,22 @@ func (s *Store) ClaimDeliveries(ctx context.Context, subscription string, now ti
 		var err error
 		out, err = collect(ctx, s.run(ctx, tx, dueDeliveries), func(r scanner) (store.Delivery, error) {
 			d := store.Delivery{Subscription: subscription}
-			var at int64
+			var at, row int64
 			var failed int
 			e := &d.Event
 			var queued int64
-			err := r.Scan(&e.Seq, &d.Attempts, &queued, &e.ID, &e.Type, &e.Source, &e.Subject, &at, &e.Repository, &failed, &e.Actor, &e.ErrorCode, &e.Data)
+			err := r.Scan(&e.Seq, &d.Attempts, &queued, &row, &e.ID, &e.Type, &e.Source, &e.Subject, &at, &e.Repository, &failed, &e.Actor, &e.ErrorCode, &e.Data)
 			e.Time, e.Failed, d.Queued = fromNanos(at), failed != 0, optionalTime(queued)
+			if row == 0 {
+				e.ID = "" // not a row: read from its pack below
+			}
 			return d, err
 		}, subscription, nanos(now), limit)
 		if err != nil {
 			return err
 		}
-		if len(out) == 0 {
-			return nil
+		if out, err = s.fillDeliveries(ctx, tx, subscription, out); err != nil || len(out) == 0 {
+			return err
 		}
 		// One statement leases the batch.
 		args := []any{nanos(now.Add(lease)), subscription}
@@ -225,4 +228,48 @@ func scanSubscription(r scanner) (store.Subscription, error) {
 		sub.Disabled = fromNanos(disabled)
 	}
 	return sub, nil
+}
+
+// fillDeliveries reads the events of ds that are not rows from their
+// packs, and drops (and deletes) the deliveries whose event is gone.
+func (s *Store) fillDeliveries(ctx context.Context, tx Conn, subscription string, ds []store.Delivery) ([]store.Delivery, error) {
+	var missing []int64
+	for _, d := range ds {
+		if d.Event.ID == "" {
+			missing = append(missing, d.Event.Seq)
+		}
+	}
+	if len(missing) == 0 {
+		return ds, nil
+	}
+	found, _, _, err := s.packedEvents(ctx, tx, missing)
+	if err != nil {
+		return nil, err
+	}
+	out := ds[:0]
+	for _, d := range ds {
+		if d.Event.ID == "" {
+			e, ok := found[d.Event.Seq]
+			if !ok {
+				if err := s.deleteOrphans(ctx, tx, subscription, d.Event.Seq); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			d.Event = e
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// deleteOrphans deletes the deliveries of subscription to seqs, whose
+// events are no longer in the log.
+func (s *Store) deleteOrphans(ctx context.Context, tx Conn, subscription string, seqs ...int64) error {
+	args := []any{subscription}
+	for _, seq := range seqs {
+		args = append(args, seq)
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE subscription_id = `+s.param(1)+` AND event_seq IN (`+params(s.d, 2, len(seqs))+`)`, args...)
+	return err
 }

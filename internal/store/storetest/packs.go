@@ -18,7 +18,8 @@ func packID(at time.Time, n int) string { return fmt.Sprintf("%012x%020x", at.Un
 // packLog is a batch the store keeps mostly in packs: pulls of two
 // repositories by two actors, some failed, spread over 3.6 seconds (more
 // than a pack spans), times not always in order; and among them a
-// successful push and a subscribed pull, which stay rows.
+// successful push, which stays a row, and a pull a subscription takes,
+// packed with its delivery.
 func packLog(t0 time.Time, sub string) []store.Event {
 	var out []store.Event
 	for i := range 240 {
@@ -221,6 +222,42 @@ func testEventPacks(t *testing.T, s store.Store) {
 	if redelivered == nil || !sameEvent(redelivered.Event, packed) {
 		t.Fatalf("deliveries = %+v, want one of %+v", claimed, packed)
 	}
+	// The subscribed pull, delivered from its pack, whole.
+	subscribed := batch[11]
+	var sd *store.Delivery
+	for i := range claimed {
+		if claimed[i].Event.ID == subscribed.ID {
+			sd = &claimed[i]
+		}
+	}
+	if sd == nil || !sameEvent(sd.Event, subscribed) {
+		t.Fatalf("deliveries = %+v, want the subscribed pull %+v", claimed, subscribed)
+	}
+	// Failed, it is listed and found again by time, as a row's would be.
+	if err := s.FinishDeliveries(ctx, sub.ID, []store.FinishedDelivery{{Seq: sd.Event.Seq,
+		Outcome: store.DeliveryOutcome{Failed: true, Status: 500, Error: "sink down", At: now}}}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.ListDeliveries(ctx, sub.ID, store.DeliveryQuery{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed *store.DeliveryRecord
+	for i := range list {
+		if list[i].Event.Seq == sd.Event.Seq {
+			listed = &list[i]
+		}
+	}
+	if listed == nil || listed.Event.ID != subscribed.ID || listed.Event.Subject != subscribed.Subject ||
+		!listed.Event.Time.Equal(subscribed.Time) || listed.State != store.DeliveryFailed {
+		t.Errorf("ListDeliveries = %+v, want the subscribed pull failed", list)
+	}
+	if refs, err := s.FailedDeliveries(ctx, sub.ID, t0, 0, 10); err != nil || len(refs) != 1 || refs[0].ID != subscribed.ID {
+		t.Errorf("FailedDeliveries since t0 = %+v, %v, want the subscribed pull", refs, err)
+	}
+	if refs, err := s.FailedDeliveries(ctx, sub.ID, subscribed.Time.Add(time.Nanosecond), 0, 10); err != nil || len(refs) != 0 {
+		t.Errorf("FailedDeliveries since after it = %+v, %v, want none", refs, err)
+	}
 	if again, err := s.EventsAfter(ctx, 0, 1000); err != nil || !slices.Equal(ids(again), ids(all)) {
 		t.Errorf("after redelivery, EventsAfter = %q, %v, want %q", ids(again), err, ids(all))
 	}
@@ -247,6 +284,11 @@ func testEventPacks(t *testing.T, s store.Store) {
 	}
 	if n, err := s.PurgeEvents(ctx, cut); err != nil || n != 0 {
 		t.Errorf("PurgeEvents again = %d, %v, want 0", n, err)
+	}
+	// The subscribed pull was older: its delivery went with it.
+	if list, err := s.ListDeliveries(ctx, sub.ID, store.DeliveryQuery{Limit: 100}); err != nil || slices.ContainsFunc(list,
+		func(d store.DeliveryRecord) bool { return d.Event.Seq == sd.Event.Seq }) {
+		t.Errorf("after purge, ListDeliveries = %+v, %v, want no delivery of the purged pull", list, err)
 	}
 }
 
