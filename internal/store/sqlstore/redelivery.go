@@ -214,34 +214,60 @@ func scanEventRef(r scanner) (store.EventRef, error) {
 // requeuePerStatement bounds the events of one requeue statement.
 const requeuePerStatement = 500
 
-// RequeueDeliveries implements store.Subscriptions: one upsert per chunk,
-// selecting the seqs from events so that one purged meanwhile is skipped
-// rather than an error.
+// RequeueDeliveries implements store.Subscriptions: one upsert per chunk
+// for the events that are rows, selecting the seqs from events so that
+// one purged meanwhile is skipped rather than an error; then one for each
+// packed event found in its pack, whose pack is marked delivered.
 func (s *Store) RequeueDeliveries(ctx context.Context, subscription string, seqs []int64, now time.Time) (int, error) {
 	total := 0
+	const upsert = ` ON CONFLICT (subscription_id, event_seq) DO UPDATE SET state = 0, attempts = 0, next_attempt = excluded.next_attempt,
+  lease_until = 0, last_status = 0, last_error = '', updated = excluded.updated, queued = excluded.queued`
 	err := s.inTx(ctx, func(tx Conn) error {
 		total = 0
-		if err := s.unpack(ctx, tx, seqs); err != nil {
-			return err
-		}
+		rows := map[int64]bool{}
 		for chunk := range slices.Chunk(seqs, requeuePerStatement) {
 			args := []any{subscription, nanos(now), nanos(now), nanos(now)}
 			for _, seq := range chunk {
 				args = append(args, seq)
 			}
 			q := `INSERT INTO deliveries (subscription_id, event_seq, next_attempt, updated, queued)
-SELECT ` + params(s.d, 1, 1) + `, seq, ` + params(s.d, 2, 3) + ` FROM events WHERE seq IN (` + params(s.d, 5, len(chunk)) + `)
-ON CONFLICT (subscription_id, event_seq) DO UPDATE SET state = 0, attempts = 0, next_attempt = excluded.next_attempt,
-  lease_until = 0, last_status = 0, last_error = '', updated = excluded.updated, queued = excluded.queued`
-			res, err := tx.ExecContext(ctx, q, args...)
+SELECT ` + params(s.d, 1, 1) + `, seq, ` + params(s.d, 2, 3) + ` FROM events WHERE seq IN (` + params(s.d, 5, len(chunk)) + `)` + upsert +
+				` RETURNING event_seq`
+			requeued, err := collect(ctx, text{tx, q}, func(r scanner) (int64, error) { var v int64; return v, r.Scan(&v) }, args...)
 			if err != nil {
 				return err
 			}
-			n, err := res.RowsAffected()
-			if err != nil {
+			for _, seq := range requeued {
+				rows[seq] = true
+			}
+			total += len(requeued)
+		}
+		var missing []int64
+		for _, seq := range seqs {
+			if !rows[seq] {
+				missing = append(missing, seq)
+			}
+		}
+		found, in, _, err := s.packedEvents(ctx, tx, missing)
+		if err != nil {
+			return err
+		}
+		q := `INSERT INTO deliveries (subscription_id, event_seq, next_attempt, updated, queued) VALUES (` + params(s.d, 1, 5) + `)` + upsert
+		marked := map[int64]bool{}
+		for _, seq := range missing {
+			if _, ok := found[seq]; !ok {
+				continue // purged meanwhile
+			}
+			if _, err := tx.ExecContext(ctx, q, subscription, seq, nanos(now), nanos(now), nanos(now)); err != nil {
 				return err
 			}
-			total += int(n)
+			total++
+			if first := in[seq]; !marked[first] {
+				marked[first] = true
+				if _, err := tx.ExecContext(ctx, `UPDATE event_packs SET delivered = 1 WHERE seq_first = `+s.param(1), first); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
