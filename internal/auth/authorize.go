@@ -166,7 +166,7 @@ func (s *Service) publicPull(a policy.Access) bool {
 			return false
 		}
 	}
-	return slices.ContainsFunc(s.public, func(p policy.RepositoryPattern) bool { return p.Match(a.Name) })
+	return slices.ContainsFunc(s.publicMatch, func(m policy.PatternMatcher) bool { return m.Match(a.Name) })
 }
 
 // grants reports whether the access claim covers every action of a.

@@ -66,6 +66,7 @@ type Service struct {
 	service       string
 	realm         string
 	public        []policy.RepositoryPattern
+	publicMatch   []policy.PatternMatcher // public, parsed once
 	accessTTL     time.Duration
 	sessionTTL    time.Duration
 	maxSession    time.Duration
@@ -273,6 +274,7 @@ func NewService(opts ...ServiceOption) (*Service, error) {
 		if err := p.Validate(); err != nil {
 			return nil, fmt.Errorf("public repositories: %w", err)
 		}
+		s.publicMatch = append(s.publicMatch, p.Compile())
 	}
 	if s.ptLimitPerID <= 0 || s.ptLimitPerAddr <= 0 || s.ptLimitWindow <= 0 {
 		return nil, errors.New("token service: pull token failure limits must be positive")

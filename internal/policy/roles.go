@@ -97,17 +97,32 @@ func isPrefix(name string) bool { return strings.HasSuffix(name, "/") }
 
 // Match reports whether p selects the repository repo. An invalid pattern
 // matches nothing.
-func (p RepositoryPattern) Match(repo string) bool {
+func (p RepositoryPattern) Match(repo string) bool { return p.Compile().Match(repo) }
+
+// PatternMatcher is a repository pattern parsed (and checked) once, for a
+// caller that matches it on every request.
+type PatternMatcher struct {
+	name    string
+	all, ok bool
+}
+
+// Compile parses p for PatternMatcher.Match.
+func (p RepositoryPattern) Compile() PatternMatcher {
 	name, all, err := p.parse()
+	return PatternMatcher{name: name, all: all, ok: err == nil}
+}
+
+// Match is RepositoryPattern.Match of the pattern m was parsed from.
+func (m PatternMatcher) Match(repo string) bool {
 	switch {
-	case err != nil:
+	case !m.ok:
 		return false
-	case all:
+	case m.all:
 		return true
-	case isPrefix(name):
-		return strings.HasPrefix(repo, name)
+	case isPrefix(m.name):
+		return strings.HasPrefix(repo, m.name)
 	}
-	return repo == name
+	return repo == m.name
 }
 
 // Covers reports whether every repository q selects is also selected by
