@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"time"
 
 	"github.com/chainctl/chainctl/internal/store"
@@ -40,7 +41,7 @@ func appendPack(b []byte, seqFirst, timeFirst int64, evs []packedEvent) []byte {
 		b = binary.AppendVarint(b, e.Time-prev.Time)
 		b = appendDelta(b, prev.ID, e.ID)
 		b = appendDelta(b, prev.Subject, e.Subject)
-		b = appendDelta(b, string(prev.Data), string(e.Data))
+		b = appendDeltaBytes(b, prev.Data, e.Data)
 		prev = e
 	}
 	return b
@@ -64,6 +65,47 @@ func appendDelta(b []byte, prev, s string) []byte {
 	return append(b, mid...)
 }
 
+// appendDeltaBytes is appendDelta of byte slices (an event's data, a few
+// hundred bytes), comparing eight bytes at a time.
+func appendDeltaBytes(b []byte, prev, s []byte) []byte {
+	p := commonPrefix(prev, s)
+	q := commonSuffix(prev[p:], s[p:])
+	b = binary.AppendUvarint(b, uint64(p))
+	b = binary.AppendUvarint(b, uint64(q))
+	mid := s[p : len(s)-q]
+	b = binary.AppendUvarint(b, uint64(len(mid)))
+	return append(b, mid...)
+}
+
+// commonPrefix is the length of the longest prefix a and b share.
+func commonPrefix(a, b []byte) int {
+	n, i := min(len(a), len(b)), 0
+	for ; i+8 <= n; i += 8 {
+		if x := binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:]); x != 0 {
+			return i + bits.TrailingZeros64(x)/8 // the lowest byte that differs
+		}
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return i
+}
+
+// commonSuffix is the length of the longest suffix a and b share.
+func commonSuffix(a, b []byte) int {
+	n, i := min(len(a), len(b)), 0
+	for ; i+8 <= n; i += 8 {
+		x := binary.LittleEndian.Uint64(a[len(a)-i-8:]) ^ binary.LittleEndian.Uint64(b[len(b)-i-8:])
+		if x != 0 {
+			return i + bits.LeadingZeros64(x)/8 // the highest byte that differs
+		}
+	}
+	for i < n && a[len(a)-1-i] == b[len(b)-1-i] {
+		i++
+	}
+	return i
+}
+
 // errPack is a pack's events column that does not decode: a damaged row.
 var errPack = errors.New("damaged event pack")
 
@@ -81,7 +123,7 @@ func decodePack(b []byte, seqFirst, timeFirst int64, fn func(packedEvent) error)
 		e.Time = prev.Time + d.varint()
 		e.ID = d.delta(prev.ID)
 		e.Subject = d.delta(prev.Subject)
-		e.Data = []byte(d.delta(string(prev.Data)))
+		e.Data = d.deltaBytes(prev.Data)
 		if d.err != nil {
 			return d.err
 		}
@@ -127,6 +169,25 @@ func (d *packDecoder) varint() int64 {
 	}
 	d.b = d.b[n:]
 	return v
+}
+
+// deltaBytes reads bytes appendDeltaBytes wrote against prev, into a
+// slice of their own.
+func (d *packDecoder) deltaBytes(prev []byte) []byte {
+	p, q, n := d.uvarint(), d.uvarint(), d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if p > uint64(len(prev)) || q > uint64(len(prev))-p || n > uint64(len(d.b)) {
+		d.fail("a string is out of range")
+		return nil
+	}
+	out := make([]byte, 0, p+n+q)
+	out = append(out, prev[:p]...)
+	out = append(out, d.b[:n]...)
+	out = append(out, prev[uint64(len(prev))-q:]...)
+	d.b = d.b[n:]
+	return out
 }
 
 // delta reads a string appendDelta wrote against prev.

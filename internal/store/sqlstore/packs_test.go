@@ -163,3 +163,38 @@ func ids(evs []store.Event) []string {
 	}
 	return out
 }
+
+func TestCommonPrefixSuffix(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	naive := func(a, b []byte, fromEnd bool) int {
+		n := 0
+		for n < len(a) && n < len(b) {
+			x, y := a[n], b[n]
+			if fromEnd {
+				x, y = a[len(a)-1-n], b[len(b)-1-n]
+			}
+			if x != y {
+				break
+			}
+			n++
+		}
+		return n
+	}
+	for range 5000 {
+		a := make([]byte, r.IntN(40))
+		for i := range a {
+			a[i] = byte('a' + r.IntN(2))
+		}
+		b := append([]byte(nil), a...)
+		if len(b) > 0 && r.IntN(2) == 0 {
+			b[r.IntN(len(b))] ^= 1
+		}
+		b = b[:r.IntN(len(b)+1)]
+		if got, want := commonPrefix(a, b), naive(a, b, false); got != want {
+			t.Fatalf("commonPrefix(%q, %q) = %d, want %d", a, b, got, want)
+		}
+		if got, want := commonSuffix(a, b), naive(a, b, true); got != want {
+			t.Fatalf("commonSuffix(%q, %q) = %d, want %d", a, b, got, want)
+		}
+	}
+}
