@@ -2,7 +2,6 @@ package issuer
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -41,8 +40,7 @@ func (i *Issuer) Verify(ctx context.Context, raw, audience string) (*Claims, err
 		return nil, reject(ErrAudience, "no audience to check against")
 	}
 	now := i.now()
-	h := sha256.Sum256([]byte(raw))
-	if e, ok := i.cache.get(h, now); ok && i.keys.Load().byID[e.kid] != nil {
+	if e, ok := i.cache.get(raw, now); ok && i.keys.Load().byID[e.kid] != nil {
 		if !e.claims.HasAudience(audience) {
 			return nil, reject(ErrAudience, "aud %q", clip(strings.Join(e.claims.Audience, " ")))
 		}
@@ -53,7 +51,7 @@ func (i *Issuer) Verify(ctx context.Context, raw, audience string) (*Claims, err
 	if err != nil {
 		return nil, err
 	}
-	i.cache.put(h, cacheEntry{claims: c, kid: kid, exp: c.Expiry}, now)
+	i.cache.put(raw, cacheEntry{claims: c, kid: kid, exp: c.Expiry}, now)
 	cp := *c
 	return &cp, nil
 }
