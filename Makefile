@@ -47,7 +47,7 @@ bench: build ## side-by-side load against CNCF Distribution; prints a table of r
 	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) run ./cmd/chainctl-bench -chainctl $(BIN)/chainctl -helper $(BIN)/docker-credential-chainctl \
 		$(if $(BENCH_WORKDIR),-workdir $(BENCH_WORKDIR)) $(BENCH_FLAGS)
 
-FUZZ_TARGETS := FuzzRepositoryName FuzzReference FuzzDigest FuzzContentRange FuzzRange FuzzManifest FuzzParseRoute
+FUZZ_TARGETS := FuzzRepositoryName FuzzReference FuzzDigest FuzzContentRange FuzzRange FuzzManifest FuzzParseRoute FuzzAccepts
 FUZZTIME     ?= 30s
 
 fuzz: ## run each fuzz target for FUZZTIME (their seed corpora run in every `make test`)

@@ -71,9 +71,16 @@ func accepts(values []string, mt string) bool {
 	namesManifest := false
 	for _, v := range values {
 		for part := range strings.SplitSeq(v, ",") {
-			t, _, err := mime.ParseMediaType(strings.TrimSpace(part))
-			if err != nil {
-				continue
+			t := strings.TrimSpace(part)
+			// A bare lower-case type (what clients send) is its own media
+			// type; only one with parameters or capitals needs parsing,
+			// which costs a map a call. A malformed bare one can equal none
+			// of the types compared below, as a parse error skips it.
+			if strings.ContainsAny(t, ";ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+				var err error
+				if t, _, err = mime.ParseMediaType(t); err != nil {
+					continue
+				}
 			}
 			switch {
 			case t == mt || t == "*/*" || t == "application/*":
