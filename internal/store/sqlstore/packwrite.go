@@ -9,7 +9,7 @@ import (
 	"github.com/chainctl/chainctl/internal/store"
 )
 
-// packColumns are event_packs' columns in the order packArgs gives them.
+// packColumns are event_packs' columns in the order insertPacks gives them.
 const packColumns = `seq_first, seq_last, first_id, count, type, source, repository, failed, actor, error_code, time_first, time_last, events, delivered`
 
 // splitPacks divides a batch into the events to pack and the events for
