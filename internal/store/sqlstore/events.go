@@ -14,10 +14,10 @@ import (
 )
 
 // AppendEvents implements store.Events: one transaction for the batch.
-// Pulls and failures that no subscription takes go into packs (packs.go)
-// when they have company; the rest into rows. A batch's packed events take
-// their seqs before its rows: the log's order within a batch, which the
-// event log's readers break by time anyway.
+// Pulls and failures go into packs (packs.go) when they have company, with
+// their deliveries; the rest into rows. A batch's packed events take their
+// seqs before its rows: the log's order within a batch, which the event
+// log's readers break by time anyway.
 func (s *Store) AppendEvents(ctx context.Context, events []store.Event) error {
 	if len(events) == 0 {
 		return nil
