@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -226,7 +227,7 @@ func (a *summary) addGroups(ctx context.Context, q runner, args []any) error {
 func (a *summary) summary() store.EventSummary {
 	list := func(counts []*store.EventCount) []store.EventCount {
 		slices.SortFunc(counts, func(x, y *store.EventCount) int {
-			if c := cmpInt(y.Count, x.Count); c != 0 {
+			if c := cmp.Compare(y.Count, x.Count); c != 0 {
 				return c
 			}
 			if c := strings.Compare(x.Key, y.Key); c != 0 {

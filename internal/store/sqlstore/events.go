@@ -115,8 +115,12 @@ func (s *Store) insertEvents(ctx context.Context, tx Conn, events []store.Event,
 		args = append(args, eventArgs(e)...)
 	}
 	var insert runner = text{tx, insertEventsText(s.d, len(events), seqs != nil)}
-	if len(events) == eventsPerInsert {
-		insert = s.run(ctx, tx, map[bool]query{false: insertEventChunk, true: insertEventChunkSeq}[seqs != nil])
+	switch {
+	case len(events) < eventsPerInsert:
+	case seqs != nil:
+		insert = s.run(ctx, tx, insertEventChunkSeq)
+	default:
+		insert = s.run(ctx, tx, insertEventChunk)
 	}
 	_, err := insert.ExecContext(ctx, args...)
 	return deliveries, s.eventInsertError(err)
@@ -237,7 +241,7 @@ func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]stor
 	if err != nil || limit <= 0 {
 		return out, wrapErr(err, "events after %d", after)
 	}
-	top := &topEvents{limit: limit, cmp: func(a, b store.Event) int { return cmpInt(a.Seq, b.Seq) }}
+	top := &topEvents{limit: limit, cmp: func(a, b store.Event) int { return cmp.Compare(a.Seq, b.Seq) }}
 	for _, e := range out {
 		top.add(e)
 	}

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -74,7 +75,7 @@ const (
 // is after.
 func (s *Store) scanPacks(ctx context.Context, c Conn, w *where, order packOrder, want int, visit func(*packRow) (bool, error)) error {
 	size := min(max(want/packMinEvents, packPageSize), maxPackPage)
-	orderBy := map[packOrder]string{
+	orderBy := [...]string{
 		newestPacks:   " ORDER BY time_last DESC, seq_first DESC",
 		oldestPacks:   " ORDER BY time_last, seq_first",
 		lowestSeqPack: " ORDER BY seq_first",
@@ -129,21 +130,11 @@ func newestFirst(a, b store.Event) int {
 	if c := b.Time.Compare(a.Time); c != 0 {
 		return c
 	}
-	return cmpInt(b.Seq, a.Seq)
+	return cmp.Compare(b.Seq, a.Seq)
 }
 
 // oldestFirst is the reverse of newestFirst.
 func oldestFirst(a, b store.Event) int { return newestFirst(b, a) }
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
 
 // topEvents keeps the first limit events in an order, of those added.
 type topEvents struct {
@@ -195,9 +186,10 @@ func (t *topEvents) sorted() []store.Event {
 // packedEvents reads the events of seqs that are in packs, in c: the
 // packs that may hold each seq (its batch's, found from seq_first) are
 // read once and expanded. A seq in no pack is not in the map. in maps
-// each event found to its pack's seq_first, and packs holds those packs.
-func (s *Store) packedEvents(ctx context.Context, c Conn, seqs []int64) (events map[int64]store.Event, in map[int64]int64, packs map[int64]*packRow, err error) {
-	events, in, packs = map[int64]store.Event{}, map[int64]int64{}, map[int64]*packRow{}
+// each event found to its pack's seq_first.
+func (s *Store) packedEvents(ctx context.Context, c Conn, seqs []int64) (events map[int64]store.Event, in map[int64]int64, err error) {
+	events, in = map[int64]store.Event{}, map[int64]int64{}
+	read := map[int64]bool{} // the packs expanded, by seq_first
 	q := text{c, packSelect + ` WHERE seq_first <= ` + s.param(1) + ` AND seq_first >= ` + s.param(2) + ` AND seq_last >= ` + s.param(3)}
 	for _, seq := range seqs {
 		if _, ok := events[seq]; ok {
@@ -205,21 +197,38 @@ func (s *Store) packedEvents(ctx context.Context, c Conn, seqs []int64) (events 
 		}
 		found, err := collect(ctx, q, scanPack, seq, seq-packMaxSeqSpan, seq)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 		for i := range found {
 			p := &found[i]
-			if packs[p.seqFirst] != nil {
+			if read[p.seqFirst] {
 				continue
 			}
-			packs[p.seqFirst] = p
+			read[p.seqFirst] = true
 			if err := p.expand(func(e store.Event) error {
 				events[e.Seq], in[e.Seq] = e, p.seqFirst
 				return nil
 			}); err != nil {
-				return nil, nil, nil, err
+				return nil, nil, err
 			}
 		}
 	}
-	return events, in, packs, nil
+	return events, in, nil
+}
+
+// fromPacks reads from packs the events of those of n answers that came
+// back without their event's row: seqOf(i) is answer i's seq and whether
+// its event was missing. Nil when none was.
+func (s *Store) fromPacks(ctx context.Context, c Conn, n int, seqOf func(i int) (int64, bool)) (map[int64]store.Event, error) {
+	var missing []int64
+	for i := range n {
+		if seq, ok := seqOf(i); ok {
+			missing = append(missing, seq)
+		}
+	}
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	found, _, err := s.packedEvents(ctx, c, missing)
+	return found, err
 }

@@ -48,25 +48,18 @@ func (s *Store) ListDeliveries(ctx context.Context, subscription string, q store
 		}
 		return d, err
 	}, subscription, before, failedOnly, q.Limit)
+	var found map[int64]store.Event
 	if err == nil {
-		var missing []int64
-		for _, d := range out {
-			if d.Event.ID == "" {
-				missing = append(missing, d.Event.Seq)
-			}
-		}
-		var found map[int64]store.Event
-		if found, _, _, err = s.packedEvents(ctx, s.r, missing); err == nil && len(missing) > 0 {
-			for i := range out {
-				if e, ok := found[out[i].Event.Seq]; ok && out[i].Event.ID == "" {
-					e.Data = nil // listed without its data, as rows are
-					out[i].Event = e
-				}
-			}
-		}
+		found, err = s.fromPacks(ctx, s.r, len(out), func(i int) (int64, bool) { return out[i].Event.Seq, out[i].Event.ID == "" })
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries of %s: %w", subscription, err)
+	}
+	for i := range out {
+		if e, ok := found[out[i].Event.Seq]; ok && out[i].Event.ID == "" {
+			e.Data = nil // listed without its data, as rows are
+			out[i].Event = e
+		}
 	}
 	return out, nil
 }
@@ -89,13 +82,7 @@ func (s *Store) FailedDeliveries(ctx context.Context, subscription string, since
 		if err != nil {
 			return nil, fmt.Errorf("failed deliveries of %s: %w", subscription, err)
 		}
-		var missing []int64
-		for _, r := range raw {
-			if r.ID == "" {
-				missing = append(missing, r.Seq)
-			}
-		}
-		found, _, _, err := s.packedEvents(ctx, s.r, missing)
+		found, err := s.fromPacks(ctx, s.r, len(raw), func(i int) (int64, bool) { return raw[i].Seq, raw[i].ID == "" })
 		if err != nil {
 			return nil, fmt.Errorf("failed deliveries of %s: %w", subscription, err)
 		}
@@ -163,8 +150,8 @@ func (s *Store) EventRefsSince(ctx context.Context, since time.Time, after store
 // Unix milliseconds), among the few packs that span that millisecond.
 func (s *Store) EventRef(ctx context.Context, id string) (store.EventRef, error) {
 	e, err := scanEventRef(s.run(ctx, nil, eventRef).QueryRowContext(ctx, id))
-	if err == nil || !errors.Is(err, sql.ErrNoRows) {
-		return e, wrapErr(notFound(err), "event %s", id)
+	if !errors.Is(err, sql.ErrNoRows) {
+		return e, wrapErr(err, "event %s", id)
 	}
 	ms, ok := idMillis(id)
 	if !ok {
@@ -248,7 +235,7 @@ SELECT ` + params(s.d, 1, 1) + `, seq, ` + params(s.d, 2, 3) + ` FROM events WHE
 				missing = append(missing, seq)
 			}
 		}
-		found, in, _, err := s.packedEvents(ctx, tx, missing)
+		found, in, err := s.packedEvents(ctx, tx, missing)
 		if err != nil {
 			return err
 		}

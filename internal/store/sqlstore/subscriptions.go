@@ -233,39 +233,34 @@ func scanSubscription(r scanner) (store.Subscription, error) {
 // fillDeliveries reads the events of ds that are not rows from their
 // packs, and drops (and deletes) the deliveries whose event is gone.
 func (s *Store) fillDeliveries(ctx context.Context, tx Conn, subscription string, ds []store.Delivery) ([]store.Delivery, error) {
-	var missing []int64
-	for _, d := range ds {
-		if d.Event.ID == "" {
-			missing = append(missing, d.Event.Seq)
-		}
-	}
-	if len(missing) == 0 {
-		return ds, nil
-	}
-	found, _, _, err := s.packedEvents(ctx, tx, missing)
-	if err != nil {
-		return nil, err
+	found, err := s.fromPacks(ctx, tx, len(ds), func(i int) (int64, bool) { return ds[i].Event.Seq, ds[i].Event.ID == "" })
+	if err != nil || found == nil {
+		return ds, err
 	}
 	out := ds[:0]
+	var orphans []int64
 	for _, d := range ds {
 		if d.Event.ID == "" {
 			e, ok := found[d.Event.Seq]
 			if !ok {
-				if err := s.deleteOrphans(ctx, tx, subscription, d.Event.Seq); err != nil {
-					return nil, err
-				}
+				orphans = append(orphans, d.Event.Seq)
 				continue
 			}
 			d.Event = e
 		}
 		out = append(out, d)
 	}
+	if len(orphans) > 0 {
+		if err := s.deleteOrphans(ctx, tx, subscription, orphans); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
 // deleteOrphans deletes the deliveries of subscription to seqs, whose
 // events are no longer in the log.
-func (s *Store) deleteOrphans(ctx context.Context, tx Conn, subscription string, seqs ...int64) error {
+func (s *Store) deleteOrphans(ctx context.Context, tx Conn, subscription string, seqs []int64) error {
 	args := []any{subscription}
 	for _, seq := range seqs {
 		args = append(args, seq)
