@@ -58,18 +58,19 @@ func appendDelta(b []byte, prev, s string) []byte {
 	for q < len(prev)-p && q < len(s)-p && prev[len(prev)-1-q] == s[len(s)-1-q] {
 		q++
 	}
-	b = binary.AppendUvarint(b, uint64(p))
-	b = binary.AppendUvarint(b, uint64(q))
-	mid := s[p : len(s)-q]
-	b = binary.AppendUvarint(b, uint64(len(mid)))
-	return append(b, mid...)
+	return appendSpan(b, s, p, q)
 }
 
 // appendDeltaBytes is appendDelta of byte slices (an event's data, a few
 // hundred bytes), comparing eight bytes at a time.
 func appendDeltaBytes(b []byte, prev, s []byte) []byte {
 	p := commonPrefix(prev, s)
-	q := commonSuffix(prev[p:], s[p:])
+	return appendSpan(b, s, p, commonSuffix(prev[p:], s[p:]))
+}
+
+// appendSpan appends s as sharing its first p and last q bytes with the
+// value before it: the two lengths, then the bytes between.
+func appendSpan[T ~string | ~[]byte](b []byte, s T, p, q int) []byte {
 	b = binary.AppendUvarint(b, uint64(p))
 	b = binary.AppendUvarint(b, uint64(q))
 	mid := s[p : len(s)-q]
@@ -151,8 +152,12 @@ func (d *packDecoder) fail(what string) {
 	d.b = nil
 }
 
-func (d *packDecoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
+func (d *packDecoder) uvarint() uint64 { return number(d, binary.Uvarint) }
+func (d *packDecoder) varint() int64   { return number(d, binary.Varint) }
+
+// number reads one varint of d with read.
+func number[T uint64 | int64](d *packDecoder, read func([]byte) (T, int)) T {
+	v, n := read(d.b)
 	if n <= 0 {
 		d.fail("a number is cut short")
 		return 0
@@ -161,48 +166,41 @@ func (d *packDecoder) uvarint() uint64 {
 	return v
 }
 
-func (d *packDecoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail("a number is cut short")
-		return 0
+// span reads what appendSpan wrote against a value of prevLen bytes: the
+// shared prefix's and suffix's lengths and the bytes between, consumed.
+func (d *packDecoder) span(prevLen int) (p, q int, mid []byte, ok bool) {
+	up, uq, n := d.uvarint(), d.uvarint(), d.uvarint()
+	if d.err != nil {
+		return 0, 0, nil, false
 	}
-	d.b = d.b[n:]
-	return v
+	if up > uint64(prevLen) || uq > uint64(prevLen)-up || n > uint64(len(d.b)) {
+		d.fail("a string is out of range")
+		return 0, 0, nil, false
+	}
+	mid, d.b = d.b[:n], d.b[n:]
+	return int(up), int(uq), mid, true
 }
 
 // deltaBytes reads bytes appendDeltaBytes wrote against prev, into a
 // slice of their own.
 func (d *packDecoder) deltaBytes(prev []byte) []byte {
-	p, q, n := d.uvarint(), d.uvarint(), d.uvarint()
-	if d.err != nil {
+	p, q, mid, ok := d.span(len(prev))
+	if !ok {
 		return nil
 	}
-	if p > uint64(len(prev)) || q > uint64(len(prev))-p || n > uint64(len(d.b)) {
-		d.fail("a string is out of range")
-		return nil
-	}
-	out := make([]byte, 0, p+n+q)
+	out := make([]byte, 0, p+len(mid)+q)
 	out = append(out, prev[:p]...)
-	out = append(out, d.b[:n]...)
-	out = append(out, prev[uint64(len(prev))-q:]...)
-	d.b = d.b[n:]
-	return out
+	out = append(out, mid...)
+	return append(out, prev[len(prev)-q:]...)
 }
 
 // delta reads a string appendDelta wrote against prev.
 func (d *packDecoder) delta(prev string) string {
-	p, q, n := d.uvarint(), d.uvarint(), d.uvarint()
-	if d.err != nil {
+	p, q, mid, ok := d.span(len(prev))
+	if !ok {
 		return ""
 	}
-	if p > uint64(len(prev)) || q > uint64(len(prev))-p || n > uint64(len(d.b)) {
-		d.fail("a string is out of range")
-		return ""
-	}
-	s := prev[:p] + string(d.b[:n]) + prev[uint64(len(prev))-q:]
-	d.b = d.b[n:]
-	return s
+	return prev[:p] + string(mid) + prev[len(prev)-q:]
 }
 
 // The bounds of a pack. A pack's events span at most packMaxSpan of time,
