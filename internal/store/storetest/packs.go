@@ -213,23 +213,20 @@ func testEventPacks(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var redelivered *store.Delivery
-	for i := range claimed {
-		if claimed[i].Event.Seq == packed.Seq {
-			redelivered = &claimed[i]
+	// claimedOf is the claimed delivery of the event with id, or nil.
+	claimedOf := func(id string) *store.Delivery {
+		if i := slices.IndexFunc(claimed, func(d store.Delivery) bool { return d.Event.ID == id }); i >= 0 {
+			return &claimed[i]
 		}
+		return nil
 	}
-	if redelivered == nil || !sameEvent(redelivered.Event, packed) {
+	redelivered := claimedOf(packed.ID)
+	if redelivered == nil || redelivered.Event.Seq != packed.Seq || !sameEvent(redelivered.Event, packed) {
 		t.Fatalf("deliveries = %+v, want one of %+v", claimed, packed)
 	}
 	// The subscribed pull, delivered from its pack, whole.
 	subscribed := batch[11]
-	var sd *store.Delivery
-	for i := range claimed {
-		if claimed[i].Event.ID == subscribed.ID {
-			sd = &claimed[i]
-		}
-	}
+	sd := claimedOf(subscribed.ID)
 	if sd == nil || !sameEvent(sd.Event, subscribed) {
 		t.Fatalf("deliveries = %+v, want the subscribed pull %+v", claimed, subscribed)
 	}
