@@ -11,9 +11,9 @@ import (
 // costs a map lookup: the map's own hash and an exact comparison, where a
 // SHA-256 of the token cost a manifest HEAD 2 % of its server time. The
 // keys are the registry's own access and session tokens (about a
-// kilobyte), so a full cache holds about 10 MB of them. An entry is good until the
-// token's exp; after that Verify checks the token in full again, which
-// rejects it once the skew is spent. Only verified tokens enter, so the
+// kilobyte), so a full cache holds about 10 MB of them. An entry is good
+// until the token's exp; after that Verify checks the token in full
+// again, which rejects it once the skew is spent. Only verified tokens enter, so the
 // cache cannot be filled by a sender without valid tokens; it is bounded
 // all the same.
 type verifyCache struct {
@@ -33,7 +33,7 @@ func newVerifyCache(max int) *verifyCache {
 	return &verifyCache{max: max, entries: make(map[string]cacheEntry)}
 }
 
-// get returns the entry for h if it has one that is good at now.
+// get returns the entry for raw if it has one that is good at now.
 func (c *verifyCache) get(raw string, now time.Time) (cacheEntry, bool) {
 	if c.max <= 0 {
 		return cacheEntry{}, false
