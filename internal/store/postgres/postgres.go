@@ -113,8 +113,11 @@ func allocSeqs(ctx context.Context, tx sqlstore.Conn, n int) ([]int64, error) {
 		}
 		seqs = append(seqs, s)
 	}
-	if err := rows.Err(); err != nil || len(seqs) != n {
-		return nil, fmt.Errorf("allocate %d event seqs: got %d: %v", n, len(seqs), err)
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("allocate %d event seqs: %w", n, err)
+	}
+	if len(seqs) != n {
+		return nil, fmt.Errorf("allocate %d event seqs: got %d", n, len(seqs))
 	}
 	return seqs, nil
 }

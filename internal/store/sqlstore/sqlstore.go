@@ -126,11 +126,11 @@ type Dialect struct {
 	// CreateMigrationsTable creates schema_migrations if it is missing.
 	CreateMigrationsTable string
 	// AllocSeqs takes n seqs of the event log, increasing, in tx: those of
-	// a batch's packed events (packs.go), from the counter the events
-	// table's own seqs come from.
+	// a batch's packed events (packs.go) and of its rows with deliveries,
+	// from the counter the events table's own seqs come from.
 	AllocSeqs func(ctx context.Context, tx Conn, n int) ([]int64, error)
 	// OverrideSeq follows the column list of an insert into events that
-	// gives the seq itself (an event moved out of its pack): PostgreSQL's
+	// gives the seq itself (rows with deliveries): PostgreSQL's
 	// " OVERRIDING SYSTEM VALUE" for its identity column; "" for SQLite.
 	OverrideSeq string
 }
