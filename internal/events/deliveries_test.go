@@ -11,6 +11,7 @@ import (
 
 	"github.com/chainctl/chainctl/internal/events"
 	"github.com/chainctl/chainctl/internal/policy"
+	"github.com/chainctl/chainctl/internal/store"
 )
 
 func refusal(err error) events.ErrorKind {
@@ -96,7 +97,13 @@ func TestRedeliverRetriesAfresh(t *testing.T) {
 	}
 	n := s.calls.Load()
 	waitUntil(t, "the redelivery's first attempt", func() bool { return s.calls.Load() > n })
-	waitUntil(t, "its failure recorded", func() bool { h := health(t, f.st, id); return h.Pending == 1 && h.LastError != "" })
+	// The first attempt's error stays the subscription's last error, so
+	// health cannot tell this failure recorded: the delivery's attempts,
+	// reset by the redelivery, can.
+	waitUntil(t, "its failure recorded", func() bool {
+		ds, err := f.st.ListDeliveries(t.Context(), id, store.DeliveryQuery{Limit: 1})
+		return err == nil && len(ds) == 1 && ds[0].State == store.DeliveryPending && ds[0].Attempts == 1 && ds[0].LastError != ""
+	})
 	if h := health(t, f.st, id); h.Failed != 0 {
 		t.Fatalf("health = %+v: the redelivery gave up at once, its event being older than retry_for", h)
 	}
