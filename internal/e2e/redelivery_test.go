@@ -42,6 +42,18 @@ func TestRedelivery(t *testing.T) {
 		return ids
 	}
 	waitFor(t, 20*time.Second, "both pushes delivered", func() bool { return len(manifestPushes(first)) == 2 })
+	// The blobs' push events may still be on their way: the receiver has
+	// all the subscription took once the registry lists every delivery of
+	// them delivered.
+	waitFor(t, 20*time.Second, "every delivery made", func() bool {
+		out := h.must(ctx, "", chainctlBin, "events", "deliveries", sub.ID, "--registry", srv.Addr, "-o", "json")
+		var list []struct{ State string }
+		if err := json.Unmarshal([]byte(out), &list); err != nil {
+			t.Fatalf("deliveries printed %q: %v", out, err)
+		}
+		return !slices.ContainsFunc(list, func(d struct{ State string }) bool { return d.State != "delivered" }) &&
+			len(first.events()) == len(list)
+	})
 	all := first.events()
 	first.srv.Close()
 
